@@ -1,0 +1,127 @@
+"""Pydantic models of the configuration: they refuse bad values with the path to the value."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VocabEntry(_Strict):
+    """One allowed value of a vocabulary."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_en: str
+    name_zh: str
+    aliases: tuple[str, ...] = ()
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+class Channel(VocabEntry):
+    """A service channel with its cost per contact (the operator's own figure)."""
+
+    cost_per_contact_yuan: float = Field(ge=0)
+    is_self_service: bool
+
+
+class PiiConfig(_Strict):
+    key_env: str = "TOUCHPOINT_PII_KEY"
+    key_file: str | None = None
+
+
+class IngestConfig(_Strict):
+    csv_encodings: tuple[str, ...] = ("utf-8", "gb18030")
+
+
+def _check_unique(entries: tuple[VocabEntry, ...], what: str) -> None:
+    seen: dict[str, str] = {}
+    for entry in entries:
+        for label in (entry.id, *entry.aliases):
+            folded = label.strip().casefold()
+            if folded in seen and seen[folded] != entry.id:
+                raise ValueError(
+                    f"{what}: {label!r} names both {seen[folded]!r} and {entry.id!r}; "
+                    "an id or alias may name one value only"
+                )
+            if folded in seen and label == entry.id:
+                raise ValueError(f"{what}: id {entry.id!r} appears twice")
+            seen[folded] = entry.id
+
+
+class Config(_Strict):
+    """The whole configuration; see ``config/defaults/touchpoint.yaml`` for the documented defaults."""
+
+    version: int = Field(ge=1, le=1)
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    channels: tuple[Channel, ...]
+    vocabularies: dict[str, tuple[VocabEntry, ...]]
+    pii: PiiConfig = PiiConfig()
+    ingest: IngestConfig = IngestConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _unique_values(self) -> Config:
+        if not self.channels:
+            raise ValueError("channels: at least one channel is needed")
+        _check_unique(self.channels, "channels")
+        for name, entries in self.vocabularies.items():
+            if not entries:
+                raise ValueError(f"vocabularies.{name}: at least one value is needed")
+            _check_unique(entries, f"vocabularies.{name}")
+        return self
+
+    def vocabulary(self, name: str) -> tuple[VocabEntry, ...]:
+        """The entries of vocabulary ``name`` (``"channel"`` gives the channels)."""
+        if name == "channel":
+            return self.channels
+        try:
+            return self.vocabularies[name]
+        except KeyError:
+            raise KeyError(
+                f"no vocabulary {name!r} in the configuration; known: "
+                f"{', '.join(['channel', *sorted(self.vocabularies)])}"
+            ) from None
+
+    def ids(self, name: str) -> list[str]:
+        """The allowed ids of vocabulary ``name``, in configured order."""
+        return [entry.id for entry in self.vocabulary(name)]
+
+    def alias_map(self, name: str) -> dict[str, str]:
+        """Case-folded id or alias -> id, for mapping source values onto the vocabulary."""
+        mapping: dict[str, str] = {}
+        for entry in self.vocabulary(name):
+            for label in (entry.id, entry.name_en, entry.name_zh, *entry.aliases):
+                mapping.setdefault(label.strip().casefold(), entry.id)
+        return mapping
+
+    def label(self, name: str, value_id: str, lang: str = "en") -> str:
+        """The display name of ``value_id`` in ``lang`` (the id itself if unknown)."""
+        for entry in self.vocabulary(name):
+            if entry.id == value_id:
+                return entry.name(lang)
+        return value_id
+
+    def channel(self, channel_id: str) -> Channel:
+        for channel in self.channels:
+            if channel.id == channel_id:
+                return channel
+        raise KeyError(
+            f"unknown channel {channel_id!r}; configured: {', '.join(self.ids('channel'))}"
+        )

@@ -1,0 +1,11 @@
+"""The data contract: which source entities an operator exports and what each holds.
+
+>>> from touchpoint.contract import ENTITIES
+>>> ENTITIES["contacts"].table
+'stg_contacts'
+"""
+
+from touchpoint.contract.arrow import arrow_schema
+from touchpoint.contract.entities import ENTITIES, Column, Entity, OrderCheck
+
+__all__ = ["ENTITIES", "Column", "Entity", "OrderCheck", "arrow_schema"]

@@ -1,0 +1,27 @@
+"""The warehouse: an embedded DuckDB file reached through Ibis.
+
+Only this package opens DuckDB. Everything else receives and returns Ibis tables.
+
+>>> from touchpoint.warehouse import connect
+>>> con = connect(":memory:")
+>>> sorted(con.list_tables())
+[]
+"""
+
+from touchpoint.warehouse.connection import (
+    DEFAULT_WAREHOUSE,
+    WAREHOUSE_ENV,
+    connect,
+    read_table,
+    resolve_warehouse_path,
+    write_table,
+)
+
+__all__ = [
+    "DEFAULT_WAREHOUSE",
+    "WAREHOUSE_ENV",
+    "connect",
+    "read_table",
+    "resolve_warehouse_path",
+    "write_table",
+]

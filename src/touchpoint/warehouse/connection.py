@@ -1,0 +1,71 @@
+"""Opening the warehouse and reading and writing whole tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from touchpoint.errors import WarehouseError
+
+WAREHOUSE_ENV = "TOUCHPOINT_WAREHOUSE"
+DEFAULT_WAREHOUSE = Path("touchpoint.duckdb")
+
+
+def resolve_warehouse_path(path: str | os.PathLike[str] | None = None) -> Path | str:
+    """The warehouse to use: ``path`` if given, else ``$TOUCHPOINT_WAREHOUSE``, else ``./touchpoint.duckdb``.
+
+    ``":memory:"`` is passed through for tests and throw-away runs.
+    """
+    chosen = path if path not in (None, "") else os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    if str(chosen) == ":memory:":
+        return ":memory:"
+    return Path(chosen).expanduser()
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> DuckDBBackend:
+    """Open (creating if needed) the warehouse and return its Ibis backend.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file; see :func:`resolve_warehouse_path` for the default.
+    read_only
+        Open without write access (the file must exist).
+    """
+    resolved = resolve_warehouse_path(path)
+    if resolved != ":memory:":
+        if read_only and not Path(resolved).exists():
+            raise WarehouseError(
+                f"{resolved}: no warehouse here; load data first with `touchpoint ingest PATH` "
+                "or point --warehouse / TOUCHPOINT_WAREHOUSE at an existing one"
+            )
+        Path(resolved).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return ibis.duckdb.connect(str(resolved), read_only=read_only)
+    except Exception as exc:  # duckdb raises IOException, ConnectionException, ...
+        raise WarehouseError(
+            f"{resolved}: cannot open the warehouse: {exc}".splitlines()[0]
+        ) from exc
+
+
+def read_table(con: DuckDBBackend, name: str) -> ibis.Table:
+    """The warehouse table ``name`` as an Ibis table, or a clear error saying how to make it."""
+    if name not in con.list_tables():
+        hint = (
+            "load its source with `touchpoint ingest`"
+            if name.startswith("stg_")
+            else "build it with `touchpoint run`"
+        )
+        raise WarehouseError(f"the warehouse has no table {name!r}: {hint}")
+    return con.table(name)
+
+
+def write_table(con: DuckDBBackend, name: str, data: ibis.Table | pa.Table) -> ibis.Table:
+    """Create or replace table ``name`` from an Ibis expression or an Arrow table."""
+    return con.create_table(name, data, overwrite=True)

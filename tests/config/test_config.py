@@ -1,0 +1,64 @@
+import pytest
+
+from touchpoint.config import load_config
+from touchpoint.errors import ConfigError
+
+
+def test_defaults_carry_seed_000_costs():
+    config = load_config()
+    assert config.channel("agent").cost_per_contact_yuan == 0.77
+    assert config.channel("ivr").cost_per_contact_yuan == 0.018
+    assert config.channel("sms").cost_per_contact_yuan == 0.015
+    # A store visit costs more than an agent call (brief).
+    assert (
+        config.channel("store").cost_per_contact_yuan
+        > config.channel("agent").cost_per_contact_yuan
+    )
+
+
+def test_alias_maps_chinese_names_and_aliases_to_ids():
+    aliases = load_config().alias_map("channel")
+    assert aliases["热线人工"] == "agent"
+    assert aliases["掌厅"] == "app"
+    assert aliases["ivr"] == "ivr"
+
+
+def test_user_file_renames_and_adds_values_without_code(tmp_path):
+    path = tmp_path / "op.yaml"
+    path.write_text(
+        "version: 1\n"
+        "vocabularies:\n"
+        "  business:\n"
+        "    - {id: payment, name_en: Top-up, name_zh: 充值, aliases: [缴费]}\n"
+        "    - {id: roaming, name_en: Roaming, name_zh: 漫游}\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.ids("business") == ["payment", "roaming"]
+    assert config.label("business", "payment", "zh") == "充值"
+    # Other vocabularies keep their defaults.
+    assert "gotone" in config.ids("brand")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("version: 1\ntimezone: Mars/Olympus\n", "timezone"),
+        (
+            "version: 1\nchannels:\n  - {id: x, name_en: X, name_zh: X, cost_per_contact_yuan: -1, is_self_service: true}\n",
+            "channels.0.cost_per_contact_yuan",
+        ),
+        ("version: 2\n", "version"),
+        (
+            "version: 1\nvocabularies:\n  brand:\n    - {id: a, name_en: A, name_zh: A, aliases: [b]}\n    - {id: b, name_en: B, name_zh: B}\n",
+            "names both",
+        ),
+        ("version: [1\n", "not valid YAML"),
+    ],
+)
+def test_bad_values_are_refused_with_their_path(tmp_path, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad.yaml") as info:
+        load_config(path)
+    assert fragment in str(info.value)
