@@ -35,6 +35,23 @@ class PiiConfig(_Strict):
 
 class IngestConfig(_Strict):
     csv_encodings: tuple[str, ...] = ("utf-8", "gb18030")
+    null_values: tuple[str, ...] = ("", "NULL", "null", "\\N")
+
+    @field_validator("csv_encodings")
+    @classmethod
+    def _known_encodings(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import codecs
+
+        if not value:
+            raise ValueError("at least one encoding is needed, e.g. [utf-8, gb18030]")
+        for name in value:
+            try:
+                codecs.lookup(name)
+            except LookupError:
+                raise ValueError(
+                    f"unknown encoding {name!r}; use e.g. utf-8, gbk, gb18030"
+                ) from None
+        return value
 
 
 def _check_unique(entries: tuple[VocabEntry, ...], what: str) -> None:

@@ -7,5 +7,14 @@
 
 from touchpoint.contract.arrow import arrow_schema
 from touchpoint.contract.entities import ENTITIES, Column, Entity, OrderCheck
+from touchpoint.contract.quarantine import QUARANTINE_REASONS, quarantine_reasons
 
-__all__ = ["ENTITIES", "Column", "Entity", "OrderCheck", "arrow_schema"]
+__all__ = [
+    "ENTITIES",
+    "QUARANTINE_REASONS",
+    "Column",
+    "Entity",
+    "OrderCheck",
+    "arrow_schema",
+    "quarantine_reasons",
+]

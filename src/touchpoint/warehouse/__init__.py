@@ -16,8 +16,22 @@ from touchpoint.warehouse.connection import (
     resolve_warehouse_path,
     write_table,
 )
+from touchpoint.warehouse.loading import (
+    KILL_BEFORE_COMMIT_ENV,
+    Delete,
+    Insert,
+    database_path,
+    ensure_table,
+    load_atomically,
+)
 
 __all__ = [
+    "KILL_BEFORE_COMMIT_ENV",
+    "Delete",
+    "Insert",
+    "database_path",
+    "ensure_table",
+    "load_atomically",
     "DEFAULT_WAREHOUSE",
     "WAREHOUSE_ENV",
     "connect",

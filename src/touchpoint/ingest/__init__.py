@@ -1,0 +1,42 @@
+"""Ingestion: validate operators' source files against the contract and load them.
+
+Good rows land in ``stg_<entity>``; bad rows go to ``ingest_quarantine`` with every reason
+they fail; each file is logged in ``ingest_files`` and loads in one transaction.
+
+>>> from touchpoint.ingest import detect_entity
+>>> detect_entity("contacts_2026-03.csv")
+'contacts'
+"""
+
+from touchpoint.ingest._bookkeeping import (
+    FILES_SCHEMA,
+    FILES_TABLE,
+    QUARANTINE_SCHEMA,
+    QUARANTINE_TABLE,
+)
+from touchpoint.ingest._ingest import ingest, stored_schema
+from touchpoint.ingest._inspect import quarantined
+from touchpoint.ingest._pii import (
+    hash_msisdn,
+    msisdn_lookup_hash,
+    normalise_msisdn,
+    pii_key,
+)
+from touchpoint.ingest._sources import detect_entity
+from touchpoint.ingest._summary import FileSummary
+
+__all__ = [
+    "FILES_SCHEMA",
+    "FILES_TABLE",
+    "QUARANTINE_SCHEMA",
+    "QUARANTINE_TABLE",
+    "FileSummary",
+    "detect_entity",
+    "hash_msisdn",
+    "ingest",
+    "msisdn_lookup_hash",
+    "normalise_msisdn",
+    "pii_key",
+    "quarantined",
+    "stored_schema",
+]

@@ -1,0 +1,104 @@
+"""Parquet and JSON lines."""
+
+from __future__ import annotations
+
+import codecs
+import json
+
+import pyarrow as pa
+import pyarrow.json as pjson
+import pyarrow.parquet as pq
+
+from touchpoint.errors import InputFileError
+from touchpoint.ingest._read_csv import canonical_encoding
+from touchpoint.ingest._reading import (
+    MalformedRow,
+    ReadResult,
+    rows_around_malformed,
+    sequential_rows,
+    single_chunk,
+)
+
+
+def read_parquet(data: bytes, *, where: str) -> ReadResult:
+    """Read Parquet bytes, keeping the file's own column types."""
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputFileError(
+            f"{where}: not a readable Parquet file ({str(exc).splitlines()[0]}); "
+            "check the file is complete, or export it again"
+        ) from None
+    return ReadResult(table=single_chunk(table), row_numbers=sequential_rows(table.num_rows))
+
+
+def _as_text(value: object) -> str | None:
+    """A JSON scalar as the text a CSV would hold; objects and arrays as their JSON."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _careful_jsonl(data: bytes, encoding: str) -> ReadResult:
+    """One ``json.loads`` per line: each line that is not a JSON object becomes a malformed row."""
+    records: list[dict[str, object]] = []
+    malformed: list[MalformedRow] = []
+    text = data.decode(encoding, errors="surrogateescape")
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        row = len(records) + len(malformed) + 1
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            detail = getattr(exc, "msg", "nested too deeply")
+            malformed.append(MalformedRow(row, None, line, f"not valid JSON: {detail}"))
+            continue
+        if not isinstance(record, dict):
+            malformed.append(MalformedRow(row, None, line, "a JSON line must be an object"))
+            continue
+        records.append(record)
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    table = pa.table(
+        {
+            name: pa.array([_as_text(r.get(name)) for r in records], type=pa.string())
+            for name in names
+        }
+    )
+    return ReadResult(
+        table=table,
+        row_numbers=rows_around_malformed(table.num_rows, malformed),
+        malformed=malformed,
+        encoding=encoding,
+    )
+
+
+def read_jsonl(data: bytes, *, forced: str | None = None) -> ReadResult:
+    """Read JSON lines (one object per line; blank lines are skipped).
+
+    The fast path is PyArrow's reader, which infers a type per column. It refuses a column
+    whose type changes from row to row or a broken line; the file is then read line by line
+    with every value as text, and each line that is not a JSON object is a malformed row.
+    """
+    encoding = canonical_encoding(forced or "utf-8")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if encoding == "utf-8":
+        try:
+            table = pjson.read_json(pa.BufferReader(data))
+            return ReadResult(
+                table=single_chunk(table),
+                row_numbers=sequential_rows(table.num_rows),
+                encoding=encoding,
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return _careful_jsonl(data, encoding)

@@ -1,0 +1,77 @@
+"""Reading a source file into an Arrow table, keeping the rows that cannot be read aside.
+
+Readers never raise on bad content: a row they cannot split into columns becomes a
+:class:`MalformedRow`. Only a file that cannot be read at all (not Parquet, unreadable) raises
+:class:`~touchpoint.errors.InputFileError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class MalformedRow:
+    """A source row that could not be split into the header's columns."""
+
+    row: int  # 1-based data row
+    line: int | None  # 1-based line in the file where the row starts (CSV only)
+    text: str  # the raw row
+    detail: str  # e.g. "5 fields, expected 11"
+
+
+def _no_lines() -> np.ndarray | None:
+    return None
+
+
+@dataclass
+class ReadResult:
+    """What a reader found in a file.
+
+    ``table`` holds one row per well-formed source row, columns named as in the file;
+    ``row_numbers`` the 1-based data-row number of each (rows and malformed rows are numbered
+    together, in file order); ``line_numbers()`` the line where each starts (CSV only,
+    computed on demand because only quarantined rows need it).
+    """
+
+    table: pa.Table
+    row_numbers: np.ndarray
+    malformed: list[MalformedRow] = field(default_factory=list)
+    encoding: str | None = None
+    line_numbers: Callable[[], np.ndarray | None] = _no_lines
+
+    @property
+    def n_read(self) -> int:
+        return self.table.num_rows + len(self.malformed)
+
+
+def sequential_rows(n: int) -> np.ndarray:
+    return np.arange(1, n + 1, dtype=np.int64)
+
+
+def rows_around_malformed(n_good: int, malformed: list[MalformedRow]) -> np.ndarray:
+    """Row numbers of the ``n_good`` well-formed rows, given the numbers the malformed ones took."""
+    taken = np.array(sorted(m.row for m in malformed), dtype=np.int64)
+    everything = sequential_rows(n_good + len(malformed))
+    return np.setdiff1d(everything, taken, assume_unique=True)
+
+
+def single_chunk(table: pa.Table) -> pa.Table:
+    """``table`` with one chunk per column (compute kernels and masks are simpler on arrays).
+
+    A text column over 2 GiB cannot be one ``string`` array: it becomes ``large_string``.
+    """
+    try:
+        return table.combine_chunks()
+    except (pa.ArrowInvalid, pa.ArrowCapacityError):
+        widened = table.cast(
+            pa.schema(
+                pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f
+                for f in table.schema
+            )
+        )
+        return widened.combine_chunks()

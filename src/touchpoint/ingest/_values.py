@@ -1,0 +1,284 @@
+"""Reading one column as its contract type, vectorised, without ever raising on a bad value.
+
+Each parser returns the typed values (null where the value is missing or unreadable) and two
+masks: which rows have no value, which have a value that cannot be read. Text is trimmed and
+the configured null markers count as missing. Typed sources (Parquet, JSON numbers) are used
+as they are when their type fits, else read through their text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from touchpoint.contract.arrow import ARROW_TYPES
+
+TIMESTAMP = pa.timestamp("us")
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m", "%Y/%m", "%Y%m")
+TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y%m%d%H%M%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d %H:%M",
+)
+# What is left of an ISO 8601 value once the formats above failed: fraction and/or offset.
+_ISO_TAIL = r"^(?P<base>.+?)(?P<fraction>\.\d{1,9})?(?P<offset>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+_DAY_IN_TEXT = r"^\d{4}(?:[-/]\d{1,2}[-/]|\d{2})(?P<day>\d{1,2})"
+_INTEGER = r"^[+-]?\d{1,18}(?:\.0*)?$"
+_FLOAT = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?$"
+TRUE_WORDS = ("1", "true", "t", "y", "yes", "是")
+FALSE_WORDS = ("0", "false", "f", "n", "no", "否")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A column read as its contract type."""
+
+    values: pa.Array  # null where missing or bad
+    is_missing: pa.Array  # boolean: no value given
+    is_bad: pa.Array  # boolean: a value given that cannot be read as the type
+
+
+def all_false(n: int) -> pa.Array:
+    return pa.array(np.zeros(n, dtype=bool))
+
+
+def clean_text(values: pa.Array, null_values: Sequence[str]) -> pa.Array:
+    """Trimmed text, with blanks and null markers as nulls."""
+    if pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    text = pc.utf8_trim_whitespace(values)
+    markers = pa.array(sorted({"", *null_values}), type=pa.string())
+    return pc.if_else(pc.is_in(text, value_set=markers), pa.scalar(None, pa.string()), text)
+
+
+def as_text(values: pa.Array) -> pa.Array | None:
+    """Any column as text (numbers, dates, ...), or ``None`` for nested values (lists, objects)."""
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), pa.string())
+    if pa.types.is_nested(values.type):
+        return None
+    try:
+        return values.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _from_text(text: pa.Array, values: pa.Array, is_readable: pa.Array) -> Parsed:
+    is_missing = pc.is_null(text)
+    is_bad = pc.and_(pc.invert(is_missing), pc.invert(pc.fill_null(is_readable, False)))
+    return Parsed(values, is_missing, is_bad)
+
+
+def _only(mask: pa.Array, values: pa.Array) -> pa.Array:
+    """``values`` where ``mask`` holds, null elsewhere."""
+    return pc.if_else(pc.fill_null(mask, False), values, pa.scalar(None, values.type))
+
+
+def parse_int(text: pa.Array) -> Parsed:
+    is_readable = pc.match_substring_regex(text, _INTEGER)
+    digits = _only(is_readable, text)
+    if pc.any(pc.match_substring(digits, ".")).as_py():
+        digits = pc.replace_substring_regex(digits, r"\.0*$", "")
+    return _from_text(text, digits.cast(pa.int64()), is_readable)
+
+
+def parse_float(text: pa.Array) -> Parsed:
+    looks_numeric = pc.match_substring_regex(text, _FLOAT)
+    values = _only(looks_numeric, text).cast(pa.float64())
+    is_readable = pc.and_(looks_numeric, pc.is_finite(values))  # 1e999 is no amount
+    return _from_text(text, _only(is_readable, values), is_readable)
+
+
+def parse_bool(text: pa.Array) -> Parsed:
+    folded = pc.utf8_lower(text)
+    is_true = pc.is_in(folded, value_set=pa.array(TRUE_WORDS))
+    is_false = pc.is_in(folded, value_set=pa.array(FALSE_WORDS))
+    values = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
+    return _from_text(text, values, pc.or_(is_true, is_false))
+
+
+def _strptime_cascade(text: pa.Array, formats: Sequence[str]) -> pa.Array:
+    """Try each format on the values no earlier format could read (most files use one)."""
+    result = pa.nulls(len(text), TIMESTAMP)
+    pending = pc.is_valid(text)
+    for fmt in formats:
+        if not pc.any(pending).as_py():
+            break
+        parsed = pc.strptime(_only(pending, text), format=fmt, unit="us", error_is_null=True)
+        result = pc.coalesce(result, parsed)
+        pending = pc.and_(pending, pc.is_null(parsed))
+    return _reject_day_overflow(text, result)
+
+
+def _reject_day_overflow(text: pa.Array, parsed: pa.Array) -> pa.Array:
+    """``strptime`` rolls 2026-02-30 over to March 2nd: null such values.
+
+    An overflowed day always lands on the 1st to 3rd of the next month, so only those
+    rows are checked against the day written in the text.
+    """
+    suspect = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
+    if not pc.any(suspect).as_py():
+        return parsed
+    day_in_text = pc.struct_field(pc.extract_regex(_only(suspect, text), _DAY_IN_TEXT), [0])
+    rolled = pc.fill_null(pc.not_equal(day_in_text.cast(pa.int64()), pc.day(parsed)), False)
+    return pc.if_else(rolled, pa.scalar(None, TIMESTAMP), parsed)
+
+
+def _to_local(instants_utc: pa.Array, timezone: str) -> pa.Array:
+    """UTC instants as naive local time in ``timezone``."""
+    zoned = instants_utc.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us", tz=timezone))
+    return pc.local_timestamp(zoned)
+
+
+def _parse_iso_tail(text: pa.Array, timezone: str) -> pa.Array:
+    """Values with a fraction of a second and/or a UTC offset, as naive local time."""
+    parts = pc.extract_regex(text, _ISO_TAIL)
+    base = _strptime_cascade(pc.struct_field(parts, [0]), TIMESTAMP_FORMATS)
+    fraction = pc.struct_field(parts, [1])
+    offset = pc.struct_field(parts, [2])
+    # ".5" -> 500000 microseconds: drop the dot, pad to nanoseconds, keep six digits.
+    micros = pc.utf8_slice_codeunits(
+        pc.utf8_rpad(pc.utf8_slice_codeunits(fraction, 1), width=9, padding="0"), 0, 6
+    ).cast(pa.int64())
+    micros = pc.if_else(pc.equal(fraction, ""), 0, micros)
+    local = pc.add(base.cast(pa.int64()), micros)
+    has_offset = pc.and_(pc.is_valid(offset), pc.not_equal(offset, ""))
+    if pc.any(has_offset).as_py():
+        digits = pc.replace_substring(pc.utf8_slice_codeunits(offset, 1), ":", "")
+        hours = pc.utf8_slice_codeunits(digits, 0, 2)
+        minutes = pc.utf8_slice_codeunits(pc.utf8_rpad(digits, width=4, padding="0"), 2, 4)
+        offset_minutes = pc.add(
+            pc.multiply(pc.if_else(pc.equal(hours, ""), "0", hours).cast(pa.int64()), 60),
+            pc.if_else(pc.equal(minutes, ""), "0", minutes).cast(pa.int64()),
+        )
+        sign = pc.if_else(pc.starts_with(offset, "-"), -1, 1)
+        offset_micros = pc.multiply(pc.multiply(offset_minutes, sign), 60_000_000)
+        offset_micros = pc.if_else(pc.equal(pc.utf8_lower(offset), "z"), 0, offset_micros)
+        utc = pc.subtract(local, offset_micros).cast(TIMESTAMP)
+        converted = _to_local(utc, timezone)
+        return pc.if_else(has_offset, converted, local.cast(TIMESTAMP))
+    return local.cast(TIMESTAMP)
+
+
+def parse_timestamp(text: pa.Array, timezone: str) -> Parsed:
+    values = _strptime_cascade(text, TIMESTAMP_FORMATS)
+    pending = pc.and_(pc.is_valid(text), pc.is_null(values))
+    if pc.any(pending).as_py():
+        values = pc.coalesce(values, _parse_iso_tail(_only(pending, text), timezone))
+    return _from_text(text, values, pc.is_valid(values))
+
+
+def parse_date(text: pa.Array, timezone: str) -> Parsed:
+    stamps = _strptime_cascade(text, DATE_FORMATS)
+    pending = pc.and_(pc.is_valid(text), pc.is_null(stamps))
+    if pc.any(pending).as_py():  # "2026-03-01 00:00:00" is a date; "... 08:00:00" is not
+        stamps = pc.coalesce(
+            stamps, _midnight_only(parse_timestamp(_only(pending, text), timezone).values)
+        )
+    return _from_text(text, stamps.cast(pa.date32()), pc.is_valid(stamps))
+
+
+def _midnight_only(stamps: pa.Array) -> pa.Array:
+    is_midnight = pc.equal(
+        pc.subtract(stamps, pc.floor_temporal(stamps, unit="day")), pa.scalar(0, pa.duration("us"))
+    )
+    return _only(is_midnight, stamps)
+
+
+def _typed(values: pa.Array, is_bad: pa.Array | None = None) -> Parsed:
+    """Values already of the contract type; ``is_bad`` marks given values that were refused."""
+    is_bad = all_false(len(values)) if is_bad is None else is_bad
+    return Parsed(values, pc.and_(pc.is_null(values), pc.invert(is_bad)), is_bad)
+
+
+def _parse_typed(values: pa.Array, dtype: str, timezone: str) -> Parsed | None:
+    """Columns whose source type already fits; ``None`` when they must be read through text."""
+    t = values.type
+    if dtype == "int64" and pa.types.is_integer(t):
+        try:
+            return _typed(values.cast(pa.int64()))
+        except pa.ArrowInvalid:
+            return None  # uint64 beyond int64: let the text path call it bad
+    if dtype == "int64" and pa.types.is_floating(t):
+        whole = pc.and_(pc.is_finite(values), pc.equal(pc.floor(values), values))
+        in_range = pc.less(pc.abs(values), 2.0**53)
+        readable = pc.fill_null(pc.and_(whole, in_range), False)
+        nan = pc.fill_null(pc.is_nan(values), False)
+        return _typed(
+            _only(readable, values).cast(pa.int64()),
+            pc.and_(pc.and_(pc.is_valid(values), pc.invert(readable)), pc.invert(nan)),
+        )
+    if dtype == "float64" and (
+        pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)
+    ):
+        as_float = values.cast(pa.float64())
+        nan = pc.fill_null(pc.is_nan(as_float), False)  # NaN means "no value" in dataframes
+        infinite = pc.fill_null(pc.is_inf(as_float), False)
+        return _typed(_only(pc.invert(pc.or_(nan, infinite)), as_float), infinite)
+    if dtype == "boolean" and pa.types.is_boolean(t):
+        return _typed(values)
+    if dtype == "timestamp" and pa.types.is_timestamp(t):
+        if t.tz is not None:
+            return _typed(_to_local(values, timezone))
+        return _typed(values.cast(TIMESTAMP, safe=False))
+    if dtype == "date" and (pa.types.is_date(t)):
+        return _typed(values.cast(pa.date32()))
+    if dtype == "date" and pa.types.is_timestamp(t):
+        local = (
+            _to_local(values, timezone) if t.tz is not None else values.cast(TIMESTAMP, safe=False)
+        )
+        midnight = _midnight_only(local)
+        return _typed(midnight.cast(pa.date32()), pc.and_(pc.is_valid(local), pc.is_null(midnight)))
+    return None  # text (trimmed on the text path) or a type that must be read through text
+
+
+def parse_column(
+    values: pa.Array, dtype: str, *, timezone: str, null_values: Sequence[str]
+) -> Parsed:
+    """Read ``values`` as the contract type ``dtype``.
+
+    Parameters
+    ----------
+    values
+        The source column, of any Arrow type.
+    dtype
+        ``string``, ``int64``, ``float64``, ``boolean``, ``date`` or ``timestamp``.
+    timezone
+        Values with a UTC offset are converted to this zone and stored as naive local time.
+    null_values
+        Texts that mean "no value" (after trimming).
+    """
+    typed = _parse_typed(values, dtype, timezone)
+    if typed is not None:
+        return typed
+    raw_text = as_text(values)
+    if raw_text is None:  # lists or objects: no scalar type can hold them
+        is_missing = pc.is_null(values)
+        return Parsed(pa.nulls(len(values), ARROW_TYPES[dtype]), is_missing, pc.invert(is_missing))
+    text = clean_text(raw_text, null_values)
+    if dtype == "string":
+        return Parsed(text, pc.is_null(text), all_false(len(text)))
+    if dtype == "int64":
+        return parse_int(text)
+    if dtype == "float64":
+        return parse_float(text)
+    if dtype == "boolean":
+        return parse_bool(text)
+    if dtype == "date":
+        return parse_date(text, timezone)
+    if dtype == "timestamp":
+        return parse_timestamp(text, timezone)
+    raise ValueError(f"no parser for contract type {dtype!r}")

@@ -1,0 +1,157 @@
+"""Atomic writes: several deletes and inserts that land together or not at all.
+
+Ingest loads each source file in one transaction (its staged rows, its quarantine rows and its
+bookkeeping row), so a process killed mid-file leaves nothing of that file. The SQL here is
+DDL and transaction plumbing only; what to write is decided by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from touchpoint.errors import WarehouseError
+
+# Test hook: when set, the process kills itself after the inserts and before COMMIT, so a test
+# can prove that an interrupted load leaves nothing behind. Never set it outside tests.
+KILL_BEFORE_COMMIT_ENV = "TOUCHPOINT_TEST_KILL_BEFORE_COMMIT"
+
+_DUCKDB_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Append ``data`` to ``table``, creating the table from ``data.schema`` if it is missing."""
+
+    table: str
+    data: pa.Table
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete the rows of ``table`` whose ``column`` is one of ``values`` (no-op if no table)."""
+
+    table: str
+    column: str
+    values: tuple[object, ...]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _column_ddl(field: pa.Field) -> str:
+    try:
+        sql_type = _DUCKDB_TYPES[field.type]
+    except KeyError:
+        raise WarehouseError(
+            f"column {field.name!r}: no warehouse type for Arrow type {field.type}; "
+            f"supported: {', '.join(sorted({str(t) for t in _DUCKDB_TYPES}))}"
+        ) from None
+    return f"{_quote(field.name)} {sql_type}{'' if field.nullable else ' NOT NULL'}"
+
+
+def _existing_columns(raw: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    rows = raw.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = ? AND table_schema = current_schema() ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def ensure_table(con: DuckDBBackend, table: str, schema: pa.Schema) -> None:
+    """Create ``table`` with ``schema`` if it does not exist; refuse one with other columns."""
+    _ensure_table(con.con, table, schema)
+
+
+def _ensure_table(raw: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
+    existing = _existing_columns(raw, table)
+    if existing is None:
+        columns = ", ".join(_column_ddl(f) for f in schema)
+        raw.execute(f"CREATE TABLE {_quote(table)} ({columns})")
+        return
+    missing = [f.name for f in schema if f.name not in existing]
+    if missing:
+        raise WarehouseError(
+            f"table {table!r} lacks column(s) {', '.join(missing)} (it has {', '.join(existing)}); "
+            "it was made by another version of Touchpoint: drop the table or use a new warehouse"
+        )
+
+
+def load_atomically(
+    con: DuckDBBackend, *, deletes: Sequence[Delete] = (), inserts: Sequence[Insert] = ()
+) -> None:
+    """Apply ``deletes`` then ``inserts`` in one transaction: all of them land, or none.
+
+    Parameters
+    ----------
+    con
+        The warehouse.
+    deletes
+        Rows to remove first (e.g. an earlier version of a file being replaced).
+    inserts
+        Arrow tables to append; missing tables are created from the Arrow schema
+        (nullable fields become nullable columns, the others ``NOT NULL``). Columns are matched
+        by name.
+
+    Raises
+    ------
+    WarehouseError
+        When DuckDB refuses the write; nothing of it is kept.
+    """
+    raw = con.con
+    raw.begin()
+    try:
+        for insert in inserts:
+            _ensure_table(raw, insert.table, insert.data.schema)
+        for delete in deletes:
+            if delete.values and _existing_columns(raw, delete.table) is not None:
+                raw.execute(
+                    f"DELETE FROM {_quote(delete.table)} WHERE {_quote(delete.column)} "
+                    "IN (SELECT UNNEST(?))",
+                    [list(delete.values)],
+                )
+        for n, insert in enumerate(inserts):
+            if insert.data.num_rows == 0:
+                continue
+            view = f"__touchpoint_insert_{n}"
+            raw.register(view, insert.data)
+            try:
+                raw.execute(f"INSERT INTO {_quote(insert.table)} BY NAME SELECT * FROM {view}")
+            finally:
+                raw.unregister(view)
+        if os.environ.get(KILL_BEFORE_COMMIT_ENV):
+            os.kill(os.getpid(), signal.SIGKILL)
+        raw.commit()
+    except BaseException as exc:
+        raw.rollback()
+        if isinstance(exc, duckdb.Error):
+            raise WarehouseError(
+                f"writing to the warehouse failed and was rolled back: {exc}".splitlines()[0]
+            ) from exc
+        raise
+
+
+def database_path(con: DuckDBBackend) -> Path | None:
+    """The file behind ``con``, or ``None`` for an in-memory warehouse."""
+    row = con.con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return Path(row[0]) if row and row[0] else None
