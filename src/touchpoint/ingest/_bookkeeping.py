@@ -120,7 +120,10 @@ def _values_of(batch: ProblemBatch, *, masked: bool) -> pa.Array:
 
 def _records(table: pa.Table, positions: np.ndarray, pii_columns: Sequence[str]) -> list[str]:
     """The raw rows at ``positions`` as JSON objects, phone numbers masked."""
-    rows = table.take(pa.array(positions)).to_pylist()
+    if table.num_columns == 0:  # Arrow loses the row count of a table without columns
+        rows: list[dict] = [{} for _ in positions]
+    else:
+        rows = table.take(pa.array(positions)).to_pylist()
     out = []
     for row in rows:
         for name in pii_columns:

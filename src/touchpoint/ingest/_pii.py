@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from touchpoint.config import Config, load_config
+from touchpoint.contract.formats import MSISDN_DIGITS
 from touchpoint.errors import ConfigError
 from touchpoint.warehouse import database_path
 
@@ -29,8 +30,7 @@ KEY_FILE_SUFFIX = ".pii.key"
 # Blanks, dashes, dots and brackets people put inside numbers; then the country code of China.
 _SEPARATORS = r"[\s\-.()]"
 _COUNTRY_CODE = r"^(?:\+86|0086)"
-# E.164 allows at most 15 digits; anything shorter than 5 is no subscriber number.
-_VALID_NUMBER = r"^\d{5,15}$"
+_VALID_NUMBER = rf"^\d{{{MSISDN_DIGITS[0]},{MSISDN_DIGITS[1]}}}$"
 
 # An in-memory warehouse has no file to keep a key beside: it gets one key per process.
 _PROCESS_KEY = secrets.token_hex(32).encode("ascii")

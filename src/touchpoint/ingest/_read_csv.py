@@ -24,6 +24,8 @@ import pyarrow.csv as pcsv
 from touchpoint.ingest._reading import (
     MalformedRow,
     ReadResult,
+    has_undecodable,
+    printable,
     rows_around_malformed,
     sequential_rows,
     single_chunk,
@@ -34,7 +36,6 @@ BLOCK_SIZE = 8 << 20
 SAMPLE_BYTES = 1 << 16
 _UTF8_BOM = codecs.BOM_UTF8
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-_UNDECODABLE = re.compile(r"[\udc80-\udcff]")
 
 csv.field_size_limit(sys.maxsize)  # a huge value is a value to validate, not a parser crash
 
@@ -63,12 +64,20 @@ def _candidate_encodings(data: bytes, candidates: Sequence[str]) -> list[str]:
     return fitting + [c for c in names if c not in fitting]
 
 
-def _header(data: bytes, encoding: str) -> tuple[str, str]:
-    """The first line, decoded, and the delimiter it uses most."""
-    end = data.find(b"\n")
-    first = (data if end < 0 else data[:end]).decode(encoding, errors="replace")
-    delimiter = max(DELIMITERS, key=first.count)
-    return first, delimiter if first.count(delimiter) else ","
+def _header(data: bytes, encoding: str) -> tuple[list[str], str]:
+    """The column names on the first line and the delimiter it uses most.
+
+    No names when the first line cannot be parsed alone: the careful path then decides.
+    """
+    first = _LINE.match(data[:SAMPLE_BYTES].decode(encoding, errors="replace"))
+    line = first.group(0).rstrip("\r\n") if first else ""
+    delimiter = max(DELIMITERS, key=line.count)
+    delimiter = delimiter if line.count(delimiter) else ","
+    try:
+        names = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        names = []
+    return _unique(names), delimiter
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -127,7 +136,10 @@ def _fast_line_numbers(data: bytes, encoding: str, delimiter: str, n_rows: int):
     def line_numbers() -> np.ndarray | None:
         if _physical_line_count(data) == n_rows + 1:
             return sequential_rows(n_rows) + 1  # one line per record, after the header line
-        starts = _record_start_lines(data.decode(encoding, errors="surrogateescape"), delimiter)
+        try:
+            starts = _record_start_lines(data.decode(encoding, errors="surrogateescape"), delimiter)
+        except csv.Error:
+            return None
         return np.array(starts, dtype=np.int64) if len(starts) == n_rows else None
 
     return line_numbers
@@ -138,8 +150,7 @@ class _CarefulReader:
 
     def __init__(self, text: str, delimiter: str) -> None:
         self.lines = _LINE.findall(text)
-        # Undecodable bytes survive decoding as lone surrogates; look for them only if any.
-        self.has_undecodable = _UNDECODABLE.search(text) is not None
+        self.has_undecodable = has_undecodable(text)  # look for them per field only if any
         self.delimiter = delimiter
         self.header: list[str] | None = None
         self.rows: list[list[str]] = []
@@ -147,7 +158,7 @@ class _CarefulReader:
         self.malformed: list[MalformedRow] = []
 
     def _undecodable(self, fields: list[str]) -> bool:
-        return self.has_undecodable and any(_UNDECODABLE.search(f) for f in fields)
+        return self.has_undecodable and any(has_undecodable(f) for f in fields)
 
     def _row_count(self) -> int:
         return len(self.rows) + len(self.malformed)
@@ -191,7 +202,7 @@ class _CarefulReader:
             self._malformed(line_no, line_no, f"{len(fields)} fields, expected {n_columns}")
 
     def _malformed(self, start: int, end: int, detail: str) -> None:
-        text = "".join(self.lines[start - 1 : end]).rstrip("\r\n")
+        text = printable("".join(self.lines[start - 1 : end]).rstrip("\r\n"))
         self.malformed.append(MalformedRow(self._row_count() + 1, start, text, detail))
 
     def read(self) -> None:
@@ -217,7 +228,7 @@ def _careful(data: bytes, encoding: str, delimiter: str) -> ReadResult:
     text = data.decode(encoding, errors="surrogateescape")
     reader = _CarefulReader(text, delimiter)
     reader.read()
-    names = _unique([n for n in reader.header or []])
+    names = _unique([printable(n) for n in reader.header or []])
     columns = list(zip(*reader.rows, strict=True)) if reader.rows else [() for _ in names]
     table = pa.table(
         {
@@ -251,8 +262,7 @@ def read_csv(data: bytes, *, encodings: Sequence[str], forced: str | None = None
         data = data[len(_UTF8_BOM) :]
     tried = [canonical_encoding(forced)] if forced else _candidate_encodings(data, encodings)
     for encoding in tried:
-        first_line, delimiter = _header(data, encoding)
-        names = _unique(next(csv.reader([first_line], delimiter=delimiter), []))
+        names, delimiter = _header(data, encoding)
         table = _fast(data, encoding, delimiter, names)
         if table is not None:
             return ReadResult(

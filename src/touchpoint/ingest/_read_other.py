@@ -14,6 +14,8 @@ from touchpoint.ingest._read_csv import canonical_encoding
 from touchpoint.ingest._reading import (
     MalformedRow,
     ReadResult,
+    has_undecodable,
+    printable,
     rows_around_malformed,
     sequential_rows,
     single_chunk,
@@ -38,8 +40,8 @@ def _as_text(value: object) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return value
+    if isinstance(value, str):  # a JSON "\ud800" escape decodes to a lone surrogate
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, int | float):
         return repr(value)
     return json.dumps(value, ensure_ascii=False)
@@ -54,6 +56,9 @@ def _careful_jsonl(data: bytes, encoding: str) -> ReadResult:
         if not line.strip():
             continue
         row = len(records) + len(malformed) + 1
+        if has_undecodable(line):
+            malformed.append(MalformedRow(row, None, printable(line), "bytes not valid UTF-8"))
+            continue
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
@@ -67,12 +72,13 @@ def _careful_jsonl(data: bytes, encoding: str) -> ReadResult:
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
-    table = pa.table(
-        {
-            name: pa.array([_as_text(r.get(name)) for r in records], type=pa.string())
-            for name in names
-        }
-    )
+    columns = {
+        name: pa.array([_as_text(r.get(name)) for r in records], type=pa.string()) for name in names
+    }
+    # Objects without a single key still are rows: keep their count in a table without columns.
+    table = pa.table(columns or {"~": pa.nulls(len(records))})
+    if not columns:
+        table = table.drop_columns(["~"])
     return ReadResult(
         table=table,
         row_numbers=rows_around_malformed(table.num_rows, malformed),

@@ -7,6 +7,7 @@ Readers never raise on bad content: a row they cannot split into columns becomes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,6 +48,19 @@ class ReadResult:
     @property
     def n_read(self) -> int:
         return self.table.num_rows + len(self.malformed)
+
+
+_UNDECODABLE = re.compile(r"[\udc80-\udcff]")
+
+
+def has_undecodable(text: str) -> bool:
+    """Bytes that were not valid in the encoding survive decoding as lone surrogates."""
+    return _UNDECODABLE.search(text) is not None
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable bytes written as ``\\xNN`` (Arrow refuses lone surrogates)."""
+    return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group(0)) - 0xDC00:02x}", text)
 
 
 def sequential_rows(n: int) -> np.ndarray:

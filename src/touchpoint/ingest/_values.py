@@ -16,26 +16,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from touchpoint.contract.arrow import ARROW_TYPES
+from touchpoint.contract.formats import DATE_FORMATS, FALSE_WORDS, TIMESTAMP_FORMATS, TRUE_WORDS
 
 TIMESTAMP = pa.timestamp("us")
 
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m", "%Y/%m", "%Y%m")
-TIMESTAMP_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y%m%d%H%M%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y/%m/%d %H:%M",
-)
 # What is left of an ISO 8601 value once the formats above failed: fraction and/or offset.
 _ISO_TAIL = r"^(?P<base>.+?)(?P<fraction>\.\d{1,9})?(?P<offset>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 _DAY_IN_TEXT = r"^\d{4}(?:[-/]\d{1,2}[-/]|\d{2})(?P<day>\d{1,2})"
 _INTEGER = r"^[+-]?\d{1,18}(?:\.0*)?$"
 _FLOAT = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?$"
-TRUE_WORDS = ("1", "true", "t", "y", "yes", "是")
-FALSE_WORDS = ("0", "false", "f", "n", "no", "否")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,174 @@
+"""``touchpoint ingest`` and ``touchpoint quarantine``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from touchpoint.cli.app import ConfigOption, JsonOption, WarehouseOption, app, console, err_console
+from touchpoint.config import load_config
+from touchpoint.ingest import FileSummary, ingest, quarantined
+from touchpoint.warehouse import connect
+
+TOP_REASONS = 3
+
+
+def _top_reasons(summary: FileSummary) -> str:
+    items = sorted(summary.quarantined_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = [f"{reason} {n:,}" for reason, n in items[:TOP_REASONS]]
+    if len(items) > TOP_REASONS:
+        shown.append(f"+{len(items) - TOP_REASONS} more")
+    return "\n".join(shown)
+
+
+_STATUS_STYLE = {"loaded": "green", "replaced": "cyan", "unchanged": "dim", "failed": "bold red"}
+
+
+def _summary_table(summaries: list[FileSummary]) -> Table:
+    table = Table(title="Ingest summary", title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("entity")
+    table.add_column("status")
+    for name in ("read", "loaded", "quarantined"):
+        table.add_column(name, justify="right")
+    table.add_column("top reasons", no_wrap=True)
+    for s in summaries:
+        style = _STATUS_STYLE.get(s.status, "")
+        table.add_row(
+            Path(s.path).name,  # the full path is in the notes below and in --json
+            s.entity or "?",
+            f"[{style}]{s.status}[/]",
+            f"{s.n_read:,}",
+            f"{s.n_loaded:,}",
+            f"{s.n_quarantined:,}",
+            _top_reasons(s),
+        )
+    return table
+
+
+def _notes(summaries: list[FileSummary]) -> None:
+    for s in summaries:
+        if s.ignored_columns:
+            console.print(
+                f"{s.path}: ignored column(s) not in the contract: {', '.join(s.ignored_columns)}",
+                highlight=False,
+            )
+        if s.message:
+            console.print(f"{s.path}: {s.message}", highlight=False)
+    for s in summaries:
+        if s.error:
+            err_console.print(f"[bold red]error:[/] {s.error}", highlight=False, soft_wrap=True)
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Source files or folders to load.", show_default=False)
+    ],
+    entity: Annotated[
+        str | None,
+        typer.Option(
+            "--entity",
+            "-e",
+            help="Entity of every file, instead of guessing it from the file name.",
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding", help="Encoding of every CSV (e.g. gbk), instead of detecting it."
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate source files and load them; bad rows go to the quarantine with their reasons.
+
+    Exit code 0 when every file was processed (quarantined rows are normal), 1 when a file
+    could not be read at all (unknown entity, unreadable file).
+    """
+    settings = load_config(config)
+    con = connect(warehouse)
+    if json_output:
+        summaries = ingest(con, paths, config=settings, entity=entity, encoding=encoding)
+        typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))
+    else:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task("ingesting", total=None)
+
+            def on_progress(description: str, completed: int, total: int) -> None:
+                progress.update(task, description=description, completed=completed, total=total)
+
+            summaries = ingest(
+                con,
+                paths,
+                config=settings,
+                entity=entity,
+                encoding=encoding,
+                on_progress=on_progress,
+            )
+        console.print(_summary_table(summaries))
+        _notes(summaries)
+    if any(s.status == "failed" for s in summaries):
+        raise typer.Exit(1)
+
+
+@app.command("quarantine")
+def quarantine_command(
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Only rows of this file (full path or its ending)."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Only this reason, e.g. bad_type.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many rows.")] = 50,
+    json_output: JsonOption = False,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Show quarantined rows: file, row, line, column, reason and the value seen."""
+    con = connect(warehouse, read_only=True)
+    rows, total = quarantined(con, path=file, reason=reason, limit=limit)
+    if json_output:
+        columns = ["path", "entity", "row", "line", "column", "reason", "value", "record"]
+        typer.echo(json.dumps(rows.select(columns).to_pylist(), ensure_ascii=False, indent=2))
+        return
+    if total == 0:
+        console.print("Nothing quarantined" + (" matches." if file or reason else "."))
+        return
+    table = Table(
+        title=f"Quarantined rows: {min(limit, total):,} of {total:,}", title_justify="left"
+    )
+    for name, justify in (
+        ("file", "left"),
+        ("row", "right"),
+        ("line", "right"),
+        ("column", "left"),
+        ("reason", "left"),
+        ("value", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows.to_pylist():
+        table.add_row(
+            Path(row["path"]).name,
+            str(row["row"]),
+            "" if row["line"] is None else str(row["line"]),
+            row["column"] or "",
+            row["reason"],
+            row["value"] or "",
+        )
+    console.print(table)
+    if total > limit:
+        console.print(f"{total - limit:,} more; raise --limit or filter with --file / --reason.")
