@@ -89,7 +89,13 @@ def stg() -> Stg:
     return Stg()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def stg_module() -> Stg:
+    """A :class:`Stg` for module-scoped fixtures."""
+    return Stg()
+
+
+@pytest.fixture(scope="session")
 def config():
     return load_config()
 

@@ -42,6 +42,7 @@ from touchpoint.channels._contacts import (
     enrich_contacts,
     flag_repeats,
 )
+from touchpoint.channels._headline import headline_document
 from touchpoint.channels._kpis import (
     PERIODS,
     channel_kpis,
@@ -84,6 +85,7 @@ __all__ = [
     "enrich_contacts",
     "escalation_summary",
     "flag_repeats",
+    "headline_document",
     "headline_kpis",
     "hotline_call_facts",
     "last_ivr_events",

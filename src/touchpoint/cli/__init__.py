@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from touchpoint.cli.app import app, err_console
-from touchpoint.errors import TouchpointError
-
 # Command modules: importing one registers its commands on `app`.
 # from touchpoint.cli import <name>_cmd  # noqa: E402,F401  (one line per command module)
+from touchpoint.cli import channels_cmd  # noqa: E402,F401
+from touchpoint.cli.app import app, err_console
+from touchpoint.errors import TouchpointError
 
 __all__ = ["app", "main"]
 
