@@ -78,7 +78,11 @@ def record(capability: str, results: Sequence[Result], note: str = "") -> None:
     begin, end = f"<!-- bench:{capability}:begin -->", f"<!-- bench:{capability}:end -->"
     stamp = time.strftime("%Y-%m-%d")
     block = f"{begin}\nMeasured {stamp} on this machine (2 cores, 24 GiB) with `python -m benchmarks {capability}`.\n{note}\n\n{format_table(results)}\n{end}"
-    text = PERFORMANCE_DOC.read_text(encoding="utf-8") if PERFORMANCE_DOC.exists() else "# Performance\n"
+    text = (
+        PERFORMANCE_DOC.read_text(encoding="utf-8")
+        if PERFORMANCE_DOC.exists()
+        else "# Performance\n"
+    )
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)

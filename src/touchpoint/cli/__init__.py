@@ -6,13 +6,18 @@ A :class:`~touchpoint.errors.TouchpointError` is printed as one line, exit code 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
-# Command modules: importing one registers its commands on `app`.
-# from touchpoint.cli import <name>_cmd  # noqa: E402,F401  (one line per command module)
-from touchpoint.cli import ingest_cmd  # noqa: E402,F401
 from touchpoint.cli.app import app, err_console
 from touchpoint.errors import TouchpointError
+
+# Every module `touchpoint/cli/<name>_cmd.py` registers its commands on `app` when imported;
+# discovering them keeps this file free of a list that every new command would have to edit.
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name.endswith("_cmd"):
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,95 @@
+"""Channel analytics: volume, reach, cost and mix by channel; repeats, first-contact resolution
+and IVR -> agent escalation, as docs/metrics.md defines them.
+
+Pure Ibis functions over the warehouse tables ``stg_contacts``, ``stg_customers`` and
+``stg_ivr_events``; the pipeline materialises the facts (``fct_channels_contacts``,
+``fct_channels_hotline_calls``) and then the marts (``mart_channels_*``).
+
+>>> import ibis, datetime as dt
+>>> from touchpoint.config import load_config
+>>> from touchpoint.channels import build
+>>> t0 = dt.datetime(2024, 3, 1, 9, 0)
+>>> contacts = ibis.memtable({
+...     "contact_id": ["c1", "c2"], "customer_id": ["u1", "u1"],
+...     "started_at": [t0, t0 + dt.timedelta(hours=2)],
+...     "ended_at": [t0 + dt.timedelta(minutes=3), t0 + dt.timedelta(hours=2, minutes=5)],
+...     "channel": ["web", "store"], "business": ["payment", "payment"],
+...     "outcome": ["unresolved", "resolved"], "region": ["north", "north"],
+...     "call_id": ["", ""]})
+>>> marts = build({"stg_contacts": contacts}, load_config())
+>>> marts["mart_channels_kpis"].to_pyarrow()["repeat_contact_rate"].to_pylist()
+[0.5]
+"""
+
+from touchpoint.channels._build import (
+    CALLS_FACT,
+    CONTACTS_FACT,
+    ESCALATION_MARTS,
+    KPI_MARTS,
+    KPIS_MART,
+    REPEATS_MART,
+    TOTALS_MART,
+    build,
+    build_call_facts,
+    build_contact_facts,
+    build_marts,
+)
+from touchpoint.channels._calls import hotline_call_facts, last_ivr_events
+from touchpoint.channels._contacts import (
+    DIMENSIONS,
+    channel_costs,
+    contact_facts,
+    enrich_contacts,
+    flag_repeats,
+)
+from touchpoint.channels._headline import headline_document
+from touchpoint.channels._kpis import (
+    PERIODS,
+    channel_kpis,
+    channel_kpis_all_dimensions,
+    channel_totals,
+)
+from touchpoint.channels._settings import (
+    ChannelsSettings,
+    load_channels_settings,
+    settings_from_config,
+)
+from touchpoint.channels._summary import (
+    dialling_summary,
+    escalation_summary,
+    headline_kpis,
+    repeat_summary,
+)
+
+__all__ = [
+    "CALLS_FACT",
+    "CONTACTS_FACT",
+    "DIMENSIONS",
+    "ESCALATION_MARTS",
+    "KPIS_MART",
+    "KPI_MARTS",
+    "PERIODS",
+    "REPEATS_MART",
+    "TOTALS_MART",
+    "ChannelsSettings",
+    "build",
+    "build_call_facts",
+    "build_contact_facts",
+    "build_marts",
+    "channel_costs",
+    "channel_kpis",
+    "channel_kpis_all_dimensions",
+    "channel_totals",
+    "contact_facts",
+    "dialling_summary",
+    "enrich_contacts",
+    "escalation_summary",
+    "flag_repeats",
+    "headline_document",
+    "headline_kpis",
+    "hotline_call_facts",
+    "last_ivr_events",
+    "load_channels_settings",
+    "repeat_summary",
+    "settings_from_config",
+]

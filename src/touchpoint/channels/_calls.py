@@ -1,0 +1,102 @@
+"""Hotline-call facts: how each call ended in the IVR and whether an agent contact followed."""
+
+from __future__ import annotations
+
+import ibis
+
+from touchpoint.channels._contacts import require_columns
+from touchpoint.channels._settings import ChannelsSettings
+
+
+def last_ivr_events(ivr_events: ibis.Table) -> ibis.Table:
+    """The first and last step of every IVR call.
+
+    Parameters
+    ----------
+    ivr_events
+        ``stg_ivr_events``: one row per step of an IVR call.
+
+    Returns
+    -------
+    ibis.Table
+        One row per ``call_id``: ``n_ivr_events``, ``first_ivr_event_at``, ``last_event_type``
+        and ``last_node_id`` (type and node of the step with the highest ``seq``).
+    """
+    require_columns(
+        ivr_events, "ivr_events", ("call_id", "seq", "event_at", "node_id", "event_type")
+    )
+    return ivr_events.group_by("call_id").agg(
+        n_ivr_events=ivr_events.count(),
+        first_ivr_event_at=ivr_events.event_at.min(),
+        last_event_type=ivr_events.event_type.argmax(ivr_events.seq),
+        last_node_id=ivr_events.node_id.argmax(ivr_events.seq),
+    )
+
+
+def hotline_call_facts(
+    contacts: ibis.Table, ivr_events: ibis.Table, settings: ChannelsSettings
+) -> ibis.Table:
+    """``fct_channels_hotline_calls``: every hotline call with its IVR ending and escalation.
+
+    A hotline call is an IVR ``contacts`` row (channel ``settings.ivr_channel``). It *ended in
+    the IVR* when its last IVR event is not ``settings.transfer_event_type``; a call without
+    IVR events has an unknown ending (``is_ended_in_ivr`` null) and stays out of the
+    escalation rate. It *escalated* when it ended in the IVR and the same customer has an agent
+    contact (channel ``settings.agent_channel``, any call id) starting after the IVR row ends
+    and at most ``settings.escalation_window_minutes`` later (docs/metrics.md,
+    ``ivr_to_agent_60min_rate``).
+
+    Parameters
+    ----------
+    contacts
+        Enriched contacts (:func:`touchpoint.channels.enrich_contacts`): one row per contact.
+    ivr_events
+        ``stg_ivr_events``.
+
+    Returns
+    -------
+    ibis.Table
+        One row per hotline call: ``contact_id, call_key, customer_id, started_at, ended_at,
+        call_date, region, business, brand, value_tier, has_ivr_events, last_event_type,
+        last_node_id, is_ended_in_ivr, first_agent_started_at, is_escalated``.
+    """
+    calls = contacts.filter(contacts.channel == settings.ivr_channel).select(
+        "contact_id",
+        "call_key",
+        "customer_id",
+        "started_at",
+        "ended_at",
+        "region",
+        "business",
+        "brand",
+        "value_tier",
+        call_date=contacts.started_at.date(),
+    )
+    endings = last_ivr_events(ivr_events).select("call_id", "last_event_type", "last_node_id")
+    calls = calls.left_join(endings, calls.call_key == endings.call_id).drop("call_id")
+    calls = calls.mutate(
+        has_ivr_events=calls.last_event_type.notnull(),
+        is_ended_in_ivr=calls.last_event_type != settings.transfer_event_type,
+        last_node_id=calls.last_node_id.fill_null(settings.unknown_label),
+    )
+
+    window = ibis.interval(minutes=settings.escalation_window_minutes)
+    ended = calls.filter(calls.is_ended_in_ivr).select("contact_id", "customer_id", "ended_at")
+    agent = contacts.filter(contacts.channel == settings.agent_channel).select(
+        agent_customer_id="customer_id", agent_started_at="started_at"
+    )
+    followed = (
+        ended.join(
+            agent,
+            [
+                ended.customer_id == agent.agent_customer_id,
+                agent.agent_started_at > ended.ended_at,
+                agent.agent_started_at <= ended.ended_at + window,
+            ],
+        )
+        .group_by(escalated_contact_id="contact_id")
+        .agg(first_agent_started_at=ibis._.agent_started_at.min())
+    )
+    calls = calls.left_join(followed, calls.contact_id == followed.escalated_contact_id)
+    calls = calls.drop("escalated_contact_id")
+    return calls.mutate(is_escalated=calls.is_ended_in_ivr & calls.first_agent_started_at.notnull())

@@ -1,0 +1,146 @@
+"""Settings of the channel analytics: windows and the ids they refer to, validated by pydantic.
+
+The defaults live in ``defaults.yaml`` beside this module (section ``channels_analytics``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from touchpoint.config import Config
+from touchpoint.errors import ConfigError
+
+DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
+SECTION = "channels_analytics"
+
+
+class ChannelsSettings(BaseModel):
+    """Windows and ids used by the channel analytics (see ``defaults.yaml`` for each one's meaning).
+
+    Examples
+    --------
+    >>> ChannelsSettings().escalation_window_minutes
+    60
+    >>> ChannelsSettings(repeat_window_hours=48).repeat_window_seconds
+    172800
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repeat_window_hours: float = Field(default=24, gt=0, le=24 * 31)
+    escalation_window_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    ivr_channel: str = "ivr"
+    agent_channel: str = "agent"
+    transfer_event_type: str = "transfer_agent"
+    resolved_outcome: str = "resolved"
+    unknown_label: str = Field(default="unknown", min_length=1)
+
+    @property
+    def repeat_window_seconds(self) -> int:
+        return round(self.repeat_window_hours * 3600)
+
+    def check_against(self, config: Config) -> ChannelsSettings:
+        """Refuse ids that the main configuration does not know; all problems in one error."""
+        checks = [
+            ("ivr_channel", self.ivr_channel, "channel"),
+            ("agent_channel", self.agent_channel, "channel"),
+            ("transfer_event_type", self.transfer_event_type, "ivr_event_type"),
+            ("resolved_outcome", self.resolved_outcome, "outcome"),
+        ]
+        problems = []
+        for field, value, vocabulary in checks:
+            try:
+                allowed = config.ids(vocabulary)
+            except KeyError:
+                problems.append(
+                    f"{SECTION}.{field}: the configuration has no {vocabulary!r} vocabulary"
+                )
+                continue
+            if value not in allowed:
+                problems.append(
+                    f"{SECTION}.{field}: {value!r} is not a configured {vocabulary} "
+                    f"(expected one of {', '.join(allowed)})"
+                )
+        if problems:
+            raise ConfigError("; ".join(problems) + "; fix the channels_analytics section")
+        return self
+
+
+def _validate(section: Any, source: Path | str) -> ChannelsSettings:
+    if section is None:
+        section = {}
+    if isinstance(section, ChannelsSettings):
+        return section
+    if isinstance(section, BaseModel):
+        section = section.model_dump()
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: {SECTION} must be a mapping, found {type(section).__name__}")
+    try:
+        return ChannelsSettings.model_validate({**_defaults(), **section})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']} "
+            f"(got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def _defaults() -> dict[str, Any]:
+    data = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8")) or {}
+    return dict(data.get(SECTION) or {})
+
+
+def load_channels_settings(
+    path: str | os.PathLike[str] | None = None, *, config: Config | None = None
+) -> ChannelsSettings:
+    """The channel settings: the defaults, overridden by the ``channels_analytics`` section of ``path``.
+
+    Parameters
+    ----------
+    path
+        A YAML file with a top-level ``channels_analytics`` mapping (keys it omits keep their
+        defaults); ``None`` gives the defaults.
+    config
+        When given, ids in the settings are checked against it.
+
+    Raises
+    ------
+    ConfigError
+        With the file and the key of every value that is not allowed.
+    """
+    section: Any = None
+    source: Path | str = DEFAULTS_PATH
+    if path is not None:
+        source = Path(path)
+        try:
+            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: settings file not found") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping at the top level")
+        section = data.get(SECTION)
+    settings = _validate(section, source)
+    return settings.check_against(config) if config is not None else settings
+
+
+def settings_from_config(config: Config) -> ChannelsSettings:
+    """The channel settings carried by ``config``, else the defaults; checked against ``config``.
+
+    The main :class:`~touchpoint.config.Config` has no ``channels_analytics`` section yet (it
+    refuses unknown sections); once it carries one, as an attribute or an extra field, this
+    picks it up, so the pipeline honours a user's windows without code changes here.
+    """
+    section = getattr(config, SECTION, None)
+    if section is None:
+        section = (getattr(config, "model_extra", None) or {}).get(SECTION)
+    return _validate(section, "configuration").check_against(config)
