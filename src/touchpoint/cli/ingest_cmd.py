@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, JsonOption, WarehouseOption, app, console, err_console
+from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.ingest import FileSummary, ingest, quarantined
 from touchpoint.warehouse import connect
@@ -99,18 +99,7 @@ def ingest_command(
         summaries = ingest(con, paths, config=settings, entity=entity, encoding=encoding)
         typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))
     else:
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=err_console, transient=True) as progress:
-            task = progress.add_task("ingesting", total=None)
-
-            def on_progress(description: str, completed: int, total: int) -> None:
-                progress.update(task, description=description, completed=completed, total=total)
-
+        with progress_bar("ingesting") as on_progress:
             summaries = ingest(
                 con,
                 paths,

@@ -1,0 +1,39 @@
+"""``touchpoint run``: every analytics step whose inputs exist, results written to the warehouse."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from touchpoint.cli.app import ConfigOption, WarehouseOption, app, console
+from touchpoint.cli.progress import progress_bar
+from touchpoint.config import load_config
+from touchpoint.pipeline import run_pipeline
+from touchpoint.warehouse import connect
+
+
+@app.command("run")
+def run_command(warehouse: WarehouseOption = None, config: ConfigOption = None) -> None:
+    """Run every analytics step whose input tables exist and write its marts to the warehouse."""
+    settings = load_config(config)
+    con = connect(warehouse)
+    with progress_bar("running") as on_progress:
+        results = run_pipeline(con, settings, on_progress=on_progress)
+    table = Table(title="Pipeline", title_justify="left")
+    for name, justify in (
+        ("step", "left"),
+        ("tables written", "left"),
+        ("rows", "right"),
+        ("seconds", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        if r.ran:
+            table.add_row(
+                r.step,
+                "\n".join(r.tables),
+                "\n".join(f"{n:,}" for n in r.tables.values()),
+                f"{r.seconds:.1f}",
+            )
+        else:
+            table.add_row(r.step, f"[dim]skipped: {r.skipped_reason}[/]", "", "")
+    console.print(table)

@@ -1,0 +1,103 @@
+"""Running the pipeline: build each step's tables and write them to the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+
+import ibis
+import pyarrow as pa
+
+from touchpoint.config import Config
+from touchpoint.pipeline.registry import Step, StepResult
+from touchpoint.warehouse import write_table
+
+RUNS_TABLE = "pipeline_runs"
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def run_pipeline(
+    con: ibis.BaseBackend,
+    config: Config,
+    *,
+    steps: Sequence[Step] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[StepResult]:
+    """Run every step whose required inputs exist, in order, writing its tables.
+
+    Parameters
+    ----------
+    con
+        The warehouse backend (see :func:`touchpoint.warehouse.connect`).
+    config
+        The configuration passed to every step.
+    steps
+        The steps to run; all of :data:`~touchpoint.pipeline.steps.STEPS` by default.
+    on_progress
+        Called as ``on_progress(step_name, steps_done, n_steps)`` before each step and once at the end.
+
+    Returns
+    -------
+    list of StepResult
+        One per step, in order; a skipped step names the input it lacked. The same rows are
+        appended to the ``pipeline_runs`` table (one row per step and table written).
+    """
+    if steps is None:
+        from touchpoint.pipeline.steps import STEPS
+
+        steps = STEPS
+    results: list[StepResult] = []
+    ran_at = dt.datetime.now().replace(microsecond=0)
+    for index, step in enumerate(steps):
+        if on_progress:
+            on_progress(step.name, index, len(steps))
+        existing = set(con.list_tables())
+        missing = [name for name in step.inputs if name not in existing]
+        if missing:
+            results.append(StepResult(step.name, {}, 0.0, f"missing input table {missing[0]}"))
+            continue
+        names = [*step.inputs, *(name for name in step.optional_inputs if name in existing)]
+        start = time.perf_counter()
+        built = step.build({name: con.table(name) for name in names}, config)
+        written = {}
+        for table_name, expression in built.items():
+            table = write_table(con, table_name, expression)
+            written[table_name] = int(table.count().to_pyarrow().as_py())
+        results.append(StepResult(step.name, written, time.perf_counter() - start))
+    if on_progress:
+        on_progress("done", len(steps), len(steps))
+    _log_runs(con, results, ran_at)
+    return results
+
+
+def _log_runs(con: ibis.BaseBackend, results: list[StepResult], ran_at: dt.datetime) -> None:
+    rows = []
+    for result in results:
+        # A skipped step still leaves one row, with its reason and no table.
+        for name, n_rows in result.tables.items() or [(None, None)]:
+            rows.append(
+                {
+                    "ran_at": ran_at,
+                    "step": result.step,
+                    "table_name": name,
+                    "n_rows": n_rows,
+                    "seconds": result.seconds,
+                    "skipped_reason": result.skipped_reason,
+                }
+            )
+    schema = pa.schema(
+        [
+            ("ran_at", pa.timestamp("us")),
+            ("step", pa.string()),
+            ("table_name", pa.string()),
+            ("n_rows", pa.int64()),
+            ("seconds", pa.float64()),
+            ("skipped_reason", pa.string()),
+        ]
+    )
+    batch = pa.Table.from_pylist(rows, schema=schema)
+    if RUNS_TABLE in con.list_tables():
+        con.insert(RUNS_TABLE, batch)
+    else:
+        con.create_table(RUNS_TABLE, batch)

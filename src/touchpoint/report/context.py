@@ -1,0 +1,60 @@
+"""What a report section sees: the warehouse tables, the configuration and the language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+
+from touchpoint.config import Config
+from touchpoint.report import i18n
+from touchpoint.report.blocks import Block
+
+
+@dataclass
+class ReportContext:
+    """Read-only access for sections; every user-visible string goes through :meth:`t` or :meth:`label`."""
+
+    con: ibis.BaseBackend
+    config: Config
+    lang: str
+
+    def table(self, name: str) -> ibis.Table | None:
+        """The warehouse table ``name``, or ``None`` when it has not been built."""
+        return self.con.table(name) if name in self._tables else None
+
+    @property
+    def _tables(self) -> set[str]:
+        return set(self.con.list_tables())
+
+    def t(self, key: str, **values: object) -> str:
+        """The text of ``key`` in the report's language, with ``{name}`` fields filled in."""
+        text = i18n.translate(key, self.lang)
+        return text.format(**values) if values else text
+
+    def number(self, value: float | None, digits: int = 0) -> str:
+        return i18n.format_number(value, self.lang, digits)
+
+    def percent(self, value: float | None, digits: int = 1) -> str:
+        return i18n.format_percent(value, self.lang, digits)
+
+    def money(self, value: float | None) -> str:
+        return i18n.format_money(value, self.lang)
+
+    def label(self, vocabulary: str, value_id: str) -> str:
+        """The configured name of a vocabulary value (channel, business, ...) in this language."""
+        return self.config.label(vocabulary, value_id, self.lang)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A report section: ``build`` returns its blocks, or ``[]`` when it has nothing to show.
+
+    The section's title is the locale key ``<id>.title``.
+    """
+
+    id: str
+    order: int
+    build: Callable[[ReportContext], list[Block]]
+    requires: tuple[str, ...] = ()

@@ -1,0 +1,6 @@
+"""The report's sections, in the order they appear (each capability adds its own)."""
+
+from touchpoint.report.context import Section
+from touchpoint.report.sections import data
+
+SECTIONS: list[Section] = [data.SECTION]

@@ -1,0 +1,146 @@
+"""Section "Data loaded": what the warehouse holds and what ingest rejected, and why."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import plotly.express as px
+
+from touchpoint.contract import ENTITIES
+from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
+from touchpoint.report.context import ReportContext, Section
+
+# The first timestamp or date column of an entity dates its rows.
+_DATE_COLUMN = {
+    name: next((c.name for c in entity.columns if c.dtype in ("timestamp", "date")), None)
+    for name, entity in ENTITIES.items()
+}
+
+
+def _entity_coverage(ctx: ReportContext) -> pd.DataFrame:
+    rows = []
+    for name, entity in ENTITIES.items():
+        table = ctx.table(entity.table)
+        if table is None:
+            continue
+        column = _DATE_COLUMN[name]
+        if column is None:
+            stats = table.aggregate(n=table.count()).to_pandas().iloc[0]
+            first = last = None
+        else:
+            stats = (
+                table.aggregate(
+                    n=table.count(), first=table[column].min(), last=table[column].max()
+                )
+                .to_pandas()
+                .iloc[0]
+            )
+            first, last = stats["first"], stats["last"]
+        rows.append(
+            {
+                "entity": ctx.t(f"data.entity_{name}"),
+                "table": entity.table,
+                "n_rows": int(stats["n"]),
+                "first": "–" if first is None or pd.isna(first) else str(first)[:10],
+                "last": "–" if last is None or pd.isna(last) else str(last)[:10],
+            }
+        )
+    return pd.DataFrame(rows, columns=["entity", "table", "n_rows", "first", "last"])
+
+
+def _quarantine_by_reason(quarantine: ibis.Table) -> pd.DataFrame:
+    return (
+        quarantine.group_by(["entity", "reason"])
+        .aggregate(n_rows=quarantine.count())
+        .order_by(ibis.desc("n_rows"))
+        .to_pandas()
+    )
+
+
+def build(ctx: ReportContext) -> list[Block]:
+    files = ctx.table("ingest_files")
+    coverage = _entity_coverage(ctx)
+    totals = (
+        files.aggregate(
+            n_files=files.count(),
+            n_read=files.n_read.sum(),
+            n_loaded=files.n_loaded.sum(),
+            n_quarantined=files.n_quarantined.sum(),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
+    n_read = int(totals["n_read"] or 0)
+    blocks: list[Block] = [
+        Markdown(ctx.t("data.intro")),
+        Kpis(
+            [
+                (ctx.t("data.kpi_files"), ctx.number(int(totals["n_files"]))),
+                (ctx.t("data.kpi_read"), ctx.number(n_read)),
+                (ctx.t("data.kpi_loaded"), ctx.number(int(totals["n_loaded"] or 0))),
+                (ctx.t("data.kpi_quarantined"), ctx.number(int(totals["n_quarantined"] or 0))),
+                (
+                    ctx.t("data.kpi_quarantine_rate"),
+                    ctx.percent((totals["n_quarantined"] or 0) / n_read if n_read else None, 2),
+                ),
+            ]
+        ),
+        Table(
+            coverage,
+            column_labels={
+                "entity": ctx.t("data.col_entity"),
+                "table": ctx.t("data.col_table"),
+                "n_rows": ctx.t("data.col_rows"),
+                "first": ctx.t("data.col_first"),
+                "last": ctx.t("data.col_last"),
+            },
+            formats={"n_rows": ctx.number},
+        ),
+    ]
+    quarantine = ctx.table("ingest_quarantine")
+    by_reason = _quarantine_by_reason(quarantine) if quarantine is not None else pd.DataFrame()
+    if by_reason.empty:
+        blocks.append(Markdown(ctx.t("data.no_quarantine")))
+        return blocks
+    by_reason["entity_label"] = [
+        ctx.t(f"data.entity_{e}") if e in ENTITIES else e for e in by_reason["entity"]
+    ]
+    by_reason["reason_label"] = [_reason_label(ctx, r) for r in by_reason["reason"]]
+    figure = px.bar(
+        by_reason,
+        x="n_rows",
+        y="reason_label",
+        color="entity_label",
+        orientation="h",
+        title=ctx.t("data.chart_quarantine"),
+        labels={
+            "n_rows": ctx.t("data.col_rows"),
+            "reason_label": ctx.t("data.col_reason"),
+            "entity_label": ctx.t("data.col_entity"),
+        },
+    )
+    figure.update_layout(yaxis={"categoryorder": "total ascending"})
+    blocks += [
+        Figure(figure, height=max(300, 60 + 28 * by_reason["reason"].nunique())),
+        Table(
+            by_reason[["entity_label", "reason_label", "n_rows"]],
+            column_labels={
+                "entity_label": ctx.t("data.col_entity"),
+                "reason_label": ctx.t("data.col_reason"),
+                "n_rows": ctx.t("data.col_rows"),
+            },
+            formats={"n_rows": ctx.number},
+        ),
+        Markdown(ctx.t("data.quarantine_hint")),
+    ]
+    return blocks
+
+
+def _reason_label(ctx: ReportContext, reason: str) -> str:
+    try:
+        return ctx.t(f"data.reason_{reason}")
+    except KeyError:
+        return reason  # an entity-specific order check without its own label: show its id
+
+
+SECTION = Section(id="data", order=10, build=build, requires=("ingest_files",))

@@ -1,0 +1,100 @@
+"""Shared fixtures: a tiny hand-built warehouse whose every number is known."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from touchpoint.contract import ENTITIES, arrow_schema
+from touchpoint.warehouse import connect
+
+T0 = dt.datetime(2026, 3, 2, 9, 0)
+
+
+def _stg(entity: str, rows: list[dict]) -> pa.Table:
+    schema = arrow_schema(ENTITIES[entity])
+    return pa.Table.from_pylist(
+        [{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema
+    )
+
+
+def tiny_contacts() -> list[dict]:
+    """Five contacts of three customers on two days, hand-countable."""
+
+    def contact(
+        i, customer, minutes, channel, business, outcome="resolved", call_id=None, region="chengdu"
+    ):
+        start = T0 + dt.timedelta(minutes=minutes)
+        return {
+            "contact_id": f"k{i}",
+            "customer_id": customer,
+            "started_at": start,
+            "ended_at": start + dt.timedelta(minutes=3),
+            "channel": channel,
+            "business": business,
+            "outcome": outcome,
+            "region": region,
+            "call_id": call_id,
+        }
+
+    return [
+        contact(1, "u1", 0, "ivr", "bill_query", "transferred", call_id="c1"),
+        contact(2, "u1", 4, "agent", "bill_query", call_id="c1"),
+        contact(3, "u2", 10, "web", "payment"),
+        contact(4, "u2", 24 * 60, "store", "payment", region="mianyang"),
+        contact(5, "u3", 24 * 60 + 5, "ivr", "data_package", call_id="c2", region="mianyang"),
+    ]
+
+
+@pytest.fixture
+def tiny_warehouse(tmp_path):
+    """A warehouse file with stg_contacts, an ingest log and a quarantine, built by hand."""
+    con = connect(tmp_path / "tiny.duckdb")
+    con.create_table("stg_contacts", _stg("contacts", tiny_contacts()))
+    loaded_at = dt.datetime(2026, 4, 1, 8, 0)
+    con.create_table(
+        "ingest_files",
+        pa.Table.from_pylist(
+            [
+                {
+                    "file_id": "f1",
+                    "path": "/data/contacts.csv",
+                    "entity": "contacts",
+                    "file_format": "csv",
+                    "encoding": "utf-8",
+                    "status": "loaded",
+                    "n_read": 8,
+                    "n_loaded": 5,
+                    "n_quarantined": 3,
+                    "loaded_at": loaded_at,
+                }
+            ]
+        ),
+    )
+    con.create_table(
+        "ingest_quarantine",
+        pa.Table.from_pylist(
+            [
+                {
+                    "file_id": "f1",
+                    "path": "/data/contacts.csv",
+                    "entity": "contacts",
+                    "row": r,
+                    "line": r + 1,
+                    "column": col,
+                    "reason": reason,
+                    "value": "x",
+                    "record": "{}",
+                }
+                for r, col, reason in [
+                    (6, "channel", "not_in_vocabulary"),
+                    (7, "started_at", "bad_type"),
+                    (8, "channel", "not_in_vocabulary"),
+                ]
+            ]
+        ),
+    )
+    yield con
+    con.disconnect()
