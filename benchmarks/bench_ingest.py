@@ -12,6 +12,7 @@ Run: ``python -m benchmarks ingest`` (``TOUCHPOINT_BENCH_SIZES=100000`` for a qu
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import shutil
 from pathlib import Path
@@ -190,6 +191,7 @@ def run_pandas(path: Path, n: int) -> None:
     frame["_row"] = np.arange(1, len(frame) + 1)
     good, rejected = frame[~problems], frame[problems]
     con = duckdb.connect(str(_fresh_warehouse(f"pandas-{path.name}")))
+    con.execute("SET enable_progress_bar = false")
     con.register("good_rows", good)
     con.register("rejected_rows", rejected)
     con.execute("CREATE TABLE stg_contacts AS SELECT * FROM good_rows")
@@ -203,6 +205,7 @@ def run_pandas(path: Path, n: int) -> None:
 
 def run_duckdb_sql(path: Path, n: int) -> None:
     con = duckdb.connect(str(_fresh_warehouse(f"duckdb-{path.name}")))
+    con.execute("SET enable_progress_bar = false")
     labels = [
         (vocabulary, label, value)
         for vocabulary in ("channel", "business", "outcome")
@@ -262,7 +265,17 @@ VARIANTS = (
 )
 
 
+def _generate(sizes: tuple[int, ...]) -> None:
+    for n in sizes:
+        for file_format in ("parquet", "csv"):
+            source_file(n, file_format)
+
+
 def cases(sizes=SIZES) -> list[Case]:
+    # Generate in a child process: the harness's children inherit this process's peak memory.
+    generator = mp.get_context("spawn").Process(target=_generate, args=(tuple(sizes),))
+    generator.start()
+    generator.join()
     out = []
     for n in sizes:
         for file_format in ("parquet", "csv"):
