@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from touchpoint.channels import KPI_MARTS, build, channel_kpis
+from touchpoint.channels import KPI_MARTS, ChannelsSettings, build, channel_kpis, kpis_for
 from touchpoint.config import DEFAULT_CONFIG_PATH, load_config
 
 
@@ -14,9 +14,16 @@ def _kpis(stg, rows, config, period, by=None, customers=None) -> list[dict]:
     tables = {"stg_contacts": stg.contacts(rows)}
     if customers is not None:
         tables["stg_customers"] = customers
-    mart = build(tables, config)[KPI_MARTS[period]]
-    mart = mart.filter(mart.dimension == (by or "all")).order_by(["period_start", "channel"])
-    return mart.to_pyarrow().to_pylist()
+    tables |= build(tables, config)
+    mart = tables[KPI_MARTS[period]]
+    rows = mart.filter(mart.dimension == (by or "all"))
+    live = kpis_for(tables, config, period, by)
+    # The mart (when it holds the dimension) and the live computation give the same rows.
+    got = live.order_by(["period_start", "dimension_value", "channel"]).to_pyarrow().to_pylist()
+    if by is None or by in ChannelsSettings().mart_dimensions[period]:
+        stored = rows.order_by(["period_start", "dimension_value", "channel"])
+        assert stored.to_pyarrow().to_pylist() == got
+    return got
 
 
 def test_cost_uses_the_configured_cost_per_contact(stg, run, tmp_path):

@@ -34,6 +34,7 @@ from touchpoint.channels._build import (
     build,
     build_cubes,
     build_marts,
+    kpis_for,
 )
 from touchpoint.channels._calls import call_volume, hotline_call_facts, last_ivr_events
 from touchpoint.channels._contacts import (
@@ -97,6 +98,7 @@ __all__ = [
     "headline_document",
     "headline_kpis",
     "hotline_call_facts",
+    "kpis_for",
     "last_ivr_events",
     "load_channels_settings",
     "repeat_summary",

@@ -72,7 +72,8 @@ def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
     -------
     dict
         ``mart_channels_kpis_{daily,weekly,monthly}`` (one row per period × dimension ×
-        dimension value × channel), ``mart_channels_totals`` (one row per channel),
+        dimension value × channel, for the dimensions of ``mart_dimensions`` in the
+        settings; see :func:`kpis_for` for the others), ``mart_channels_totals`` (one row per channel),
         ``mart_channels_repeats`` (one row per channel × business), ``mart_channels_kpis``
         (one row) and, with the call cube,
         ``mart_channels_escalation_by_{region,business,node}`` (one row per region / business /
@@ -86,7 +87,13 @@ def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
     channel_ids = config.ids("channel")
     marts = {
         name: channel_kpis_all_dimensions(
-            volume, contacts, customers, channel_ids, settings, period
+            volume,
+            contacts,
+            customers,
+            channel_ids,
+            settings,
+            period,
+            (None, *settings.mart_dimensions.get(period, ())),
         )
         for period, name in KPI_MARTS.items()
     }
@@ -97,6 +104,38 @@ def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
         for column, name in ESCALATION_MARTS.items():
             marts[name] = escalation_summary(calls, (column,))
     return marts
+
+
+def kpis_for(
+    tables: dict[str, ibis.Table], config: Config, period: str, by: str | None
+) -> ibis.Table:
+    """Channel KPIs for one period and dimension, from the volume cube and ``stg_contacts``.
+
+    The same rows as the KPI marts hold for that combination; for the combinations the marts
+    leave out (see ``mart_dimensions``), computed when asked.
+
+    Parameters
+    ----------
+    tables
+        ``mart_channels_volume_daily`` and ``stg_contacts`` (required), ``stg_customers``.
+
+    Returns
+    -------
+    ibis.Table
+        One row per period × dimension value × channel, as
+        :func:`touchpoint.channels.channel_kpis`.
+    """
+    settings = settings_from_config(config)
+    contacts = clean_contacts(tables["stg_contacts"], settings)
+    return channel_kpis_all_dimensions(
+        tables[VOLUME_CUBE],
+        contacts,
+        tables.get("stg_customers"),
+        config.ids("channel"),
+        settings,
+        period,
+        (by,),
+    )
 
 
 def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:

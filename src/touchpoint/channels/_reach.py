@@ -46,16 +46,21 @@ def _counts_to_long(
     channel_ids: Sequence[str],
     keys: tuple[str, ...] = ("period_start", "dimension_value"),
 ) -> ibis.Table:
-    parts = [
-        counts.select(
-            *keys,
-            channel=ibis.literal(ch),
-            n_customers=counts[f"n_{i}"],
-            group_n_customers=counts.group_n_customers,
-        )
-        for i, ch in enumerate(channel_ids)
-    ]
-    long = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    """Unpivot ``n_0 ... n_<k>`` into one row per channel (a cross join with the channel list)."""
+    channels = ibis.memtable(
+        {"channel": list(channel_ids), "channel_index": list(range(len(channel_ids)))},
+        schema={"channel": "string", "channel_index": "int64"},
+    )
+    crossed = counts.cross_join(channels)
+    n_customers = ibis.cases(
+        *[(crossed.channel_index == i, crossed[f"n_{i}"]) for i in range(len(channel_ids))]
+    )
+    long = crossed.select(
+        *keys,
+        channel=crossed.channel,
+        n_customers=n_customers,
+        group_n_customers=crossed.group_n_customers,
+    )
     return long.filter(long.n_customers > 0)
 
 
