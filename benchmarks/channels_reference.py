@@ -15,7 +15,7 @@ from touchpoint.channels import DIMENSIONS, ChannelsSettings
 from touchpoint.config import Config
 
 PERIOD_FREQ = {"day": "D", "week": "W-SUN", "month": "M"}
-PERIOD_STEP = {"day": "1 DAY", "week": "7 DAY", "month": "1 MONTH"}
+PERIOD_STEP = {"day": "1 day", "week": "7 days"}
 KPI_TABLES = {"day": "kpis_daily", "week": "kpis_weekly", "month": "kpis_monthly"}
 
 
@@ -209,54 +209,88 @@ def pandas_channels(
 
 # ----------------------------------------------------------------------------- SQL
 
+_DIMENSION_OF = (
+    "CASE WHEN GROUPING(region) = 0 THEN 'region' WHEN GROUPING(brand) = 0 THEN 'brand' "
+    "WHEN GROUPING(value_tier) = 0 THEN 'value_tier' WHEN GROUPING(business) = 0 THEN 'business' "
+    "ELSE 'all' END"
+)
+_VALUE_OF = "COALESCE(region, brand, value_tier, business, 'all')"
 
-def _sql_kpis(period: str, dimension: str | None) -> str:
-    unit = {"day": "day", "week": "week", "month": "month"}[period]
-    value = dimension or "'all'"
+
+def _sets(*leading: str) -> str:
+    keys = ", ".join(leading)
+    return ", ".join(
+        f"({keys}{', ' + d if d else ''})"
+        for d in ("", "region", "brand", "value_tier", "business")
+    )
+
+
+def _sql_kpis(period: str, unknown: str) -> str:
+    trunc = f"CAST(date_trunc('{period}', {{}}) AS DATE)"
+    step = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH"}[period]
     return f"""
-    SELECT '{period}' AS period, k.period_start, '{dimension or "all"}' AS dimension,
-           k.dimension_value, k.channel, k.is_self_service, k.n_contacts, k.n_customers,
-           k.n_contacts / k.n_customers AS contacts_per_customer,
-           k.n_contacts / SUM(k.n_contacts) OVER g AS contact_share,
-           k.n_customers / r.group_n_customers AS customer_share,
-           k.cost_yuan,
-           SUM(CASE WHEN k.is_self_service THEN k.n_contacts ELSE 0 END) OVER g
-             / SUM(k.n_contacts) OVER g AS self_service_share,
-           k.n_repeated_contacts, k.n_repeated_contacts / k.n_contacts AS repeat_contact_rate,
-           k.n_first_contact_resolved,
-           k.n_first_contact_resolved / k.n_contacts AS first_contact_resolution_rate,
-           p.n_contacts AS n_contacts_previous,
-           k.n_contacts / p.n_contacts - 1 AS n_contacts_change_rate,
-           k.n_customers / p.n_customers - 1 AS n_customers_change_rate,
-           k.cost_yuan / p.cost_yuan - 1 AS cost_change_rate
-    FROM (
-        SELECT CAST(date_trunc('{unit}', started_at) AS DATE) AS period_start,
-               {value} AS dimension_value, channel, bool_or(is_self_service) AS is_self_service,
-               COUNT(*) AS n_contacts, COUNT(DISTINCT customer_id) AS n_customers,
-               SUM(cost_per_contact_yuan) AS cost_yuan,
-               SUM(CAST(has_repeat AS INT)) AS n_repeated_contacts,
-               SUM(CAST(is_first_contact_resolved AS INT)) AS n_first_contact_resolved
-        FROM sql_contacts GROUP BY ALL
-    ) k
-    JOIN (
-        SELECT CAST(date_trunc('{unit}', started_at) AS DATE) AS period_start,
-               {value} AS dimension_value, COUNT(DISTINCT customer_id) AS group_n_customers
-        FROM sql_contacts GROUP BY ALL
-    ) r USING (period_start, dimension_value)
-    LEFT JOIN (
-        SELECT CAST(date_trunc('{unit}', started_at) AS DATE) + INTERVAL {PERIOD_STEP[period]}
-                 AS next_start,
-               {value} AS dimension_value, channel, COUNT(*) AS n_contacts,
-               COUNT(DISTINCT customer_id) AS n_customers, SUM(cost_per_contact_yuan) AS cost_yuan
-        FROM sql_contacts GROUP BY ALL
-    ) p ON p.next_start = k.period_start AND p.dimension_value = k.dimension_value
-       AND p.channel = k.channel
-    WINDOW g AS (PARTITION BY k.period_start, k.dimension_value)
+    WITH activity AS (
+        SELECT {trunc.format("k.started_at")} AS p, k.customer_id, k.channel, k.business,
+               COALESCE(NULLIF(k.region, ''), '{unknown}') AS region,
+               COALESCE(u.brand, '{unknown}') AS brand,
+               COALESCE(u.value_tier, '{unknown}') AS value_tier
+        FROM stg_contacts k LEFT JOIN stg_customers u USING (customer_id)
+    ),
+    vol AS (
+        SELECT p, channel, {_DIMENSION_OF} AS dimension, {_VALUE_OF} AS dimension_value,
+               bool_or(is_self_service) AS is_self_service, SUM(n_contacts) AS n_contacts,
+               SUM(cost_yuan) AS cost_yuan, SUM(n_repeated_contacts) AS n_repeated_contacts,
+               SUM(n_first_contact_resolved) AS n_first_contact_resolved
+        FROM (SELECT *, {trunc.format("contact_date")} AS p FROM sql_volume_daily)
+        GROUP BY GROUPING SETS ({_sets("p", "channel")})
+    ),
+    customers AS (
+        SELECT p, channel, {_DIMENSION_OF} AS dimension, {_VALUE_OF} AS dimension_value,
+               COUNT(DISTINCT customer_id) AS n_customers
+        FROM activity GROUP BY GROUPING SETS ({_sets("p", "channel")})
+    ),
+    reach AS (
+        SELECT p, {_DIMENSION_OF} AS dimension, {_VALUE_OF} AS dimension_value,
+               COUNT(DISTINCT customer_id) AS group_n_customers
+        FROM activity GROUP BY GROUPING SETS ({_sets("p")})
+    ),
+    k AS (
+        SELECT vol.*, customers.n_customers, reach.group_n_customers,
+               lag(p) OVER h + {step} = p AS is_adjacent,
+               lag(n_contacts) OVER h AS prev_contacts,
+               lag(n_customers) OVER h AS prev_customers, lag(cost_yuan) OVER h AS prev_cost
+        FROM vol
+        JOIN customers USING (p, channel, dimension, dimension_value)
+        JOIN reach USING (p, dimension, dimension_value)
+        WINDOW h AS (PARTITION BY dimension, dimension_value, channel ORDER BY p)
+    )
+    SELECT '{period}' AS period, p AS period_start, dimension, dimension_value, channel,
+           is_self_service, n_contacts, n_customers,
+           n_contacts / n_customers AS contacts_per_customer,
+           n_contacts / SUM(n_contacts) OVER g AS contact_share,
+           n_customers / group_n_customers AS customer_share, cost_yuan,
+           SUM(CASE WHEN is_self_service THEN n_contacts ELSE 0 END) OVER g
+             / SUM(n_contacts) OVER g AS self_service_share,
+           n_repeated_contacts, n_repeated_contacts / n_contacts AS repeat_contact_rate,
+           n_first_contact_resolved, n_first_contact_resolved / n_contacts
+             AS first_contact_resolution_rate,
+           CASE WHEN is_adjacent THEN prev_contacts END AS n_contacts_previous,
+           CASE WHEN is_adjacent THEN n_contacts / prev_contacts - 1 END AS n_contacts_change_rate,
+           CASE WHEN is_adjacent THEN n_customers / prev_customers - 1 END
+             AS n_customers_change_rate,
+           CASE WHEN is_adjacent THEN cost_yuan / prev_cost - 1 END AS cost_change_rate
+    FROM k
+    WINDOW g AS (PARTITION BY p, dimension, dimension_value)
     """
 
 
 def sql_statements(config: Config, settings: ChannelsSettings | None = None) -> list[str]:
-    """The hand-written DuckDB SQL: ``sql_*`` tables from the ``stg_*`` tables."""
+    """The hand-written DuckDB SQL: ``sql_*`` tables from the ``stg_*`` tables.
+
+    The same plan a SQL writer would choose for this size: two small daily cubes hold the
+    additive figures (so the repeat and escalation joins run once), GROUPING SETS and
+    COUNT(DISTINCT) give the KPI tables.
+    """
     s = settings or ChannelsSettings()
     costs = ", ".join(
         f"('{ch.id}', {ch.cost_per_contact_yuan}, {str(ch.is_self_service).lower()})"
@@ -264,116 +298,120 @@ def sql_statements(config: Config, settings: ChannelsSettings | None = None) -> 
     )
     statements = [
         f"""
-        CREATE OR REPLACE TABLE sql_contacts AS
+        CREATE OR REPLACE TABLE sql_volume_daily AS
         WITH costs(channel, cost_per_contact_yuan, is_self_service) AS (VALUES {costs}),
-        c AS (
-            SELECT k.contact_id, k.customer_id, k.started_at, k.ended_at, k.channel, k.business,
-                   k.outcome, NULLIF(TRIM(k.call_id), '') AS call_key,
-                   COALESCE(NULLIF(TRIM(k.region), ''), '{s.unknown_label}') AS region,
-                   COALESCE(u.brand, '{s.unknown_label}') AS brand,
-                   COALESCE(u.value_tier, '{s.unknown_label}') AS value_tier,
-                   costs.cost_per_contact_yuan,
-                   COALESCE(costs.is_self_service, false) AS is_self_service
-            FROM stg_contacts k
-            LEFT JOIN stg_customers u USING (customer_id)
-            LEFT JOIN costs USING (channel)
-        ),
         rep AS (
-            SELECT a.contact_id, MIN(b.started_at) AS first_repeat_started_at,
-                   arg_min(b.channel, b.started_at) AS first_repeat_channel
-            FROM c a JOIN c b
+            SELECT a.contact_id
+            FROM stg_contacts a JOIN stg_contacts b
               ON a.customer_id = b.customer_id AND a.business = b.business
              AND b.started_at > a.started_at
              AND b.started_at <= a.ended_at + INTERVAL {s.repeat_window_seconds} SECOND
-            WHERE NOT COALESCE(a.call_key = b.call_key, false)
+            WHERE NOT COALESCE(NULLIF(a.call_id, '') = NULLIF(b.call_id, ''), false)
             GROUP BY a.contact_id
+        ),
+        c AS (
+            SELECT CAST(k.started_at AS DATE) AS contact_date, k.channel, k.business,
+                   COALESCE(NULLIF(k.region, ''), '{s.unknown_label}') AS region,
+                   COALESCE(u.brand, '{s.unknown_label}') AS brand,
+                   COALESCE(u.value_tier, '{s.unknown_label}') AS value_tier,
+                   costs.cost_per_contact_yuan,
+                   COALESCE(costs.is_self_service, false) AS is_self_service,
+                   rep.contact_id IS NOT NULL AS has_repeat,
+                   k.outcome = '{s.resolved_outcome}' AND rep.contact_id IS NULL
+                     AS is_first_contact_resolved
+            FROM stg_contacts k
+            LEFT JOIN rep USING (contact_id)
+            LEFT JOIN stg_customers u USING (customer_id)
+            LEFT JOIN costs USING (channel)
         )
-        SELECT c.*, rep.first_repeat_started_at, rep.first_repeat_channel,
-               rep.contact_id IS NOT NULL AS has_repeat,
-               c.outcome = '{s.resolved_outcome}' AND rep.contact_id IS NULL
-                 AS is_first_contact_resolved
-        FROM c LEFT JOIN rep USING (contact_id)
+        SELECT contact_date, channel, region, brand, value_tier, business,
+               bool_or(is_self_service) AS is_self_service, COUNT(*) AS n_contacts,
+               SUM(cost_per_contact_yuan) AS cost_yuan,
+               SUM(CAST(has_repeat AS INT)) AS n_repeated_contacts,
+               SUM(CAST(is_first_contact_resolved AS INT)) AS n_first_contact_resolved
+        FROM c GROUP BY ALL
         """,
         f"""
-        CREATE OR REPLACE TABLE sql_calls AS
+        CREATE OR REPLACE TABLE sql_calls_daily AS
         WITH last AS (
             SELECT call_id, arg_max(event_type, seq) AS last_event_type,
                    arg_max(node_id, seq) AS last_node_id
             FROM stg_ivr_events GROUP BY call_id
         ),
         calls AS (
-            SELECT c.contact_id, c.call_key, c.customer_id, c.started_at, c.ended_at,
-                   CAST(c.started_at AS DATE) AS call_date, c.region, c.business, c.brand,
-                   c.value_tier, l.last_event_type IS NOT NULL AS has_ivr_events,
-                   l.last_event_type, COALESCE(l.last_node_id, '{s.unknown_label}') AS last_node_id,
+            SELECT c.contact_id, c.customer_id, c.ended_at, CAST(c.started_at AS DATE) AS call_date,
+                   COALESCE(NULLIF(c.region, ''), '{s.unknown_label}') AS region, c.business,
+                   COALESCE(l.last_node_id, '{s.unknown_label}') AS last_node_id,
                    l.last_event_type <> '{s.transfer_event_type}' AS is_ended_in_ivr
-            FROM sql_contacts c LEFT JOIN last l ON c.call_key = l.call_id
+            FROM stg_contacts c LEFT JOIN last l ON NULLIF(c.call_id, '') = l.call_id
             WHERE c.channel = '{s.ivr_channel}'
         ),
         esc AS (
-            SELECT a.contact_id, MIN(g.started_at) AS first_agent_started_at
-            FROM calls a JOIN sql_contacts g
+            SELECT DISTINCT a.contact_id
+            FROM calls a JOIN stg_contacts g
               ON g.customer_id = a.customer_id AND g.started_at > a.ended_at
              AND g.started_at <= a.ended_at + INTERVAL {s.escalation_window_minutes} MINUTE
             WHERE a.is_ended_in_ivr AND g.channel = '{s.agent_channel}'
-            GROUP BY a.contact_id
         )
-        SELECT calls.*, esc.first_agent_started_at,
-               calls.is_ended_in_ivr AND esc.contact_id IS NOT NULL AS is_escalated
-        FROM calls LEFT JOIN esc USING (contact_id)
+        SELECT call_date, region, business, last_node_id, is_ended_in_ivr, COUNT(*) AS n_calls,
+               COUNT(esc.contact_id) AS n_escalated
+        FROM calls LEFT JOIN esc USING (contact_id) GROUP BY ALL
         """,
     ]
     for period, name in KPI_TABLES.items():
-        union = " UNION ALL ".join(
-            f"SELECT * FROM ({_sql_kpis(period, d)})" for d in (None, *DIMENSIONS)
+        statements.append(
+            f"CREATE OR REPLACE TABLE sql_{name} AS {_sql_kpis(period, s.unknown_label)}"
         )
-        statements.append(f"CREATE OR REPLACE TABLE sql_{name} AS {union}")
     statements += [
         """
         CREATE OR REPLACE TABLE sql_totals AS
-        SELECT channel, COUNT(*) AS n_contacts, COUNT(DISTINCT customer_id) AS n_customers,
-               SUM(cost_per_contact_yuan) AS cost_yuan,
-               COUNT(*) / SUM(COUNT(*)) OVER () AS contact_share
-        FROM sql_contacts GROUP BY channel
+        SELECT channel, n_contacts, n_customers, cost_yuan,
+               n_contacts / SUM(n_contacts) OVER () AS contact_share
+        FROM (SELECT channel, SUM(n_contacts) AS n_contacts, SUM(cost_yuan) AS cost_yuan
+              FROM sql_volume_daily GROUP BY channel)
+        JOIN (SELECT channel, COUNT(DISTINCT customer_id) AS n_customers
+              FROM stg_contacts GROUP BY channel) USING (channel)
         """,
         """
         CREATE OR REPLACE TABLE sql_repeats AS
-        SELECT channel, business, COUNT(*) AS n_contacts,
-               SUM(CAST(has_repeat AS INT)) AS n_repeated_contacts,
-               SUM(CAST(is_first_contact_resolved AS INT)) AS n_first_contact_resolved,
-               AVG(CAST(has_repeat AS DOUBLE)) AS repeat_contact_rate
-        FROM sql_contacts GROUP BY channel, business
+        SELECT channel, business, SUM(n_contacts) AS n_contacts,
+               SUM(n_repeated_contacts) AS n_repeated_contacts,
+               SUM(n_first_contact_resolved) AS n_first_contact_resolved,
+               SUM(n_repeated_contacts) / SUM(n_contacts) AS repeat_contact_rate
+        FROM sql_volume_daily GROUP BY channel, business
         """,
     ]
     for by in ("region", "business", "last_node_id"):
         statements.append(
             f"""
             CREATE OR REPLACE TABLE sql_escalation_by_{by} AS
-            SELECT {by}, COUNT(*) AS n_calls_ended_in_ivr,
-                   SUM(CAST(is_escalated AS INT)) AS n_escalated,
-                   AVG(CAST(is_escalated AS DOUBLE)) AS ivr_to_agent_60min_rate
-            FROM sql_calls WHERE is_ended_in_ivr GROUP BY {by}
+            SELECT {by}, SUM(n_calls) AS n_calls_ended_in_ivr, SUM(n_escalated) AS n_escalated,
+                   SUM(n_escalated) / SUM(n_calls) AS ivr_to_agent_60min_rate
+            FROM sql_calls_daily WHERE is_ended_in_ivr GROUP BY {by}
             """
         )
     statements.append(
-        """
+        f"""
         CREATE OR REPLACE TABLE sql_kpis AS
         SELECT * FROM (
-            SELECT COUNT(*) AS n_contacts, COUNT(DISTINCT customer_id) AS n_customers,
-                   SUM(cost_per_contact_yuan) AS cost_yuan,
-                   AVG(CAST(has_repeat AS DOUBLE)) AS repeat_contact_rate,
-                   AVG(CAST(is_first_contact_resolved AS DOUBLE)) AS first_contact_resolution_rate
-            FROM sql_contacts
+            SELECT SUM(n_contacts) AS n_contacts, SUM(cost_yuan) AS cost_yuan,
+                   SUM(n_repeated_contacts) / SUM(n_contacts) AS repeat_contact_rate,
+                   SUM(n_first_contact_resolved) / SUM(n_contacts)
+                     AS first_contact_resolution_rate
+            FROM sql_volume_daily
+        ) CROSS JOIN (
+            SELECT COUNT(DISTINCT customer_id) AS n_customers FROM stg_contacts
         ) CROSS JOIN (
             SELECT COUNT(*) AS n_hotline_calls,
-                   COUNT(DISTINCT (customer_id, call_date)) AS n_dialling_customer_days,
-                   COUNT(*) / COUNT(DISTINCT (customer_id, call_date))
-                     AS calls_per_dialling_customer_per_day,
-                   SUM(CAST(is_ended_in_ivr AS INT)) AS n_calls_ended_in_ivr,
-                   SUM(CAST(is_escalated AS INT)) AS n_escalated,
-                   SUM(CAST(is_escalated AS INT)) / SUM(CAST(is_ended_in_ivr AS INT))
-                     AS ivr_to_agent_60min_rate
-            FROM sql_calls
+                   COUNT(DISTINCT (customer_id, CAST(started_at AS DATE)))
+                     AS n_dialling_customer_days,
+                   COUNT(*) / COUNT(DISTINCT (customer_id, CAST(started_at AS DATE)))
+                     AS calls_per_dialling_customer_per_day
+            FROM stg_contacts WHERE channel = '{s.ivr_channel}'
+        ) CROSS JOIN (
+            SELECT SUM(n_calls) AS n_calls_ended_in_ivr, SUM(n_escalated) AS n_escalated,
+                   SUM(n_escalated) / SUM(n_calls) AS ivr_to_agent_60min_rate
+            FROM sql_calls_daily WHERE is_ended_in_ivr
         )
         """
     )

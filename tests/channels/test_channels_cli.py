@@ -62,9 +62,11 @@ def warehouse(tmp_path_factory, stg_module, config):
     )
     path = tmp_path_factory.mktemp("channels_cli") / "wh.duckdb"
     con = connect(path)
-    for name, expr in build(
-        {"stg_contacts": stg.contacts(rows), "stg_ivr_events": events}, config
-    ).items():
+    stg_tables = {
+        name: write_table(con, name, table)
+        for name, table in (("stg_contacts", stg.contacts(rows)), ("stg_ivr_events", events))
+    }
+    for name, expr in build(stg_tables, config).items():
         write_table(con, name, expr)
     con.disconnect()
     return path

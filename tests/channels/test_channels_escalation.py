@@ -4,10 +4,13 @@ import pytest
 
 from touchpoint.channels import (
     ChannelsSettings,
-    enrich_contacts,
+    call_volume,
+    clean_contacts,
     escalation_summary,
     hotline_call_facts,
 )
+
+SETTINGS = ChannelsSettings()
 
 
 def _world(stg, agent_minutes_after_end: dict[str, float]):
@@ -144,11 +147,8 @@ def test_a_second_call_that_transfers_is_an_escalation(stg, run):
             ("k2", "a", at(9, minutes=20), "transfer_agent", "root"),
         ]
     )
-    calls = run(
-        "fct_channels_hotline_calls",
-        {"stg_contacts": contacts, "stg_ivr_events": events},
-        order_by="started_at",
-    )
+    facts = hotline_call_facts(clean_contacts(contacts, SETTINGS), events, SETTINGS)
+    calls = facts.order_by("started_at").to_pyarrow().to_pylist()
     assert [(c["call_key"], c["is_ended_in_ivr"], c["is_escalated"]) for c in calls] == [
         ("k1", True, True),
         ("k2", False, False),
@@ -212,7 +212,7 @@ def test_calls_per_dialling_customer_per_day(stg, run):
 def test_escalation_window_is_configurable(stg, config):
     tables = _world(stg, {"a": 29, "b": 31, "c": 59})
     settings = ChannelsSettings(escalation_window_minutes=30)
-    contacts = enrich_contacts(tables["stg_contacts"], None, config, settings)
-    calls = hotline_call_facts(contacts, tables["stg_ivr_events"], settings)
+    contacts = clean_contacts(tables["stg_contacts"], settings)
+    calls = call_volume(hotline_call_facts(contacts, tables["stg_ivr_events"], settings))
     [row] = escalation_summary(calls).to_pyarrow().to_pylist()
     assert (row["n_calls_ended_in_ivr"], row["n_escalated"]) == (3, 1)

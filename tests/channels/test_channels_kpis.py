@@ -5,12 +5,25 @@ import datetime as dt
 import pytest
 import yaml
 
-from touchpoint.channels import ChannelsSettings, channel_kpis, contact_facts
+from touchpoint.channels import KPI_MARTS, ChannelsSettings, build, channel_kpis, kpis_for
 from touchpoint.config import DEFAULT_CONFIG_PATH, load_config
 
 
-def _facts(stg, rows, config, customers=None):
-    return contact_facts(stg.contacts(rows), customers, config, ChannelsSettings())
+def _kpis(stg, rows, config, period, by=None, customers=None) -> list[dict]:
+    """The KPI mart rows of one period and dimension, as the pipeline builds them."""
+    tables = {"stg_contacts": stg.contacts(rows)}
+    if customers is not None:
+        tables["stg_customers"] = customers
+    tables |= build(tables, config)
+    mart = tables[KPI_MARTS[period]]
+    rows = mart.filter(mart.dimension == (by or "all"))
+    live = kpis_for(tables, config, period, by)
+    # The mart (when it holds the dimension) and the live computation give the same rows.
+    got = live.order_by(["period_start", "dimension_value", "channel"]).to_pyarrow().to_pylist()
+    if by is None or by in ChannelsSettings().mart_dimensions[period]:
+        stored = rows.order_by(["period_start", "dimension_value", "channel"])
+        assert stored.to_pyarrow().to_pylist() == got
+    return got
 
 
 def test_cost_uses_the_configured_cost_per_contact(stg, run, tmp_path):
@@ -54,7 +67,7 @@ def test_shares_sum_to_one_and_reach_per_period_and_region(stg, config):
         {"customer_id": "d", "started_at": at(12), "channel": "store", "region": None},
         {"customer_id": "a", "started_at": at(9, day=1), "channel": "app", "region": "north"},
     ]
-    kpis = channel_kpis(_facts(stg, rows, config), "day", "region").to_pyarrow().to_pylist()
+    kpis = _kpis(stg, rows, config, "day", "region")
     day0_north = {
         r["channel"]: r
         for r in kpis
@@ -90,14 +103,13 @@ def test_brand_and_tier_come_from_the_customer_profile(stg, config):
         {"customer_id": "b", "started_at": at(9), "channel": "web"},
         {"customer_id": "z", "started_at": at(9), "channel": "web"},  # not in stg_customers
     ]
-    facts = _facts(stg, rows, config, customers)
-    brands = channel_kpis(facts, "month", "brand").to_pyarrow().to_pylist()
+    brands = _kpis(stg, rows, config, "month", "brand", customers)
     assert sorted((r["dimension_value"], r["n_contacts"]) for r in brands) == [
         ("easyown", 1),
         ("mzone", 1),
         ("unknown", 1),
     ]
-    tiers = channel_kpis(facts, "month", "value_tier").to_pyarrow().to_pylist()
+    tiers = _kpis(stg, rows, config, "month", "value_tier", customers)
     assert sorted(r["dimension_value"] for r in tiers) == ["gold", "regular", "unknown"]
 
 
@@ -107,8 +119,7 @@ def test_month_over_month_change_compares_with_the_previous_calendar_month(stg, 
         for i in range(n):
             started = dt.datetime(2024, month, 10 + i, 9)
             rows.append({"customer_id": f"u{i % 2}", "started_at": started, "channel": "agent"})
-    kpis = channel_kpis(_facts(stg, rows, config), "month").order_by("period_start")
-    got = kpis.to_pyarrow().to_pylist()
+    got = _kpis(stg, rows, config, "month")
     assert [r["period_start"] for r in got] == [dt.date(2024, m, 1) for m in (1, 2, 4)]
     assert [r["n_contacts_previous"] for r in got] == [None, 4, None]
     assert got[1]["n_contacts_change_rate"] == pytest.approx(0.5)
@@ -127,14 +138,13 @@ def test_weeks_start_on_monday_and_days_on_the_start_date(stg, config):
         },
         {"customer_id": "a", "started_at": dt.datetime(2024, 3, 11, 8), "channel": "web"},  # Mon
     ]
-    facts = _facts(stg, rows, config)
-    weeks = channel_kpis(facts, "week").order_by("period_start").to_pyarrow().to_pylist()
+    weeks = _kpis(stg, rows, config, "week")
     assert [(r["period_start"], r["n_contacts"]) for r in weeks] == [
         (dt.date(2024, 3, 4), 1),
         (dt.date(2024, 3, 11), 1),
     ]
     assert weeks[1]["n_contacts_change_rate"] == 0
-    days = channel_kpis(facts, "day").order_by("period_start").to_pyarrow().to_pylist()
+    days = _kpis(stg, rows, config, "day")
     assert [r["period_start"] for r in days] == [dt.date(2024, 3, 10), dt.date(2024, 3, 11)]
 
 
@@ -153,8 +163,9 @@ def test_kpi_marts_stack_every_dimension(stg, run):
 
 
 def test_bad_arguments_are_refused(stg, config):
-    facts = _facts(stg, [{"customer_id": "a", "started_at": stg.at(9), "channel": "web"}], config)
+    tables = {"stg_contacts": stg.contacts([{"customer_id": "a", "started_at": stg.at(9)}])}
+    volume = build(tables, config)["mart_channels_volume_daily"]
     with pytest.raises(ValueError, match="period='year'"):
-        channel_kpis(facts, "year")
+        channel_kpis(volume, volume, "year")
     with pytest.raises(ValueError, match="by='plan'"):
-        channel_kpis(facts, "day", "plan")
+        channel_kpis(volume, volume, "day", "plan")

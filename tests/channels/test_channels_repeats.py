@@ -2,14 +2,13 @@
 
 import pytest
 
-from touchpoint.channels import ChannelsSettings, enrich_contacts, flag_repeats
+from touchpoint.channels import ChannelsSettings, contact_facts, enrich_contacts, flag_repeats
+from touchpoint.config import load_config
 
 
 def _flags(run, stg, rows):
-    facts = run(
-        "fct_channels_contacts", {"stg_contacts": stg.contacts(rows)}, order_by="contact_id"
-    )
-    return {r["contact_id"]: r for r in facts}
+    facts = contact_facts(stg.contacts(rows), None, load_config(), ChannelsSettings())
+    return {r["contact_id"]: r for r in facts.to_pyarrow().to_pylist()}
 
 
 def test_repeat_across_midnight_in_another_channel(stg, run):
@@ -84,8 +83,8 @@ def test_rows_sharing_a_call_id_are_not_repeats_but_a_new_call_is(stg, run):
         },
         {"customer_id": "a", "started_at": at(15), "channel": "ivr", "call_id": "x2"},
         # a blank call id links nothing: these two web visits repeat each other
-        {"customer_id": "b", "started_at": at(9), "channel": "web", "call_id": " "},
-        {"customer_id": "b", "started_at": at(9, minutes=30), "channel": "web", "call_id": " "},
+        {"customer_id": "b", "started_at": at(9), "channel": "web", "call_id": ""},
+        {"customer_id": "b", "started_at": at(9, minutes=30), "channel": "web", "call_id": ""},
     ]
     flags = _flags(run, stg, rows)
     # k1 (IVR leg) is repeated by the later call x2, not by its own agent leg; k2 by x2 too.

@@ -219,6 +219,18 @@ def test_a_folder_mixing_good_and_bad_files(con, write, tmp_path):
     assert con.table("stg_contacts").count().to_pyarrow().as_py() == 1
 
 
+def test_progress_is_reported_in_bytes_up_to_the_total(con, write, tmp_path):
+    write("in/contacts_a.csv", csv_text(CONTACT_HEADER, contact("K1")))
+    write("in/contacts_b.csv", csv_text(CONTACT_HEADER, contact("K2"), contact("K3")))
+    calls = []
+    ingest(con, [tmp_path / "in"], on_progress=lambda *args: calls.append(args))
+    total = sum(p.stat().st_size for p in (tmp_path / "in").iterdir())
+    assert {t for _, _, t in calls} == {total}
+    completed = [c for _, c, _ in calls]
+    assert completed == sorted(completed) and completed[-1] == total
+    assert any("contacts_b.csv (2/2)" in description for description, _, _ in calls)
+
+
 def test_entity_option_overrides_the_file_name(con, write):
     path = write("export_0001.csv", csv_text(CONTACT_HEADER, contact("K1")))
     [failed] = ingest(con, [path])

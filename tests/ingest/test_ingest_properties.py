@@ -14,6 +14,7 @@ from conftest import CONTACT_COLUMNS, CONTACT_HEADER, contact
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from touchpoint.contract import ENTITIES
 from touchpoint.contract.formats import DATE_FORMATS, TIMESTAMP_FORMATS
 from touchpoint.ingest import ingest
 from touchpoint.ingest._values import parse_column
@@ -96,7 +97,12 @@ def contact_file(draw):
         else:
             n_bad += 1
     newline = draw(st.sampled_from(["\n", "\r\n"]))
-    text = newline.join([CONTACT_HEADER, *lines]) + draw(st.sampled_from(["", newline]))
+    # Sometimes a header name is misspelt: that column is missing and the spelling is extra.
+    misspelt = draw(st.none() | st.sampled_from(CONTACT_COLUMNS))
+    header = CONTACT_HEADER if misspelt is None else CONTACT_HEADER.replace(misspelt, misspelt + "_x")
+    if misspelt is not None and ENTITIES["contacts"].column(misspelt).required:
+        n_good, n_bad = 0, n_good + n_bad  # a required column is missing: every row is held
+    text = newline.join([header, *lines]) + draw(st.sampled_from(["", newline]))
     return text, n_good, n_bad
 
 

@@ -2,8 +2,8 @@
 and IVR -> agent escalation, as docs/metrics.md defines them.
 
 Pure Ibis functions over the warehouse tables ``stg_contacts``, ``stg_customers`` and
-``stg_ivr_events``; the pipeline materialises the facts (``fct_channels_contacts``,
-``fct_channels_hotline_calls``) and then the marts (``mart_channels_*``).
+``stg_ivr_events``; the pipeline materialises two daily cubes (``mart_channels_volume_daily``,
+``mart_channels_calls_daily``) and then the marts built on them (``mart_channels_*``).
 
 >>> import ibis, datetime as dt
 >>> from touchpoint.config import load_config
@@ -22,23 +22,27 @@ Pure Ibis functions over the warehouse tables ``stg_contacts``, ``stg_customers`
 """
 
 from touchpoint.channels._build import (
-    CALLS_FACT,
-    CONTACTS_FACT,
+    CALLS_CUBE,
+    CUBES_INPUTS,
     ESCALATION_MARTS,
     KPI_MARTS,
     KPIS_MART,
+    MARTS_INPUTS,
     REPEATS_MART,
     TOTALS_MART,
+    VOLUME_CUBE,
     build,
-    build_call_facts,
-    build_contact_facts,
+    build_cubes,
     build_marts,
+    kpis_for,
 )
-from touchpoint.channels._calls import hotline_call_facts, last_ivr_events
+from touchpoint.channels._calls import call_volume, hotline_call_facts, last_ivr_events
 from touchpoint.channels._contacts import (
     DIMENSIONS,
     channel_costs,
+    clean_contacts,
     contact_facts,
+    contact_volume,
     enrich_contacts,
     flag_repeats,
 )
@@ -49,6 +53,7 @@ from touchpoint.channels._kpis import (
     channel_kpis_all_dimensions,
     channel_totals,
 )
+from touchpoint.channels._reach import channel_reach
 from touchpoint.channels._settings import (
     ChannelsSettings,
     load_channels_settings,
@@ -62,25 +67,30 @@ from touchpoint.channels._summary import (
 )
 
 __all__ = [
-    "CALLS_FACT",
-    "CONTACTS_FACT",
+    "CALLS_CUBE",
+    "CUBES_INPUTS",
     "DIMENSIONS",
     "ESCALATION_MARTS",
     "KPIS_MART",
     "KPI_MARTS",
+    "MARTS_INPUTS",
     "PERIODS",
     "REPEATS_MART",
     "TOTALS_MART",
+    "VOLUME_CUBE",
     "ChannelsSettings",
     "build",
-    "build_call_facts",
-    "build_contact_facts",
+    "build_cubes",
     "build_marts",
+    "call_volume",
     "channel_costs",
     "channel_kpis",
     "channel_kpis_all_dimensions",
+    "channel_reach",
     "channel_totals",
+    "clean_contacts",
     "contact_facts",
+    "contact_volume",
     "dialling_summary",
     "enrich_contacts",
     "escalation_summary",
@@ -88,6 +98,7 @@ __all__ = [
     "headline_document",
     "headline_kpis",
     "hotline_call_facts",
+    "kpis_for",
     "last_ivr_events",
     "load_channels_settings",
     "repeat_summary",

@@ -49,7 +49,7 @@ def hotline_call_facts(
     Parameters
     ----------
     contacts
-        Enriched contacts (:func:`touchpoint.channels.enrich_contacts`): one row per contact.
+        Cleaned contacts (:func:`touchpoint.channels.clean_contacts`): one row per contact.
     ivr_events
         ``stg_ivr_events``.
 
@@ -57,8 +57,8 @@ def hotline_call_facts(
     -------
     ibis.Table
         One row per hotline call: ``contact_id, call_key, customer_id, started_at, ended_at,
-        call_date, region, business, brand, value_tier, has_ivr_events, last_event_type,
-        last_node_id, is_ended_in_ivr, first_agent_started_at, is_escalated``.
+        call_date, region, business, last_event_type, last_node_id, has_ivr_events,
+        is_ended_in_ivr, first_agent_started_at, is_escalated``.
     """
     calls = contacts.filter(contacts.channel == settings.ivr_channel).select(
         "contact_id",
@@ -68,16 +68,17 @@ def hotline_call_facts(
         "ended_at",
         "region",
         "business",
-        "brand",
-        "value_tier",
         call_date=contacts.started_at.date(),
     )
     endings = last_ivr_events(ivr_events).select("call_id", "last_event_type", "last_node_id")
-    calls = calls.left_join(endings, calls.call_key == endings.call_id).drop("call_id")
-    calls = calls.mutate(
-        has_ivr_events=calls.last_event_type.notnull(),
-        is_ended_in_ivr=calls.last_event_type != settings.transfer_event_type,
-        last_node_id=calls.last_node_id.fill_null(settings.unknown_label),
+    joined = calls.left_join(endings, calls.call_key == endings.call_id)
+    calls = joined.select(
+        *calls.columns,
+        last_event_type=joined.last_event_type,
+        last_node_id=joined.last_node_id.fill_null(settings.unknown_label),
+        has_ivr_events=joined.last_event_type.notnull(),
+        # Null (unknown ending) for a call without IVR events: it stays out of the rate.
+        is_ended_in_ivr=joined.last_event_type != settings.transfer_event_type,
     )
 
     window = ibis.interval(minutes=settings.escalation_window_minutes)
@@ -97,6 +98,33 @@ def hotline_call_facts(
         .group_by(escalated_contact_id="contact_id")
         .agg(first_agent_started_at=ibis._.agent_started_at.min())
     )
-    calls = calls.left_join(followed, calls.contact_id == followed.escalated_contact_id)
-    calls = calls.drop("escalated_contact_id")
-    return calls.mutate(is_escalated=calls.is_ended_in_ivr & calls.first_agent_started_at.notnull())
+    joined = calls.left_join(followed, calls.contact_id == followed.escalated_contact_id)
+    return joined.select(
+        *calls.columns,
+        first_agent_started_at=joined.first_agent_started_at,
+        is_escalated=joined.is_ended_in_ivr & joined.first_agent_started_at.notnull(),
+    )
+
+
+#: Grouping columns of the daily call cube (``mart_channels_calls_daily``).
+CALL_KEYS: tuple[str, ...] = ("call_date", "region", "business", "last_node_id", "is_ended_in_ivr")
+
+
+def call_volume(calls: ibis.Table) -> ibis.Table:
+    """The daily call cube: hotline calls and escalations at the finest reported grain.
+
+    Parameters
+    ----------
+    calls
+        Hotline-call facts (:func:`hotline_call_facts`).
+
+    Returns
+    -------
+    ibis.Table
+        One row per call date × region × business × last IVR node × ``is_ended_in_ivr``
+        (true, false, or null for calls without IVR events): ``n_calls, n_escalated``.
+    """
+    return calls.group_by(list(CALL_KEYS)).agg(
+        n_calls=calls.count(),
+        n_escalated=calls.is_escalated.fill_null(False).sum(),
+    )

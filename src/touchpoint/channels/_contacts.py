@@ -1,9 +1,9 @@
-"""Contact-level facts: each contact with its dimensions, configured cost and repeat flags."""
+"""Contact-level facts: each contact with its dimensions, configured cost and repeat flags,
+and the daily volume cube the channel marts are built from."""
 
 from __future__ import annotations
 
 import ibis
-import ibis.expr.datatypes as dt
 
 from touchpoint.channels._settings import ChannelsSettings
 from touchpoint.config import Config
@@ -24,6 +24,8 @@ CONTACT_COLUMNS = (
 )
 #: Dimensions a contact can be grouped by, beside its channel and period.
 DIMENSIONS: tuple[str, ...] = ("region", "brand", "value_tier", "business")
+#: Dimensions that belong to the contact; the others come from the customer's profile.
+CONTACT_DIMENSIONS: tuple[str, ...] = ("region", "business")
 
 
 def channel_costs(config: Config) -> ibis.Table:
@@ -59,9 +61,68 @@ def require_columns(table: ibis.Table, entity: str, columns: tuple[str, ...]) ->
         )
 
 
-def _blank_to_null(column: ibis.Value) -> ibis.Value:
-    stripped = column.strip()
-    return ibis.ifelse(stripped == "", ibis.null(dt.string), stripped)
+def _empty_to_null(column: ibis.Value) -> ibis.Value:
+    # Ingest strips cells, so a blank arrives as '' or null; no trim here, because trimming
+    # 10^8 values costs more than the rest of the query.
+    return column.nullif("")
+
+
+def clean_contacts(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.Table:
+    """The ``stg_contacts`` columns the analytics read, with blanks made explicit.
+
+    ``region`` is where the contact was served (``stg_contacts.region``, as docs/metrics.md
+    groups escalation); missing, it becomes ``settings.unknown_label`` so the contact still
+    counts. ``call_key`` is ``call_id`` with an empty id as null (it links nothing).
+
+    Returns
+    -------
+    ibis.Table
+        One row per contact: ``contact_id, customer_id, started_at, ended_at, channel,
+        business, outcome, call_key, region``.
+    """
+    require_columns(contacts, "contacts", CONTACT_COLUMNS)
+    return contacts.select(
+        "contact_id",
+        "customer_id",
+        "started_at",
+        "ended_at",
+        "channel",
+        "business",
+        "outcome",
+        call_key=_empty_to_null(contacts.call_id),
+        region=ibis.coalesce(_empty_to_null(contacts.region), ibis.literal(settings.unknown_label)),
+    )
+
+
+def customer_profiles(
+    customers: ibis.Table | None, settings: ChannelsSettings
+) -> ibis.Table | None:
+    """``customer_id, brand, value_tier`` of ``stg_customers`` (``None`` passes through)."""
+    if customers is None:
+        return None
+    require_columns(customers, "customers", ("customer_id", "brand", "value_tier"))
+    return customers.select("customer_id", "brand", "value_tier")
+
+
+def with_profile(
+    table: ibis.Table, customers: ibis.Table | None, settings: ChannelsSettings
+) -> ibis.Table:
+    """``table`` (with ``customer_id``) plus the customer's ``brand`` and ``value_tier``.
+
+    A customer missing from ``stg_customers`` (or no ``stg_customers`` at all) gets
+    ``settings.unknown_label`` in both, so every row keeps counting.
+    """
+    unknown = ibis.literal(settings.unknown_label)
+    profiles = customer_profiles(customers, settings)
+    if profiles is None:
+        return table.mutate(brand=unknown, value_tier=unknown)
+    profiles = profiles.rename(profile_customer_id="customer_id")
+    joined = table.left_join(profiles, table.customer_id == profiles.profile_customer_id)
+    return joined.select(
+        *table.columns,
+        brand=ibis.coalesce(joined.brand, unknown),
+        value_tier=ibis.coalesce(joined.value_tier, unknown),
+    )
 
 
 def enrich_contacts(
@@ -72,10 +133,9 @@ def enrich_contacts(
 ) -> ibis.Table:
     """Contacts with their grouping dimensions and configured cost.
 
-    ``region`` is where the contact was served (``stg_contacts.region``, as docs/metrics.md
-    groups escalation); ``brand`` and ``value_tier`` come from the customer's profile
-    (``stg_customers``). A missing value becomes ``settings.unknown_label`` so it still counts.
-    ``call_key`` is ``call_id`` with blanks as null (a blank call id links nothing).
+    See :func:`clean_contacts` for ``region`` and ``call_key`` and :func:`with_profile` for
+    ``brand`` and ``value_tier``. A channel missing from the configuration has no cost (null)
+    and is not self service.
 
     Parameters
     ----------
@@ -91,34 +151,22 @@ def enrich_contacts(
         business, outcome, call_key, region, brand, value_tier, cost_per_contact_yuan,
         is_self_service``.
     """
-    require_columns(contacts, "contacts", CONTACT_COLUMNS)
-    unknown = ibis.literal(settings.unknown_label)
-    base = contacts.select(
-        "contact_id",
-        "customer_id",
-        "started_at",
-        "ended_at",
-        "channel",
-        "business",
-        "outcome",
-        call_key=_blank_to_null(contacts.call_id),
-        region=ibis.coalesce(_blank_to_null(contacts.region), unknown),
+    return with_profile_and_cost(clean_contacts(contacts, settings), customers, config, settings)
+
+
+def with_profile_and_cost(
+    base: ibis.Table, customers: ibis.Table | None, config: Config, settings: ChannelsSettings
+) -> ibis.Table:
+    """``base`` (contacts with ``customer_id`` and ``channel``) plus ``brand, value_tier,
+    cost_per_contact_yuan, is_self_service`` (see :func:`enrich_contacts`)."""
+    base = with_profile(base, customers, settings)
+    costs = channel_costs(config).rename(cost_channel="channel")
+    joined = base.left_join(costs, base.channel == costs.cost_channel)
+    return joined.select(
+        *base.columns,
+        cost_per_contact_yuan=joined.cost_per_contact_yuan,
+        is_self_service=joined.is_self_service.fill_null(False),
     )
-    if customers is None:
-        base = base.mutate(brand=unknown, value_tier=unknown)
-    else:
-        require_columns(customers, "customers", ("customer_id", "brand", "value_tier"))
-        profile = customers.select(
-            "customer_id", customer_brand="brand", customer_value_tier="value_tier"
-        )
-        base = base.left_join(profile, "customer_id")
-        base = base.mutate(
-            brand=ibis.coalesce(base.customer_brand, unknown),
-            value_tier=ibis.coalesce(base.customer_value_tier, unknown),
-        ).drop("customer_brand", "customer_value_tier")
-    base = base.left_join(channel_costs(config), "channel")
-    # A channel missing from the configuration has no cost (null) and is not self service.
-    return base.mutate(is_self_service=base.is_self_service.fill_null(False))
 
 
 def flag_repeats(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.Table:
@@ -133,7 +181,7 @@ def flag_repeats(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.Table
     ----------
     contacts
         One row per contact with at least ``contact_id, customer_id, business, started_at,
-        ended_at, channel, outcome, call_key`` (see :func:`enrich_contacts`).
+        ended_at, channel, outcome, call_key`` (see :func:`clean_contacts`).
 
     Returns
     -------
@@ -172,12 +220,14 @@ def flag_repeats(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.Table
             first_repeat_channel=pairs.later_channel.argmin(pairs.later_started_at),
         )
     )
-    flagged = contacts.left_join(repeats, contacts.contact_id == repeats.repeat_contact_id)
-    flagged = flagged.drop("repeat_contact_id")
-    has_repeat = flagged.first_repeat_started_at.notnull()
-    return flagged.mutate(
+    joined = contacts.left_join(repeats, contacts.contact_id == repeats.repeat_contact_id)
+    has_repeat = joined.first_repeat_started_at.notnull()
+    return joined.select(
+        *contacts.columns,
+        first_repeat_started_at=joined.first_repeat_started_at,
+        first_repeat_channel=joined.first_repeat_channel,
         has_repeat=has_repeat,
-        is_first_contact_resolved=(flagged.outcome == settings.resolved_outcome) & ~has_repeat,
+        is_first_contact_resolved=(joined.outcome == settings.resolved_outcome) & ~has_repeat,
     )
 
 
@@ -187,11 +237,50 @@ def contact_facts(
     config: Config,
     settings: ChannelsSettings,
 ) -> ibis.Table:
-    """``fct_channels_contacts``: :func:`enrich_contacts` then :func:`flag_repeats`.
+    """Every contact with dimensions, cost and repeat flags (:func:`flag_repeats` on the
+    cleaned contacts, then the profile and cost of :func:`enrich_contacts`).
+
+    The repeat search runs on the narrow cleaned contacts: the self-join is the most
+    expensive step, and carrying the profile through it would only make it slower.
 
     Returns
     -------
     ibis.Table
-        One row per contact, with dimensions, cost and repeat flags.
+        One row per contact: the columns of :func:`enrich_contacts` and of
+        :func:`flag_repeats`.
     """
-    return flag_repeats(enrich_contacts(contacts, customers, config, settings), settings)
+    flagged = flag_repeats(clean_contacts(contacts, settings), settings)
+    return with_profile_and_cost(flagged, customers, config, settings)
+
+
+#: Grouping columns of the daily volume cube (``mart_channels_volume_daily``).
+VOLUME_KEYS: tuple[str, ...] = ("contact_date", "channel", *DIMENSIONS)
+
+
+def contact_volume(facts: ibis.Table) -> ibis.Table:
+    """The daily volume cube: additive contact counts and cost at the finest reported grain.
+
+    Every channel KPI that adds up (contacts, cost, repeats, first-contact resolutions) is a
+    sum over this cube, so the expensive repeat search runs once. Distinct customers do not
+    add up and are counted from the contacts (see :func:`touchpoint.channels.channel_reach`).
+
+    Parameters
+    ----------
+    facts
+        Contact facts (:func:`contact_facts`).
+
+    Returns
+    -------
+    ibis.Table
+        One row per contact date × channel × region × brand × value tier × business with
+        contacts: ``n_contacts, cost_yuan, n_repeated_contacts, n_first_contact_resolved,
+        is_self_service``.
+    """
+    dated = facts.mutate(contact_date=facts.started_at.date())
+    return dated.group_by(list(VOLUME_KEYS)).agg(
+        is_self_service=dated.is_self_service.any(),
+        n_contacts=dated.count(),
+        cost_yuan=dated.cost_per_contact_yuan.sum(),
+        n_repeated_contacts=dated.has_repeat.sum(),
+        n_first_contact_resolved=dated.is_first_contact_resolved.sum(),
+    )

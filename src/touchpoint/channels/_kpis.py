@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import ibis
 
 from touchpoint.channels._contacts import DIMENSIONS
+from touchpoint.channels._reach import ALL, channel_reach, period_start, profile_counts
+from touchpoint.channels._settings import ChannelsSettings
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[str, ...] = ("day", "week", "month")
-_TRUNCATE = {"day": "D", "week": "W", "month": "M"}
-_STEP = {
-    "day": ibis.interval(days=1),
-    "week": ibis.interval(days=7),
-    "month": ibis.interval(months=1),
-}
-#: ``dimension`` and ``dimension_value`` of the rows that do not split by any dimension.
-ALL = "all"
+_STEP = {"day": {"days": 1}, "week": {"days": 7}, "month": {"months": 1}}
+_ADDITIVE = ("n_contacts", "cost_yuan", "n_repeated_contacts", "n_first_contact_resolved")
 
 
-def _ratio(numerator: ibis.Value, denominator: ibis.Value) -> ibis.Value:
+def ratio(numerator: ibis.Value, denominator: ibis.Value) -> ibis.Value:
     """numerator / denominator as a float, null when the denominator is 0 or null."""
     return ibis.ifelse(denominator == 0, None, numerator.cast("float64") / denominator)
 
 
 def _change(current: ibis.Value, previous: ibis.Value) -> ibis.Value:
-    return _ratio(current - previous, previous)
+    return ratio(current - previous, previous)
 
 
-def _check(period: str, by: str | None) -> None:
+def check_period(period: str, by: str | None) -> None:
     if period not in PERIODS:
         raise ValueError(f"period={period!r} is not one of {', '.join(PERIODS)}")
     if by is not None and by not in DIMENSIONS:
@@ -37,14 +34,17 @@ def _check(period: str, by: str | None) -> None:
 
 
 def channel_kpis(
-    contacts: ibis.Table, period: Period = "month", by: str | None = None
+    volume: ibis.Table, reach: ibis.Table, period: Period = "month", by: str | None = None
 ) -> ibis.Table:
     """Channel KPIs for one period length and one dimension.
 
     Parameters
     ----------
-    contacts
-        Contact facts (``fct_channels_contacts``, see :func:`touchpoint.channels.contact_facts`).
+    volume
+        The daily volume cube (:func:`touchpoint.channels.contact_volume`).
+    reach
+        Distinct customers for the same period and dimension
+        (:func:`touchpoint.channels.channel_reach`).
     period
         ``"day"``, ``"week"`` (weeks start on Monday) or ``"month"``, by contact start.
     by
@@ -67,51 +67,51 @@ def channel_kpis(
         n_customers_change_rate, cost_change_rate`` (null when the previous period has no
         contacts in that channel).
     """
-    _check(period, by)
-    t = contacts.mutate(
-        period_start=contacts.started_at.truncate(_TRUNCATE[period]).date(),
-        dimension_value=contacts[by] if by else ibis.literal(ALL),
+    check_period(period, by)
+    v = volume.mutate(
+        period_start=period_start(volume.contact_date, period),
+        dimension_value=volume[by] if by else ibis.literal(ALL),
     )
     group = ["period_start", "dimension_value"]
-    per_channel = t.group_by([*group, "channel"]).agg(
-        is_self_service=t.is_self_service.any(),
-        n_contacts=t.count(),
-        n_customers=t.customer_id.nunique(),
-        cost_yuan=t.cost_per_contact_yuan.sum(),
-        n_repeated_contacts=t.has_repeat.sum(),
-        n_first_contact_resolved=t.is_first_contact_resolved.sum(),
+    per_channel = v.group_by([*group, "channel"]).agg(
+        is_self_service=v.is_self_service.any(),
+        **{name: v[name].sum() for name in _ADDITIVE},
     )
-    reach = t.group_by(group).agg(group_n_customers=t.customer_id.nunique())
-    kpis = per_channel.join(reach, group)
+    r = reach.rename(
+        r_period_start="period_start", r_dimension_value="dimension_value", r_channel="channel"
+    )
+    joined = per_channel.left_join(
+        r,
+        [
+            per_channel.period_start == r.r_period_start,
+            per_channel.dimension_value == r.r_dimension_value,
+            per_channel.channel == r.r_channel,
+        ],
+    )
+    kpis = joined.select(*per_channel.columns, "n_customers", "group_n_customers")
+
     in_group = ibis.window(group_by=[kpis.period_start, kpis.dimension_value])
     group_contacts = kpis.n_contacts.sum().over(in_group)
     self_service_contacts = (
         ibis.ifelse(kpis.is_self_service, kpis.n_contacts, 0).sum().over(in_group)
     )
-    kpis = kpis.mutate(
-        contacts_per_customer=_ratio(kpis.n_contacts, kpis.n_customers),
-        contact_share=_ratio(kpis.n_contacts, group_contacts),
-        customer_share=_ratio(kpis.n_customers, kpis.group_n_customers),
-        self_service_share=_ratio(self_service_contacts, group_contacts),
-        repeat_contact_rate=_ratio(kpis.n_repeated_contacts, kpis.n_contacts),
-        first_contact_resolution_rate=_ratio(kpis.n_first_contact_resolved, kpis.n_contacts),
-    ).drop("group_n_customers")
+    # The previous row of the same channel and value is the previous period only if adjacent.
+    history = ibis.window(group_by=[kpis.dimension_value, kpis.channel], order_by=kpis.period_start)
+    is_adjacent = (kpis.period_start.lag().over(history) + ibis.interval(**_STEP[period])).cast(
+        "date"
+    ) == kpis.period_start
 
-    previous = kpis.select(
-        prev_next_start=(kpis.period_start + _STEP[period]).cast("date"),
-        prev_dimension_value="dimension_value",
-        prev_channel="channel",
-        n_contacts_previous="n_contacts",
-        prev_n_customers="n_customers",
-        prev_cost_yuan="cost_yuan",
-    )
-    kpis = kpis.left_join(
-        previous,
-        [
-            kpis.period_start == previous.prev_next_start,
-            kpis.dimension_value == previous.prev_dimension_value,
-            kpis.channel == previous.prev_channel,
-        ],
+    def previous(column: ibis.Value) -> ibis.Value:
+        return ibis.ifelse(is_adjacent, column.lag().over(history), None)
+
+    kpis = kpis.mutate(
+        n_contacts_previous=previous(kpis.n_contacts),
+        n_customers_previous=previous(kpis.n_customers),
+        cost_previous=previous(kpis.cost_yuan),
+        contacts_per_customer=ratio(kpis.n_contacts, kpis.n_customers),
+        contact_share=ratio(kpis.n_contacts, group_contacts),
+        customer_share=ratio(kpis.n_customers, kpis.group_n_customers),
+        self_service_share=ratio(self_service_contacts, group_contacts),
     )
     return kpis.select(
         period=ibis.literal(period),
@@ -128,50 +128,92 @@ def channel_kpis(
         cost_yuan=kpis.cost_yuan,
         self_service_share=kpis.self_service_share,
         n_repeated_contacts=kpis.n_repeated_contacts,
-        repeat_contact_rate=kpis.repeat_contact_rate,
+        repeat_contact_rate=ratio(kpis.n_repeated_contacts, kpis.n_contacts),
         n_first_contact_resolved=kpis.n_first_contact_resolved,
-        first_contact_resolution_rate=kpis.first_contact_resolution_rate,
+        first_contact_resolution_rate=ratio(kpis.n_first_contact_resolved, kpis.n_contacts),
         n_contacts_previous=kpis.n_contacts_previous,
         n_contacts_change_rate=_change(kpis.n_contacts, kpis.n_contacts_previous),
-        n_customers_change_rate=_change(kpis.n_customers, kpis.prev_n_customers),
-        cost_change_rate=_change(kpis.cost_yuan, kpis.prev_cost_yuan),
+        n_customers_change_rate=_change(kpis.n_customers, kpis.n_customers_previous),
+        cost_change_rate=_change(kpis.cost_yuan, kpis.cost_previous),
     )
 
 
-def channel_kpis_all_dimensions(contacts: ibis.Table, period: Period = "month") -> ibis.Table:
-    """:func:`channel_kpis` for no split and for every dimension, stacked.
+def channel_kpis_all_dimensions(
+    volume: ibis.Table,
+    contacts: ibis.Table,
+    customers: ibis.Table | None,
+    channel_ids: Sequence[str],
+    settings: ChannelsSettings,
+    period: Period = "month",
+    dimensions: Sequence[str | None] = (None, *DIMENSIONS),
+) -> ibis.Table:
+    """:func:`channel_kpis` for several dimensions (default: no split and every one), stacked.
+
+    Parameters
+    ----------
+    volume
+        The daily volume cube.
+    contacts
+        Cleaned contacts (:func:`touchpoint.channels.clean_contacts`), for reach.
+    customers
+        ``stg_customers`` or ``None``.
 
     Returns
     -------
     ibis.Table
-        One row per period × dimension (``"all"``, ``"region"``, ``"brand"``,
-        ``"value_tier"``, ``"business"``) × dimension value × channel; columns as
-        :func:`channel_kpis`.
+        One row per period × dimension (``"all"``, ``"region"``, ...) × dimension value ×
+        channel; columns as :func:`channel_kpis`.
     """
-    parts = [channel_kpis(contacts, period, by) for by in (None, *DIMENSIONS)]
-    return ibis.union(*parts)
+    profiles = profile_counts(contacts, customers, channel_ids, settings, period)
+    parts = [
+        channel_kpis(
+            volume,
+            channel_reach(
+                contacts, customers, channel_ids, settings, period, by, profiles=profiles
+            ),
+            period,
+            by,
+        )
+        for by in dimensions
+    ]
+    return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
-def channel_totals(contacts: ibis.Table) -> ibis.Table:
-    """Volume, reach and cost per channel over the whole time range of the contacts.
+def channel_totals(
+    volume: ibis.Table,
+    contacts: ibis.Table,
+    channel_ids: Sequence[str],
+    settings: ChannelsSettings,
+) -> ibis.Table:
+    """Volume, reach and cost per channel over the whole time range.
 
     Returns
     -------
     ibis.Table
         One row per channel: ``channel, is_self_service, n_contacts, n_customers,
-        contact_share, cost_yuan, n_repeated_contacts, repeat_contact_rate,
-        n_first_contact_resolved, first_contact_resolution_rate``.
+        customer_share`` (of all customers with a contact), ``contact_share, cost_yuan,
+        n_repeated_contacts, repeat_contact_rate, n_first_contact_resolved,
+        first_contact_resolution_rate``.
     """
-    totals = contacts.group_by("channel").agg(
-        is_self_service=contacts.is_self_service.any(),
-        n_contacts=contacts.count(),
-        n_customers=contacts.customer_id.nunique(),
-        cost_yuan=contacts.cost_per_contact_yuan.sum(),
-        n_repeated_contacts=contacts.has_repeat.sum(),
-        n_first_contact_resolved=contacts.is_first_contact_resolved.sum(),
+    totals = volume.group_by("channel").agg(
+        is_self_service=volume.is_self_service.any(),
+        **{name: volume[name].sum() for name in _ADDITIVE},
     )
-    return totals.mutate(
-        contact_share=_ratio(totals.n_contacts, totals.n_contacts.sum().over()),
-        repeat_contact_rate=_ratio(totals.n_repeated_contacts, totals.n_contacts),
-        first_contact_resolution_rate=_ratio(totals.n_first_contact_resolved, totals.n_contacts),
+    reach = channel_reach(contacts, None, channel_ids, settings, None, None).select(
+        "n_customers", "group_n_customers", r_channel="channel"
+    )
+    joined = totals.left_join(reach, totals.channel == reach.r_channel)
+    totals = joined.select(*totals.columns, "n_customers", "group_n_customers")
+    return totals.select(
+        "channel",
+        "is_self_service",
+        "n_contacts",
+        "n_customers",
+        customer_share=ratio(totals.n_customers, totals.group_n_customers),
+        contact_share=ratio(totals.n_contacts, totals.n_contacts.sum().over()),
+        cost_yuan=totals.cost_yuan,
+        n_repeated_contacts=totals.n_repeated_contacts,
+        repeat_contact_rate=ratio(totals.n_repeated_contacts, totals.n_contacts),
+        n_first_contact_resolved=totals.n_first_contact_resolved,
+        first_contact_resolution_rate=ratio(totals.n_first_contact_resolved, totals.n_contacts),
     )

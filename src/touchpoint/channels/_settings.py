@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +18,8 @@ from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
 SECTION = "channels_analytics"
+PeriodName = Literal["day", "week", "month"]
+DimensionName = Literal["region", "brand", "value_tier", "business"]
 
 
 class ChannelsSettings(BaseModel):
@@ -40,6 +42,13 @@ class ChannelsSettings(BaseModel):
     transfer_event_type: str = "transfer_agent"
     resolved_outcome: str = "resolved"
     unknown_label: str = Field(default="unknown", min_length=1)
+    mart_dimensions: dict[PeriodName, tuple[DimensionName, ...]] = Field(
+        default_factory=lambda: {
+            "day": ("brand", "value_tier"),
+            "week": ("brand", "value_tier"),
+            "month": ("region", "brand", "value_tier", "business"),
+        }
+    )
 
     @property
     def repeat_window_seconds(self) -> int:

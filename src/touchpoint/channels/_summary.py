@@ -1,10 +1,10 @@
-"""Headline figures and their breakdowns, from the contact and hotline-call facts."""
+"""Headline figures and their breakdowns, from the volume and call cubes."""
 
 from __future__ import annotations
 
 import ibis
 
-from touchpoint.channels._kpis import _ratio
+from touchpoint.channels._kpis import ratio
 from touchpoint.channels._settings import ChannelsSettings
 
 
@@ -14,17 +14,15 @@ def _grouped(table: ibis.Table, by: tuple[str, ...], **aggregates: ibis.Value) -
     return table.aggregate(**aggregates)
 
 
-def repeat_summary(
-    contacts: ibis.Table, by: tuple[str, ...] = ("channel", "business")
-) -> ibis.Table:
+def repeat_summary(volume: ibis.Table, by: tuple[str, ...] = ("channel", "business")) -> ibis.Table:
     """Repeat contacts and first-contact resolution (docs/metrics.md).
 
     Parameters
     ----------
-    contacts
-        Contact facts (``fct_channels_contacts``).
+    volume
+        The daily volume cube (:func:`touchpoint.channels.contact_volume`).
     by
-        Columns to group by; ``()`` gives one row for everything.
+        Columns of the cube to group by; ``()`` gives one row for everything.
 
     Returns
     -------
@@ -33,15 +31,15 @@ def repeat_summary(
         repeat_contact_rate, n_first_contact_resolved, first_contact_resolution_rate``.
     """
     summary = _grouped(
-        contacts,
+        volume,
         by,
-        n_contacts=contacts.count(),
-        n_repeated_contacts=contacts.has_repeat.sum(),
-        n_first_contact_resolved=contacts.is_first_contact_resolved.sum(),
+        n_contacts=volume.n_contacts.sum().fill_null(0),
+        n_repeated_contacts=volume.n_repeated_contacts.sum().fill_null(0),
+        n_first_contact_resolved=volume.n_first_contact_resolved.sum().fill_null(0),
     )
     return summary.mutate(
-        repeat_contact_rate=_ratio(summary.n_repeated_contacts, summary.n_contacts),
-        first_contact_resolution_rate=_ratio(summary.n_first_contact_resolved, summary.n_contacts),
+        repeat_contact_rate=ratio(summary.n_repeated_contacts, summary.n_contacts),
+        first_contact_resolution_rate=ratio(summary.n_first_contact_resolved, summary.n_contacts),
     )
 
 
@@ -51,7 +49,7 @@ def escalation_summary(calls: ibis.Table, by: tuple[str, ...] = ()) -> ibis.Tabl
     Parameters
     ----------
     calls
-        Hotline-call facts (``fct_channels_hotline_calls``).
+        The daily call cube (:func:`touchpoint.channels.call_volume`).
     by
         Columns to group by (``("region",)``, ``("business",)``, ``("last_node_id",)``);
         ``()`` gives one row.
@@ -59,22 +57,31 @@ def escalation_summary(calls: ibis.Table, by: tuple[str, ...] = ()) -> ibis.Tabl
     Returns
     -------
     ibis.Table
-        One row per combination of ``by``: ``n_calls_ended_in_ivr, n_escalated,
-        ivr_to_agent_60min_rate`` (escalated / ended in the IVR, over the configured window).
+        One row per combination of ``by`` with calls that ended in the IVR:
+        ``n_calls_ended_in_ivr, n_escalated, ivr_to_agent_60min_rate`` (escalated / ended in
+        the IVR, over the configured window).
     """
+    ended = calls.filter(calls.is_ended_in_ivr)
     summary = _grouped(
-        calls,
+        ended,
         by,
-        n_calls_ended_in_ivr=calls.is_ended_in_ivr.sum(),
-        n_escalated=calls.is_escalated.sum(),
+        # fill_null: with no call ended in the IVR the sums are 0, not null.
+        n_calls_ended_in_ivr=ended.n_calls.sum().fill_null(0),
+        n_escalated=ended.n_escalated.sum().fill_null(0),
     )
     return summary.mutate(
-        ivr_to_agent_60min_rate=_ratio(summary.n_escalated, summary.n_calls_ended_in_ivr)
+        ivr_to_agent_60min_rate=ratio(summary.n_escalated, summary.n_calls_ended_in_ivr)
     )
 
 
-def dialling_summary(calls: ibis.Table) -> ibis.Table:
+def dialling_summary(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.Table:
     """Calls per dialling customer per day (docs/metrics.md).
+
+    Parameters
+    ----------
+    contacts
+        Cleaned contacts (:func:`touchpoint.channels.clean_contacts`): a hotline call is an
+        IVR contacts row.
 
     Returns
     -------
@@ -82,52 +89,65 @@ def dialling_summary(calls: ibis.Table) -> ibis.Table:
         One row: ``n_hotline_calls, n_dialling_customer_days,
         calls_per_dialling_customer_per_day``.
     """
-    customer_days = calls.select("customer_id", "call_date").distinct()
-    summary = calls.aggregate(n_hotline_calls=calls.count()).cross_join(
-        customer_days.aggregate(n_dialling_customer_days=customer_days.count())
+    calls = contacts.filter(contacts.channel == settings.ivr_channel)
+    customer_days = calls.group_by(
+        customer_id=calls.customer_id, call_date=calls.started_at.date()
+    ).agg(n_calls=calls.count())
+    summary = customer_days.aggregate(
+        n_hotline_calls=customer_days.n_calls.sum().fill_null(0),
+        n_dialling_customer_days=customer_days.count(),
     )
     return summary.mutate(
-        calls_per_dialling_customer_per_day=_ratio(
+        calls_per_dialling_customer_per_day=ratio(
             summary.n_hotline_calls, summary.n_dialling_customer_days
         )
     )
 
 
 def headline_kpis(
-    contacts: ibis.Table, calls: ibis.Table | None, settings: ChannelsSettings
+    volume: ibis.Table,
+    contacts: ibis.Table,
+    calls: ibis.Table | None,
+    settings: ChannelsSettings,
 ) -> ibis.Table:
     """``mart_channels_kpis``: the headline channel figures, named as in docs/metrics.md.
 
     Parameters
     ----------
+    volume
+        The daily volume cube.
     contacts
-        Contact facts (``fct_channels_contacts``).
+        Cleaned contacts, for distinct customers and customer-days.
     calls
-        Hotline-call facts (``fct_channels_hotline_calls``), or ``None`` without IVR events
-        (the hotline figures are then absent).
+        The daily call cube, or ``None`` without IVR events (no escalation figures then).
 
     Returns
     -------
     ibis.Table
-        One row: ``first_contact_date, last_contact_date, n_contacts, n_customers, cost_yuan,
-        repeat_contact_rate, first_contact_resolution_rate, repeat_window_hours`` and, with
-        calls, ``n_hotline_calls, n_dialling_customer_days,
-        calls_per_dialling_customer_per_day, n_calls_ended_in_ivr, n_escalated,
-        ivr_to_agent_60min_rate, escalation_window_minutes``.
+        One row: ``first_contact_date, last_contact_date, n_customers, n_contacts, cost_yuan,
+        n_repeated_contacts, repeat_contact_rate, n_first_contact_resolved,
+        first_contact_resolution_rate, repeat_window_hours, n_hotline_calls,
+        n_dialling_customer_days, calls_per_dialling_customer_per_day`` and, with calls,
+        ``n_calls_ended_in_ivr, n_escalated, ivr_to_agent_60min_rate,
+        escalation_window_minutes``.
     """
     overview = contacts.aggregate(
         first_contact_date=contacts.started_at.min().date(),
         last_contact_date=contacts.started_at.max().date(),
         n_customers=contacts.customer_id.nunique(),
-        cost_yuan=contacts.cost_per_contact_yuan.sum(),
     )
-    repeats = repeat_summary(contacts, ()).mutate(
+    cost = volume.aggregate(cost_yuan=volume.cost_yuan.sum())
+    repeats = repeat_summary(volume, ()).mutate(
         repeat_window_hours=ibis.literal(float(settings.repeat_window_hours))
     )
-    kpis = overview.cross_join(repeats)
+    kpis = (
+        overview.cross_join(repeats)
+        .cross_join(cost)
+        .cross_join(dialling_summary(contacts, settings))
+    )
     if calls is not None:
         escalation = escalation_summary(calls).mutate(
             escalation_window_minutes=ibis.literal(settings.escalation_window_minutes)
         )
-        kpis = kpis.cross_join(dialling_summary(calls)).cross_join(escalation)
+        kpis = kpis.cross_join(escalation)
     return kpis

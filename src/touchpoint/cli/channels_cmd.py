@@ -18,9 +18,19 @@ from touchpoint.channels import (
     KPI_MARTS,
     KPIS_MART,
     TOTALS_MART,
+    VOLUME_CUBE,
     headline_document,
+    kpis_for,
 )
-from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, WarehouseOption, app, console
+from touchpoint.cli.app import (
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+    err_console,
+)
 from touchpoint.config import Config, load_config
 from touchpoint.warehouse import connect, read_table
 
@@ -98,8 +108,21 @@ def _label(config: Config, vocabulary: str | None, value: str, lang: str) -> str
         return value
 
 
-def _select_periods(table: ibis.Table, dimension: str, last: int) -> ibis.Table:
-    rows = table.filter(table.dimension == dimension)
+def _kpi_rows(con: Any, cfg: Config, period: str, by: str | None) -> ibis.Table:
+    """The KPI rows of one period and dimension: from the mart, or computed if it lacks them."""
+    dimension = by or "all"
+    mart = read_table(con, KPI_MARTS[period])
+    rows = mart.filter(mart.dimension == dimension)
+    if by is None or rows.count().to_pyarrow().as_py() > 0:
+        return rows
+    present = set(con.list_tables())
+    tables = {name: read_table(con, name) for name in (VOLUME_CUBE, "stg_contacts")}
+    if "stg_customers" in present:
+        tables["stg_customers"] = con.table("stg_customers")
+    return kpis_for(tables, cfg, period, by)
+
+
+def _select_periods(rows: ibis.Table, last: int) -> ibis.Table:
     if last:
         recent = rows.select("period_start").distinct().order_by(ibis.desc("period_start"))
         cutoff = recent.limit(last).period_start.min()
@@ -164,11 +187,12 @@ def channels(
     lang: LangOption = "en",
 ) -> None:
     """Contacts, customers, cost and mix by channel and period (from `touchpoint run`'s marts)."""
-    dimension = by.value if by else "all"
+    cfg = load_config(config)
     con = connect(warehouse, read_only=True)
     try:
-        mart = read_table(con, KPI_MARTS[period.value])
-        result: pa.Table = _select_periods(mart, dimension, last).to_pyarrow()
+        with err_console.status("Computing channel KPIs…"):
+            rows_expr = _kpi_rows(con, cfg, period.value, by.value if by else None)
+            result: pa.Table = _select_periods(rows_expr, last).to_pyarrow()
     finally:
         con.disconnect()
     if csv is not None:
@@ -177,7 +201,6 @@ def channels(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
-    cfg = load_config(config)
     console.print(_channels_table(rows, by.value if by else None, cfg, lang))
     if csv is not None:
         console.print(f"{len(rows):,} rows written to {csv}")

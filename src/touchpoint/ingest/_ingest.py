@@ -217,20 +217,26 @@ class _FileLoader:
         )
 
     def _stored_rows(
-        self, validated: Validated, good: np.ndarray, file_id: str, row_numbers: np.ndarray
+        self, validated: Validated, bad: np.ndarray, file_id: str, row_numbers: np.ndarray
     ) -> pa.Table:
-        indices = pa.array(good)
+        """The rows without any problem, as ``stg_<entity>`` stores them."""
+        n = len(row_numbers)
         columns: dict[str, pa.Array] = {}
         for column in self.entity.columns:
-            values = validated.columns[column.name].take(indices)
+            values = validated.columns[column.name]
             if column.pii:
                 values = hash_msisdn_array(values, self.pii_key_for())
             columns[column.stored_name] = values
         columns["_file_id"] = pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(len(good), dtype=np.int32)), pa.array([file_id])
+            pa.array(np.zeros(n, dtype=np.int32)), pa.array([file_id])
         ).dictionary_decode()
-        columns["_row"] = pa.array(row_numbers[good], pa.int64())
-        return pa.table(columns).cast(stored_schema(self.entity))
+        columns["_row"] = pa.array(row_numbers, pa.int64())
+        stored = pa.table(columns)
+        if len(bad):  # most files have few bad rows: one filter pass, no copy when none
+            keep = np.ones(n, dtype=bool)
+            keep[bad] = False
+            stored = stored.filter(pa.array(keep))
+        return stored.cast(stored_schema(self.entity))
 
     def _load(
         self,
@@ -242,8 +248,7 @@ class _FileLoader:
         replaced: list[LoadedVersion],
     ) -> FileSummary:
         bad = validated.bad_positions()
-        good = np.setdiff1d(np.arange(table.num_rows), bad, assume_unique=True)
-        stored = self._stored_rows(validated, good, file_id, read.row_numbers)
+        stored = self._stored_rows(validated, bad, file_id, read.row_numbers)
         pii_columns = [c.name for c in self.entity.columns if c.pii]
         quarantine = quarantine_rows(
             file_id=file_id,
@@ -268,7 +273,7 @@ class _FileLoader:
                 "encoding": [read.encoding],
                 "status": [status],
                 "n_read": [read.n_read],
-                "n_loaded": [len(good)],
+                "n_loaded": [stored.num_rows],
                 "n_quarantined": [n_quarantined],
                 "loaded_at": [_now_local(self.config)],
             },
@@ -296,7 +301,7 @@ class _FileLoader:
             entity=self.entity.name,
             status=status,
             n_read=read.n_read,
-            n_loaded=len(good),
+            n_loaded=stored.num_rows,
             n_quarantined=n_quarantined,
             quarantined_by_reason=dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
             file_id=file_id,

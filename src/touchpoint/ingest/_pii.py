@@ -22,6 +22,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from touchpoint.config import Config, load_config
 from touchpoint.contract.formats import MSISDN_DIGITS
 from touchpoint.errors import ConfigError
+from touchpoint.ingest._reading import dictionary_encode
 from touchpoint.warehouse import database_path
 
 MIN_KEY_LENGTH = 16
@@ -138,13 +139,11 @@ def hash_msisdn_array(numbers: pa.Array, key: bytes) -> pa.Array:
     The HMAC runs once per distinct number (a subscriber appears once in a profile snapshot,
     so this is one per row there, but many times fewer on event files).
     """
-    encoded = pc.dictionary_encode(numbers)
-    dictionary = encoded.dictionary.to_pylist()
+    dictionary, indices = dictionary_encode(numbers)
     hashed = pa.array(
-        [hmac.digest(key, n.encode("utf-8"), "sha256").hex() for n in dictionary],
+        [hmac.digest(key, n.encode("utf-8"), "sha256").hex() for n in dictionary.to_pylist()],
         type=pa.string(),
     )
-    indices = encoded.indices
     if len(hashed) == 0:
         return pa.nulls(len(numbers), pa.string())
     return pc.take(hashed, indices)

@@ -28,7 +28,6 @@ from touchpoint.ingest._reading import (
     printable,
     rows_around_malformed,
     sequential_rows,
-    single_chunk,
 )
 
 DELIMITERS = (",", "\t", "|", ";")
@@ -91,8 +90,11 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def _physical_line_count(data: bytes) -> int:
-    body = data.rstrip(b"\r\n")
-    return body.count(b"\n") + 1 if body else 0
+    """Lines in ``data``, trailing line breaks aside (counted in place: files are big)."""
+    end = len(data)
+    while end and data[end - 1] in b"\r\n":
+        end -= 1
+    return data.count(b"\n", 0, end) + 1 if end else 0
 
 
 def _fast(data: bytes, encoding: str, delimiter: str, names: list[str]) -> pa.Table | None:
@@ -266,7 +268,7 @@ def read_csv(data: bytes, *, encodings: Sequence[str], forced: str | None = None
         table = _fast(data, encoding, delimiter, names)
         if table is not None:
             return ReadResult(
-                table=single_chunk(table),
+                table=table,
                 row_numbers=sequential_rows(table.num_rows),
                 encoding=encoding,
                 line_numbers=_fast_line_numbers(data, encoding, delimiter, table.num_rows),

@@ -18,7 +18,6 @@ from touchpoint.ingest._reading import (
     printable,
     rows_around_malformed,
     sequential_rows,
-    single_chunk,
 )
 
 
@@ -31,7 +30,7 @@ def read_parquet(data: bytes, *, where: str) -> ReadResult:
             f"{where}: not a readable Parquet file ({str(exc).splitlines()[0]}); "
             "check the file is complete, or export it again"
         ) from None
-    return ReadResult(table=single_chunk(table), row_numbers=sequential_rows(table.num_rows))
+    return ReadResult(table=table, row_numbers=sequential_rows(table.num_rows))
 
 
 def _as_text(value: object) -> str | None:
@@ -101,7 +100,7 @@ def read_jsonl(data: bytes, *, forced: str | None = None) -> ReadResult:
         try:
             table = pjson.read_json(pa.BufferReader(data))
             return ReadResult(
-                table=single_chunk(table),
+                table=table,
                 row_numbers=sequential_rows(table.num_rows),
                 encoding=encoding,
             )

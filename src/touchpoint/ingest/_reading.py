@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -74,18 +75,15 @@ def rows_around_malformed(n_good: int, malformed: list[MalformedRow]) -> np.ndar
     return np.setdiff1d(everything, taken, assume_unique=True)
 
 
-def single_chunk(table: pa.Table) -> pa.Table:
-    """``table`` with one chunk per column (compute kernels and masks are simpler on arrays).
+def dictionary_encode(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.ChunkedArray]:
+    """The distinct values (in order of first appearance) and each row's index into them.
 
-    A text column over 2 GiB cannot be one ``string`` array: it becomes ``large_string``.
+    Works on chunked columns without copying them into one array: Arrow encodes all chunks
+    against one dictionary.
     """
-    try:
-        return table.combine_chunks()
-    except (pa.ArrowInvalid, pa.ArrowCapacityError):
-        widened = table.cast(
-            pa.schema(
-                pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f
-                for f in table.schema
-            )
-        )
-        return widened.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.Array):
+        return encoded.dictionary, pa.chunked_array([encoded.indices])
+    if encoded.num_chunks == 0:
+        return pa.array([], values.type), pa.chunked_array([], pa.int32())
+    return encoded.chunk(0).dictionary, pa.chunked_array([c.indices for c in encoded.chunks])

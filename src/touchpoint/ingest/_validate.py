@@ -13,7 +13,8 @@ from touchpoint.config import Config
 from touchpoint.contract import Entity
 from touchpoint.contract.arrow import ARROW_TYPES
 from touchpoint.ingest._pii import normalise_msisdn_array
-from touchpoint.ingest._values import parse_column
+from touchpoint.ingest._reading import dictionary_encode
+from touchpoint.ingest._values import parse_column, parse_vocabulary
 
 
 @dataclass(frozen=True)
@@ -54,20 +55,9 @@ class Validated:
         return np.unique(np.concatenate([p.positions for p in self.problems]))
 
 
-def map_vocabulary(text: pa.Array, alias_map: Mapping[str, str]) -> pa.Array:
-    """Ids for values given as an id, a name or an alias (any case); null where unknown.
-
-    The lookup runs once per distinct value, which a vocabulary column has few of.
-    """
-    encoded = pc.dictionary_encode(text)
-    labels = encoded.dictionary.to_pylist()
-    ids = pa.array([alias_map.get(label.strip().casefold()) for label in labels], pa.string())
-    return pc.take(ids, encoded.indices)
-
-
 def _codes(values: pa.Array) -> np.ndarray:
     """Integer codes numbered by first appearance; -1 for nulls."""
-    indices = pc.dictionary_encode(values).indices
+    _, indices = dictionary_encode(values)
     return pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
@@ -112,29 +102,27 @@ def validate(
             if column.required:
                 result.add(np.ones(n, dtype=bool), column.name, "missing_column")
             continue
-        source = table.column(column.name).combine_chunks()
-        parsed = parse_column(
-            source,
-            column.dtype,
-            timezone=config.timezone,
-            null_values=config.ingest.null_values,
-        )
+        source = table.column(column.name)
+        if column.vocabulary:
+            parsed = parse_vocabulary(
+                source, config.alias_map(column.vocabulary), config.ingest.null_values
+            )
+            bad_reason = "not_in_vocabulary"
+        else:
+            parsed = parse_column(
+                source,
+                column.dtype,
+                timezone=config.timezone,
+                null_values=config.ingest.null_values,
+            )
+            bad_reason = "bad_type"
         values = parsed.values
-        result.add(parsed.is_bad, column.name, "bad_type", source)
+        result.add(parsed.is_bad, column.name, bad_reason, source)
         if column.required:
             result.add(parsed.is_missing, column.name, "missing_value")
         if column.pii:
             values, is_not_a_number = normalise_msisdn_array(values)
             result.add(is_not_a_number, column.name, "bad_type", source)
-        if column.vocabulary:
-            text = values
-            values = map_vocabulary(text, config.alias_map(column.vocabulary))
-            result.add(
-                pc.and_(pc.is_valid(text), pc.is_null(values)),
-                column.name,
-                "not_in_vocabulary",
-                source,
-            )
         if column.min_value is not None:
             result.add(pc.less(values, column.min_value), column.name, "below_min", source)
         if column.max_value is not None:

@@ -47,11 +47,14 @@ def connect(
             )
         Path(resolved).parent.mkdir(parents=True, exist_ok=True)
     try:
-        return ibis.duckdb.connect(str(resolved), read_only=read_only)
+        con = ibis.duckdb.connect(str(resolved), read_only=read_only)
     except Exception as exc:  # duckdb raises IOException, ConnectionException, ...
         raise WarehouseError(
             f"{resolved}: cannot open the warehouse: {exc}".splitlines()[0]
         ) from exc
+    # DuckDB draws its own progress bar on stdout during long queries; the CLI draws Rich's.
+    con.raw_sql("SET enable_progress_bar = false")
+    return con
 
 
 def read_table(con: DuckDBBackend, name: str) -> ibis.Table:

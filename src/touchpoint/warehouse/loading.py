@@ -19,6 +19,9 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from touchpoint.errors import WarehouseError
 
+# DuckDB appends one Arrow batch per thread: row-group-sized batches let it write in parallel.
+BATCH_ROWS = 122_880
+
 # Test hook: when set, the process kills itself after the inserts and before COMMIT, so a test
 # can prove that an interrupted load leaves nothing behind. Never set it outside tests.
 KILL_BEFORE_COMMIT_ENV = "TOUCHPOINT_TEST_KILL_BEFORE_COMMIT"
@@ -132,7 +135,8 @@ def load_atomically(
             if insert.data.num_rows == 0:
                 continue
             view = f"__touchpoint_insert_{n}"
-            raw.register(view, insert.data)
+            batches = insert.data.to_batches(max_chunksize=BATCH_ROWS)
+            raw.register(view, pa.Table.from_batches(batches, insert.data.schema))
             try:
                 raw.execute(f"INSERT INTO {_quote(insert.table)} BY NAME SELECT * FROM {view}")
             finally:
