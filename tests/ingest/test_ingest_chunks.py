@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
-from conftest import CONTACT_HEADER, contact, csv_text, problems
+from ingest_samples import CONTACT_HEADER, contact, csv_text, problems
 
 from touchpoint.ingest import ingest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import CONTACT_HEADER, contact, csv_text
+from ingest_samples import CONTACT_HEADER, contact, csv_text
 from typer.testing import CliRunner
 
 from touchpoint.cli import app

@@ -8,7 +8,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import CONTACT_HEADER, contact, csv_text, problems, staged
+from ingest_samples import CONTACT_HEADER, contact, csv_text, problems, staged
 
 from touchpoint.errors import SchemaError
 from touchpoint.ingest import detect_entity, ingest

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import CONTACT_HEADER, contact, csv_text, problems, staged
+from ingest_samples import CONTACT_HEADER, contact, csv_text, problems, staged
 
 from touchpoint.ingest import ingest
 from touchpoint.warehouse import KILL_BEFORE_COMMIT_ENV, connect

@@ -7,7 +7,7 @@ import hmac
 import stat
 
 import pytest
-from conftest import csv_text, problems, staged
+from ingest_samples import csv_text, problems, staged
 
 from touchpoint.config import load_config
 from touchpoint.errors import ConfigError

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
-from conftest import CONTACT_COLUMNS, CONTACT_HEADER, contact
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_samples import CONTACT_COLUMNS, CONTACT_HEADER, contact
 
 from touchpoint.contract import ENTITIES
 from touchpoint.contract.formats import DATE_FORMATS, TIMESTAMP_FORMATS

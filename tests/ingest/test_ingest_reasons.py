@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import CONTACT_HEADER, contact, csv_text, problems, staged
+from ingest_samples import CONTACT_HEADER, contact, csv_text, problems, staged
 
 from touchpoint.ingest import ingest
 

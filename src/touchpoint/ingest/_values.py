@@ -125,7 +125,8 @@ def parse_int(text: pa.Array) -> Parsed:
     if fast is not None:
         return _from_text(text, fast, pc.is_valid(fast))
     is_readable = pc.match_substring_regex(text, _INTEGER)
-    digits = _only(is_readable, text)
+    # Arrow's integer cast refuses an explicit plus sign ("+0"), which the pattern allows.
+    digits = pc.replace_substring_regex(_only(is_readable, text), r"^\+", "")
     if pc.any(pc.match_substring(digits, ".")).as_py():
         digits = pc.replace_substring_regex(digits, r"\.0*$", "")
     return _from_text(text, digits.cast(pa.int64()), is_readable)

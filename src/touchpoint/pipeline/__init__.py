@@ -2,7 +2,7 @@
 
 >>> from touchpoint.pipeline import STEPS
 >>> STEPS[0].name
-'channels_contacts'
+'channels_cubes'
 """
 
 from touchpoint.pipeline.registry import Step, StepResult

@@ -10,23 +10,17 @@ from touchpoint.pipeline.registry import Step
 
 STEPS: list[Step] = [
     Step(
-        "channels_contacts",
-        inputs=("stg_contacts",),
-        optional_inputs=("stg_customers",),
-        build=channels.build_contact_facts,
-        description="one fact row per contact: repeats, cost, customer dimensions",
-    ),
-    Step(
-        "channels_calls",
-        inputs=(channels.CONTACTS_FACT, "stg_ivr_events"),
-        build=channels.build_call_facts,
-        description="one fact row per hotline call: containment and IVR -> agent escalation",
+        "channels_cubes",
+        inputs=channels.CUBES_INPUTS[0],
+        optional_inputs=channels.CUBES_INPUTS[1],
+        build=channels.build_cubes,
+        description="daily contact volume and hotline-call cubes: repeats, escalation, cost",
     ),
     Step(
         "channels",
-        inputs=(channels.CONTACTS_FACT,),
-        optional_inputs=(channels.CALLS_FACT,),
+        inputs=channels.MARTS_INPUTS[0],
+        optional_inputs=channels.MARTS_INPUTS[1],
         build=channels.build_marts,
-        description="channel KPIs, repeats, escalation",
+        description="channel KPIs by period and dimension, repeats, escalation, headline KPIs",
     ),
 ]
