@@ -1,0 +1,144 @@
+"""Customers and their latent traits: brand, tier, region, segment, value and channel habits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from touchpoint.simulate.params import SimParams
+
+DAY_US = 86_400_000_000
+
+
+def categorical(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+    """One draw per row of ``probabilities`` (rows sum to 1): the chosen column index."""
+    cumulative = np.cumsum(probabilities, axis=-1)
+    u = rng.random(probabilities.shape[:-1])[..., None] * cumulative[..., -1:]
+    return np.minimum((u > cumulative).sum(axis=-1), probabilities.shape[-1] - 1)
+
+
+def pick(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
+    """``n`` keys of ``weights`` drawn in proportion to their values, as indexes into its keys."""
+    p = np.array(list(weights.values()), dtype=float)
+    return rng.choice(len(p), size=n, p=p / p.sum())
+
+
+@dataclass
+class Population:
+    index: np.ndarray  # global customer number
+    brand: np.ndarray  # indexes into params.population.brands
+    tier: np.ndarray  # 0 diamond, 1 gold, 2 silver, 3 regular
+    region: np.ndarray
+    segment: np.ndarray
+    arpu_yuan: np.ndarray  # at the start
+    arpu_trend: np.ndarray  # monthly factor
+    birth_year: np.ndarray
+    is_female: np.ndarray
+    is_group_key_person: np.ndarray
+    is_family_plan: np.ndarray
+    is_sensitive: np.ndarray
+    join_us: np.ndarray  # join time, microseconds since the epoch
+    preferences: np.ndarray  # [customer, business, channel] latent channel weights (sum 1)
+    baseline: np.ndarray  # [customer, business, channel] what preferences drift back to
+    payment_preferences: np.ndarray  # [customer, payment channel]
+
+
+TIERS = ("diamond", "gold", "silver", "regular")
+
+
+def _tilt(params: SimParams, channels: list[str]) -> np.ndarray:
+    """[segment, channel] factors that tilt a segment's channel weights."""
+    rows = []
+    for seg in params.segments.values():
+        factor = {
+            "ivr": seg.hotline,
+            "agent": seg.hotline * seg.agent,
+            "web": seg.digital,
+            "app": seg.digital,
+            "wap": seg.digital,
+            "mobile_pay": seg.digital,
+            "store": seg.store,
+            "partner_store": seg.store,
+            "kiosk": np.sqrt(seg.store * seg.digital),
+            "sms": 1.0,
+        }
+        rows.append([factor.get(c, 1.0) for c in channels])
+    return np.array(rows)
+
+
+def draw_population(
+    params: SimParams,
+    rng: np.random.Generator,
+    first: int,
+    n: int,
+    months: int,
+    businesses: list[str],
+    channels: list[str],
+) -> Population:
+    pop = params.population
+    brand = pick(rng, pop.brands, n)
+    brand_names = list(pop.brands)
+    tier = np.full(n, 3)
+    u = rng.random(n)
+    for b, name in enumerate(brand_names):
+        shares = pop.tiers_by_brand.get(name, {})
+        edges = np.cumsum([shares.get(t, 0.0) for t in TIERS[:3]])
+        mask = brand == b
+        tier[mask] = np.searchsorted(edges, u[mask], side="right")
+    region = pick(rng, {k: r.weight for k, r in pop.regions.items()}, n)
+    segment = pick(rng, {k: s.share for k, s in params.segments.items()}, n)
+    seg_arpu = np.array([s.arpu for s in params.segments.values()])
+    median = np.array([pop.arpu_median_yuan[b] for b in brand_names])[brand]
+    tier_factor = np.array([pop.arpu_tier_factor[t] for t in TIERS])[tier]
+    arpu = median * tier_factor * seg_arpu[segment] * rng.lognormal(0.0, pop.arpu_sigma, n)
+    start = np.datetime64(params.start_month, "us").astype(np.int64)
+    span = months * 30.4 * DAY_US
+    is_new = rng.random(n) < pop.new_joins_per_month * months
+    tenure_days = rng.exponential(3 * 365, n) + 30
+    join = np.where(is_new, start + rng.random(n) * span, start - tenure_days * DAY_US)
+    join = (join // DAY_US) * DAY_US  # join dates are whole days
+
+    # Channel habits: baseline weights per business, tilted by segment, then each customer's own.
+    weights = params.contacts.channel_weights
+    base = np.array([[weights[b].get(c, 0.0) for c in channels] for b in businesses])  # [B, C]
+    tilt = _tilt(params, channels)[segment]  # [n, C]
+    baseline = base[None, :, :] * tilt[:, None, :]
+    baseline /= baseline.sum(axis=-1, keepdims=True)
+    concentration = params.contacts.preference_concentration
+    preferences = rng.gamma(np.maximum(baseline * concentration * len(channels) / 3, 1e-9))
+    preferences /= preferences.sum(axis=-1, keepdims=True)
+    pay_channels = list(params.payments.channel_weights)
+    pay_base = (
+        np.array([params.payments.channel_weights[c] for c in pay_channels])[None, :]
+        * _tilt(params, pay_channels)[segment]
+    )
+    pay_base /= pay_base.sum(axis=-1, keepdims=True)
+    payment_preferences = rng.gamma(np.maximum(pay_base * concentration * 2, 1e-9))
+    payment_preferences /= payment_preferences.sum(axis=-1, keepdims=True)
+
+    return Population(
+        index=np.arange(first, first + n),
+        brand=brand,
+        tier=tier,
+        region=region,
+        segment=segment,
+        arpu_yuan=arpu,
+        arpu_trend=rng.normal(1.0, 0.02, n),
+        birth_year=rng.integers(1950, 2008, n),
+        is_female=rng.random(n) < 0.48,
+        is_group_key_person=rng.random(n) < pop.group_key_person_share,
+        is_family_plan=rng.random(n) < pop.family_plan_share,
+        is_sensitive=rng.random(n) < pop.sensitive_share,
+        join_us=join.astype(np.int64),
+        preferences=preferences,
+        baseline=baseline,
+        payment_preferences=payment_preferences,
+    )
+
+
+def month_bounds(start: dt.date, months: int) -> np.ndarray:
+    """Microsecond timestamps of the first instant of each month, and of the month after the last."""
+    firsts = [np.datetime64(start, "M") + i for i in range(months + 1)]
+    return np.array([np.datetime64(f, "us").astype(np.int64) for f in firsts])
