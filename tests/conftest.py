@@ -98,3 +98,31 @@ def tiny_warehouse(tmp_path):
     )
     yield con
     con.disconnect()
+
+
+@pytest.fixture(scope="session")
+def simulated_world(tmp_path_factory):
+    """A small simulated operator (3,000 customers × 2 months, seed 11) and its ground truth."""
+    import json
+
+    from touchpoint.simulate import simulate
+
+    out = tmp_path_factory.mktemp("world")
+    result = simulate(out, customers=3000, months=2, seed=11)
+    realised = json.loads((out / "truth" / "realised.json").read_text(encoding="utf-8"))
+    return result, realised
+
+
+@pytest.fixture(scope="session")
+def ingested_world(simulated_world, tmp_path_factory):
+    """The small simulated world ingested into a warehouse and run through the pipeline."""
+    from touchpoint.config import load_config
+    from touchpoint.ingest import ingest
+    from touchpoint.pipeline import run_pipeline
+
+    result, realised = simulated_world
+    con = connect(tmp_path_factory.mktemp("warehouse") / "world.duckdb")
+    summaries = ingest(con, list(result.files.values()))
+    run_pipeline(con, load_config())
+    yield con, summaries, realised, result
+    con.disconnect()

@@ -83,7 +83,6 @@ def simulate(
     encoding: str = "utf-8",
     config: Config | None = None,
     params: SimParams | None = None,
-    chunks_per_block: int = 4,
     on_progress: ProgressCallback | None = None,
 ) -> SimulationResult:
     """Simulate an operator and write its source files to ``out_dir``.
@@ -95,8 +94,9 @@ def simulate(
     ``preferences.parquet`` (each customer's mean latent channel weights per business),
     ``ivr_menu.parquet`` and ``confusing_nodes.json``.
 
-    The result depends only on the seed and the parameters, not on ``chunks_per_block``
-    (how many customer chunks are generated between two writes).
+    Customers are generated in chunks of ``params.chunk_size``, each with its own random
+    stream seeded by ``(seed, chunk number)``: memory stays flat whatever the world's size, and
+    a customer's history does not depend on how many customers follow.
     """
     if file_format not in FORMATS:
         raise ConfigError(f"unknown format {file_format!r}; use one of: {', '.join(FORMATS)}")

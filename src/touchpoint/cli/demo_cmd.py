@@ -1,0 +1,59 @@
+"""``touchpoint demo``: the whole job on the built-in synthetic operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from touchpoint.cli.app import app, console
+from touchpoint.cli.progress import progress_bar
+from touchpoint.config import load_config
+from touchpoint.ingest import ingest
+from touchpoint.pipeline import run_pipeline
+from touchpoint.report import LANGUAGES, write_report
+from touchpoint.simulate import simulate
+from touchpoint.warehouse import connect
+
+
+@app.command("demo")
+def demo_command(
+    customers: Annotated[
+        int, typer.Option("--customers", min=100, help="Customers to simulate.")
+    ] = 50_000,
+    months: Annotated[int, typer.Option("--months", min=1, max=24, help="Months to simulate.")] = 6,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the synthetic operator.")] = 7,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for data, warehouse and reports.")
+    ] = Path("demo"),
+) -> None:
+    """Simulate an operator, ingest its files, run every analytics step and write both reports."""
+    config = load_config()
+    data_dir, warehouse = out / "data", out / "touchpoint.duckdb"
+    with progress_bar("simulating") as on_progress:
+        world = simulate(data_dir, customers=customers, months=months, seed=seed, on_progress=on_progress)
+    console.print(
+        f"simulated {customers:,} customers × {months} months into {data_dir}/ (ground truth in {data_dir}/truth/)"
+    )
+    # A fresh warehouse each time, so the demo never mixes two worlds.
+    for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    con = connect(warehouse)
+    with progress_bar("ingesting") as on_progress:
+        # The source files only: the ground truth in data/truth/ is for tests, never for analytics.
+        summaries = ingest(con, list(world.files.values()), config=config, on_progress=on_progress)
+    n_loaded = sum(s.n_loaded for s in summaries)
+    n_quarantined = sum(s.n_quarantined for s in summaries)
+    console.print(
+        f"ingested {len(summaries)} files: {n_loaded:,} rows loaded, {n_quarantined:,} quarantined"
+    )
+    with progress_bar("running analytics") as on_progress:
+        results = run_pipeline(con, config, on_progress=on_progress)
+    n_tables = sum(len(r.tables) for r in results)
+    console.print(
+        f"ran {sum(r.ran for r in results)} analytics steps: {n_tables} tables in {warehouse}"
+    )
+    for lang in LANGUAGES:
+        path = write_report(con, config, out / f"report.{lang}.html", lang=lang)
+        console.print(f"report ({lang}): {path.resolve()}", highlight=False)

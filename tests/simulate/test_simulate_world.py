@@ -1,0 +1,144 @@
+"""The synthetic operator: contract-conformant files and a world that reproduces the brief."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from touchpoint.config import load_config
+from touchpoint.contract import ENTITIES, arrow_schema
+from touchpoint.simulate import load_params, simulate
+
+
+def test_every_entity_file_follows_the_contract(simulated_world):
+    result, _ = simulated_world
+    config = load_config()
+    assert set(result.files) == set(ENTITIES)
+    for name, path in result.files.items():
+        table = pq.read_table(path)
+        expected = [
+            f.name if f.name != "msisdn_hash" else "msisdn" for f in arrow_schema(ENTITIES[name])
+        ]
+        assert table.column_names == expected, name
+        assert table.num_rows == result.n_rows[name] > 0, name
+        frame = table.to_pandas()
+        entity = ENTITIES[name]
+        assert not frame.duplicated(list(entity.key)).any(), f"{name}: duplicate key"
+        for column in entity.columns:
+            if column.required:
+                assert frame[column.name].notna().all(), f"{name}.{column.name} has blanks"
+            if column.vocabulary:
+                values = set(frame[column.name].dropna())
+                assert values <= set(config.ids(column.vocabulary)), (
+                    f"{name}.{column.name}: {values}"
+                )
+        for check in entity.order_checks:
+            both = frame[[check.earlier, check.later]].dropna()
+            assert (both[check.earlier] <= both[check.later]).all(), f"{name}: {check.reason}"
+
+
+def test_ingest_accepts_every_simulated_row(ingested_world):
+    _, summaries, _, result = ingested_world
+    assert {s.entity: s.n_loaded for s in summaries} == result.n_rows
+    assert sum(s.n_quarantined for s in summaries) == 0
+
+
+@pytest.fixture(scope="module")
+def calibration_world(tmp_path_factory):
+    """A world large enough for the brief's figures to settle (12,000 customers × 2 months)."""
+    return simulate(tmp_path_factory.mktemp("calibration"), customers=12_000, months=2, seed=3)
+
+
+def test_realised_figures_reproduce_the_brief(calibration_world):
+    f = calibration_world.realised
+    assert f["ivr_containment_rate"] == pytest.approx(0.79, abs=0.02)  # seed 003: 79.03 %
+    assert f["mean_self_service_seconds"] == pytest.approx(35.5, abs=2.0)  # seed 003: 35.5 s
+    assert f["ivr_to_agent_60min_rate"] == pytest.approx(0.13, abs=0.02)  # seed 000: 13 %
+    worst_two = sorted(f["ivr_to_agent_60min_rate_by_region"].values())[-2:]
+    assert all(0.18 <= rate <= 0.28 for rate in worst_two)  # seed 000: 21-24 % in the worst
+    assert f["calls_per_dialling_customer_per_day"] == pytest.approx(2.0, abs=0.15)  # seed 000
+    assert f["sms_survey_reply_rate"] == pytest.approx(0.40, abs=0.04)  # seed 004: > 40 %
+    assert f["ivr_survey_reply_rate"] < 0.10  # seed 004: < 10 %
+    assert 0.008 <= f["monthly_churn_rate"] <= 0.02
+    assert f["ivr_verified_containment_rate"] < f["ivr_containment_rate"]
+
+
+def test_realised_figures_equal_a_recount_from_the_written_files(simulated_world):
+    result, realised = simulated_world
+    events = pd.read_parquet(result.files["ivr_events"])
+    last = (
+        events.sort_values(["call_id", "seq"])
+        .groupby("call_id")
+        .agg(
+            first_at=("event_at", "first"),
+            last_at=("event_at", "last"),
+            last_type=("event_type", "last"),
+        )
+    )
+    assert (last.last_type != "transfer_agent").mean() == pytest.approx(
+        realised["ivr_containment_rate"], abs=1e-12
+    )
+    completed = last[last.last_type == "self_service_complete"]
+    seconds = (completed.last_at - completed.first_at).dt.total_seconds().mean()
+    assert seconds == pytest.approx(realised["mean_self_service_seconds"], abs=1e-6)
+    contacts = pd.read_parquet(result.files["contacts"])
+    ivr = contacts[contacts.channel == "ivr"]
+    days = ivr.groupby([ivr.customer_id, ivr.started_at.dt.date]).size()
+    assert days.mean() == pytest.approx(realised["calls_per_dialling_customer_per_day"], abs=1e-12)
+    surveys = pd.read_parquet(result.files["surveys"])
+    sms = surveys[surveys.survey_channel == "sms"]
+    assert sms.replied_at.notna().mean() == pytest.approx(
+        realised["sms_survey_reply_rate"], abs=1e-12
+    )
+
+
+def test_the_same_seed_gives_identical_files(tmp_path):
+    a = simulate(tmp_path / "a", customers=500, months=1, seed=5)
+    b = simulate(tmp_path / "b", customers=500, months=1, seed=5)
+    for name in ENTITIES:
+        assert a.files[name].read_bytes() == b.files[name].read_bytes(), name
+    c = simulate(tmp_path / "c", customers=500, months=1, seed=6)
+    assert c.files["contacts"].read_bytes() != a.files["contacts"].read_bytes()
+
+
+def test_a_customer_does_not_depend_on_how_many_follow(tmp_path):
+    params = load_params(chunk_size=256)
+    # Two whole chunks of 256: their customers must come out the same inside a larger world.
+    small = simulate(tmp_path / "small", customers=512, months=1, seed=9, params=params)
+    large = simulate(tmp_path / "large", customers=900, months=1, seed=9, params=params)
+    first = pd.read_parquet(small.files["contacts"])
+    same = pd.read_parquet(large.files["contacts"])
+    same = same[same.customer_id.isin(first.customer_id.unique())]
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), same.reset_index(drop=True))
+
+
+def test_changed_parameters_move_their_figures(tmp_path):
+    base = load_params()
+    confusing = load_params(ivr__confusing_factor=10.0)
+    escalating = load_params(hotline__redial_zero_out=0.4)
+    run = {
+        name: simulate(tmp_path / name, customers=3000, months=1, seed=2, params=params).realised
+        for name, params in (("base", base), ("confusing", confusing), ("escalating", escalating))
+    }
+    assert run["confusing"]["ivr_containment_rate"] < run["base"]["ivr_containment_rate"] - 0.01
+    assert (
+        run["escalating"]["ivr_to_agent_60min_rate"] > run["base"]["ivr_to_agent_60min_rate"] + 0.05
+    )
+
+
+def test_gbk_csv_world_ingests_like_parquet(tmp_path):
+    from touchpoint.ingest import ingest
+    from touchpoint.warehouse import connect
+
+    result = simulate(
+        tmp_path / "gbk", customers=400, months=1, seed=4, file_format="csv", encoding="gbk"
+    )
+    raw = result.files["surveys"].read_bytes()  # replies are Chinese text
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    assert "满意" in raw.decode("gb18030")
+    con = connect(tmp_path / "w.duckdb")
+    summaries = ingest(con, list(result.files.values()))
+    assert {s.entity: s.n_loaded for s in summaries} == result.n_rows
+    assert sum(s.n_quarantined for s in summaries) == 0
