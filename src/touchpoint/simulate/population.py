@@ -93,8 +93,8 @@ def draw_population(
     median = np.array([pop.arpu_median_yuan[b] for b in brand_names])[brand]
     tier_factor = np.array([pop.arpu_tier_factor[t] for t in TIERS])[tier]
     arpu = median * tier_factor * seg_arpu[segment] * rng.lognormal(0.0, pop.arpu_sigma, n)
-    start = np.datetime64(params.start_month, "us").astype(np.int64)
-    span = months * 30.4 * DAY_US
+    bounds = month_bounds(params.start_month, months)
+    start, span = bounds[0], bounds[-1] - bounds[0] - DAY_US  # new joiners join inside the period
     is_new = rng.random(n) < pop.new_joins_per_month * months
     tenure_days = rng.exponential(3 * 365, n) + 30
     join = np.where(is_new, start + rng.random(n) * span, start - tenure_days * DAY_US)

@@ -48,6 +48,20 @@ def _entity_coverage(ctx: ReportContext) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["entity", "table", "n_rows", "first", "last"])
 
 
+def _rows_by_month(ctx: ReportContext) -> pd.DataFrame:
+    """Rows per month of each dated entity: a gap or a dip shows a missing or partial export."""
+    frames = []
+    for name, entity in ENTITIES.items():
+        table, column = ctx.table(entity.table), _DATE_COLUMN[name]
+        if table is None or column is None or name == "customers":  # join dates span decades
+            continue
+        month = table[column].truncate("M").cast("date").name("month")
+        counted = table.group_by(month).aggregate(n_rows=table.count()).to_pandas()
+        counted["entity"] = ctx.t(f"data.entity_{name}")
+        frames.append(counted)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def _quarantine_by_reason(quarantine: ibis.Table) -> pd.DataFrame:
     return (
         quarantine.group_by(["entity", "reason"])
@@ -97,6 +111,24 @@ def build(ctx: ReportContext) -> list[Block]:
             formats={"n_rows": ctx.number},
         ),
     ]
+    by_month = _rows_by_month(ctx)
+    if not by_month.empty:
+        figure = px.bar(
+            by_month.sort_values("month"),
+            x="month",
+            y="n_rows",
+            color="entity",
+            barmode="group",
+            log_y=True,
+            title=ctx.t("data.chart_rows_by_month"),
+            labels={
+                "month": ctx.t("data.col_month"),
+                "n_rows": ctx.t("data.col_rows"),
+                "entity": ctx.t("data.col_entity"),
+            },
+        )
+        figure.update_xaxes(tickformat="%Y-%m", dtick="M1")  # the same in both languages
+        blocks.append(Figure(figure))
     quarantine = ctx.table("ingest_quarantine")
     by_reason = _quarantine_by_reason(quarantine) if quarantine is not None else pd.DataFrame()
     if by_reason.empty:
