@@ -1,13 +1,14 @@
 """A small benchmark harness: each case runs in a fresh process so peak memory is its own.
 
 A benchmark module defines cases as ``Case(capability, variant, size, rows, func, args)``;
-``func(*args)`` runs in a child process, and the harness reports wall time, rows per second and
-the child's peak resident memory. ``python -m benchmarks`` runs every module and rewrites the
+``func(*args)`` runs in a child process, and the harness reports wall time, CPU time, rows per second
+and the child's own peak resident memory. ``python -m benchmarks`` runs every module and rewrites the
 results table in ``docs/performance.md`` between the markers of that capability.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import resource
 import time
@@ -33,19 +34,53 @@ class Case:
 class Result:
     case: Case
     seconds: float
+    cpu_seconds: float  # user + system time of all the child's threads
     peak_rss_mb: float
 
     @property
     def rows_per_second(self) -> float:
         return self.case.rows / self.seconds if self.seconds > 0 else float("inf")
 
+    @property
+    def rows_per_cpu_second(self) -> float:
+        """Throughput per core busy: unlike wall time, not slowed by other work on the machine."""
+        return self.case.rows / self.cpu_seconds if self.cpu_seconds > 0 else float("inf")
+
+
+def _reset_peak_rss() -> None:
+    """Start the child's peak-memory count from its present size (Linux ≥ 4.0; best effort)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_mb() -> float:
+    """The peak resident memory of this process's own address space, in MB.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` is no good here: Linux carries the parent's peak over
+    fork and exec into it, so every case reported the runner's peak. ``VmHWM`` belongs to the
+    address space the child got at exec, and ``clear_refs`` resets it before the timed call.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: an upper bound
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
 
 def _child(func: Callable[..., Any], args: tuple, queue: mp.Queue) -> None:
+    _reset_peak_rss()
+    cpu = _cpu_seconds()
     start = time.perf_counter()
     func(*args)
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    queue.put((seconds, peak_kb / 1024))
+    queue.put((seconds, _cpu_seconds() - cpu, _peak_rss_mb()))
 
 
 def run_case(case: Case) -> Result:
@@ -54,21 +89,22 @@ def run_case(case: Case) -> Result:
     queue: mp.Queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(case.func, case.args, queue))
     process.start()
-    seconds, peak_mb = queue.get()
+    seconds, cpu_seconds, peak_mb = queue.get()
     process.join()
     if process.exitcode != 0:
         raise RuntimeError(f"benchmark {case.capability}/{case.variant}/{case.size} failed")
-    return Result(case, seconds, peak_mb)
+    return Result(case, seconds, cpu_seconds, peak_mb)
 
 
 def format_table(results: Sequence[Result]) -> str:
     lines = [
-        "| size | variant | seconds | rows/s | peak memory (MB) |",
-        "|---|---|---:|---:|---:|",
+        "| size | variant | seconds | rows/s | CPU seconds | rows per CPU second | peak memory (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.case.size} | {r.case.variant} | {r.seconds:.2f} | {r.rows_per_second:,.0f} | {r.peak_rss_mb:,.0f} |"
+            f"| {r.case.size} | {r.case.variant} | {r.seconds:.2f} | {r.rows_per_second:,.0f} "
+            f"| {r.cpu_seconds:.2f} | {r.rows_per_cpu_second:,.0f} | {r.peak_rss_mb:,.0f} |"
         )
     return "\n".join(lines)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import stat
 
 import pytest
@@ -15,6 +16,7 @@ from touchpoint.ingest import hash_msisdn, ingest, msisdn_lookup_hash, normalise
 from touchpoint.warehouse import connect
 
 HEADER = "customer_id,msisdn,join_date,brand,value_tier,region,status"
+_HASH = re.compile(r"[0-9a-f]{64}")
 NUMBERS = ["13800138000", "+86 139-0013-9001", "0086 137 0013 7002"]
 
 
@@ -82,6 +84,10 @@ def test_no_text_column_of_the_warehouse_holds_a_number(con, write):
         table = con.table(name).to_pyarrow()
         for column in table.column_names:
             for value in table[column].to_pylist():
+                if _HASH.fullmatch(
+                    str(value)
+                ):  # a keyed hash (or file hash) may hold "0013" by chance
+                    continue
                 assert "0013" not in str(value), (name, column, value)
 
 

@@ -48,3 +48,25 @@ def test_a_table_with_other_columns_is_refused():
 def test_database_path(tmp_path):
     assert database_path(connect(":memory:")) is None
     assert database_path(connect(tmp_path / "w.duckdb")) == tmp_path / "w.duckdb"
+
+
+def test_a_column_is_stored_with_the_compression_its_field_names(tmp_path):
+    con = connect(tmp_path / "wh.duckdb")
+    ids = pa.field("id", pa.string(), metadata={b"compression": b"fsst"})
+    kinds = pa.field("kind", pa.string(), metadata={b"compression": b"dictionary"})
+    data = pa.table(
+        [pa.array([f"K{i}" for i in range(3000)]), pa.array(["a", "b", "c"] * 1000)],
+        schema=pa.schema([ids, kinds]),
+    )
+    load_atomically(con, inserts=[Insert("t", data)])
+    con.raw_sql("CHECKPOINT")
+    rows = con.raw_sql(
+        "SELECT DISTINCT column_name, compression FROM pragma_storage_info('t') "
+        "WHERE segment_type = 'VARCHAR' ORDER BY 1"
+    ).fetchall()
+    assert rows == [("id", "FSST"), ("kind", "Dictionary")]
+    bad = pa.table(
+        [pa.array(["x"])], schema=pa.schema([ids.with_metadata({b"compression": b"x;"})])
+    )
+    with pytest.raises(WarehouseError, match="compression"):
+        load_atomically(con, inserts=[Insert("u", bad)])

@@ -20,11 +20,50 @@ from touchpoint.ingest._reading import (
     sequential_rows,
 )
 
+# A data page of dictionary indices takes at most 4 bytes a value; a plain-encoded string
+# takes at least 5 (its 4-byte length and a character).
+_MAX_INDEX_BYTES = 4
+_PAGE_HEADER_BYTES = 256  # a small row group's page headers weigh more than its values
+
+
+def _dictionary_columns(metadata: pq.FileMetaData) -> list[str]:
+    """Top-level text columns stored dictionary-encoded in every row group.
+
+    Arrow reads these as dictionary arrays without decoding each value into its own string,
+    and validation then checks each distinct value once. A writer falls back to plain
+    encoding when a column has too many distinct values (ids): reading that as a dictionary
+    would hash every value, so such columns are read plainly. The page encodings Parquet
+    records do not tell a fallback apart, the bytes per value do.
+    """
+    names = []
+    for i in range(metadata.num_columns):
+        path = metadata.schema.column(i).path
+        if "." in path or metadata.schema.column(i).physical_type != "BYTE_ARRAY":
+            continue
+        for g in range(metadata.num_row_groups):
+            chunk = metadata.row_group(g).column(i)
+            if not chunk.has_dictionary_page or chunk.dictionary_page_offset is None:
+                break
+            dictionary_bytes = chunk.data_page_offset - chunk.dictionary_page_offset
+            data_bytes = chunk.total_uncompressed_size - dictionary_bytes
+            if data_bytes > _MAX_INDEX_BYTES * chunk.num_values + _PAGE_HEADER_BYTES:
+                break
+        else:
+            names.append(path)
+    return names
+
 
 def read_parquet(data: bytes, *, where: str) -> ReadResult:
-    """Read Parquet bytes, keeping the file's own column types."""
+    """Read Parquet bytes, keeping the file's own column types.
+
+    Text columns the file stores as a dictionary come back as dictionary arrays, one
+    dictionary per column for all row groups.
+    """
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        metadata = pq.read_metadata(pa.BufferReader(data))
+        table = pq.read_table(
+            pa.BufferReader(data), read_dictionary=_dictionary_columns(metadata)
+        ).unify_dictionaries()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputFileError(
             f"{where}: not a readable Parquet file ({str(exc).splitlines()[0]}); "

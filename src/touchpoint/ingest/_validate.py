@@ -14,7 +14,7 @@ from touchpoint.contract import Entity
 from touchpoint.contract.arrow import ARROW_TYPES
 from touchpoint.ingest._pii import normalise_msisdn_array
 from touchpoint.ingest._reading import dictionary_encode
-from touchpoint.ingest._values import parse_column, parse_vocabulary
+from touchpoint.ingest._values import parse_column, parse_vocabulary, plain
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,23 @@ class Validated:
 def _codes(values: pa.Array) -> np.ndarray:
     """Integer codes numbered by first appearance; -1 for nulls."""
     _, indices = dictionary_encode(values)
-    return pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_dictionary(values.type):  # its own order, not that of first appearance
+        codes = _by_first_appearance(codes)
+    return codes
+
+
+def _by_first_appearance(codes: np.ndarray) -> np.ndarray:
+    """Renumber ``codes`` (-1 for null) so that each code is numbered by its first row."""
+    present = codes >= 0
+    if not present.any():
+        return codes
+    distinct, first_row = np.unique(codes[present], return_index=True)
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[np.argsort(first_row)] = np.arange(len(distinct))
+    lookup = np.full(int(distinct[-1]) + 1, -1, dtype=np.int64)
+    lookup[distinct] = rank
+    return np.where(present, lookup[np.maximum(codes, 0)], -1)
 
 
 def key_codes(keys: Sequence[pa.Array]) -> np.ndarray:
@@ -121,7 +137,7 @@ def validate(
         if column.required:
             result.add(parsed.is_missing, column.name, "missing_value")
         if column.pii:
-            values, is_not_a_number = normalise_msisdn_array(values)
+            values, is_not_a_number = normalise_msisdn_array(plain(values))
             result.add(is_not_a_number, column.name, "bad_type", source)
         if column.min_value is not None:
             result.add(pc.less(values, column.min_value), column.name, "below_min", source)

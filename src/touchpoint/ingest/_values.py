@@ -47,7 +47,72 @@ def clean_text(values: pa.Array, null_values: Sequence[str]) -> pa.Array:
         values = values.cast(pa.string())
     text = pc.utf8_trim_whitespace(values)
     markers = pa.array(sorted({"", *null_values}), type=pa.string())
-    return pc.if_else(pc.is_in(text, value_set=markers), pa.scalar(None, pa.string()), text)
+    is_marker = pc.is_in(text, value_set=markers)
+    if not pc.any(is_marker).as_py():  # the common case: spare a copy of the column
+        return text
+    return pc.if_else(is_marker, pa.scalar(None, pa.string()), text)
+
+
+def is_text_dictionary(values: pa.Array | pa.ChunkedArray) -> bool:
+    """A dictionary-encoded text column (Parquet's own dictionary, read as such)."""
+    t = values.type
+    return pa.types.is_dictionary(t) and (
+        pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)
+    )
+
+
+def _shared_dictionary(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.ChunkedArray]:
+    """The one dictionary of a dictionary column and its indices (chunks unified if needed)."""
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    if values.num_chunks == 0:
+        return pa.array([], values.type.value_type), pa.chunked_array([], values.type.index_type)
+    first = values.chunk(0).dictionary
+    if any(not c.dictionary.equals(first) for c in values.chunks[1:]):
+        values = pa.table({"v": values}).unify_dictionaries().column("v")
+        first = values.chunk(0).dictionary
+    return first, pa.chunked_array([c.indices for c in values.chunks], values.type.index_type)
+
+
+def text_dictionary(distinct: pa.Array, indices: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Rows as a dictionary column over ``distinct`` (nulls and repeats allowed in it).
+
+    The dictionary of the result holds each value once and no null; rows whose entry is null
+    get a null index. Nothing is copied per row but the indices.
+    """
+    if pa.types.is_large_string(distinct.type):
+        distinct = distinct.cast(pa.string())
+    uniques = pc.unique(pc.drop_null(distinct))
+    remap = pc.index_in(distinct, value_set=uniques)  # int32, null where ``distinct`` is null
+    new_indices = pc.take(remap, indices) if len(indices) else pa.chunked_array([], pa.int32())
+    type_ = pa.dictionary(pa.int32(), pa.string())
+    return pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(c, uniques) for c in new_indices.chunks], type_
+    )
+
+
+def parse_distinct(values: pa.Array | pa.ChunkedArray, parse) -> Parsed:
+    """Read a dictionary column by reading each distinct value once with ``parse``.
+
+    ``parse(distinct: pa.Array) -> Parsed``. Text results stay dictionary-encoded; other
+    types are spread to one value per row.
+    """
+    dictionary, indices = _shared_dictionary(values)
+    parsed = parse(dictionary)
+    if pa.types.is_string(parsed.values.type) or pa.types.is_large_string(parsed.values.type):
+        result = text_dictionary(parsed.values, indices)
+    else:
+        result = pc.take(parsed.values, indices)
+    is_missing = pc.fill_null(pc.take(parsed.is_missing, indices), True)  # a null index
+    is_bad = pc.fill_null(pc.take(parsed.is_bad, indices), False)
+    return Parsed(result, is_missing, is_bad)
+
+
+def plain(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``values`` without dictionary encoding."""
+    if pa.types.is_dictionary(values.type):
+        return values.cast(values.type.value_type)
+    return values
 
 
 def as_text(values: pa.Array) -> pa.Array | None:
@@ -164,6 +229,8 @@ def parse_vocabulary(
 
     ``is_bad`` marks values outside the vocabulary. Each distinct value is looked up once.
     """
+    if is_text_dictionary(values):  # ids stay dictionary-encoded: no string per row
+        return parse_distinct(values, lambda d: parse_vocabulary(d, alias_map, null_values))
     text = as_text(values)
     if text is None:
         is_missing = pc.is_null(values)
@@ -373,6 +440,11 @@ def parse_column(
     null_values
         Texts that mean "no value" (after trimming).
     """
+    if is_text_dictionary(values):  # each distinct value once; text stays dictionary-encoded
+        return parse_distinct(
+            values,
+            lambda d: parse_column(d, dtype, timezone=timezone, null_values=null_values),
+        )
     typed = _parse_typed(values, dtype, timezone)
     if typed is not None:
         return typed

@@ -40,7 +40,11 @@ _DUCKDB_TYPES: dict[pa.DataType, str] = {
 
 @dataclass(frozen=True)
 class Insert:
-    """Append ``data`` to ``table``, creating the table from ``data.schema`` if it is missing."""
+    """Append ``data`` to ``table``, creating the table from ``data.schema`` if it is missing.
+
+    A field's metadata ``compression`` (e.g. ``fsst``, ``dictionary``) names the DuckDB
+    compression of a column it creates; without it DuckDB tries each method.
+    """
 
     table: str
     data: pa.Table
@@ -60,14 +64,19 @@ def _quote(name: str) -> str:
 
 
 def _column_ddl(field: pa.Field) -> str:
+    type_ = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
     try:
-        sql_type = _DUCKDB_TYPES[field.type]
+        sql_type = _DUCKDB_TYPES[type_]
     except KeyError:
         raise WarehouseError(
             f"column {field.name!r}: no warehouse type for Arrow type {field.type}; "
             f"supported: {', '.join(sorted({str(t) for t in _DUCKDB_TYPES}))}"
         ) from None
-    return f"{_quote(field.name)} {sql_type}{'' if field.nullable else ' NOT NULL'}"
+    compression = (field.metadata or {}).get(b"compression", b"").decode("ascii")
+    if compression and not compression.isidentifier():
+        raise WarehouseError(f"column {field.name!r}: no compression method {compression!r}")
+    using = f" USING COMPRESSION {compression}" if compression else ""
+    return f"{_quote(field.name)} {sql_type}{using}{'' if field.nullable else ' NOT NULL'}"
 
 
 def _existing_columns(raw: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
