@@ -199,6 +199,7 @@ def test_a_folder_mixing_good_and_bad_files(con, write, tmp_path):
     write("in/contacts_broken.parquet", b"not parquet at all")
     write("in/README.md", "ignored: not a data file")
     write("in/.hidden.csv", "ignored: hidden")
+    write("in/truth/customers.csv", "ignored: the simulator's ground truth\n")
     summaries = ingest(con, [tmp_path / "in"])
     by_name = {s.path.rsplit("/", 1)[-1]: s for s in summaries}
     assert sorted(by_name) == [

@@ -25,7 +25,7 @@ WarehouseOption = Annotated[
     typer.Option(
         "--warehouse",
         "-w",
-        help="DuckDB warehouse file [default: $TOUCHPOINT_WAREHOUSE, else ./touchpoint.duckdb].",
+        help="DuckDB warehouse file (default: $TOUCHPOINT_WAREHOUSE, else ./touchpoint.duckdb).",
         show_default=False,
     ),
 ]
@@ -34,7 +34,7 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Configuration YAML [default: $TOUCHPOINT_CONFIG, else built-in].",
+        help="Configuration YAML (default: $TOUCHPOINT_CONFIG, else the built-in defaults).",
         show_default=False,
     ),
 ]

@@ -21,7 +21,10 @@ def progress_bar(description: str) -> Iterator[ProgressCallback]:
         TaskProgressColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    # Off when stderr is no terminal (a log file, CI): a bar there only leaves blank lines.
+    with Progress(
+        *columns, console=err_console, transient=True, disable=not err_console.is_terminal
+    ) as progress:
         task = progress.add_task(description, total=None)
 
         def on_progress(text: str, completed: int, total: int) -> None:

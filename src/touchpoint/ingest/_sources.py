@@ -115,20 +115,25 @@ def _describe(path: Path, entity: str | None, *, explicit: bool) -> SourceFile |
     return SourceFile(path, file_format, entity)
 
 
+SKIPPED = frozenset({"truth"})  # folder names never walked into (see discover)
+
+
 def discover(
     paths: Iterable[str | os.PathLike[str]], entity: str | None = None
 ) -> list[SourceFile]:
     """The files to ingest: files as given, folders walked (sorted, hidden entries skipped).
 
     In a folder, files of an unsupported type are skipped unless their name names an entity
-    (then they are reported, so a ``contacts.xlsx`` is not silently ignored).
+    (then they are reported, so a ``contacts.xlsx`` is not silently ignored). Sub-folders
+    named ``truth`` are skipped too: the simulator keeps its planted ground truth there,
+    beside the source files, and truth must never reach the analytics.
     """
     found: list[SourceFile] = []
     for given in paths:
         path = Path(given).expanduser()
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED)
                 for name in sorted(files):
                     if name.startswith("."):
                         continue
