@@ -89,10 +89,15 @@ def test_parquet_dictionary_columns_load_exactly_as_the_same_csv(write, tmp_path
                 summary.quarantined_by_reason,
                 staged(con, "contacts"),
                 [(row, column, reason) for row, _, column, reason in problems(con)],
+                con.table("ingest_quarantine")
+                .order_by(["row", "reason"])
+                .select("row", "reason", "value")
+                .to_pyarrow()
+                .to_pylist(),
             )
         )
     assert landed[0] == landed[1]
-    (counts, by_reason, rows, _) = landed[1]
+    (counts, by_reason, rows, _, _) = landed[1]
     assert counts == (60, 20, 40)  # 40 distinct ids: rows 41-60 repeat; bad rows hand-counted
     assert by_reason["duplicate_key"] == 20
     assert {r["channel"] for r in rows} <= {"agent", "ivr", "app"}
