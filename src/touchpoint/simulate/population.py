@@ -42,7 +42,8 @@ class Population:
     join_us: np.ndarray  # join time, microseconds since the epoch
     preferences: np.ndarray  # [customer, business, channel] latent channel weights (sum 1)
     baseline: np.ndarray  # [customer, business, channel] what preferences drift back to
-    payment_preferences: np.ndarray  # [customer, payment channel]
+    payment_preferences: np.ndarray  # [customer, payment channel] latent weights (sum 1)
+    payment_baseline: np.ndarray  # [customer, payment channel] what they drift back to
 
 
 TIERS = ("diamond", "gold", "silver", "regular")
@@ -101,21 +102,11 @@ def draw_population(
     join = (join // DAY_US) * DAY_US  # join dates are whole days
 
     # Channel habits: baseline weights per business, tilted by segment, then each customer's own.
-    weights = params.contacts.channel_weights
-    base = np.array([[weights[b].get(c, 0.0) for c in channels] for b in businesses])  # [B, C]
-    tilt = _tilt(params, channels)[segment]  # [n, C]
-    baseline = base[None, :, :] * tilt[:, None, :]
-    baseline /= baseline.sum(axis=-1, keepdims=True)
+    baseline, payment_baseline = baselines(params, segment, businesses, channels)
     concentration = params.contacts.preference_concentration
     preferences = rng.gamma(np.maximum(baseline * concentration * len(channels) / 3, 1e-9))
     preferences /= preferences.sum(axis=-1, keepdims=True)
-    pay_channels = list(params.payments.channel_weights)
-    pay_base = (
-        np.array([params.payments.channel_weights[c] for c in pay_channels])[None, :]
-        * _tilt(params, pay_channels)[segment]
-    )
-    pay_base /= pay_base.sum(axis=-1, keepdims=True)
-    payment_preferences = rng.gamma(np.maximum(pay_base * concentration * 2, 1e-9))
+    payment_preferences = rng.gamma(np.maximum(payment_baseline * concentration * 2, 1e-9))
     payment_preferences /= payment_preferences.sum(axis=-1, keepdims=True)
 
     return Population(
@@ -135,7 +126,26 @@ def draw_population(
         preferences=preferences,
         baseline=baseline,
         payment_preferences=payment_preferences,
+        payment_baseline=payment_baseline,
     )
+
+
+def baselines(
+    params: SimParams, segment: np.ndarray, businesses: list[str], channels: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each customer's habits drift back to: [customer, business, channel] channel weights
+    and [customer, payment channel] payment weights, from the segment's tilt (rows sum to 1)."""
+    weights = params.contacts.channel_weights
+    base = np.array([[weights[b].get(c, 0.0) for c in channels] for b in businesses])  # [B, C]
+    baseline = base[None, :, :] * _tilt(params, channels)[segment][:, None, :]
+    baseline /= baseline.sum(axis=-1, keepdims=True)
+    pay_channels = list(params.payments.channel_weights)
+    pay_base = (
+        np.array([params.payments.channel_weights[c] for c in pay_channels])[None, :]
+        * _tilt(params, pay_channels)[segment]
+    )
+    pay_base /= pay_base.sum(axis=-1, keepdims=True)
+    return baseline, pay_base
 
 
 def month_bounds(start: dt.date, months: int) -> np.ndarray:
