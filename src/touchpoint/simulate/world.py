@@ -218,7 +218,16 @@ class _Leg:
         realised = Realised(list(params.population.regions), self.months)
         businesses = list(params.contacts.needs_per_month)
         pay_channels = list(params.payments.channel_weights)
-        truth_customers, truth_prefs, truth_pay = [], [], []
+        # Ground truth is streamed chunk by chunk too, so memory stays flat.
+        truth_writers = {
+            name: _Writer(truth / f"{name}.parquet", "parquet", "utf-8")
+            for name in (
+                "customers",
+                f"preferences{self.label}",
+                f"payment_preferences{self.label}",
+            )
+        }
+        truth_customers, truth_prefs, truth_pay = truth_writers.values()
         done = 0
         for state in states:
             if on_progress:
@@ -228,11 +237,11 @@ class _Leg:
             for name, table in chunk_tables(chunk, params, self.menu, channels).items():
                 self.writers[name].write(table)
             realised.add(chunk, len(businesses))
-            truth_customers.append(_customer_truth(chunk, params))
-            truth_prefs.append(
+            truth_customers.write(_customer_truth(chunk, params))
+            truth_prefs.write(
                 _preference_truth(chunk.mean_preferences, chunk, businesses, channels)
             )
-            truth_pay.append(
+            truth_pay.write(
                 _preference_truth(
                     chunk.mean_payment_preferences[:, None, :], chunk, ["payment"], pay_channels
                 )
@@ -244,11 +253,8 @@ class _Leg:
         if on_progress:
             on_progress("writing ground truth", customers, customers)
         self.figures = realised.figures()
-        pq.write_table(pa.concat_tables(truth_customers), truth / "customers.parquet")
-        pq.write_table(pa.concat_tables(truth_prefs), truth / f"preferences{self.label}.parquet")
-        pq.write_table(
-            pa.concat_tables(truth_pay), truth / f"payment_preferences{self.label}.parquet"
-        )
+        for writer in truth_writers.values():
+            writer.close()
 
     def close(self) -> None:
         for writer in self.writers.values():
