@@ -22,6 +22,7 @@ def loop(tmp_path_factory):
     SMS, and the world goes on for 2 months. A copy is continued too (determinism)."""
     root = tmp_path_factory.mktemp("loop")
     simulate(root / "world", customers=12_000, months=2, seed=3)
+    customers_before = pd.read_parquet(root / "world" / "customers.parquet")
     shutil.copytree(root / "world", root / "copy")
     payments = pd.read_parquet(root / "world" / "payments.parquet")
     february = payments[(payments.paid_at >= "2026-02-01") & payments.channel.isin(STORES)]
@@ -42,6 +43,7 @@ def loop(tmp_path_factory):
     copy = continue_world(root / "copy", root / "orders.csv", months=2)
     return dict(
         root=root,
+        customers_before=customers_before,
         result=result,
         copy=copy,
         payers=payers,
@@ -132,9 +134,17 @@ def test_continuing_is_deterministic_and_ids_do_not_collide(loop):
     surveys = pd.read_parquet(result.files["surveys"])
     contacts = pd.read_parquet(result.files["contacts"])
     assert surveys.contact_id.isin(contacts.contact_id).all()
-    # Same customers: none new, the snapshot has who left in the continued months.
+    # The same customers, plus new subscribers who join during the continued months; the
+    # snapshot has who left in the continued months.
     customers = pd.read_parquet(result.files["customers"])
-    assert len(customers) == 12_000
+    assert len(customers) == 12_000 + round(12_000 * 0.02 * 2)
+    before = loop["customers_before"]
+    same = customers.iloc[:12_000]
+    assert (same.customer_id.to_numpy() == before.customer_id.to_numpy()).all()
+    assert (same.join_date.to_numpy() == before.join_date.to_numpy()).all()
+    joiners = customers.iloc[12_000:]
+    assert (joiners.join_date >= pd.Timestamp("2026-03-01").date()).all()
+    assert joiners.customer_id.isin(contacts.customer_id).any()
     left_later = customers.leave_date >= pd.Timestamp("2026-03-01").date()
     assert left_later.sum() > 0
     assert set(contacts.customer_id) <= set(customers.customer_id)

@@ -208,16 +208,20 @@ def new_state(
     seed: int,
     businesses: list[str],
     channels: list[str],
+    first_month: int = 0,
 ) -> ChunkState:
-    """A fresh chunk of ``n`` customers (numbers from ``first``), before its first month."""
+    """A fresh chunk of ``n`` customers (numbers from ``first``), before its first month; from
+    ``first_month`` on, they are new subscribers joining a continued world."""
     rng = np.random.default_rng([seed, number])
-    pop = draw_population(params, rng, first, n, months, businesses, channels)
+    pop = draw_population(
+        params, rng, first, n, months, businesses, channels, first_month, all_new=first_month > 0
+    )
     arpu = pop.arpu_yuan.copy()
     return ChunkState(
         number=number,
         rng=rng,
         population=pop,
-        month=0,
+        month=first_month,
         leave_us=np.full(n, NEVER, dtype=np.int64),
         churn_month=np.full(n, -1),
         churn_reason=np.full(n, -1),

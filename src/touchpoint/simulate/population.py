@@ -77,7 +77,11 @@ def draw_population(
     months: int,
     businesses: list[str],
     channels: list[str],
+    first_month: int = 0,
+    all_new: bool = False,
 ) -> Population:
+    """``n`` customers numbered from ``first``. Some join inside ``months`` months from
+    ``first_month`` (all of them when ``all_new``: the new subscribers of a continued world)."""
     pop = params.population
     brand = pick(rng, pop.brands, n)
     brand_names = list(pop.brands)
@@ -94,9 +98,9 @@ def draw_population(
     median = np.array([pop.arpu_median_yuan[b] for b in brand_names])[brand]
     tier_factor = np.array([pop.arpu_tier_factor[t] for t in TIERS])[tier]
     arpu = median * tier_factor * seg_arpu[segment] * rng.lognormal(0.0, pop.arpu_sigma, n)
-    bounds = month_bounds(params.start_month, months)
+    bounds = month_bounds(params.start_month, first_month + months)[first_month:]
     start, span = bounds[0], bounds[-1] - bounds[0] - DAY_US  # new joiners join inside the period
-    is_new = rng.random(n) < pop.new_joins_per_month * months
+    is_new = (rng.random(n) < pop.new_joins_per_month * months) | all_new
     tenure_days = rng.exponential(3 * 365, n) + 30
     join = np.where(is_new, start + rng.random(n) * span, start - tenure_days * DAY_US)
     join = (join // DAY_US) * DAY_US  # join dates are whole days

@@ -160,6 +160,10 @@ def simulate(
         "format": file_format,
         "encoding": encoding.lower(),
         "chunk_size": size,
+        "chunks": [
+            [number * size, min(size, customers - number * size)]
+            for number in range(-(-customers // size))
+        ],
         "legs": [
             {"first_month": 0, "months": months, "files": {k: v.name for k, v in files.items()}}
         ],
@@ -406,6 +410,13 @@ def continue_world(
     bounds = month_bounds(params.start_month, first_month + months)
     leg_start, leg_end = int(bounds[first_month]), int(bounds[-1])
     size, seed, n_customers = world["chunk_size"], world["seed"], world["customers"]
+    chunks = [tuple(c) for c in world["chunks"]]  # (first customer number, customers)
+    firsts = np.array([first for first, _ in chunks])
+    # New subscribers join during the continued months, as new chunks after the others.
+    n_new = round(n_customers * params.population.new_joins_per_month * months)
+    new_chunks = [
+        (n_customers + first, min(size, n_new - first)) for first in range(0, n_new, size)
+    ]
     label = _month_label(params, first_month, months)
 
     orders = read_work_orders(work_orders, channels) if work_orders else None
@@ -441,12 +452,12 @@ def continue_world(
             )
         month = np.maximum(np.searchsorted(bounds, sent_us, side="right") - 1, first_month)
         action = np.array([ACTIONS.index(a) for a in orders["action"].to_pylist()])
-        number = customer // size
+        number = np.searchsorted(firsts, customer, side="right") - 1
         for c in np.unique(number):
             rows = np.flatnonzero(number == c)
             plans_input[int(c)] = dict(
                 row=rows,
-                customer=customer[rows] - c * size,
+                customer=customer[rows] - firsts[c],
                 action=action[rows],
                 month=month[rows],
                 sent_us=sent_us[rows],
@@ -462,10 +473,9 @@ def continue_world(
     leg = _Leg(
         out, files, params, config, world["format"], world["encoding"], months, plans, f"_{label}"
     )
-    n_chunks = -(-n_customers // size)
 
     def states():
-        for number in range(n_chunks):
+        for number in range(len(chunks)):
             state: ChunkState = load_state(
                 truth / "state" / f"chunk_{number:05d}.npz", params, businesses, channels
             )
@@ -478,9 +488,13 @@ def continue_world(
             if given is not None:
                 plans[number] = plan_work_orders(params, state, seed, **given)
             yield state
+        for j, (first, n) in enumerate(new_chunks):
+            yield new_state(
+                params, len(chunks) + j, first, n, months, seed, businesses, channels, first_month
+            )
 
-    leg.run(states(), n_customers, on_progress)
-    effects = _effects_table(leg.work_orders, orders, params, size, label)
+    leg.run(states(), n_customers + n_new, on_progress)
+    effects = _effects_table(leg.work_orders, orders, params, firsts, label)
     if orders is not None and orders.num_rows:
         leg.writers["campaign_responses"].write(_responses_table(leg.work_orders, orders))
     leg.close()
@@ -499,6 +513,8 @@ def continue_world(
         json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
     )
     world["months"] = first_month + months
+    world["customers"] = n_customers + n_new
+    world["chunks"] = [list(c) for c in chunks + new_chunks]
     world["legs"].append(
         {
             "first_month": first_month,
@@ -524,18 +540,18 @@ def _customer_number(customer_id: str, n_customers: int) -> int:
     return -1
 
 
-def _gather(parts: list[dict], size: int) -> dict[str, np.ndarray]:
+def _gather(parts: list[dict], firsts: np.ndarray) -> dict[str, np.ndarray]:
     if not parts:
         return {}
     merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "chunk"}
-    merged["global_customer"] = np.concatenate([p["customer"] + p["chunk"] * size for p in parts])
+    merged["global_customer"] = np.concatenate([p["customer"] + firsts[p["chunk"]] for p in parts])
     order = np.argsort(merged["row"], kind="stable")
     return {k: v[order] for k, v in merged.items()}
 
 
-def _effects_table(parts, orders, params: SimParams, size: int, label: str) -> pa.Table:
+def _effects_table(parts, orders, params: SimParams, firsts, label: str) -> pa.Table:
     """One row per work order: its planted individual effect on the campaign's outcome."""
-    w = _gather(parts, size)
+    w = _gather(parts, firsts)
     n = len(w.get("row", []))
     months = np.datetime64(params.start_month, "M") + w["month"] if n else np.zeros(0, "M8[M]")
     outcomes = np.array([params.treatments.actions[a].outcome for a in ACTIONS], dtype=object)
@@ -587,7 +603,7 @@ def _campaign_effects(effects: pa.Table, params: SimParams, label: str) -> dict:
 
 def _responses_table(parts, orders: pa.Table) -> pa.Table:
     """campaign_responses rows for the work orders (contract order of columns)."""
-    w = _gather(parts, 1)  # only row order matters here
+    w = _gather(parts, np.zeros(max((p["chunk"] for p in parts), default=0) + 1, np.int64))
     rows = pa.array(w["row"])
     response = np.array(RESPONSES, dtype=object)[w["response"]]
     channel = (
