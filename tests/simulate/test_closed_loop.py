@@ -208,3 +208,21 @@ def test_cli_error_is_one_line(tmp_path, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "not a simulated world" in err and "Traceback" not in err
+
+
+def test_leg_preference_truth_shows_the_planted_habit_change(loop):
+    truth = loop["root"] / "world" / "truth"
+
+    def store_weight(path):
+        prefs = pd.read_parquet(path)
+        return prefs[prefs.channel.isin(STORES)].groupby("customer_id").latent_weight.sum()
+
+    before = store_weight(truth / "payment_preferences.parquet")
+    after = store_weight(truth / "payment_preferences_2026-03_2026-04.parquet")
+    change = (after - before).dropna()
+    effects = pd.read_parquet(truth / "treatment_effects.parquet").set_index("customer_id")
+    strong = effects.index[effects.planted_strength > 0.3]
+    control = loop["control"]
+    # Both groups regress towards their segment's habits; the treated lose much more.
+    assert change.reindex(control).mean() < 0
+    assert change.reindex(strong).mean() < change.reindex(control).mean() - 0.05

@@ -433,13 +433,11 @@ def run_months(
         )
         noise /= noise.sum(-1, keepdims=True)
         pop.preferences = (1 - d) * pop.preferences + d * noise
-        pref_sum += pop.preferences
         noise = rng.gamma(
             np.maximum(pop.payment_baseline * params.contacts.preference_concentration * 3, 1e-9)
         )
         noise /= noise.sum(-1, keepdims=True)
         pop.payment_preferences = (1 - d) * pop.payment_preferences + d * noise
-        pay_sum += pop.payment_preferences
         # Habit changes planted by work orders fade, and new ones start.
         keep = params.treatments.persistence
         for divert, without, from_, strength in (
@@ -450,6 +448,26 @@ def run_months(
             without *= keep
             starts = from_ == m
             setattr(state, divert, np.where(starts, 1 - (1 - current) * (1 - strength), current))
+        # The habits that draw this month's channels: latent weights after any diversion.
+        habits, payment_habits = pop.preferences, pop.payment_preferences
+        moved = np.flatnonzero(state.divert_agent > 0)
+        if len(moved):
+            b, c = habits.shape[1:]
+            habits = habits.copy()
+            habits[moved] = _divert(
+                habits[moved].reshape(-1, c),
+                np.repeat(state.divert_agent[moved], b),
+                np.array([agent]),
+                np.repeat(agent_dest[moved], b, axis=0),
+            ).reshape(-1, b, c)
+        moved = np.flatnonzero(state.divert_payment > 0)
+        if len(moved):
+            payment_habits = payment_habits.copy()
+            payment_habits[moved] = _divert(
+                payment_habits[moved], state.divert_payment[moved], pay_stores, pay_dest[moved]
+            )
+        pref_sum += habits
+        pay_sum += payment_habits
         base_exposure = exposure(weights[0], start, lo, hi)
         bill_exposure = exposure(weights[1], start, lo, hi)
         store_share = pop.payment_preferences[:, pay_stores].sum(1)
@@ -475,16 +493,7 @@ def run_months(
         t = sample_times(rng, start, end, len(cust), is_bill_business[biz], weights)
         keep_rows = (t >= lo[cust]) & (t < hi[cust])
         cust, biz, t = cust[keep_rows], biz[keep_rows], t[keep_rows]
-        p = pop.preferences[cust, biz]
-        moved = state.divert_agent[cust] > 0
-        if moved.any():
-            p[moved] = _divert(
-                p[moved],
-                state.divert_agent[cust[moved]],
-                np.array([agent]),
-                agent_dest[cust[moved]],
-            )
-        channel = categorical(rng, p)
+        channel = categorical(rng, habits[cust, biz])
         is_hot = np.isin(channel, hotline_idx)
         call_parts.append(
             simulate_calls(
@@ -526,18 +535,12 @@ def run_months(
         pt = sample_times(rng, start, end, len(pc), np.ones(len(pc), dtype=bool), weights)
         ok = (pt >= lo[pc]) & (pt < hi[pc])
         pc, pt = pc[ok], pt[ok]
-        p = pop.payment_preferences[pc]
-        moved = state.divert_payment[pc] > 0
-        if moved.any():
-            p[moved] = _divert(
-                p[moved], state.divert_payment[pc[moved]], pay_stores, pay_dest[pc[moved]]
-            )
         arpu = state.arpu
         payment_parts.append(
             dict(
                 customer=pc,
                 at_us=pt,
-                channel=pay_channels[categorical(rng, p)],
+                channel=pay_channels[categorical(rng, payment_habits[pc])],
                 amount=np.round(arpu[pc] * rng.uniform(0.8, 2.5, len(pc)) / 10) * 10,
             )
         )
