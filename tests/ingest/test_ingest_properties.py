@@ -99,7 +99,9 @@ def contact_file(draw):
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     # Sometimes a header name is misspelt: that column is missing and the spelling is extra.
     misspelt = draw(st.none() | st.sampled_from(CONTACT_COLUMNS))
-    header = CONTACT_HEADER if misspelt is None else CONTACT_HEADER.replace(misspelt, misspelt + "_x")
+    header = (
+        CONTACT_HEADER if misspelt is None else CONTACT_HEADER.replace(misspelt, misspelt + "_x")
+    )
     if misspelt is not None and ENTITIES["contacts"].column(misspelt).required:
         n_good, n_bad = 0, n_good + n_bad  # a required column is missing: every row is held
     text = newline.join([header, *lines]) + draw(st.sampled_from(["", newline]))

@@ -372,6 +372,7 @@ def run_months(
     treated = np.zeros(n, dtype=bool)
     treated[plan.customer] = True
 
+    offered = pop.baseline > 0
     for i in range(months):
         m = first_month + i
         start, end = bounds[i], bounds[i + 1]
@@ -428,10 +429,14 @@ def run_months(
         alive = lo < hi
         # Preferences drift, and are pulled back towards the segment's habits.
         d = params.contacts.preference_drift
-        noise = rng.gamma(
-            np.maximum(pop.baseline * params.contacts.preference_concentration * 3, 1e-9)
+        # (Channels a business is not offered in have no weight: no draw for them.)
+        noise = np.zeros_like(pop.baseline)
+        noise[offered] = rng.gamma(
+            pop.baseline[offered] * params.contacts.preference_concentration * 3
         )
-        noise /= noise.sum(-1, keepdims=True)
+        total = noise.sum(-1, keepdims=True)
+        # (A draw can underflow to all zeros for a rarely used business: then the baseline.)
+        noise = np.where(total > 0, noise / np.where(total > 0, total, 1.0), pop.baseline)
         pop.preferences = (1 - d) * pop.preferences + d * noise
         noise = rng.gamma(
             np.maximum(pop.payment_baseline * params.contacts.preference_concentration * 3, 1e-9)

@@ -292,13 +292,20 @@ def _preference_truth(prefs: np.ndarray, chunk, businesses: list[str], channels:
     the mean over the months of the latent weight that drew the channel of each contact."""
     n, b, c = prefs.shape
     flat = prefs.reshape(-1)
-    keep = flat > 1e-6  # channels a business is not offered in have no weight
-    customer_ids = np.array([f"C{i:08d}" for i in chunk.population.index], dtype=object)
+    keep = np.flatnonzero(flat > 1e-6)  # channels a business is not offered in have no weight
+    customer_ids = pc.binary_join_element_wise(
+        "C", pc.utf8_lpad(pa.array(chunk.population.index).cast(pa.string()), 8, "0"), ""
+    )
+
+    def labels(codes: np.ndarray, names) -> pa.Array:
+        # Dictionary-encoded: cheap to build, and Parquet stores it as such.
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(names))
+
     return pa.table(
         {
-            "customer_id": np.repeat(customer_ids, b * c)[keep],
-            "business": np.tile(np.repeat(np.array(businesses, dtype=object), c), n)[keep],
-            "channel": np.tile(np.array(channels, dtype=object), n * b)[keep],
+            "customer_id": labels(keep // (b * c), customer_ids),
+            "business": labels(keep // c % b, list(businesses)),
+            "channel": labels(keep % c, list(channels)),
             "latent_weight": flat[keep].astype(np.float32),
         }
     )
