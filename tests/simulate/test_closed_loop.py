@@ -226,3 +226,18 @@ def test_leg_preference_truth_shows_the_planted_habit_change(loop):
     # Both groups regress towards their segment's habits; the treated lose much more.
     assert change.reindex(control).mean() < 0
     assert change.reindex(strong).mean() < change.reindex(control).mean() - 0.05
+
+
+def test_unreadable_sent_at_is_refused(loop, tmp_path):
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame(
+        {
+            "work_order_id": ["X1"],
+            "campaign_id": ["c"],
+            "customer_id": ["C00000001"],
+            "action": ["retention_offer"],
+            "sent_at": ["01/03/2026"],
+        }
+    ).to_parquet(bad)
+    with pytest.raises(ConfigError, match="sent_at"):
+        continue_world(loop["root"] / "copy", bad, months=1)

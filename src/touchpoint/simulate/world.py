@@ -442,7 +442,13 @@ def continue_world(
         if "sent_at" in orders.column_names:
             sent = orders["sent_at"]
             if not pa.types.is_timestamp(sent.type):
-                sent = pc.strptime(sent.cast(pa.string()), "%Y-%m-%d %H:%M:%S", "us")
+                try:
+                    sent = pc.strptime(sent.cast(pa.string()), "%Y-%m-%d %H:%M:%S", "us")
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise ConfigError(
+                        f"{work_orders}: sent_at must look like 2026-03-01 10:00:00 "
+                        f"(got e.g. {orders['sent_at'][0]})"
+                    ) from None
             sent = sent.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
             sent_us = np.where(
                 np.isnat(sent),
