@@ -241,3 +241,32 @@ def test_unreadable_sent_at_is_refused(loop, tmp_path):
     ).to_parquet(bad)
     with pytest.raises(ConfigError, match="sent_at"):
         continue_world(loop["root"] / "copy", bad, months=1)
+
+
+def test_a_gbk_csv_world_continues_in_gbk_csv(tmp_path):
+    from touchpoint.ingest import ingest
+    from touchpoint.warehouse import connect
+
+    simulate(tmp_path, customers=400, months=1, seed=4, file_format="csv", encoding="gbk")
+    orders = tmp_path / "truth" / "wo.csv"  # not beside the source files: ingest would read it
+    orders.write_text(
+        "work_order_id,campaign_id,customer_id,channel,action,sent_at\n"
+        "A1,agents,C00000003,app,divert_agent_to_self_service,2026-02-03 09:30:00\n"
+        "A2,agents,C00000007,app,divert_agent_to_self_service,\n",
+        encoding="utf-8",
+    )
+    result = continue_world(tmp_path, orders, months=1)
+    assert result.files["surveys"].name == "surveys_2026-02_2026-02.csv"
+    assert "满意" in result.files["surveys"].read_bytes().decode("gb18030")
+    responses = pd.read_csv(result.files["campaign_responses"], encoding="gb18030")
+    mine = responses[responses.work_order_id.isin(["A1", "A2"])].set_index("work_order_id")
+    sent = pd.to_datetime(mine.sent_at)
+    assert sent["A1"] == pd.Timestamp("2026-02-03 09:30:00")
+    assert sent["A2"] == pd.Timestamp("2026-02-01 10:00:00")  # blank: the first day, 10:00
+    assert set(mine.channel) == {"app"}
+    effects = pd.read_parquet(tmp_path / "truth" / "treatment_effects.parquet")
+    assert set(effects.outcome) == {"chose_agent"}
+    assert (effects.individual_effect <= 0).all()
+    con = connect(tmp_path / "w.duckdb")
+    summaries = ingest(con, sorted(tmp_path.glob("*.csv")))
+    assert sum(s.n_quarantined for s in summaries) == 0

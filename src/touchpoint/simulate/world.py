@@ -278,9 +278,10 @@ def _customer_truth(chunk, params: SimParams) -> pa.Table:
             "segment": np.array(list(params.segments), dtype=object)[pop.segment],
             "is_sensitive": pop.is_sensitive,
             "arpu_trend": pop.arpu_trend,
-            "churn_month": pa.array(chunk.churn_month, mask=chunk.churn_month < 0),
+            "churn_month": pa.array(chunk.churn_month, pa.int64(), mask=chunk.churn_month < 0),
             "churn_reason": pa.array(
                 np.array(CHURN_REASONS + ("",), dtype=object)[chunk.churn_reason],
+                pa.string(),
                 mask=chunk.churn_reason < 0,
             ),
         }
