@@ -270,3 +270,29 @@ def test_a_gbk_csv_world_continues_in_gbk_csv(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     summaries = ingest(con, sorted(tmp_path.glob("*.csv")))
     assert sum(s.n_quarantined for s in summaries) == 0
+
+
+def test_the_planted_effect_follows_its_parameter(tmp_path):
+    import yaml
+
+    simulate(tmp_path / "base", customers=3000, months=1, seed=8)
+    ids = [f"C{i:08d}" for i in range(0, 3000, 2)]
+    pd.DataFrame(
+        {
+            "work_order_id": [f"D{i}" for i in range(len(ids))],
+            "campaign_id": "divert",
+            "customer_id": ids,
+            "action": "divert_store_payment_to_self_service",
+        }
+    ).to_csv(tmp_path / "wo.csv", index=False)
+    att = {}
+    for effect in (0.0, 0.45, 0.9):
+        world = tmp_path / f"effect_{effect}"
+        shutil.copytree(tmp_path / "base", world)
+        params = yaml.safe_load((world / "truth" / "params.yaml").read_text(encoding="utf-8"))
+        params["treatments"]["actions"]["divert_store_payment_to_self_service"]["effect"] = effect
+        (world / "truth" / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+        result = continue_world(world, tmp_path / "wo.csv", months=2)
+        att[effect] = result.campaign_effects["divert"]["att"]
+    assert att[0.0] == 0.0
+    assert att[0.9] < att[0.45] - 0.05 < -0.1
