@@ -291,8 +291,17 @@ def test_the_planted_effect_follows_its_parameter(tmp_path):
         shutil.copytree(tmp_path / "base", world)
         params = yaml.safe_load((world / "truth" / "params.yaml").read_text(encoding="utf-8"))
         params["treatments"]["actions"]["divert_store_payment_to_self_service"]["effect"] = effect
-        (world / "truth" / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+        (world / "truth" / "params.yaml").write_text(
+            yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         result = continue_world(world, tmp_path / "wo.csv", months=2)
         att[effect] = result.campaign_effects["divert"]["att"]
     assert att[0.0] == 0.0
     assert att[0.9] < att[0.45] - 0.05 < -0.1
+
+    # The state keeps habits by position: a reordered parameter file is refused.
+    world = tmp_path / "effect_0.9"
+    params = yaml.safe_load((world / "truth" / "params.yaml").read_text(encoding="utf-8"))
+    (world / "truth" / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    with pytest.raises(ConfigError, match="same order"):
+        continue_world(world, None, months=1)

@@ -160,6 +160,7 @@ def simulate(
         "format": file_format,
         "encoding": encoding.lower(),
         "chunk_size": size,
+        "orders": _orders(params, channels),
         "chunks": [
             [number * size, min(size, customers - number * size)]
             for number in range(-(-customers // size))
@@ -403,7 +404,7 @@ def continue_world(
             f"{out}: not a simulated world (no truth/world.json); "
             "create one with `touchpoint simulate --out DIR` first"
         ) from None
-    if not (truth / "state").is_dir() or "legs" not in world:
+    if not (truth / "state").is_dir() or "chunks" not in world:
         raise ConfigError(
             f"{out}: the world has no saved state (truth/state/); simulate it again with this "
             "version of touchpoint to continue it"
@@ -414,6 +415,14 @@ def continue_world(
     params = SimParams.model_validate(data)
     channels = config.ids("channel")
     businesses = list(params.contacts.needs_per_month)
+    # The saved state stores habits and traits as positions in these lists.
+    for name, saved in world.get("orders", {}).items():
+        now = _orders(params, channels)[name]
+        if now != saved:
+            raise ConfigError(
+                f"{truth / 'params.yaml'} or the configuration changed the {name} of the world "
+                f"(saved {saved}, now {now}); the saved state needs the same ones in the same order"
+            )
     first_month = int(world["months"])
     bounds = month_bounds(params.start_month, first_month + months)
     leg_start, leg_end = int(bounds[first_month]), int(bounds[-1])
@@ -539,6 +548,17 @@ def continue_world(
     )
     (truth / "world.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
     return SimulationResult(out, files, leg.n_rows, leg.figures, campaign_effects)
+
+
+def _orders(params: SimParams, channels: list[str]) -> dict[str, list[str]]:
+    return {
+        "channels": list(channels),
+        "businesses": list(params.contacts.needs_per_month),
+        "payment_channels": list(params.payments.channel_weights),
+        "segments": list(params.segments),
+        "regions": list(params.population.regions),
+        "brands": list(params.population.brands),
+    }
 
 
 def _month_label(params: SimParams, first_month: int, months: int) -> str:
