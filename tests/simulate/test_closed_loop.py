@@ -200,6 +200,11 @@ def test_bad_work_orders_are_refused_in_one_line(loop, tmp_path):
     bad.write_text("work_order_id,campaign_id,customer_id,action\nX1,c,C99999999,retention_offer\n")
     with pytest.raises(ConfigError, match="not in the world"):
         continue_world(world, bad, months=1)
+    bad.write_text(
+        "work_order_id,campaign_id,customer_id,action\nW0000000000012,c,C00000001,retention_offer\n"
+    )
+    with pytest.raises(ConfigError, match="simulator's own"):
+        continue_world(world, bad, months=1)
 
 
 def test_cli_error_is_one_line(tmp_path, capsys):

@@ -368,6 +368,13 @@ def read_work_orders(path: str | Path, channels: list[str]) -> pa.Table:
     ids = table["work_order_id"].to_pylist()
     if len(set(ids)) != len(ids):
         problems.append("work_order_id repeats")
+    # The simulator's own marketing SMS are W + 13 digits: such ids would collide at ingest.
+    own = [i for i in ids if i and len(i) == 14 and i[0] == "W" and i[1:].isdigit()]
+    if own:
+        problems.append(
+            f"work_order_id {own[0]!r} looks like the simulator's own (W + 13 digits); "
+            "use another prefix"
+        )
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     return table
