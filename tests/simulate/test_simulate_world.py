@@ -142,3 +142,97 @@ def test_gbk_csv_world_ingests_like_parquet(tmp_path):
     summaries = ingest(con, list(result.files.values()))
     assert {s.entity: s.n_loaded for s in summaries} == result.n_rows
     assert sum(s.n_quarantined for s in summaries) == 0
+
+
+def test_payment_preference_truth_is_what_drew_the_payments(simulated_world):
+    result, _ = simulated_world
+    truth = result.out_dir / "truth"
+    prefs = pd.read_parquet(truth / "payment_preferences.parquet")
+    assert prefs.groupby("customer_id").latent_weight.sum().round(4).eq(1).all()
+    store_weight = (
+        prefs[prefs.channel.isin(["store", "partner_store"])]
+        .groupby("customer_id")
+        .latent_weight.sum()
+    )
+    payments = pd.read_parquet(result.files["payments"])
+    expected = store_weight.reindex(payments.customer_id, fill_value=0).mean()
+    measured = payments.channel.isin(["store", "partner_store"]).mean()
+    assert measured == pytest.approx(expected, abs=0.02)
+    contact_prefs = pd.read_parquet(truth / "preferences.parquet")
+    sums = contact_prefs.groupby(["customer_id", "business"]).latent_weight.sum()
+    assert len(sums) == 3000 * len(load_params().contacts.needs_per_month)
+    assert sums.round(4).eq(1).all()
+
+
+def test_contacts_follow_holidays_bill_cycle_and_time_of_day(simulated_world):
+    result, _ = simulated_world
+    contacts = pd.read_parquet(result.files["contacts"], columns=["started_at", "channel"])
+    per_day = contacts.groupby(contacts.started_at.dt.date).size()
+    per_day.index = pd.to_datetime(per_day.index)
+    february_weekdays = per_day[(per_day.index.month == 2) & (per_day.index.day_of_week < 5)]
+    spring_festival = per_day[pd.Timestamp("2026-02-17")]
+    ordinary = february_weekdays.drop(pd.date_range("2026-02-16", "2026-02-20"), errors="ignore")
+    assert spring_festival < 0.6 * ordinary.median()
+    payments = pd.read_parquet(result.files["payments"], columns=["paid_at"])
+    day = payments.paid_at.dt.day
+    assert (day <= 5).sum() / 5 > 1.4 * ((day >= 10) & (day <= 28)).sum() / 19
+    hour = contacts.started_at.dt.hour
+    assert hour.between(2, 4).mean() < 0.02
+    assert hour.between(9, 11).mean() > 0.15
+
+
+def _satisfied(text: pd.Series) -> pd.Series:
+    text = text.fillna("")
+    return text.str.startswith("1") | (text.str.contains("满") & ~text.str.contains("不满"))
+
+
+def test_survey_replies_are_typed_like_customers_and_follow_peak_end(calibration_world):
+    surveys = pd.read_parquet(calibration_world.files["surveys"])
+    replies = surveys.reply_text[surveys.replied_at.notna()]
+    assert replies.isin(["1", "2", "3"]).mean() > 0.1  # digits
+    assert replies.isin(["满意", "一般", "不满意"]).mean() > 0.1  # words
+    assert (replies == "").mean() > 0.02  # blanks
+    assert replies.str.contains("👍|😡").any()  # emoji
+    assert replies.isin(["满易", "不满衣"]).any()  # typos
+    assert replies.str.contains("，").any()  # comments
+    contacts = pd.read_parquet(calibration_world.files["contacts"])
+    joined = surveys[surveys.replied_at.notna()].merge(contacts, on="contact_id")
+    good = _satisfied(joined.reply_text)
+    # The end: resolved contacts are remembered better than unresolved ones.
+    resolved = joined.outcome == "resolved"
+    assert good[resolved].mean() > good[~resolved].mean() + 0.3
+    # The peak: a long wait for the agent spoils a resolved call.
+    agent = joined[(joined.channel == "agent") & resolved]
+    calls = contacts[contacts.channel == "ivr"].set_index("call_id").ended_at
+    wait = (agent.started_at - calls.reindex(agent.call_id).to_numpy()).dt.total_seconds()
+    agent_good = _satisfied(agent.reply_text)
+    assert agent_good[wait.to_numpy() <= 60].mean() > agent_good[wait.to_numpy() > 60].mean() + 0.1
+
+
+def test_churn_reasons_follow_their_drivers(calibration_world):
+    truth = pd.read_parquet(calibration_world.out_dir / "truth" / "customers.parquet")
+    churners = truth[truth.churn_reason.notna()]
+    assert set(churners.churn_reason) <= {
+        "product_quality",
+        "policy",
+        "service_level",
+        "management",
+        "channel_behaviour",
+        "competitors",
+        "customer_behaviour",
+    }
+    # A segment's churn factor shows: butterflies (3.0) leave far more than good friends (0.4).
+    rate = truth.churn_month.notna().groupby(truth.segment).mean()
+    assert rate["butterfly"] > 3 * rate["good_friend"]
+    customers = pd.read_parquet(calibration_world.files["customers"])
+    # Tenure under six months raises the hazard, and shows as "policy" churn.
+    joined = churners.merge(customers, on="customer_id")
+    month_start = pd.to_datetime(
+        joined.churn_month.astype(int).map(lambda m: f"2026-{m + 1:02d}-01")
+    )
+    is_new = (month_start - pd.to_datetime(joined.join_date)).dt.days < 183
+    share = (joined.churn_reason == "policy").groupby(is_new).mean()
+    assert share[True] > 1.4 * share[False]
+    regions = churners.merge(customers, on="customer_id").groupby("region").churn_reason
+    competitors = regions.apply(lambda r: (r == "competitors").mean())
+    assert competitors["dazhou"] > competitors["deyang"]  # competitor pressure 1.3 vs 0.9

@@ -32,7 +32,9 @@ def demo_command(
     config = load_config()
     data_dir, warehouse = out / "data", out / "touchpoint.duckdb"
     with progress_bar("simulating") as on_progress:
-        world = simulate(data_dir, customers=customers, months=months, seed=seed, on_progress=on_progress)
+        world = simulate(
+            data_dir, customers=customers, months=months, seed=seed, on_progress=on_progress
+        )
     console.print(
         f"simulated {customers:,} customers × {months} months into {data_dir}/ (ground truth in {data_dir}/truth/)"
     )

@@ -12,15 +12,16 @@ from rich.table import Table
 from touchpoint.cli.app import ConfigOption, JsonOption, app, console
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
-from touchpoint.simulate import load_params, simulate
+from touchpoint.errors import ConfigError
+from touchpoint.simulate import continue_world, load_params, simulate
 
 
 @app.command("simulate")
 def simulate_command(
     out: Annotated[
-        Path,
+        Path | None,
         typer.Option("--out", "-o", help="Folder for the source files (truth goes to OUT/truth/)."),
-    ],
+    ] = None,
     customers: Annotated[
         int, typer.Option("--customers", min=1, help="Customers to simulate.")
     ] = 50_000,
@@ -35,11 +36,40 @@ def simulate_command(
     params: Annotated[
         Path | None, typer.Option("--params", help="YAML overriding the world's parameters.")
     ] = None,
+    continue_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--continue",
+            help="Extend this simulated world by --months months (same customers and state).",
+        ),
+    ] = None,
+    work_orders: Annotated[
+        Path | None,
+        typer.Option(
+            "--work-orders",
+            help="With --continue: CSV or Parquet of work orders whose customers respond "
+            "(columns work_order_id, campaign_id, customer_id, action[, channel, sent_at]).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Write the source files of a simulated operator, ready for `touchpoint ingest`."""
-    settings, world = load_config(config), load_params(params)
+    """Write the source files of a simulated operator, ready for `touchpoint ingest`.
+
+    With --continue DIR, extend that world instead: its customers go on for --months more
+    months, and those named in --work-orders respond with the planted effect of their action.
+    """
+    settings = load_config(config)
+    if continue_dir is not None:
+        _continue(continue_dir, work_orders, months, settings, json_output)
+        return
+    if work_orders is not None:
+        raise ConfigError("--work-orders applies to a continued world; add --continue DIR")
+    if out is None:
+        raise ConfigError(
+            "say where to write the world with --out DIR (or extend one with --continue DIR)"
+        )
+    world = load_params(params)
     if json_output:
         result = simulate(
             out,
@@ -93,3 +123,50 @@ def simulate_command(
         if isinstance(value, float):
             figures.add_row(key, f"{value:.4f}")
     console.print(figures)
+
+
+def _continue(world_dir: Path, work_orders: Path | None, months: int, settings, json_output):
+    if json_output:
+        result = continue_world(world_dir, work_orders, months=months, config=settings)
+    else:
+        with progress_bar("continuing") as on_progress:
+            result = continue_world(
+                world_dir, work_orders, months=months, config=settings, on_progress=on_progress
+            )
+    if json_output:
+        typer.echo(
+            json.dumps(
+                {
+                    "files": {k: str(v) for k, v in result.files.items()},
+                    "rows": result.n_rows,
+                    "realised": result.realised,
+                    "campaign_effects": result.campaign_effects,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"Continued {world_dir} by {months} months", title_justify="left")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, path in result.files.items():
+        table.add_row(str(path), f"{result.n_rows[name]:,}")
+    console.print(table)
+    if result.campaign_effects:
+        effects = Table(
+            title="Planted campaign effects (truth/campaign_effects.json)", title_justify="left"
+        )
+        for column in ("campaign", "outcome", "treated", "ATT", "annoyed"):
+            effects.add_column(
+                column, justify="left" if column in ("campaign", "outcome") else "right"
+            )
+        for campaign, e in result.campaign_effects.items():
+            effects.add_row(
+                campaign,
+                e["outcome"],
+                f"{e['n_treated']:,}",
+                f"{e['att']:+.4f}",
+                f"{e['annoyed_share']:.1%}",
+            )
+        console.print(effects)

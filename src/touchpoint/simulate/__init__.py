@@ -7,6 +7,13 @@
 """
 
 from touchpoint.simulate.params import SimParams, load_params
-from touchpoint.simulate.world import SimulationResult, simulate
+from touchpoint.simulate.world import SimulationResult, continue_world, read_work_orders, simulate
 
-__all__ = ["SimParams", "SimulationResult", "load_params", "simulate"]
+__all__ = [
+    "SimParams",
+    "SimulationResult",
+    "continue_world",
+    "load_params",
+    "read_work_orders",
+    "simulate",
+]

@@ -125,6 +125,41 @@ class Campaigns(_Model):
     accept_rate: float = Field(ge=0, le=1)
 
 
+class Timing(_Model):
+    weekend_factor: float = Field(gt=0)
+    bill_peak_days: int = Field(ge=0, le=28)
+    bill_peak_factor: float = Field(gt=0)
+    holidays: dict[dt.date, float]  # day -> factor on that day's contacts
+
+
+class Action(_Model):
+    """A work-order action's planted effect: ``effect`` times the customer's factors."""
+
+    outcome: str
+    effect: float = Field(ge=0, le=1)
+    noise_sigma: float = Field(ge=0)
+    by_age: dict[str, float] = {}
+    by_brand: dict[str, float] = {}
+    by_segment: dict[str, float] = {}
+    destinations_by_age: dict[str, dict[str, float]] = {}
+
+
+class Annoyance(_Model):
+    base: float = Field(ge=0, le=1)
+    per_recent_contact: float = Field(ge=0, le=1)
+    sensitive: float = Field(ge=0, le=1)
+    churn_factor: float = Field(ge=1)
+    complaint_factor: float = Field(ge=1)
+
+
+class Treatments(_Model):
+    persistence: float = Field(ge=0, le=1)
+    young_under: int = Field(gt=0)
+    senior_from: int = Field(gt=0)
+    annoyance: Annoyance
+    actions: dict[str, Action]
+
+
 class SimParams(_Model):
     """Every parameter of the simulated world (see ``defaults.yaml`` for what each means)."""
 
@@ -142,6 +177,8 @@ class SimParams(_Model):
     complaints: Rate
     orders: Rate
     campaigns: Campaigns
+    timing: Timing
+    treatments: Treatments
     ivr_menu: tuple[MenuNode, ...]
 
     @model_validator(mode="after")
@@ -160,7 +197,23 @@ class SimParams(_Model):
         missing = set(self.contacts.needs_per_month) - set(self.contacts.channel_weights)
         if missing:
             raise ValueError(f"contacts.channel_weights: no weights for {sorted(missing)}")
+        for name, action in self.treatments.actions.items():
+            for label, given, known in (
+                ("by_brand", action.by_brand, self.population.brands),
+                ("by_segment", action.by_segment, self.segments),
+                ("by_age", action.by_age, AGE_BANDS),
+                ("destinations_by_age", action.destinations_by_age, AGE_BANDS),
+            ):
+                unknown = set(given) - set(known)
+                if unknown:
+                    raise ValueError(
+                        f"treatments.actions.{name}.{label}: unknown {sorted(unknown)}; "
+                        f"use {sorted(known)}"
+                    )
         return self
+
+
+AGE_BANDS = ("young", "middle", "senior")
 
 
 def _deep_merge(base: dict, override: dict) -> dict:

@@ -42,7 +42,8 @@ class Population:
     join_us: np.ndarray  # join time, microseconds since the epoch
     preferences: np.ndarray  # [customer, business, channel] latent channel weights (sum 1)
     baseline: np.ndarray  # [customer, business, channel] what preferences drift back to
-    payment_preferences: np.ndarray  # [customer, payment channel]
+    payment_preferences: np.ndarray  # [customer, payment channel] latent weights (sum 1)
+    payment_baseline: np.ndarray  # [customer, payment channel] what they drift back to
 
 
 TIERS = ("diamond", "gold", "silver", "regular")
@@ -76,7 +77,11 @@ def draw_population(
     months: int,
     businesses: list[str],
     channels: list[str],
+    first_month: int = 0,
+    all_new: bool = False,
 ) -> Population:
+    """``n`` customers numbered from ``first``. Some join inside ``months`` months from
+    ``first_month`` (all of them when ``all_new``: the new subscribers of a continued world)."""
     pop = params.population
     brand = pick(rng, pop.brands, n)
     brand_names = list(pop.brands)
@@ -93,29 +98,19 @@ def draw_population(
     median = np.array([pop.arpu_median_yuan[b] for b in brand_names])[brand]
     tier_factor = np.array([pop.arpu_tier_factor[t] for t in TIERS])[tier]
     arpu = median * tier_factor * seg_arpu[segment] * rng.lognormal(0.0, pop.arpu_sigma, n)
-    bounds = month_bounds(params.start_month, months)
+    bounds = month_bounds(params.start_month, first_month + months)[first_month:]
     start, span = bounds[0], bounds[-1] - bounds[0] - DAY_US  # new joiners join inside the period
-    is_new = rng.random(n) < pop.new_joins_per_month * months
+    is_new = (rng.random(n) < pop.new_joins_per_month * months) | all_new
     tenure_days = rng.exponential(3 * 365, n) + 30
     join = np.where(is_new, start + rng.random(n) * span, start - tenure_days * DAY_US)
     join = (join // DAY_US) * DAY_US  # join dates are whole days
 
     # Channel habits: baseline weights per business, tilted by segment, then each customer's own.
-    weights = params.contacts.channel_weights
-    base = np.array([[weights[b].get(c, 0.0) for c in channels] for b in businesses])  # [B, C]
-    tilt = _tilt(params, channels)[segment]  # [n, C]
-    baseline = base[None, :, :] * tilt[:, None, :]
-    baseline /= baseline.sum(axis=-1, keepdims=True)
+    baseline, payment_baseline = baselines(params, segment, businesses, channels)
     concentration = params.contacts.preference_concentration
     preferences = rng.gamma(np.maximum(baseline * concentration * len(channels) / 3, 1e-9))
     preferences /= preferences.sum(axis=-1, keepdims=True)
-    pay_channels = list(params.payments.channel_weights)
-    pay_base = (
-        np.array([params.payments.channel_weights[c] for c in pay_channels])[None, :]
-        * _tilt(params, pay_channels)[segment]
-    )
-    pay_base /= pay_base.sum(axis=-1, keepdims=True)
-    payment_preferences = rng.gamma(np.maximum(pay_base * concentration * 2, 1e-9))
+    payment_preferences = rng.gamma(np.maximum(payment_baseline * concentration * 2, 1e-9))
     payment_preferences /= payment_preferences.sum(axis=-1, keepdims=True)
 
     return Population(
@@ -135,7 +130,26 @@ def draw_population(
         preferences=preferences,
         baseline=baseline,
         payment_preferences=payment_preferences,
+        payment_baseline=payment_baseline,
     )
+
+
+def baselines(
+    params: SimParams, segment: np.ndarray, businesses: list[str], channels: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each customer's habits drift back to: [customer, business, channel] channel weights
+    and [customer, payment channel] payment weights, from the segment's tilt (rows sum to 1)."""
+    weights = params.contacts.channel_weights
+    base = np.array([[weights[b].get(c, 0.0) for c in channels] for b in businesses])  # [B, C]
+    baseline = base[None, :, :] * _tilt(params, channels)[segment][:, None, :]
+    baseline /= baseline.sum(axis=-1, keepdims=True)
+    pay_channels = list(params.payments.channel_weights)
+    pay_base = (
+        np.array([params.payments.channel_weights[c] for c in pay_channels])[None, :]
+        * _tilt(params, pay_channels)[segment]
+    )
+    pay_base /= pay_base.sum(axis=-1, keepdims=True)
+    return baseline, pay_base
 
 
 def month_bounds(start: dt.date, months: int) -> np.ndarray:

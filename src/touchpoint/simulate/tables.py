@@ -67,12 +67,15 @@ def _table(entity: str, columns: dict) -> pa.Table:
     return pa.Table.from_arrays(
         [
             pa.array(columns[f.name], f.type)
-            if not isinstance(columns[f.name], pa.Array)
+            if not isinstance(columns[f.name], pa.Array | pa.ChunkedArray)
             else columns[f.name].cast(f.type)
             for f in fields
         ],
         schema=pa.schema(fields),
     )
+
+
+contract_table = _table
 
 
 def _ts(us: np.ndarray) -> pa.Array:
@@ -131,8 +134,10 @@ def chunk_tables(
             },
         ),
     }
+    first = chunk.first_ids or {}
+    call_0, contact_0 = first.get("calls", 0), first.get("contacts", 0)
     n_calls = len(calls.customer)
-    call_ids = ids("H", c, np.arange(n_calls))
+    call_ids = ids("H", c, call_0 + np.arange(n_calls))
     t = np.flatnonzero(calls.is_transferred)
     o = chunk.contacts
     is_store = np.isin(
@@ -140,7 +145,7 @@ def chunk_tables(
     )
     contact_parts = [
         dict(
-            contact_id=ids("KI", c, np.arange(n_calls)),
+            contact_id=ids("KI", c, call_0 + np.arange(n_calls)),
             customer=calls.customer,
             start=calls.start_us,
             end=calls.ivr_end_us,
@@ -152,7 +157,7 @@ def chunk_tables(
             call_id=call_ids,
         ),
         dict(
-            contact_id=ids("KA", c, t),
+            contact_id=ids("KA", c, call_0 + t),
             customer=calls.customer[t],
             start=calls.agent_start_us[t],
             end=calls.agent_end_us[t],
@@ -166,7 +171,7 @@ def chunk_tables(
             call_id=call_ids.take(pa.array(t, pa.int64())),
         ),
         dict(
-            contact_id=ids("KO", c, np.arange(len(o["customer"]))),
+            contact_id=ids("KO", c, contact_0 + np.arange(len(o["customer"]))),
             customer=o["customer"],
             start=o["start_us"],
             end=o["end_us"],
@@ -220,7 +225,7 @@ def chunk_tables(
     tables["payments"] = _table(
         "payments",
         {
-            "payment_id": ids("P", c, np.arange(len(p["customer"]))),
+            "payment_id": ids("P", c, first.get("payments", 0) + np.arange(len(p["customer"]))),
             "customer_id": cust(p["customer"]),
             "paid_at": _ts(p["at_us"]),
             "channel": channel_names[p["channel"]],
@@ -247,13 +252,15 @@ def chunk_tables(
     tables["complaints"] = _table(
         "complaints",
         {
-            "complaint_id": ids("Q", c, np.arange(nk)),
+            "complaint_id": ids("Q", c, first.get("complaints", 0) + np.arange(nk)),
             "customer_id": cust(k["customer"]),
             "created_at": _ts(k["at_us"]),
             "channel": rng.choice(
                 np.array(["agent", "store", "web"], dtype=object), nk, p=[0.7, 0.2, 0.1]
             ),
-            "category": rng.choice(COMPLAINT_CATEGORIES, nk),
+            "category": np.where(
+                k["is_harassment"], "marketing_harassment", rng.choice(COMPLAINT_CATEGORIES, nk)
+            ).astype(object),
             "resolved_at": pa.array(
                 (k["at_us"] + (rng.exponential(2, nk) * 86_400e6).astype(np.int64)).astype(
                     "datetime64[us]"
@@ -268,7 +275,7 @@ def chunk_tables(
     tables["orders"] = _table(
         "orders",
         {
-            "order_id": ids("O", c, np.arange(nr)),
+            "order_id": ids("O", c, first.get("orders", 0) + np.arange(nr)),
             "customer_id": cust(r["customer"]),
             "ordered_at": _ts(r["at_us"]),
             "action": np.where(rng.random(nr) < 0.8, "subscribe", "unsubscribe").astype(object),
@@ -287,7 +294,13 @@ def chunk_tables(
     )
     contact_ref = pc.binary_join_element_wise(
         pa.array(survey_contact, pa.string()),
-        pc.utf8_lpad(pa.array(s["ref"], pa.int64()).cast(pa.string()), 8, "0"),
+        pc.utf8_lpad(
+            pa.array(s["ref"] + np.where(s["kind"] == 1, contact_0, call_0), pa.int64()).cast(
+                pa.string()
+            ),
+            8,
+            "0",
+        ),
         "",
     )
     contact_ref = pc.binary_join_element_wise(
@@ -299,7 +312,7 @@ def chunk_tables(
     tables["surveys"] = _table(
         "surveys",
         {
-            "survey_id": ids("S", c, np.arange(ns)),
+            "survey_id": ids("S", c, first.get("surveys", 0) + np.arange(ns)),
             "customer_id": cust(s["customer"]),
             "contact_id": contact_ref,
             "survey_channel": np.where(s["is_sms"], "sms", "ivr").astype(object),
@@ -325,7 +338,7 @@ def chunk_tables(
     tables["campaign_responses"] = _table(
         "campaign_responses",
         {
-            "work_order_id": ids("W", c, np.arange(nf)),
+            "work_order_id": ids("W", c, first.get("offers", 0) + np.arange(nf)),
             "campaign_id": np.array(
                 [f"cmp_{start + int(m)}_data".replace("-", "") for m in f["month"]], dtype=object
             ),

@@ -36,25 +36,56 @@ HOUR_PROFILE = np.array(
     ]
 )
 HOUR_PROFILE = HOUR_PROFILE / HOUR_PROFILE.sum()
-WEEKEND_FACTOR = 0.75
-BILL_PEAK_DAYS = 5  # bills are issued on the 1st: queries and payments peak in the first days
-BILL_PEAK_FACTOR = 1.8
+_HOUR_CUMULATIVE = np.cumsum(HOUR_PROFILE)[:-1]
+
+
+def day_weights(timing, month_start_us: int, month_end_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """Relative volume of each day of the month: (ordinary contacts, bill-cycle contacts).
+
+    Weekends are quieter, holidays have their own factor, and bill queries and payments peak
+    in the first days after the bill is issued on the 1st.
+    """
+    n_days = int((month_end_us - month_start_us) // DAY_US)
+    day_numbers = np.arange(n_days)
+    epoch_day = month_start_us // DAY_US + day_numbers
+    weekday = (epoch_day + 3) % 7  # 1970-01-01 was a Thursday
+    base = np.where(weekday >= 5, timing.weekend_factor, 1.0)
+    holidays = {
+        int(np.datetime64(day, "D").astype(np.int64)): factor
+        for day, factor in timing.holidays.items()
+    }
+    base = base * np.array([holidays.get(int(d), 1.0) for d in epoch_day])
+    peak = base * np.where(day_numbers < timing.bill_peak_days, timing.bill_peak_factor, 1.0)
+    return base / base.sum(), peak / peak.sum()
+
+
+def exposure(
+    weights: np.ndarray, month_start_us: int, lo_us: np.ndarray, hi_us: np.ndarray
+) -> np.ndarray:
+    """Share of the month's volume (day ``weights``) between whole-day instants lo and hi."""
+    cumulative = np.concatenate([[0.0], np.cumsum(weights)])
+    first = np.clip((lo_us - month_start_us) // DAY_US, 0, len(weights))
+    last = np.clip((hi_us - month_start_us) // DAY_US, 0, len(weights))
+    return np.where(last > first, cumulative[last] - cumulative[first], 0.0)
 
 
 def sample_times(
-    rng: np.random.Generator, month_start_us: int, month_end_us: int, n: int, bill_cycle: np.ndarray
+    rng: np.random.Generator,
+    month_start_us: int,
+    month_end_us: int,
+    n: int,
+    bill_cycle: np.ndarray,
+    weights: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """``n`` instants in the month (microseconds); ``bill_cycle`` marks rows that peak after billing."""
-    n_days = int((month_end_us - month_start_us) // DAY_US)
-    day_numbers = np.arange(n_days)
-    weekday = (month_start_us // DAY_US + day_numbers + 3) % 7  # 1970-01-01 was a Thursday
-    base = np.where(weekday >= 5, WEEKEND_FACTOR, 1.0)
-    peak = base * np.where(day_numbers < BILL_PEAK_DAYS, BILL_PEAK_FACTOR, 1.0)
+    """``n`` instants in the month (microseconds); ``bill_cycle`` marks rows that peak after
+    billing; ``weights`` are :func:`day_weights` of the month."""
+    base, peak = weights
+    u = rng.random(n)
     day = np.where(
         bill_cycle,
-        rng.choice(n_days, n, p=peak / peak.sum()),
-        rng.choice(n_days, n, p=base / base.sum()),
+        np.searchsorted(np.cumsum(peak)[:-1], u, side="right"),
+        np.searchsorted(np.cumsum(base)[:-1], u, side="right"),
     )
-    hour = rng.choice(24, n, p=HOUR_PROFILE)
+    hour = np.searchsorted(_HOUR_CUMULATIVE, rng.random(n), side="right")
     within = (rng.random(n) * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000  # whole seconds
     return month_start_us + day * DAY_US + hour * HOUR_US + within

@@ -18,11 +18,23 @@ import yaml
 
 from touchpoint.config import Config, load_config
 from touchpoint.contract import ENTITIES
-from touchpoint.errors import ConfigError
-from touchpoint.simulate.chunk import CHURN_REASONS, generate_chunk
+from touchpoint.errors import ConfigError, InputFileError
+from touchpoint.simulate.chunk import (
+    ACTIONS,
+    CHURN_REASONS,
+    RESPONSES,
+    ChunkState,
+    load_state,
+    new_state,
+    plan_work_orders,
+    run_months,
+    save_state,
+)
 from touchpoint.simulate.menu import build_menu
 from touchpoint.simulate.params import SimParams, load_params
-from touchpoint.simulate.tables import chunk_tables
+from touchpoint.simulate.population import month_bounds
+from touchpoint.simulate.tables import chunk_tables, contract_table
+from touchpoint.simulate.timing import HOUR_US
 from touchpoint.simulate.truth import Realised
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -36,6 +48,7 @@ class SimulationResult:
     files: dict[str, Path]
     n_rows: dict[str, int]
     realised: dict
+    campaign_effects: dict | None = None  # a continued world: each campaign's planted effect
 
 
 class _Writer:
@@ -88,11 +101,13 @@ def simulate(
     """Simulate an operator and write its source files to ``out_dir``.
 
     Writes ``out_dir/<entity>.parquet`` (or ``.csv``) for every entity of the data contract,
-    and ``out_dir/truth/``: ``params.yaml`` (the parameters used), ``realised.json`` (the
-    headline figures of docs/metrics.md, counted from the simulator's own records),
+    and ``out_dir/truth/`` (see docs/simulator.md): ``params.yaml`` (the parameters used),
+    ``world.json`` (size, seed, format, months simulated), ``realised.json`` (the headline
+    figures of docs/metrics.md, counted from the simulator's own records),
     ``customers.parquet`` (latent segment, sensitivity, churn month and reason),
-    ``preferences.parquet`` (each customer's mean latent channel weights per business),
-    ``ivr_menu.parquet`` and ``confusing_nodes.json``.
+    ``preferences.parquet`` and ``payment_preferences.parquet`` (each customer's mean latent
+    channel weights), ``ivr_menu.parquet``, ``confusing_nodes.json`` and ``state/`` (what
+    :func:`continue_world` needs to go on).
 
     Customers are generated in chunks of ``params.chunk_size``, each with its own random
     stream seeded by ``(seed, chunk number)``: memory stays flat whatever the world's size, and
@@ -110,56 +125,59 @@ def simulate(
         )
     config = config or load_config()
     params = params or load_params()
-    menu = build_menu(params)
     channels = config.ids("channel")
     out = Path(out_dir)
     truth_dir = out / "truth"
     if truth_dir.exists():
         shutil.rmtree(truth_dir)
-    truth_dir.mkdir(parents=True)
+    (truth_dir / "state").mkdir(parents=True)
     suffix = "parquet" if file_format == "parquet" else "csv"
     files = {name: out / f"{name}.{suffix}" for name in ENTITIES}
-    for path in files.values():
-        path.unlink(missing_ok=True)
-    writers = {
-        name: _Writer(path, file_format, ENCODINGS[encoding.lower()])
-        for name, path in files.items()
-    }
-    regions = list(params.population.regions)
-    realised = Realised(regions, months)
-    truth_customers, truth_prefs = [], []
-    size = params.chunk_size
-    n_chunks = -(-customers // size)
     businesses = list(params.contacts.needs_per_month)
-    for number in range(n_chunks):
-        if on_progress:
-            on_progress("simulating customers", number * size, customers)
-        first = number * size
-        chunk = generate_chunk(
-            params, menu, number, first, min(size, customers - first), months, seed, channels
-        )
-        for name, table in chunk_tables(chunk, params, menu, channels).items():
-            writers[name].write(table)
-        realised.add(chunk, len(businesses))
-        truth_customers.append(_customer_truth(chunk, params))
-        truth_prefs.append(_preference_truth(chunk, businesses, channels))
-    for writer in writers.values():
-        writer.close()
-    if on_progress:
-        on_progress("writing ground truth", customers, customers)
-    figures = realised.figures()
+    size = params.chunk_size
+
+    def states():
+        for number in range(-(-customers // size)):
+            first = number * size
+            yield new_state(
+                params,
+                number,
+                first,
+                min(size, customers - first),
+                months,
+                seed,
+                businesses,
+                channels,
+            )
+
+    leg = _Leg(out, files, params, config, file_format, encoding, months)
+    leg.run(states(), customers, on_progress)
+    leg.close()
+    world = {
+        "customers": customers,
+        "months": months,
+        "seed": seed,
+        "format": file_format,
+        "encoding": encoding.lower(),
+        "chunk_size": size,
+        "orders": _orders(params, channels),
+        "chunks": [
+            [number * size, min(size, customers - number * size)]
+            for number in range(-(-customers // size))
+        ],
+        "legs": [
+            {"first_month": 0, "months": months, "files": {k: v.name for k, v in files.items()}}
+        ],
+    }
+    (truth_dir / "world.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
     (truth_dir / "realised.json").write_text(
-        json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8"
+        json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
     )
     (truth_dir / "params.yaml").write_text(
         yaml.safe_dump(params.model_dump(mode="json"), allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
-    (truth_dir / "world.json").write_text(
-        json.dumps({"customers": customers, "months": months, "seed": seed}), encoding="utf-8"
-    )
-    pq.write_table(pa.concat_tables(truth_customers), truth_dir / "customers.parquet")
-    pq.write_table(pa.concat_tables(truth_prefs), truth_dir / "preferences.parquet")
+    menu = build_menu(params)
     pq.write_table(
         pa.table(
             {
@@ -170,6 +188,7 @@ def simulate(
                 "business": [n.business for n in params.ivr_menu],
                 "label_en": [n.en for n in params.ivr_menu],
                 "label_zh": [n.zh for n in params.ivr_menu],
+                "is_confusing": [n.id in params.ivr.confusing_nodes for n in params.ivr_menu],
             }
         ),
         truth_dir / "ivr_menu.parquet",
@@ -177,10 +196,82 @@ def simulate(
     (truth_dir / "confusing_nodes.json").write_text(
         json.dumps(list(params.ivr.confusing_nodes)), encoding="utf-8"
     )
-    return SimulationResult(out, files, {n: w.n_rows for n, w in writers.items()}, figures)
+    return SimulationResult(out, files, leg.n_rows, leg.figures)
+
+
+class _Leg:
+    """Simulates a run of months over every chunk and writes its files and truth."""
+
+    def __init__(
+        self, out, files, params, config, file_format, encoding, months, plans=None, label=""
+    ):
+        self.out, self.files, self.params, self.config = out, files, params, config
+        self.months, self.plans, self.label = months, ({} if plans is None else plans), label
+        self.channels = config.ids("channel")
+        self.menu = build_menu(params)
+        self.writers = {
+            name: _Writer(path, file_format, ENCODINGS[encoding.lower()])
+            for name, path in files.items()
+        }
+        for path in files.values():
+            path.unlink(missing_ok=True)
+        self.work_orders: list[dict] = []
+
+    def run(self, states, customers: int, on_progress) -> None:
+        params, channels = self.params, self.channels
+        truth = self.out / "truth"
+        realised = Realised(list(params.population.regions), self.months)
+        businesses = list(params.contacts.needs_per_month)
+        pay_channels = list(params.payments.channel_weights)
+        # Ground truth is streamed chunk by chunk too, so memory stays flat.
+        truth_writers = {
+            name: _Writer(truth / f"{name}.parquet", "parquet", "utf-8")
+            for name in (
+                "customers",
+                f"preferences{self.label}",
+                f"payment_preferences{self.label}",
+            )
+        }
+        truth_customers, truth_prefs, truth_pay = truth_writers.values()
+        done = 0
+        for state in states:
+            if on_progress:
+                on_progress("simulating customers", done, customers)
+            plan = self.plans.get(state.number)
+            chunk = run_months(params, self.menu, state, self.months, channels, plan)
+            for name, table in chunk_tables(chunk, params, self.menu, channels).items():
+                self.writers[name].write(table)
+            realised.add(chunk, len(businesses))
+            truth_customers.write(_customer_truth(chunk, params))
+            truth_prefs.write(
+                _preference_truth(chunk.mean_preferences, chunk, businesses, channels)
+            )
+            truth_pay.write(
+                _preference_truth(
+                    chunk.mean_payment_preferences[:, None, :], chunk, ["payment"], pay_channels
+                )
+            )
+            if chunk.work_orders and len(chunk.work_orders["row"]):
+                self.work_orders.append({**chunk.work_orders, "chunk": state.number})
+            save_state(state, truth / "state" / f"chunk_{state.number:05d}.npz")
+            done += len(state.population.index)
+        if on_progress:
+            on_progress("writing ground truth", customers, customers)
+        self.figures = realised.figures()
+        for writer in truth_writers.values():
+            writer.close()
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+    @property
+    def n_rows(self) -> dict[str, int]:
+        return {n: w.n_rows for n, w in self.writers.items()}
 
 
 def _customer_truth(chunk, params: SimParams) -> pa.Table:
+    """One row per customer: the latent traits that drive behaviour, and how they left."""
     pop = chunk.population
     return pa.table(
         {
@@ -188,23 +279,392 @@ def _customer_truth(chunk, params: SimParams) -> pa.Table:
             "segment": np.array(list(params.segments), dtype=object)[pop.segment],
             "is_sensitive": pop.is_sensitive,
             "arpu_trend": pop.arpu_trend,
-            "churn_month": pa.array(chunk.churn_month, mask=chunk.churn_month < 0),
+            "churn_month": pa.array(chunk.churn_month, pa.int64(), mask=chunk.churn_month < 0),
             "churn_reason": pa.array(
                 np.array(CHURN_REASONS + ("",), dtype=object)[chunk.churn_reason],
+                pa.string(),
                 mask=chunk.churn_reason < 0,
             ),
         }
     )
 
 
-def _preference_truth(chunk, businesses: list[str], channels: list[str]) -> pa.Table:
-    prefs = chunk.mean_preferences  # [customer, business, channel]
+def _preference_truth(prefs: np.ndarray, chunk, businesses: list[str], channels: list[str]):
+    """One row per customer, business and channel the customer can use (latent weight > 0):
+    the mean over the months of the latent weight that drew the channel of each contact."""
     n, b, c = prefs.shape
+    flat = prefs.reshape(-1)
+    keep = np.flatnonzero(flat > 1e-6)  # channels a business is not offered in have no weight
+    customer_ids = pc.binary_join_element_wise(
+        "C", pc.utf8_lpad(pa.array(chunk.population.index).cast(pa.string()), 8, "0"), ""
+    )
+
+    def labels(codes: np.ndarray, names) -> pa.Array:
+        # Dictionary-encoded: cheap to build, and Parquet stores it as such.
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(names))
+
     return pa.table(
         {
-            "customer_id": np.repeat([f"C{i:08d}" for i in chunk.population.index], b * c),
-            "business": np.tile(np.repeat(businesses, c), n),
-            "channel": np.tile(channels, n * b),
-            "latent_weight": prefs.reshape(-1).astype(np.float32),
+            "customer_id": labels(keep // (b * c), customer_ids),
+            "business": labels(keep // c % b, list(businesses)),
+            "channel": labels(keep % c, list(channels)),
+            "latent_weight": flat[keep].astype(np.float32),
         }
+    )
+
+
+WORK_ORDER_COLUMNS = ("work_order_id", "campaign_id", "customer_id", "action")
+
+
+def read_work_orders(path: str | Path, channels: list[str]) -> pa.Table:
+    """The work-orders file (CSV or Parquet; see docs/simulator.md), validated.
+
+    Columns ``work_order_id, campaign_id, customer_id, action`` are required; ``channel``
+    (default ``sms``) and ``sent_at`` (default: the first continued day at 10:00) are optional.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such work-orders file")
+    try:
+        if path.suffix.lower() == ".parquet":
+            table = pq.read_table(path)
+        else:
+            table = pcsv.read_csv(
+                path,
+                convert_options=pcsv.ConvertOptions(
+                    column_types={c: pa.string() for c in (*WORK_ORDER_COLUMNS, "channel")},
+                    timestamp_parsers=["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+                ),
+            )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFileError(
+            f"{path}: cannot read the work orders ({str(exc).splitlines()[0]}); "
+            "give a CSV or Parquet file"
+        ) from None
+    for name in (*WORK_ORDER_COLUMNS, "channel"):
+        if name in table.column_names and table[name].type != pa.string():
+            table = table.set_column(
+                table.column_names.index(name), name, table[name].cast(pa.string())
+            )
+    missing = [c for c in WORK_ORDER_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ConfigError(
+            f"{path}: missing column(s) {', '.join(missing)}; a work-orders file needs "
+            f"{', '.join(WORK_ORDER_COLUMNS)} (and optionally channel, sent_at)"
+        )
+    problems = []
+    for column in WORK_ORDER_COLUMNS:
+        if table[column].null_count:
+            problems.append(f"{column} is blank in {table[column].null_count} row(s)")
+    actions = set(table["action"].drop_null().to_pylist())
+    if actions - set(ACTIONS):
+        problems.append(
+            f"unknown action(s) {sorted(actions - set(ACTIONS))}; use {', '.join(ACTIONS)}"
+        )
+    if "channel" in table.column_names:
+        used = set(table["channel"].drop_null().to_pylist())
+        if used - set(channels):
+            problems.append(f"unknown channel(s) {sorted(used - set(channels))}")
+    ids = table["work_order_id"].to_pylist()
+    if len(set(ids)) != len(ids):
+        problems.append("work_order_id repeats")
+    # The simulator's own marketing SMS are W + 13 digits: such ids would collide at ingest.
+    own = [i for i in ids if i and len(i) == 14 and i[0] == "W" and i[1:].isdigit()]
+    if own:
+        problems.append(
+            f"work_order_id {own[0]!r} looks like the simulator's own (W + 13 digits); "
+            "use another prefix"
+        )
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return table
+
+
+def continue_world(
+    world_dir: str | Path,
+    work_orders: str | Path | None,
+    *,
+    months: int,
+    config: Config | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> SimulationResult:
+    """Extend a simulated world by ``months`` months, applying the work orders' planted effects.
+
+    The same customers go on from the state the earlier run saved in ``truth/state/`` (their
+    drifted habits, churn, the random streams' positions), so continuing is deterministic.
+    The new months' events go to ``<entity>_<first month>_<last month>.<ext>`` next to the
+    earlier files, ids continuing where they stopped; ``customers`` is rewritten as a
+    snapshot (who left, and when). Each work order gets a ``campaign_responses`` row.
+
+    Truth: ``treatment_effects.parquet`` (one row per work order: planted strength, annoyance,
+    the probability of the campaign's outcome with and without it, and their difference, the
+    individual effect), ``campaign_effects.json`` (per campaign: the average effect on the
+    treated), and ``realised_<first>_<last>.json``.
+    """
+    out = Path(world_dir)
+    truth = out / "truth"
+    try:
+        world = json.loads((truth / "world.json").read_text(encoding="utf-8"))
+        data = yaml.safe_load((truth / "params.yaml").read_text(encoding="utf-8"))
+    except OSError:
+        raise ConfigError(
+            f"{out}: not a simulated world (no truth/world.json); "
+            "create one with `touchpoint simulate --out DIR` first"
+        ) from None
+    if not (truth / "state").is_dir() or "chunks" not in world:
+        raise ConfigError(
+            f"{out}: the world has no saved state (truth/state/); simulate it again with this "
+            "version of touchpoint to continue it"
+        )
+    if months < 1:
+        raise ConfigError(f"need at least one month to continue, got months={months}")
+    config = config or load_config()
+    params = SimParams.model_validate(data)
+    channels = config.ids("channel")
+    businesses = list(params.contacts.needs_per_month)
+    # The saved state stores habits and traits as positions in these lists.
+    for name, saved in world.get("orders", {}).items():
+        now = _orders(params, channels)[name]
+        if now != saved:
+            raise ConfigError(
+                f"{truth / 'params.yaml'} or the configuration changed the {name} of the world "
+                f"(saved {saved}, now {now}); the saved state needs the same ones in the same order"
+            )
+    first_month = int(world["months"])
+    bounds = month_bounds(params.start_month, first_month + months)
+    leg_start, leg_end = int(bounds[first_month]), int(bounds[-1])
+    size, seed, n_customers = world["chunk_size"], world["seed"], world["customers"]
+    chunks = [tuple(c) for c in world["chunks"]]  # (first customer number, customers)
+    firsts = np.array([first for first, _ in chunks])
+    # New subscribers join during the continued months, as new chunks after the others.
+    n_new = round(n_customers * params.population.new_joins_per_month * months)
+    new_chunks = [
+        (n_customers + first, min(size, n_new - first)) for first in range(0, n_new, size)
+    ]
+    label = _month_label(params, first_month, months)
+
+    orders = read_work_orders(work_orders, channels) if work_orders else None
+    plans_input: dict[int, dict[str, np.ndarray]] = {}
+    if orders is not None and orders.num_rows:
+        customer = np.array(
+            [_customer_number(c, n_customers) for c in orders["customer_id"].to_pylist()]
+        )
+        unknown = customer < 0
+        if unknown.any():
+            bad = np.array(orders["customer_id"].to_pylist(), dtype=object)[unknown]
+            raise ConfigError(
+                f"{work_orders}: {unknown.sum()} work order(s) name customers not in the world "
+                f"(e.g. {', '.join(map(str, bad[:3]))}); ids run C00000000-C{n_customers - 1:08d}"
+            )
+        if "sent_at" in orders.column_names:
+            sent = orders["sent_at"]
+            if not pa.types.is_timestamp(sent.type):
+                try:
+                    sent = pc.strptime(sent.cast(pa.string()), "%Y-%m-%d %H:%M:%S", "us")
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise ConfigError(
+                        f"{work_orders}: sent_at must look like 2026-03-01 10:00:00 "
+                        f"(got e.g. {orders['sent_at'][0]})"
+                    ) from None
+            sent = sent.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+            sent_us = np.where(
+                np.isnat(sent),
+                leg_start + 10 * HOUR_US,
+                sent.astype("datetime64[us]").astype(np.int64),
+            )
+        else:
+            sent_us = np.full(orders.num_rows, leg_start + 10 * HOUR_US)
+        late = sent_us >= leg_end
+        if late.any():
+            raise ConfigError(
+                f"{work_orders}: {late.sum()} work order(s) are sent after the continued months "
+                f"end ({np.datetime64(leg_end, 'us')}); continue for more months"
+            )
+        month = np.maximum(np.searchsorted(bounds, sent_us, side="right") - 1, first_month)
+        action = np.array([ACTIONS.index(a) for a in orders["action"].to_pylist()])
+        number = np.searchsorted(firsts, customer, side="right") - 1
+        for c in np.unique(number):
+            rows = np.flatnonzero(number == c)
+            plans_input[int(c)] = dict(
+                row=rows,
+                customer=customer[rows] - firsts[c],
+                action=action[rows],
+                month=month[rows],
+                sent_us=sent_us[rows],
+            )
+
+    suffix = "parquet" if world["format"] == "parquet" else "csv"
+    files = {
+        name: out / (f"{name}.{suffix}" if name == "customers" else f"{name}_{label}.{suffix}")
+        for name in ENTITIES
+    }
+
+    plans: dict[int, object] = {}  # drawn chunk by chunk, as their states are loaded
+    leg = _Leg(
+        out, files, params, config, world["format"], world["encoding"], months, plans, f"_{label}"
+    )
+
+    def states():
+        for number in range(len(chunks)):
+            state: ChunkState = load_state(
+                truth / "state" / f"chunk_{number:05d}.npz", params, businesses, channels
+            )
+            if state.month != first_month:
+                raise ConfigError(
+                    f"{out}: chunk {number} is at month {state.month}, the world at "
+                    f"{first_month}; the state is damaged, simulate the world again"
+                )
+            given = plans_input.get(number)
+            if given is not None:
+                plans[number] = plan_work_orders(params, state, seed, **given)
+            yield state
+        for j, (first, n) in enumerate(new_chunks):
+            yield new_state(
+                params, len(chunks) + j, first, n, months, seed, businesses, channels, first_month
+            )
+
+    leg.run(states(), n_customers + n_new, on_progress)
+    effects = _effects_table(leg.work_orders, orders, params, firsts, label)
+    if orders is not None and orders.num_rows:
+        leg.writers["campaign_responses"].write(_responses_table(leg.work_orders, orders))
+    leg.close()
+
+    campaign_effects = _campaign_effects(effects, params, label)
+    path = truth / "treatment_effects.parquet"
+    if path.exists() and effects.num_rows:
+        effects = pa.concat_tables([pq.read_table(path), effects])
+    if effects.num_rows or not path.exists():
+        pq.write_table(effects, path)
+    path = truth / "campaign_effects.json"
+    merged = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    merged.update(campaign_effects)
+    path.write_text(json.dumps(merged, indent=2, ensure_ascii=False), encoding="utf-8")
+    (truth / f"realised_{label}.json").write_text(
+        json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    world["months"] = first_month + months
+    world["customers"] = n_customers + n_new
+    world["chunks"] = [list(c) for c in chunks + new_chunks]
+    world["legs"].append(
+        {
+            "first_month": first_month,
+            "months": months,
+            "work_orders": str(work_orders) if work_orders else None,
+            "files": {k: v.name for k, v in files.items()},
+        }
+    )
+    (truth / "world.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
+    return SimulationResult(out, files, leg.n_rows, leg.figures, campaign_effects)
+
+
+def _orders(params: SimParams, channels: list[str]) -> dict[str, list[str]]:
+    return {
+        "channels": list(channels),
+        "businesses": list(params.contacts.needs_per_month),
+        "payment_channels": list(params.payments.channel_weights),
+        "segments": list(params.segments),
+        "regions": list(params.population.regions),
+        "brands": list(params.population.brands),
+    }
+
+
+def _month_label(params: SimParams, first_month: int, months: int) -> str:
+    start = np.datetime64(params.start_month, "M")
+    return f"{start + first_month}_{start + first_month + months - 1}"
+
+
+def _customer_number(customer_id: str, n_customers: int) -> int:
+    if len(customer_id) == 9 and customer_id[0] == "C" and customer_id[1:].isdigit():
+        number = int(customer_id[1:])
+        if number < n_customers:
+            return number
+    return -1
+
+
+def _gather(parts: list[dict], firsts: np.ndarray) -> dict[str, np.ndarray]:
+    if not parts:
+        return {}
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "chunk"}
+    merged["global_customer"] = np.concatenate([p["customer"] + firsts[p["chunk"]] for p in parts])
+    order = np.argsort(merged["row"], kind="stable")
+    return {k: v[order] for k, v in merged.items()}
+
+
+def _effects_table(parts, orders, params: SimParams, firsts, label: str) -> pa.Table:
+    """One row per work order: its planted individual effect on the campaign's outcome."""
+    w = _gather(parts, firsts)
+    n = len(w.get("row", []))
+    months = np.datetime64(params.start_month, "M") + w["month"] if n else np.zeros(0, "M8[M]")
+    outcomes = np.array([params.treatments.actions[a].outcome for a in ACTIONS], dtype=object)
+    return pa.table(
+        {
+            "work_order_id": orders["work_order_id"].take(pa.array(w["row"]))
+            if n
+            else pa.array([], pa.string()),
+            "campaign_id": orders["campaign_id"].take(pa.array(w["row"]))
+            if n
+            else pa.array([], pa.string()),
+            "customer_id": pa.array(
+                [f"C{i:08d}" for i in w.get("global_customer", [])], pa.string()
+            ),
+            "action": pa.array(
+                np.array(ACTIONS, dtype=object)[w["action"]] if n else [], pa.string()
+            ),
+            "outcome": pa.array(outcomes[w["action"]] if n else [], pa.string()),
+            "effect_from_month": pa.array(months.astype(str) if n else [], pa.string()),
+            "leg": pa.array([label] * n, pa.string()),
+            "planted_strength": pa.array(w.get("strength", []), pa.float64()),
+            "is_annoyed": pa.array(w.get("is_annoyed", []), pa.bool_()),
+            "p_outcome_without": pa.array(w.get("p_without", []), pa.float64()),
+            "p_outcome_with": pa.array(w.get("p_with", []), pa.float64()),
+            "individual_effect": pa.array(w["p_with"] - w["p_without"] if n else [], pa.float64()),
+        }
+    )
+
+
+def _campaign_effects(effects: pa.Table, params: SimParams, label: str) -> dict:
+    """Per campaign: the average planted effect on the treated (ATT) and what it is on."""
+    if not effects.num_rows:
+        return {}
+    frame = effects.to_pandas()
+    result = {}
+    for campaign, rows in frame.groupby("campaign_id", sort=True):
+        result[str(campaign)] = {
+            "leg": label,
+            "actions": sorted(rows.action.unique().tolist()),
+            "outcome": "; ".join(sorted(rows.outcome.unique().tolist())),
+            "n_treated": int(len(rows)),
+            "att": float(rows.individual_effect.mean()),
+            "mean_p_outcome_without": float(rows.p_outcome_without.mean()),
+            "mean_p_outcome_with": float(rows.p_outcome_with.mean()),
+            "annoyed_share": float(rows.is_annoyed.mean()),
+        }
+    return result
+
+
+def _responses_table(parts, orders: pa.Table) -> pa.Table:
+    """campaign_responses rows for the work orders (contract order of columns)."""
+    w = _gather(parts, np.zeros(max((p["chunk"] for p in parts), default=0) + 1, np.int64))
+    rows = pa.array(w["row"])
+    response = np.array(RESPONSES, dtype=object)[w["response"]]
+    channel = (
+        orders["channel"].take(rows).fill_null("sms")
+        if "channel" in orders.column_names
+        else pa.array(["sms"] * len(rows))
+    )
+    return contract_table(
+        "campaign_responses",
+        {
+            "work_order_id": orders["work_order_id"].take(rows),
+            "campaign_id": orders["campaign_id"].take(rows),
+            "customer_id": orders["customer_id"].take(rows),
+            "channel": channel.cast(pa.string()),
+            "sent_at": pa.array(w["sent_us"].astype("datetime64[us]"), pa.timestamp("us")),
+            "response": pa.array(response, pa.string()),
+            "responded_at": pa.array(
+                w["responded_us"].astype("datetime64[us]"),
+                pa.timestamp("us"),
+                mask=response == "no_response",
+            ),
+        },
     )

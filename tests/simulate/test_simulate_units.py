@@ -1,0 +1,83 @@
+"""Hand-worked cases for the simulator's small pieces."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from touchpoint.simulate import load_params
+from touchpoint.simulate.chunk import (
+    Plan,
+    _divert,
+    _per_customer,
+    _work_order_outcomes,
+)
+from touchpoint.simulate.population import month_bounds
+from touchpoint.simulate.timing import DAY_US, day_weights, exposure
+
+
+def test_day_weights_of_february_2026():
+    timing = load_params().timing
+    start, end = month_bounds(load_params().start_month, 3)[1:3]  # February
+    base, peak = day_weights(timing, start, end)
+    assert len(base) == 28 and base.sum() == pytest.approx(1) == peak.sum()
+    # 2026-02-02 is a Monday, 2026-02-07 a Saturday, 2026-02-17 the Spring Festival (0.4).
+    assert base[6] / base[1] == pytest.approx(timing.weekend_factor)
+    assert base[16] / base[1] == pytest.approx(0.4)
+    # The bill-cycle peak: the first five days weigh bill_peak_factor times more.
+    assert peak[1] / peak[9] == pytest.approx(timing.bill_peak_factor)
+    # Exposure: the whole month, nothing, and a customer who leaves on day 14.
+    lo = np.array([start, start, start])
+    hi = np.array([end, start, start + 14 * DAY_US])
+    assert exposure(base, start, lo, hi).tolist() == pytest.approx([1.0, 0.0, base[:14].sum()])
+
+
+def test_divert_moves_the_share_and_keeps_the_sum():
+    p = np.array([[0.5, 0.3, 0.2, 0.0]])
+    moved = _divert(p, np.array([0.5]), np.array([0, 1]), np.array([[0, 0, 0.25, 0.75]]))
+    # Half of 0.8 leaves the first two channels: 0.1 to the third, 0.3 to the fourth.
+    assert moved.tolist()[0] == pytest.approx([0.25, 0.15, 0.3, 0.3])
+
+
+def _plan(**kw):
+    base = dict(
+        row=np.array([0, 1, 2]),
+        customer=np.array([0, 0, 1]),
+        action=np.array([0, 0, 2]),
+        month=np.array([3, 4, 3]),
+        sent_us=np.array([10, 10, 10]),
+        strength=np.array([0.5, 0.2, 0.4]),
+        is_annoyed=np.array([False, False, False]),
+    )
+    base.update(kw)
+    return Plan(**base)
+
+
+def test_two_work_orders_combine_and_start_with_the_first():
+    start, strength = _per_customer(3, _plan(), 0)
+    assert start[0] == 3 and strength[0] == pytest.approx(1 - 0.5 * 0.8)
+    assert strength[1] == 0 and start[1] == np.iinfo(np.int64).max
+
+
+def test_individual_effects_from_expected_counts_and_hazards():
+    class State:
+        leave_us = np.array([2**62, 2**62])
+
+    outcomes = _work_order_outcomes(
+        None,
+        np.random.default_rng(0),
+        _plan(),
+        State(),
+        {
+            0: (np.array([1.0, 0.0]), np.array([0.5, 0.0]), False),  # expected store payments
+            1: (np.zeros(2), np.zeros(2), False),
+            2: (np.array([0.0, math.log(0.9)]), np.array([0.0, math.log(0.95)]), True),
+        },
+    )
+    # P(at least one store payment) = 1 - exp(-expected): 0.632 without, 0.393 with.
+    assert outcomes["p_without"][0] == pytest.approx(1 - math.exp(-1.0))
+    assert outcomes["p_with"][0] == pytest.approx(1 - math.exp(-0.5))
+    # Churn: survival 0.9 without the offer, 0.95 with it: churn falls by 0.05.
+    assert outcomes["p_with"][2] - outcomes["p_without"][2] == pytest.approx(-0.05)
