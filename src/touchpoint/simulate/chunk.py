@@ -432,14 +432,14 @@ def run_months(
         # (Channels a business is not offered in have no weight: no draw for them.)
         noise = np.zeros_like(pop.baseline)
         noise[offered] = rng.gamma(
-            pop.baseline[offered] * params.contacts.preference_concentration * 3
+            pop.habit[offered] * params.contacts.preference_concentration * 3
         )
         total = noise.sum(-1, keepdims=True)
         # (A draw can underflow to all zeros for a rarely used business: then the baseline.)
         noise = np.where(total > 0, noise / np.where(total > 0, total, 1.0), pop.baseline)
         pop.preferences = (1 - d) * pop.preferences + d * noise
         noise = rng.gamma(
-            np.maximum(pop.payment_baseline * params.contacts.preference_concentration * 3, 1e-9)
+            np.maximum(pop.payment_habit * params.contacts.preference_concentration * 3, 1e-9)
         )
         noise /= noise.sum(-1, keepdims=True)
         pop.payment_preferences = (1 - d) * pop.payment_preferences + d * noise

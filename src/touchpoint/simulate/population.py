@@ -41,9 +41,11 @@ class Population:
     is_sensitive: np.ndarray
     join_us: np.ndarray  # join time, microseconds since the epoch
     preferences: np.ndarray  # [customer, business, channel] latent channel weights (sum 1)
-    baseline: np.ndarray  # [customer, business, channel] what preferences drift back to
+    baseline: np.ndarray  # [customer, business, channel] the segment's habits
     payment_preferences: np.ndarray  # [customer, payment channel] latent weights (sum 1)
-    payment_baseline: np.ndarray  # [customer, payment channel] what they drift back to
+    payment_baseline: np.ndarray  # [customer, payment channel] the segment's payment habits
+    habit: np.ndarray  # [customer, business, channel] own long-run habit: months drift around it
+    payment_habit: np.ndarray  # [customer, payment channel] the same for payments
 
 
 TIERS = ("diamond", "gold", "silver", "regular")
@@ -131,13 +133,15 @@ def draw_population(
         baseline=baseline,
         payment_preferences=payment_preferences,
         payment_baseline=payment_baseline,
+        habit=preferences.copy(),
+        payment_habit=payment_preferences.copy(),
     )
 
 
 def baselines(
     params: SimParams, segment: np.ndarray, businesses: list[str], channels: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What each customer's habits drift back to: [customer, business, channel] channel weights
+    """The segment's habits, around which each customer's own habit is drawn: [customer, business, channel] channel weights
     and [customer, payment channel] payment weights, from the segment's tilt (rows sum to 1)."""
     weights = params.contacts.channel_weights
     base = np.array([[weights[b].get(c, 0.0) for c in channels] for b in businesses])  # [B, C]
