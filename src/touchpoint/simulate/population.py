@@ -141,8 +141,9 @@ def draw_population(
 def baselines(
     params: SimParams, segment: np.ndarray, businesses: list[str], channels: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The segment's habits, around which each customer's own habit is drawn: [customer, business, channel] channel weights
-    and [customer, payment channel] payment weights, from the segment's tilt (rows sum to 1)."""
+    """The segment's habits, around which each customer's own habit is drawn: [customer,
+    business, channel] channel weights and [customer, payment channel] payment weights, from
+    the segment's tilt (rows sum to 1)."""
     weights = params.contacts.channel_weights
     base = np.array([[weights[b].get(c, 0.0) for c in channels] for b in businesses])  # [B, C]
     baseline = base[None, :, :] * _tilt(params, channels)[segment][:, None, :]
