@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from customers_samples import tiny_world
 
 from touchpoint.config import load_config
 from touchpoint.customers import (
@@ -20,9 +21,9 @@ from touchpoint.customers import (
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "customers.md"
 
 
-@pytest.fixture
-def marts(tiny_tables):
-    out = build(tiny_tables, load_config())
+@pytest.fixture(scope="module")
+def marts():
+    out = build(tiny_world(), load_config())
     return {name: expr.to_pyarrow().to_pylist() for name, expr in out.items()}
 
 

@@ -38,6 +38,12 @@ from touchpoint.customers._c360 import (
     with_contribution_tier,
     with_identity_flag,
 )
+from touchpoint.customers._card import (
+    UnknownCustomerError,
+    card_history,
+    card_preferences,
+    card_recent_contacts,
+)
 from touchpoint.customers._contacts import channel_cost, customer_contacts_monthly
 from touchpoint.customers._preference import (
     channel_preference,
@@ -65,10 +71,14 @@ __all__ = [
     "PREFERENCE_INPUTS",
     "PREFERENCE_MART",
     "CustomersSettings",
+    "UnknownCustomerError",
     "build",
     "build_360",
     "build_contacts",
     "build_preference",
+    "card_history",
+    "card_preferences",
+    "card_recent_contacts",
     "channel_cost",
     "channel_preference",
     "channel_preference_overall",
