@@ -155,7 +155,13 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
                 FROM (SELECT *, regexp_replace(lower(reply_text), '\\s+', '', 'g') AS norm
                       FROM stg_surveys))
             GROUP BY ALL
-        ), lv AS ({_preference_sql(s, ["channel"])}
+        ), lv0 AS (
+            SELECT customer_id, month, channel, sum(n_contacts_window) AS n
+            FROM ref_channel_preference GROUP BY ALL
+        ), lv1 AS (
+            SELECT *, n / sum(n) OVER (PARTITION BY customer_id, month) AS share FROM lv0
+        ), lv AS (
+            SELECT customer_id, month, channel, {_level_case(s, "n", "share")} AS level FROM lv1
         ), pl AS (
             SELECT customer_id, month,
                    {per_ch("max(level) FILTER (WHERE channel = '{c}') AS pref_level_{c}")}
@@ -291,7 +297,13 @@ def pandas_customers(
     cm["cost_yuan"] = cm.n_contacts * cm.channel.map(cost).fillna(0.0)
     cm = cm.drop(columns="legs")
     pref = _pandas_preference(cm, s, ["business", "channel"])
-    overall = _pandas_preference(cm, s, ["channel"])
+    overall = pref.groupby(
+        ["customer_id", "month", "channel"], as_index=False
+    ).n_contacts_window.sum()
+    share = overall.n_contacts_window / overall.groupby(
+        ["customer_id", "month"]
+    ).n_contacts_window.transform("sum")
+    overall["level"] = _levels(overall.n_contacts_window, share, s)
 
     # Spine.
     bills, orders = read("bills"), read("orders")

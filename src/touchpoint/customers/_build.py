@@ -53,7 +53,7 @@ def build_360(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.T
             orders=tables.get("stg_orders"),
             complaints=tables.get("stg_complaints"),
             surveys=tables.get("stg_surveys"),
-            payment_levels=tables.get(PREFERENCE_MART),
+            preference=tables.get(PREFERENCE_MART),
         )
     }
 

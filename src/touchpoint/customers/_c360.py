@@ -6,7 +6,7 @@ import ibis
 
 from touchpoint.config import Config
 from touchpoint.customers._months import month_from_index, month_index, month_of
-from touchpoint.customers._preference import channel_preference_overall
+from touchpoint.customers._preference import channel_preference, overall_from_business_levels
 from touchpoint.customers._settings import CustomersSettings
 from touchpoint.customers._surveys import surveys_monthly
 
@@ -72,7 +72,7 @@ def customer_360(
     orders: ibis.Table | None = None,
     complaints: ibis.Table | None = None,
     surveys: ibis.Table | None = None,
-    payment_levels: ibis.Table | None = None,
+    preference: ibis.Table | None = None,
 ) -> ibis.Table:
     """The customer 360 of the data contract in docs/customers.md.
 
@@ -85,9 +85,10 @@ def customer_360(
     bills, orders, complaints, surveys
         ``stg_bills``, ``stg_orders``, ``stg_complaints``, ``stg_surveys``, each optional: a
         missing table gives zeros (counts) and nulls (values).
-    payment_levels
-        ``mart_channel_preference`` rows of the payment business (for
-        ``pref_level_payment_<channel>``); computed from ``contacts_monthly`` when ``None``.
+    preference
+        ``mart_channel_preference``: its payment rows give ``pref_level_payment_<channel>``,
+        its counts summed over businesses ``pref_level_<channel>``; computed from
+        ``contacts_monthly`` when ``None``.
 
     Returns
     -------
@@ -224,16 +225,12 @@ def customer_360(
     pay_cols = {f"pref_level_payment_{c}": (0, "int64") for c in channels}
     overall = pay = None
     if contacts_monthly is not None:
+        if preference is None:
+            preference = channel_preference(contacts_monthly, settings, last_month)
         overall = _pivot_levels(
-            channel_preference_overall(contacts_monthly, settings, last_month),
-            "pref_level_",
-            channels,
+            overall_from_business_levels(preference, settings), "pref_level_", channels
         )
-        if payment_levels is None:
-            from touchpoint.customers._preference import channel_preference
-
-            payment_levels = channel_preference(contacts_monthly, settings, last_month)
-        pl = payment_levels.filter(payment_levels.business == settings.payment_business)
+        pl = preference.filter(preference.business == settings.payment_business)
         pay = _pivot_levels(pl, "pref_level_payment_", channels)
     t = attach(t, overall, level_cols)
     t = attach(t, pay, pay_cols)

@@ -100,3 +100,24 @@ def channel_preference_overall(
     if last_month is None:
         last_month = contacts_monthly.month.max().as_scalar()
     return _windowed(contacts_monthly, ["channel"], settings, last_month)
+
+
+def overall_from_business_levels(preference: ibis.Table, settings: CustomersSettings) -> ibis.Table:
+    """:func:`channel_preference_overall` from ``mart_channel_preference`` instead of the
+    monthly contacts: a channel's events over all businesses in the window are the sum of its
+    per-business window counts, so the window need not be spread again.
+
+    Returns
+    -------
+    ibis.Table
+        One row per customer × month × channel with an event in the window:
+        ``customer_id, month, channel, n_contacts_window, share_window, level``.
+    """
+    summed = preference.group_by("customer_id", "month", "channel").agg(
+        n_contacts_window=preference.n_contacts_window.sum().cast("int64")
+    )
+    total = summed.n_contacts_window.sum().over(group_by=["customer_id", "month"])
+    summed = summed.mutate(share_window=(summed.n_contacts_window / total).cast("float64"))
+    return summed.mutate(
+        level=preference_level(summed.n_contacts_window, summed.share_window, settings)
+    )
