@@ -24,3 +24,31 @@ STEPS: list[Step] = [
         description="channel KPIs by period and dimension, repeats, escalation, headline KPIs",
     ),
 ]
+
+# Customer analytics (touchpoint.customers): contacts per customer and month, channel
+# preference levels, then the customer 360 that reads both.
+from touchpoint import customers  # noqa: E402
+
+STEPS += [
+    Step(
+        "customer_contacts",
+        inputs=customers.CONTACTS_INPUTS[0],
+        optional_inputs=customers.CONTACTS_INPUTS[1],
+        build=customers.build_contacts,
+        description="contacts and payments per customer, month, business and channel; cost",
+    ),
+    Step(
+        "channel_preference",
+        inputs=customers.PREFERENCE_INPUTS[0],
+        optional_inputs=customers.PREFERENCE_INPUTS[1],
+        build=customers.build_preference,
+        description="channel preference levels per customer, business and channel",
+    ),
+    Step(
+        "customers",
+        inputs=customers.C360_INPUTS[0],
+        optional_inputs=customers.C360_INPUTS[1],
+        build=customers.build_360,
+        description="customer 360: profile, value, contacts, cost, satisfaction, levels, tiers",
+    ),
+]

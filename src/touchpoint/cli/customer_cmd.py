@@ -1,0 +1,522 @@
+"""``touchpoint customer``: the frontline card of one customer (by id or phone number).
+
+The card is a list of sections (:data:`CARD_SECTIONS`). Each section collects its data from
+the warehouse (JSON-ready) and renders it with Rich; ``--json`` prints the collected data.
+Another capability adds its own section by appending to the list from its ``*_cmd`` module,
+e.g. the tags package::
+
+    from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardSection
+    CARD_SECTIONS.append(CardSection("tags", collect_tags, render_tags))
+
+A section whose tables are missing returns ``None`` and is left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+
+from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, WarehouseOption, app, console
+from touchpoint.config import Config, load_config
+from touchpoint.customers import (
+    C360_MART,
+    PREFERENCE_MART,
+    UnknownCustomerError,
+    card_history,
+    card_preferences,
+    card_recent_contacts,
+)
+from touchpoint.warehouse import connect, read_table
+
+_TEXT = {
+    "en": {
+        "profile": "Profile",
+        "value": "Value",
+        "channels": "Channels (this month / last 3 months)",
+        "preferences": "Channel preference levels (0 never … 5 relies on it)",
+        "recent_contacts": "Recent contacts",
+        "satisfaction": "Complaints and satisfaction (last 3 months)",
+        "customer": "Customer",
+        "month": "Month",
+        "brand": "Brand",
+        "value_tier": "VIP tier",
+        "region": "Region",
+        "plan_id": "Plan",
+        "join_date": "Joined",
+        "leave_date": "Left",
+        "tenure_months": "Tenure (months)",
+        "age_years": "Age",
+        "flags": "Flags",
+        "arpu_yuan": "ARPU (yuan)",
+        "arpu_3m_avg_yuan": "ARPU 3-month mean",
+        "arpu_trend_3m": "ARPU trend",
+        "points": "Points",
+        "arrears_yuan": "Arrears (yuan)",
+        "cost_to_serve_yuan": "Cost to serve (yuan)",
+        "net_contribution_yuan": "Net contribution (yuan)",
+        "contribution_tier": "Contribution tier (1 best)",
+        "channel": "Channel",
+        "business": "Business",
+        "n_contacts": "Contacts",
+        "n_contacts_3m": "Contacts 3m",
+        "n_payments_3m": "Payments 3m",
+        "level": "Level",
+        "overall": "all businesses",
+        "share": "Share",
+        "started_at": "Started",
+        "outcome": "Outcome",
+        "n_complaints_3m": "Complaints",
+        "n_surveys_replied_3m": "Surveys replied",
+        "n_surveys_dissatisfied_3m": "Dissatisfied replies",
+        "satisfaction_score_3m": "Satisfaction score (0-1)",
+        "is_group_key_person": "group key person",
+        "is_family_plan": "family plan",
+        "is_new_subscriber": "new subscriber",
+        "is_identity_customer": "identity customer",
+        "has_left_in_month": "left this month",
+        "none": "none",
+    },
+    "zh": {
+        "profile": "基本信息",
+        "value": "价值",
+        "channels": "渠道接触（本月 / 近3个月）",
+        "preferences": "渠道偏好等级（0 从不使用 … 5 依赖）",
+        "recent_contacts": "最近接触",
+        "satisfaction": "投诉与满意度（近3个月）",
+        "customer": "客户",
+        "month": "月份",
+        "brand": "品牌",
+        "value_tier": "客户等级",
+        "region": "地区",
+        "plan_id": "套餐",
+        "join_date": "入网日期",
+        "leave_date": "离网日期",
+        "tenure_months": "网龄（月）",
+        "age_years": "年龄",
+        "flags": "标识",
+        "arpu_yuan": "ARPU（元）",
+        "arpu_3m_avg_yuan": "近3月平均ARPU",
+        "arpu_trend_3m": "ARPU变化",
+        "points": "积分",
+        "arrears_yuan": "欠费（元）",
+        "cost_to_serve_yuan": "服务成本（元）",
+        "net_contribution_yuan": "净贡献（元）",
+        "contribution_tier": "贡献等级（1最高）",
+        "channel": "渠道",
+        "business": "业务",
+        "n_contacts": "接触次数",
+        "n_contacts_3m": "近3月接触",
+        "n_payments_3m": "近3月缴费",
+        "level": "等级",
+        "overall": "全部业务",
+        "share": "占比",
+        "started_at": "开始时间",
+        "outcome": "结果",
+        "n_complaints_3m": "投诉次数",
+        "n_surveys_replied_3m": "回复调查",
+        "n_surveys_dissatisfied_3m": "不满意回复",
+        "satisfaction_score_3m": "满意度得分（0-1）",
+        "is_group_key_person": "集团关键人",
+        "is_family_plan": "家庭套餐",
+        "is_new_subscriber": "新入网",
+        "is_identity_customer": "身份客户",
+        "has_left_in_month": "本月离网",
+        "none": "无",
+    },
+}
+_FLAGS = (
+    "is_group_key_person",
+    "is_family_plan",
+    "is_new_subscriber",
+    "is_identity_customer",
+    "has_left_in_month",
+)
+
+
+@dataclass
+class CardContext:
+    """What a card section sees: the warehouse, the configuration, the customer and language."""
+
+    con: Any
+    config: Config
+    customer_id: str
+    lang: str = "en"
+    recent: int = 10
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+    @property
+    def tables(self) -> set[str]:
+        if "tables" not in self.cache:
+            self.cache["tables"] = set(self.con.list_tables())
+        return self.cache["tables"]
+
+    def t(self, key: str) -> str:
+        return _TEXT.get(self.lang, _TEXT["en"]).get(key, key)
+
+    def label(self, vocabulary: str, value: str | None) -> str:
+        if value is None:
+            return "–"
+        try:
+            return self.config.label(vocabulary, value, self.lang)
+        except KeyError:
+            return value
+
+    def history(self) -> list[dict[str, Any]]:
+        """The customer's latest months of ``mart_customer_360``, newest first (cached)."""
+        if "history" not in self.cache:
+            rows: list[dict[str, Any]] = []
+            if self.has(C360_MART):
+                c360 = self.con.table(C360_MART)
+                rows = card_history(c360, self.customer_id).to_pyarrow().to_pylist()
+            self.cache["history"] = rows
+        return self.cache["history"]
+
+    def latest(self) -> dict[str, Any] | None:
+        rows = self.history()
+        return rows[0] if rows else None
+
+
+@dataclass(frozen=True)
+class CardSection:
+    """One part of the card: ``collect(ctx)`` gives JSON-ready data (or ``None`` to leave the
+    section out); ``render(data, ctx)`` gives a Rich renderable."""
+
+    id: str
+    collect: Callable[[CardContext], Any]
+    render: Callable[[Any, CardContext], RenderableType]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "✓" if value else "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _key_values(pairs: list[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in pairs:
+        table.add_row(key, value)
+    return table
+
+
+# ---- profile --------------------------------------------------------------------------------
+_PROFILE_KEYS = (
+    "brand",
+    "value_tier",
+    "region",
+    "plan_id",
+    "join_date",
+    "leave_date",
+    "tenure_months",
+    "age_years",
+)
+
+
+def _collect_profile(ctx: CardContext) -> dict[str, Any] | None:
+    row = ctx.latest()
+    if row is None:
+        return None
+    data = {key: _jsonable(row[key]) for key in ("month", *_PROFILE_KEYS)}
+    data["flags"] = [flag for flag in _FLAGS if row.get(flag)]
+    return data
+
+
+def _render_profile(data: dict[str, Any], ctx: CardContext) -> RenderableType:
+    pairs = [(ctx.t("customer"), ctx.customer_id), (ctx.t("month"), str(data["month"])[:7])]
+    for key in _PROFILE_KEYS:
+        value = data[key]
+        if key == "brand":
+            value = ctx.label("brand", value)
+        elif key == "value_tier":
+            value = ctx.label("value_tier", value)
+        pairs.append((ctx.t(key), _fmt(value)))
+    flags = ", ".join(ctx.t(f) for f in data["flags"]) or ctx.t("none")
+    pairs.append((ctx.t("flags"), flags))
+    return _key_values(pairs)
+
+
+# ---- value ----------------------------------------------------------------------------------
+_VALUE_KEYS = (
+    "arpu_yuan",
+    "arpu_3m_avg_yuan",
+    "arpu_trend_3m",
+    "points",
+    "arrears_yuan",
+    "cost_to_serve_yuan",
+    "net_contribution_yuan",
+    "contribution_tier",
+)
+
+
+def _collect_value(ctx: CardContext) -> dict[str, Any] | None:
+    rows = ctx.history()
+    if not rows:
+        return None
+    return {
+        "latest": {key: _jsonable(rows[0][key]) for key in _VALUE_KEYS},
+        "history": [
+            {
+                "month": _jsonable(r["month"]),
+                **{
+                    k: _jsonable(r[k])
+                    for k in (
+                        "arpu_yuan",
+                        "n_contacts",
+                        "cost_to_serve_yuan",
+                        "net_contribution_yuan",
+                        "contribution_tier",
+                    )
+                },
+            }
+            for r in rows
+        ],
+    }
+
+
+def _render_value(data: dict[str, Any], ctx: CardContext) -> RenderableType:
+    latest = _key_values([(ctx.t(k), _fmt(v)) for k, v in data["latest"].items()])
+    table = Table(header_style="bold", box=None)
+    for key in (
+        "month",
+        "arpu_yuan",
+        "n_contacts",
+        "cost_to_serve_yuan",
+        "net_contribution_yuan",
+        "contribution_tier",
+    ):
+        table.add_column(ctx.t(key), justify="left" if key == "month" else "right")
+    for r in data["history"]:
+        table.add_row(
+            str(r["month"])[:7],
+            _fmt(r["arpu_yuan"]),
+            _fmt(r["n_contacts"]),
+            _fmt(r["cost_to_serve_yuan"]),
+            _fmt(r["net_contribution_yuan"]),
+            _fmt(r["contribution_tier"]),
+        )
+    return Group(latest, "", table)
+
+
+# ---- channels -------------------------------------------------------------------------------
+def _collect_channels(ctx: CardContext) -> list[dict[str, Any]] | None:
+    row = ctx.latest()
+    if row is None:
+        return None
+    out = []
+    for channel in ctx.config.ids("channel"):
+        item = {
+            "channel": channel,
+            "n_contacts": row.get(f"n_contacts_{channel}", 0),
+            "n_contacts_3m": row.get(f"n_contacts_3m_{channel}", 0),
+            "n_payments_3m": row.get(f"n_payments_3m_{channel}", 0),
+            "level": row.get(f"pref_level_{channel}", 0),
+            "payment_level": row.get(f"pref_level_payment_{channel}", 0),
+        }
+        if item["n_contacts_3m"] or item["n_payments_3m"]:
+            out.append(item)
+    return out
+
+
+def _render_channels(data: list[dict[str, Any]], ctx: CardContext) -> RenderableType:
+    table = Table(header_style="bold", box=None)
+    for key in ("channel", "n_contacts", "n_contacts_3m", "n_payments_3m", "level"):
+        table.add_column(ctx.t(key), justify="left" if key == "channel" else "right")
+    for r in data:
+        table.add_row(
+            ctx.label("channel", r["channel"]),
+            _fmt(r["n_contacts"]),
+            _fmt(r["n_contacts_3m"]),
+            _fmt(r["n_payments_3m"]),
+            "●" * r["level"] + "○" * (5 - r["level"]),
+        )
+    return table if data else ctx.t("none")
+
+
+# ---- preference levels ----------------------------------------------------------------------
+def _collect_preferences(ctx: CardContext) -> list[dict[str, Any]] | None:
+    row = ctx.latest()
+    if row is None or not ctx.has(PREFERENCE_MART):
+        return None
+    rows = card_preferences(ctx.con.table(PREFERENCE_MART), ctx.customer_id, row["month"])
+    return [{k: _jsonable(v) for k, v in r.items()} for r in rows.to_pyarrow().to_pylist()]
+
+
+def _render_preferences(data: list[dict[str, Any]], ctx: CardContext) -> RenderableType:
+    table = Table(header_style="bold", box=None)
+    for key in ("business", "channel", "n_contacts", "share", "level"):
+        table.add_column(ctx.t(key), justify="left" if key in ("business", "channel") else "right")
+    for r in data:
+        table.add_row(
+            ctx.label("business", r["business"]),
+            ctx.label("channel", r["channel"]),
+            _fmt(r["n_contacts_window"]),
+            f"{r['share_window']:.0%}",
+            f"{r['level']} " + "●" * r["level"] + "○" * (5 - r["level"]),
+        )
+    return table if data else ctx.t("none")
+
+
+# ---- recent contacts ------------------------------------------------------------------------
+def _collect_recent(ctx: CardContext) -> list[dict[str, Any]] | None:
+    if not ctx.has("stg_contacts"):
+        return None
+    rows = card_recent_contacts(ctx.con.table("stg_contacts"), ctx.customer_id, ctx.recent)
+    return [{k: _jsonable(v) for k, v in r.items()} for r in rows.to_pyarrow().to_pylist()]
+
+
+def _render_recent(data: list[dict[str, Any]], ctx: CardContext) -> RenderableType:
+    table = Table(header_style="bold", box=None)
+    for key in ("started_at", "channel", "business", "outcome"):
+        table.add_column(ctx.t(key))
+    for r in data:
+        table.add_row(
+            str(r["started_at"]).replace("T", " ")[:16],
+            ctx.label("channel", r["channel"]),
+            ctx.label("business", r["business"]),
+            ctx.label("outcome", r["outcome"]),
+        )
+    return table if data else ctx.t("none")
+
+
+# ---- complaints and satisfaction ------------------------------------------------------------
+_SATISFACTION_KEYS = (
+    "n_complaints_3m",
+    "n_surveys_replied_3m",
+    "n_surveys_dissatisfied_3m",
+    "satisfaction_score_3m",
+)
+
+
+def _collect_satisfaction(ctx: CardContext) -> dict[str, Any] | None:
+    row = ctx.latest()
+    return None if row is None else {k: _jsonable(row[k]) for k in _SATISFACTION_KEYS}
+
+
+def _render_satisfaction(data: dict[str, Any], ctx: CardContext) -> RenderableType:
+    return _key_values([(ctx.t(k), _fmt(v)) for k, v in data.items()])
+
+
+# ============================================================================================
+# The card's sections, in order. Other capabilities APPEND their own section here (see the
+# module docstring): e.g. the tags package adds a "tags" section with each tag's marketing
+# hint. This module must not import them; they import this list.
+# ============================================================================================
+CARD_SECTIONS: list[CardSection] = [
+    CardSection("profile", _collect_profile, _render_profile),
+    CardSection("value", _collect_value, _render_value),
+    CardSection("channels", _collect_channels, _render_channels),
+    CardSection("preferences", _collect_preferences, _render_preferences),
+    CardSection("recent_contacts", _collect_recent, _render_recent),
+    CardSection("satisfaction", _collect_satisfaction, _render_satisfaction),
+]
+
+
+def collect_card(ctx: CardContext, sections: list[CardSection] | None = None) -> dict[str, Any]:
+    """Every section's data, in order: ``{section_id: data}`` (sections without data left out)."""
+    out: dict[str, Any] = {}
+    for section in CARD_SECTIONS if sections is None else sections:
+        data = section.collect(ctx)
+        if data is not None:
+            out[section.id] = data
+    return out
+
+
+def render_card(
+    card: dict[str, Any], ctx: CardContext, sections: list[CardSection] | None = None
+) -> list[Panel]:
+    """One Rich panel per collected section, titled in the card's language."""
+    by_id = {s.id: s for s in (CARD_SECTIONS if sections is None else sections)}
+    return [
+        Panel(by_id[sid].render(data, ctx), title=ctx.t(sid), title_align="left")
+        for sid, data in card.items()
+        if sid in by_id
+    ]
+
+
+def _find_by_phone(con: Any, number: str, config: Config) -> str:
+    from touchpoint.ingest import msisdn_lookup_hash
+
+    customers = read_table(con, "stg_customers")
+    if "msisdn_hash" not in customers.columns:
+        raise UnknownCustomerError(
+            "stg_customers holds no phone numbers (no msisdn column was loaded)"
+        )
+    digest = msisdn_lookup_hash(con, number, config=config)
+    found = customers.filter(customers.msisdn_hash == digest).customer_id.to_pyarrow().to_pylist()
+    if not found:
+        masked = (
+            number.strip()[:3] + "****" + number.strip()[-4:] if len(number.strip()) > 7 else "***"
+        )
+        raise UnknownCustomerError(
+            f"no customer with phone number {masked} in stg_customers; check the number, or "
+            "that the warehouse was loaded with the same PII key"
+        )
+    return found[0]
+
+
+@app.command()
+def customer(
+    customer_id: Annotated[
+        str | None, typer.Argument(help="Customer id.", show_default=False)
+    ] = None,
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="Find the customer by phone number instead.")
+    ] = None,
+    recent: Annotated[int, typer.Option("--recent", min=0, help="Recent contacts to show.")] = 10,
+    as_json: JsonOption = False,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+) -> None:
+    """The frontline card of one customer: profile, value, channels, preference levels, contacts."""
+    if (customer_id is None) == (phone is None):
+        raise typer.BadParameter("give a customer id or --phone NUMBER (one of them)")
+    cfg = load_config(config)
+    con = connect(warehouse, read_only=True)
+    try:
+        if phone is not None:
+            customer_id = _find_by_phone(con, phone, cfg)
+        read_table(con, C360_MART)  # a clear error when `touchpoint run` has not built it
+        ctx = CardContext(con, cfg, customer_id, lang, recent)
+        if ctx.latest() is None:
+            raise UnknownCustomerError(
+                f"no customer {customer_id!r} in {C360_MART}; check the id (ids are case-sensitive)"
+            )
+        card = collect_card(ctx)
+    finally:
+        con.disconnect()
+    if as_json:
+        typer.echo(json.dumps({"customer_id": customer_id, **card}, ensure_ascii=False, indent=2))
+        return
+    for panel in render_card(card, ctx):
+        console.print(panel)
+
+
+__all__ = ["CARD_SECTIONS", "CardContext", "CardSection", "collect_card", "render_card"]

@@ -1,0 +1,343 @@
+"""The customer 360: one row per customer per month (docs/customers.md has the column contract)."""
+
+from __future__ import annotations
+
+import ibis
+
+from touchpoint.config import Config
+from touchpoint.customers._months import month_from_index, month_index, month_of
+from touchpoint.customers._preference import channel_preference, overall_from_business_levels
+from touchpoint.customers._settings import CustomersSettings
+from touchpoint.customers._surveys import surveys_monthly
+
+KEYS = ("customer_id", "month")
+
+
+def month_spine(tables: dict[str, ibis.Table | None]) -> ibis.Table:
+    """The calendar months spanned by the data: every month from the first to the last month
+    with a row in any of the dated tables given.
+
+    Returns
+    -------
+    ibis.Table
+        One row per month: ``month, month_idx``.
+    """
+    columns = {
+        "contacts_monthly": "month",
+        "bills": "bill_month",
+        "complaints": "created_at",
+        "surveys": "sent_at",
+        "orders": "ordered_at",
+    }
+    bounds = []
+    for name, column in columns.items():
+        table = tables.get(name)
+        if table is not None:
+            idx = month_index(month_of(table[column]))
+            bounds.append(table.aggregate(lo=idx.min(), hi=idx.max()))
+    if not bounds:
+        return ibis.memtable(
+            {"month": [], "month_idx": []}, schema={"month": "date", "month_idx": "int64"}
+        )
+    both = ibis.union(*bounds) if len(bounds) > 1 else bounds[0]
+    span = both.aggregate(lo=both.lo.min(), hi=both.hi.max())
+    # A range of month indexes, unnested: one row per month even when no table has a row in it.
+    seq = span.select(month_idx=ibis.range(span.lo, span.hi + 1).unnest()).filter(
+        lambda t: t.month_idx.notnull()
+    )
+    return seq.select(month=month_from_index(seq.month_idx), month_idx=seq.month_idx.cast("int64"))
+
+
+def _monthly(table: ibis.Table, when: str, **aggs) -> ibis.Table:
+    month = month_of(table[when])
+    return table.group_by("customer_id", month=month).agg(**{k: f(table) for k, f in aggs.items()})
+
+
+def _pivot_levels(levels: ibis.Table, prefix: str, channels: list[str]) -> ibis.Table:
+    return levels.group_by("customer_id", "month").agg(
+        **{
+            f"{prefix}{c}": ibis.ifelse(levels.channel == c, levels.level, 0).max().cast("int64")
+            for c in channels
+        }
+    )
+
+
+def customer_360(
+    customers: ibis.Table,
+    contacts_monthly: ibis.Table | None,
+    config: Config,
+    settings: CustomersSettings,
+    *,
+    bills: ibis.Table | None = None,
+    orders: ibis.Table | None = None,
+    complaints: ibis.Table | None = None,
+    surveys: ibis.Table | None = None,
+    preference: ibis.Table | None = None,
+) -> ibis.Table:
+    """The customer 360 of the data contract in docs/customers.md.
+
+    Parameters
+    ----------
+    customers
+        ``stg_customers``.
+    contacts_monthly
+        ``mart_customer_contacts_monthly`` (contacts and payments), or ``None``.
+    bills, orders, complaints, surveys
+        ``stg_bills``, ``stg_orders``, ``stg_complaints``, ``stg_surveys``, each optional: a
+        missing table gives zeros (counts) and nulls (values).
+    preference
+        ``mart_channel_preference``: its payment rows give ``pref_level_payment_<channel>``,
+        its counts summed over businesses ``pref_level_<channel>``; computed from
+        ``contacts_monthly`` when ``None``.
+
+    Returns
+    -------
+    ibis.Table
+        One row per customer × calendar month spanned by the data in which the customer was
+        in the network (joined before the month ends, not left before it starts).
+    """
+    channels = config.ids("channel")
+    spine_months = month_spine(
+        {
+            "contacts_monthly": contacts_monthly,
+            "bills": bills,
+            "complaints": complaints,
+            "surveys": surveys,
+            "orders": orders,
+        }
+    )
+    last_month = spine_months.month.max().as_scalar()
+    people = customers.select(
+        "customer_id",
+        "brand",
+        "value_tier",
+        "region",
+        "plan_id",
+        "join_date",
+        "leave_date",
+        "birth_year",
+        is_group_key_person=customers.is_group_key_person.fill_null(False),
+        is_family_plan=customers.is_family_plan.fill_null(False),
+        join_idx=month_index(customers.join_date),
+    )
+    spine = people.cross_join(spine_months)
+    next_month = month_from_index(spine.month_idx + 1)
+    spine = spine.filter(
+        (spine.join_date < next_month)
+        & (spine.leave_date.isnull() | (spine.leave_date >= spine.month))
+    )
+
+    def attach(base: ibis.Table, other: ibis.Table | None, defaults: dict) -> ibis.Table:
+        """Left-join a per-customer-month table; absent tables or rows give ``defaults``."""
+        if other is None:
+            return base.mutate(**{k: ibis.literal(v, t) for k, (v, t) in defaults.items()})
+        other = other.rename(o_customer_id="customer_id", o_month="month")
+        joined = base.left_join(
+            other, [base.customer_id == other.o_customer_id, base.month == other.o_month]
+        )
+        return joined.select(
+            *base.columns,
+            **{
+                k: (joined[k].fill_null(v) if v is not None else joined[k]).cast(t)
+                for k, (v, t) in defaults.items()
+            },
+        )
+
+    # Bills: this month's values (null without a bill).
+    bill_cols = {
+        "arpu_yuan": (None, "float64"),
+        "points": (None, "int64"),
+        "arrears_yuan": (None, "float64"),
+        "voice_minutes": (None, "float64"),
+        "data_mb": (None, "float64"),
+        "sms_count": (None, "int64"),
+    }
+    bills_m = None
+    if bills is not None:
+        bills_m = bills.group_by("customer_id", month=month_of(bills.bill_month)).agg(
+            arpu_yuan=bills.arpu_yuan.sum(),
+            points=bills.points.max(),
+            arrears_yuan=bills.arrears_yuan.sum(),
+            voice_minutes=bills.voice_minutes.sum(),
+            data_mb=bills.data_mb.sum(),
+            sms_count=bills.sms_count.sum(),
+        )
+    t = attach(spine, bills_m, bill_cols)
+
+    # Contacts and payments by channel, and cost to serve.
+    contact_cols = {"n_contacts": (0, "int64"), "n_payments": (0, "int64")}
+    contact_cols |= {f"n_contacts_{c}": (0, "int64") for c in channels}
+    contact_cols |= {f"n_payments_{c}": (0, "int64") for c in channels}
+    contact_cols["cost_to_serve_yuan"] = (0.0, "float64")
+    contacts_m = None
+    if contacts_monthly is not None:
+        cm = contacts_monthly
+        aggs = {
+            "n_contacts": cm.n_contacts.sum(),
+            "n_payments": cm.n_payments.sum(),
+            **{
+                f"n_contacts_{c}": ibis.ifelse(cm.channel == c, cm.n_contacts, 0).sum()
+                for c in channels
+            },
+            **{
+                f"n_payments_{c}": ibis.ifelse(cm.channel == c, cm.n_payments, 0).sum()
+                for c in channels
+            },
+            "cost_to_serve_yuan": cm.cost_yuan.sum(),
+        }
+        contacts_m = cm.group_by("customer_id", "month").agg(**aggs)
+    t = attach(t, contacts_m, contact_cols)
+
+    # Orders, complaints and surveys per month (their trailing sums come below).
+    prefixes = settings.family_or_group_product_prefixes
+    orders_m = None
+    if orders is not None:
+        subscribed = orders.action == settings.subscribe_action
+        family = ibis.literal(False)
+        for prefix in prefixes:
+            family = family | orders.product_id.lower().startswith(prefix.lower())
+        orders = orders.mutate(
+            _sub=subscribed.cast("int64"), _fam=(subscribed & family).cast("int64")
+        )
+        orders_m = _monthly(
+            orders,
+            "ordered_at",
+            n_orders_subscribe=lambda o: o._sub.sum(),
+            n_family_or_group_orders=lambda o: o._fam.sum(),
+        )
+    t = attach(
+        t, orders_m, {"n_orders_subscribe": (0, "int64"), "n_family_or_group_orders": (0, "int64")}
+    )
+    complaints_m = None
+    if complaints is not None:
+        complaints_m = _monthly(complaints, "created_at", n_complaints=lambda k: k.count())
+    t = attach(t, complaints_m, {"n_complaints": (0, "int64")})
+    survey_cols = {
+        "n_surveys_replied": (0, "int64"),
+        "n_surveys_dissatisfied": (0, "int64"),
+        "n_surveys_classified": (0, "int64"),
+        "score_sum": (0.0, "float64"),
+    }
+    t = attach(t, surveys_monthly(surveys, settings) if surveys is not None else None, survey_cols)
+
+    # Preference levels over all businesses, and for the payment business.
+    level_cols = {f"pref_level_{c}": (0, "int64") for c in channels}
+    pay_cols = {f"pref_level_payment_{c}": (0, "int64") for c in channels}
+    overall = pay = None
+    if contacts_monthly is not None:
+        if preference is None:
+            preference = channel_preference(contacts_monthly, settings, last_month)
+        overall = _pivot_levels(
+            overall_from_business_levels(preference, settings), "pref_level_", channels
+        )
+        pl = preference.filter(preference.business == settings.payment_business)
+        pay = _pivot_levels(pl, "pref_level_payment_", channels)
+    t = attach(t, overall, level_cols)
+    t = attach(t, pay, pay_cols)
+
+    # Trailing three months (this one included) and the ARPU trend. A customer's months are
+    # consecutive (in the network from joining to leaving), so the two rows before are the
+    # two months before: lags, which are far cheaper than range frames.
+    w = ibis.window(group_by="customer_id", order_by="month_idx")
+
+    def last3(column: ibis.Value) -> ibis.Value:
+        return (
+            column + column.lag(1).over(w).fill_null(0) + column.lag(2).over(w).fill_null(0)
+        ).cast(column.type())
+
+    tenure = (t.month_idx - t.join_idx).cast("int64")
+    score_n = last3(t.n_surveys_classified)
+    arpu_1, arpu_2 = t.arpu_yuan.lag(1).over(w), t.arpu_yuan.lag(2).over(w)
+    n_before = arpu_1.notnull().cast("int64") + arpu_2.notnull().cast("int64")
+    sum_before = arpu_1.fill_null(0.0) + arpu_2.fill_null(0.0)
+    arpu_before = ibis.ifelse(n_before > 0, sum_before / n_before, ibis.null("float64"))
+    n_3m = n_before + t.arpu_yuan.notnull().cast("int64")
+    arpu_3m = ibis.ifelse(
+        n_3m > 0, (sum_before + t.arpu_yuan.fill_null(0.0)) / n_3m, ibis.null("float64")
+    )
+    net = (t.arpu_yuan - t.cost_to_serve_yuan).cast("float64")
+    out = t.select(
+        "customer_id",
+        "month",
+        "brand",
+        "value_tier",
+        "region",
+        "plan_id",
+        "join_date",
+        "leave_date",
+        tenure_months=ibis.greatest(tenure, 0),
+        is_new_subscriber=tenure < settings.new_subscriber_months,
+        has_left_in_month=(t.leave_date.notnull() & (month_of(t.leave_date) == t.month)).fill_null(
+            False
+        ),
+        age_years=(t.month.year() - t.birth_year).cast("int64"),
+        is_group_key_person=t.is_group_key_person,
+        is_family_plan=t.is_family_plan,
+        arpu_yuan=t.arpu_yuan,
+        arpu_3m_avg_yuan=arpu_3m.cast("float64"),
+        arpu_trend_3m=(t.arpu_yuan - arpu_before).cast("float64"),
+        points=t.points,
+        arrears_yuan=t.arrears_yuan,
+        voice_minutes=t.voice_minutes,
+        data_mb=t.data_mb,
+        sms_count=t.sms_count,
+        n_contacts=t.n_contacts,
+        **{f"n_contacts_{c}": t[f"n_contacts_{c}"] for c in channels},
+        **{f"n_contacts_3m_{c}": last3(t[f"n_contacts_{c}"]) for c in channels},
+        n_payments=t.n_payments,
+        **{f"n_payments_{c}": t[f"n_payments_{c}"] for c in channels},
+        **{f"n_payments_3m_{c}": last3(t[f"n_payments_{c}"]) for c in channels},
+        n_orders_subscribe_3m=last3(t.n_orders_subscribe),
+        n_family_or_group_orders_3m=last3(t.n_family_or_group_orders),
+        n_complaints=t.n_complaints,
+        n_complaints_3m=last3(t.n_complaints),
+        n_surveys_replied_3m=last3(t.n_surveys_replied),
+        n_surveys_dissatisfied_3m=last3(t.n_surveys_dissatisfied),
+        satisfaction_score_3m=ibis.ifelse(
+            score_n > 0, last3(t.score_sum) / score_n, ibis.null("float64")
+        ).cast("float64"),
+        cost_to_serve_yuan=t.cost_to_serve_yuan,
+        net_contribution_yuan=net,
+        **{f"pref_level_{c}": t[f"pref_level_{c}"] for c in channels},
+        **{f"pref_level_payment_{c}": t[f"pref_level_payment_{c}"] for c in channels},
+    )
+    out = with_contribution_tier(out, settings)
+    return with_identity_flag(out, settings)
+
+
+def with_contribution_tier(table: ibis.Table, settings: CustomersSettings) -> ibis.Table:
+    """Add ``contribution_tier`` (1 = highest net contribution .. 5; null without a bill).
+
+    With ``method: yuan`` the cut points are yuan; with ``method: quantile`` they are
+    quantiles of the month's net contribution (computed per month).
+    """
+    cuts = settings.contribution_tiers.cut_points
+    net = table.net_contribution_yuan
+    if settings.contribution_tiers.method == "yuan":
+        bounds = [ibis.literal(float(c)) for c in cuts]
+        base = table
+    else:
+        per_month = table.group_by(q_month=table.month).agg(
+            **{f"q{i}": net.quantile(float(c)) for i, c in enumerate(cuts)}
+        )
+        base = table.left_join(per_month, table.month == per_month.q_month)
+        net = base.net_contribution_yuan
+        bounds = [base[f"q{i}"] for i in range(len(cuts))]
+    tier = ibis.cases(
+        *[(net >= bound, i + 1) for i, bound in enumerate(bounds)], else_=len(bounds) + 1
+    )
+    tier = ibis.ifelse(net.isnull(), ibis.null("int64"), tier).cast("int64")
+    return base.select(*table.columns, contribution_tier=tier)
+
+
+def with_identity_flag(table: ibis.Table, settings: CustomersSettings) -> ibis.Table:
+    """Add ``is_identity_customer``: points below the limit and a configured flag or VIP tier
+    (false when points are unknown)."""
+    rule = settings.identity
+    special = ibis.literal(False)
+    for flag in rule.any_flag:
+        special = special | table[flag]
+    if rule.value_tiers:
+        special = special | table.value_tier.isin(list(rule.value_tiers))
+    flag = ((table.points < rule.max_points) & special).fill_null(False)
+    return table.mutate(is_identity_customer=flag)
