@@ -13,8 +13,10 @@ def test_run_then_report_in_both_languages(tiny_warehouse, tmp_path):
     assert "channels_cubes" in result.output
     con = connect(warehouse, read_only=True)
     log = con.table("pipeline_runs").to_pyarrow().to_pylist()
-    assert {r["step"] for r in log} == {"channels_cubes", "channels"}
-    assert all(r["skipped_reason"] is None for r in log)
+    ran = {r["step"] for r in log if r["skipped_reason"] is None}
+    assert {"channels_cubes", "channels"} <= ran
+    # Steps whose inputs this warehouse lacks (e.g. tags without a customer 360) say so.
+    assert all(r["skipped_reason"].startswith("missing input table") for r in log if r["step"] not in ran)
     con.disconnect()
     for lang in ("en", "zh"):
         out = tmp_path / f"r.{lang}.html"

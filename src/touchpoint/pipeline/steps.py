@@ -24,3 +24,15 @@ STEPS: list[Step] = [
         description="channel KPIs by period and dimension, repeats, escalation, headline KPIs",
     ),
 ]
+
+from touchpoint import tags  # noqa: E402
+
+STEPS.append(
+    Step(
+        "tags",
+        inputs=tags.INPUTS[0],
+        optional_inputs=tags.INPUTS[1],
+        build=tags.build,
+        description="tag catalogue on the customer 360: membership, entries/exits, validation",
+    )
+)
