@@ -27,6 +27,16 @@ DEFAULT_CATALOGUE_PATH = Path(__file__).parent / "catalogue.yaml"
 CATALOGUE_ENV = "TOUCHPOINT_TAGS"
 
 
+class CatalogueError(RuleError):
+    """A catalogue with problems; ``problems`` lists each one (tag, field, column, reason)."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{len(self.problems)} problem(s): " + "; ".join(self.problems))
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -197,8 +207,7 @@ def check_catalogue(
     """``catalogue`` if every rule is valid over ``schema``; else a RuleError listing them all."""
     problems = catalogue_problems(catalogue, schema, config)
     if problems:
-        where = f"{source}: " if source else ""
-        raise RuleError(f"{where}{len(problems)} problem(s): " + "; ".join(problems))
+        raise CatalogueError(source, problems)
     return catalogue
 
 
@@ -224,8 +233,7 @@ def catalogue_from_data(data: Any, source: str = "catalogue") -> Catalogue:
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
-        problems = _pydantic_problems(exc, data)
-        raise RuleError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems)) from None
+        raise CatalogueError(source, _pydantic_problems(exc, data)) from None
 
 
 def resolve_catalogue_path(path: str | os.PathLike[str] | None = None) -> Path:
