@@ -19,17 +19,6 @@ runner = CliRunner(env={"COLUMNS": "200"})
 TAGS_STEP = [s for s in STEPS if s.name == "tags"]
 
 
-@pytest.fixture(scope="module")
-def built_warehouse(tmp_path_factory, realistic_360, config):
-    path = tmp_path_factory.mktemp("tags_cli") / "wh.duckdb"
-    con = connect(path)
-    con.create_table("mart_customer_360", realistic_360)
-    results = run_pipeline(con, config, steps=TAGS_STEP)
-    assert results[0].ran, results[0].skipped_reason
-    con.disconnect()
-    return path
-
-
 @pytest.fixture
 def warehouse(built_warehouse, tmp_path, monkeypatch):
     """A fresh copy of a warehouse with the 360 and the tag marts built by the pipeline step."""

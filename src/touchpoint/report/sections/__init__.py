@@ -4,3 +4,7 @@ from touchpoint.report.context import Section
 from touchpoint.report.sections import data
 
 SECTIONS: list[Section] = [data.SECTION]
+
+from touchpoint.report.sections import tags  # noqa: E402
+
+SECTIONS.append(tags.SECTION)
