@@ -39,8 +39,12 @@ def synthetic_c360(
     seed: int = 0,
     base_churn: float = 0.01,
     complaint_churn: float = 0.08,
+    first_id: int = 0,
 ) -> pa.Table:
-    """The 360 of ``n_customers`` over ``months`` months (see the module docstring)."""
+    """The 360 of ``n_customers`` over ``months`` months (see the module docstring).
+
+    Customer ids are ``c`` and 8 digits from ``first_id`` (to generate a large 360 in chunks).
+    """
     rng = np.random.default_rng(seed)
     n, m = n_customers, months
     channels = config.ids("channel")
@@ -115,7 +119,7 @@ def synthetic_c360(
     )
     tenure = (t_idx - join_month[c_idx]).astype(np.int64)
     columns: dict[str, object] = {
-        "customer_id": np.array([f"c{i:08d}" for i in range(n)])[c_idx],
+        "customer_id": np.array([f"c{first_id + i:08d}" for i in range(n)])[c_idx],
         "month": np.array(month_dates)[t_idx],
         "brand": brand[c_idx],
         "value_tier": tier[c_idx],
