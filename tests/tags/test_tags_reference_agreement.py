@@ -29,7 +29,9 @@ def three_ways(realistic_360):
     mine = {
         "membership": membership.to_pandas(),
         "changes": tag_changes(membership, c360, cat).to_pandas(),
-        "lift_counts": lift_counts(tag_flags(c360, cat), outcomes(c360), cat).to_pandas(),
+        "lift_counts": lift_counts(
+            tag_flags(outcomes(c360), cat, keep=["churn_next_month", "complaint_next_month"]), cat
+        ).to_pandas(),
     }
     sql = {
         "membership": con.table("sql_tag_membership").to_pandas(),

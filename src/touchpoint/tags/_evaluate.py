@@ -5,6 +5,8 @@ Pure Ibis: the 360 goes in, tables come out; nothing is executed here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 
@@ -15,12 +17,13 @@ MEMBER_PREFIX = "is_member__"
 SCOPE_PREFIX = "in_scope__"
 
 
-def tag_flags(c360: ir.Table, catalogue: Catalogue) -> ir.Table:
+def tag_flags(c360: ir.Table, catalogue: Catalogue, keep: Sequence[str] = ()) -> ir.Table:
     """One row per customer × month of the 360: ``customer_id``, ``month`` and, per tag,
     ``is_member__<tag_id>`` (in scope and rule true) and ``in_scope__<tag_id>`` (booleans,
     never null: a rule that is null for a row, e.g. on a missing ARPU, does not mark it).
 
-    ``catalogue`` must have passed :func:`~touchpoint.tags.check_catalogue` on ``c360``'s schema.
+    Columns named in ``keep`` are carried along. ``catalogue`` must have passed
+    :func:`~touchpoint.tags.check_catalogue` on ``c360``'s schema.
     """
     flags = {}
     for tag in catalogue.tags:
@@ -33,7 +36,7 @@ def tag_flags(c360: ir.Table, catalogue: Catalogue) -> ir.Table:
             in_scope = ibis.literal(True)
         flags[MEMBER_PREFIX + tag.id] = member
         flags[SCOPE_PREFIX + tag.id] = in_scope
-    return c360.select("customer_id", "month", **flags)
+    return c360.select("customer_id", "month", *keep, **flags)
 
 
 def _versions(catalogue: Catalogue) -> ir.Table:

@@ -40,7 +40,7 @@ def outcomes(
     campaign_responses: ir.Table | None = None,
     accepted_responses: tuple[str, ...] = ("accepted",),
 ) -> ir.Table:
-    """One row per customer × month of the 360: ``customer_id``, ``month`` and each outcome.
+    """The 360 with each outcome added: one row per customer × month of the 360.
 
     See the module docstring for the definitions; booleans, null where unknown.
     """
@@ -51,9 +51,9 @@ def outcomes(
         month=(c360.month - ibis.interval(months=1)).cast("date"),
         next_complaints=c360.n_complaints,
     )
-    base = c360.select("customer_id", "month", "leave_date", _has_next=has_next)
+    base = c360.mutate(_has_next=has_next)
     joined = base.left_join(following, ["customer_id", "month"]).select(
-        base.customer_id, base.month, base.leave_date, base._has_next, following.next_complaints
+        base, following.next_complaints
     )
     start, end = _next_month(joined.month), _next_month(joined.month, 2)
     churn = joined.leave_date.notnull() & (joined.leave_date >= start) & (joined.leave_date < end)
@@ -65,7 +65,7 @@ def outcomes(
             joined._has_next, joined.next_complaints.fill_null(0) > 0, ibis.null("boolean")
         ),
     }
-    result = joined.select("customer_id", "month", **columns)
+    result = joined.select(*c360.columns, **columns)
     if campaign_responses is None:
         return result
     r = campaign_responses
@@ -76,23 +76,20 @@ def outcomes(
     )
     per_month = sent.group_by(["customer_id", "month"]).aggregate(accepted=sent.is_accepted.any())
     with_campaign = result.left_join(per_month, ["customer_id", "month"])
-    return with_campaign.select(
-        result.customer_id,
-        result.month,
-        result.churn_next_month,
-        result.complaint_next_month,
-        campaign_accepted_next_month=per_month.accepted,
-    )
+    return with_campaign.select(result, campaign_accepted_next_month=per_month.accepted)
 
 
-def lift_counts(flags: ir.Table, outcome_table: ir.Table, catalogue: Catalogue) -> ir.Table:
+def lift_counts(flags: ir.Table, catalogue: Catalogue) -> ir.Table:
     """Counts behind each lift: one row per tag × outcome.
+
+    ``flags`` is :func:`~touchpoint.tags.tag_flags` of :func:`outcomes` with the outcome
+    columns kept (as :func:`tag_validation` does).
 
     ``n_members`` / ``n_member_events``: member customer-months whose outcome is known / true;
     ``n_nonmembers`` / ``n_nonmember_events``: the same for in-scope non-members.
     """
-    t = flags.join(outcome_table, ["customer_id", "month"])
-    names = [o for o in OUTCOMES if o in outcome_table.columns]
+    t = flags
+    names = [o for o in OUTCOMES if o in flags.columns]
     aggregates = {}
     for i, tag in enumerate(catalogue.tags):
         member, scope = t[MEMBER_PREFIX + tag.id], t[SCOPE_PREFIX + tag.id]
@@ -104,22 +101,26 @@ def lift_counts(flags: ir.Table, outcome_table: ir.Table, catalogue: Catalogue) 
             aggregates[f"{key}_s"] = (scope & known).sum()
             aggregates[f"{key}_e"] = (scope & event).sum()
     wide = t.aggregate(**{k: v.fill_null(0).cast("int64") for k, v in aggregates.items()})
-    parts = []
+    # One row of 4 x tags x outcomes sums, turned long by unnesting an array of structs: the
+    # aggregate is referenced once, so no engine recomputes it per tag.
+    entries = []
     for i, tag in enumerate(catalogue.tags):
         for j, outcome in enumerate(names):
             key = f"t{i}_o{j}"
-            parts.append(
-                wide.select(
-                    tag_id=ibis.literal(tag.id),
-                    version=ibis.literal(tag.version, "int64"),
-                    outcome=ibis.literal(outcome),
-                    n_members=wide[f"{key}_n1"],
-                    n_member_events=wide[f"{key}_a"],
-                    n_nonmembers=wide[f"{key}_s"] - wide[f"{key}_n1"],
-                    n_nonmember_events=wide[f"{key}_e"] - wide[f"{key}_a"],
+            entries.append(
+                ibis.struct(
+                    {
+                        "tag_id": ibis.literal(tag.id),
+                        "version": ibis.literal(tag.version, "int64"),
+                        "outcome": ibis.literal(outcome),
+                        "n_members": wide[f"{key}_n1"],
+                        "n_member_events": wide[f"{key}_a"],
+                        "n_nonmembers": wide[f"{key}_s"] - wide[f"{key}_n1"],
+                        "n_nonmember_events": wide[f"{key}_e"] - wide[f"{key}_a"],
+                    }
                 )
             )
-    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+    return wide.select(row=ibis.array(entries).unnest()).unpack("row")
 
 
 def lift_table(counts: ir.Table, confidence: float = 0.95) -> ir.Table:
@@ -175,9 +176,9 @@ def tag_validation(
     ``member_rate``, ``nonmember_rate``, ``lift``, ``lift_low``, ``lift_high``,
     ``is_discriminating``, ``confidence``.
     """
-    flags = tag_flags(c360, catalogue)
     table = outcomes(c360, campaign_responses, accepted_responses)
-    return lift_table(lift_counts(flags, table, catalogue), confidence)
+    keep = [name for name in OUTCOMES if name in table.columns]
+    return lift_table(lift_counts(tag_flags(table, catalogue, keep=keep), catalogue), confidence)
 
 
 def katz_interval(
