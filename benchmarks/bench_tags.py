@@ -24,7 +24,7 @@ from benchmarks.harness import Case, record, run_case
 from benchmarks.tags_data import synthetic_c360
 from benchmarks.tags_reference import pandas_tags, sql_statements
 from touchpoint.config import load_config
-from touchpoint.tags import build
+from touchpoint.tags import build, build_changes
 from touchpoint.warehouse import connect, write_table
 
 DATA = Path(__file__).resolve().parent / ".data"
@@ -69,13 +69,16 @@ def prepare(n_customers: int) -> tuple[Path, Path, int]:
 
 
 def run_touchpoint(warehouse: str) -> None:
-    """What the pipeline's ``tags`` step does: build the marts and write them."""
+    """What the pipeline's ``tags`` and ``tags_changes`` steps do: build the marts, write them."""
     os.environ.pop("TOUCHPOINT_TAGS", None)
     con = connect(warehouse)
+    if "mart_tag_definitions" in con.list_tables():
+        con.drop_table("mart_tag_definitions")  # each run starts from the same state
     tables = {"mart_customer_360": con.table("mart_customer_360")}
-    for name, expr in build(tables, load_config()).items():
-        if name != "mart_tag_definitions":  # bookkeeping, not part of the comparison
+    for step in (build, build_changes):
+        for name, expr in step(tables, load_config()).items():
             write_table(con, name, expr)
+            tables[name] = con.table(name)
     con.disconnect()
 
 

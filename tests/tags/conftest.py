@@ -39,7 +39,9 @@ def built_warehouse(tmp_path_factory, realistic_360, config):
     path = tmp_path_factory.mktemp("tags_cli") / "wh.duckdb"
     con = connect(path)
     con.create_table("mart_customer_360", realistic_360)
-    results = run_pipeline(con, config, steps=[s for s in STEPS if s.name == "tags"])
+    results = run_pipeline(
+        con, config, steps=[s for s in STEPS if s.name in ("tags", "tags_changes")]
+    )
     assert results[0].ran, results[0].skipped_reason
     con.disconnect()
     return path

@@ -16,7 +16,7 @@ from touchpoint.tags import DEFAULT_CATALOGUE_PATH
 from touchpoint.warehouse import connect
 
 runner = CliRunner(env={"COLUMNS": "200"})
-TAGS_STEP = [s for s in STEPS if s.name == "tags"]
+TAGS_STEP = [s for s in STEPS if s.name in ("tags", "tags_changes")]
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_rules_mark_the_hand_computed_rows(rule, expected):
         ("-brand = 1", ["column 1: '-' needs a number, found a string"]),
         ("brand in ['x', 2]", ["column 16: list item 2 is a number, the value is a string"]),
         ("a between 'x' and 3", ["column 11: 'between' bound is a string, the value is a number"]),
-        ("a = null", ["column 3: '==' with null is never true; use 'is null' or 'is not null'"]),
+        ("a = null", ["column 3: '=' with null is never true; use 'is null' or 'is not null'"]),
         ("a + b", ["column 3: a rule must be true or false, this one gives a number"]),
     ],
 )

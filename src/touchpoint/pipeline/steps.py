@@ -33,6 +33,15 @@ STEPS.append(
         inputs=tags.INPUTS[0],
         optional_inputs=tags.INPUTS[1],
         build=tags.build,
-        description="tag catalogue on the customer 360: membership, entries/exits, validation",
+        description="tag catalogue on the customer 360: monthly membership, lift validation",
+    )
+)
+STEPS.append(
+    Step(
+        "tags_changes",
+        inputs=tags.CHANGES_INPUTS[0],
+        optional_inputs=tags.CHANGES_INPUTS[1],
+        build=tags.build_changes,
+        description="members, entries and exits per tag and month",
     )
 )

@@ -5,7 +5,8 @@ A catalogue (YAML, ``catalogue.yaml`` by default) declares each tag: names and d
 English and Chinese, a rule in a small safe expression language compiled to Ibis, who it
 applies to, a marketing hint, owner and version. The pipeline step ``tags`` evaluates it on
 ``mart_customer_360`` (one row per customer × month) into ``mart_tag_membership``,
-``mart_tag_changes``, ``mart_tag_validation`` and ``mart_tag_definitions``.
+``mart_tag_validation`` and ``mart_tag_definitions``; the step ``tags_changes`` then counts
+entries and exits into ``mart_tag_changes``.
 
 >>> import ibis, datetime as dt
 >>> from touchpoint.tags import catalogue_from_data, tag_membership
@@ -22,12 +23,14 @@ applies to, a marketing hint, owner and version. The pipeline step ``tags`` eval
 
 from touchpoint.tags._build import (
     CAMPAIGN_RESPONSES,
+    CHANGES_INPUTS,
     CHANGES_MART,
     DEFINITIONS_MART,
     INPUTS,
     MEMBERSHIP_MART,
     VALIDATION_MART,
     build,
+    build_changes,
     current_catalogue,
     definitions,
 )
@@ -70,6 +73,7 @@ from touchpoint.tags._validation import (
 __all__ = [
     "CAMPAIGN_RESPONSES",
     "CATALOGUE_ENV",
+    "CHANGES_INPUTS",
     "CHANGES_MART",
     "CUSTOMER_360",
     "DEFAULT_CATALOGUE_PATH",
@@ -88,6 +92,7 @@ __all__ = [
     "TagsSettings",
     "Text",
     "build",
+    "build_changes",
     "catalogue_from_data",
     "catalogue_problems",
     "check_catalogue",

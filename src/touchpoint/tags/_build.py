@@ -21,8 +21,9 @@ CHANGES_MART = "mart_tag_changes"
 VALIDATION_MART = "mart_tag_validation"
 DEFINITIONS_MART = "mart_tag_definitions"
 CAMPAIGN_RESPONSES = "stg_campaign_responses"
-#: Inputs of the step: (required, optional).
+#: Inputs of each step: (required, optional).
 INPUTS = ((CUSTOMER_360,), (CAMPAIGN_RESPONSES, DEFINITIONS_MART))
+CHANGES_INPUTS = ((MEMBERSHIP_MART, CUSTOMER_360, DEFINITIONS_MART), ())
 
 DEFINITION_SCHEMA = {
     "tag_id": "string",
@@ -91,9 +92,10 @@ def build(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
     -------
     dict
         ``mart_tag_membership`` (one row per customer × tag × month of membership, with
-        ``version`` and ``since``), ``mart_tag_changes`` (one row per tag × month: members,
-        entered, left), ``mart_tag_validation`` (one row per tag × outcome: lift and interval)
-        and ``mart_tag_definitions`` (one row per tag × version ever built).
+        ``version`` and ``since``), ``mart_tag_validation`` (one row per tag × outcome: lift
+        and interval) and ``mart_tag_definitions`` (one row per tag × version ever built).
+        The step ``tags_changes`` (:func:`build_changes`) then counts entries and exits from
+        the written membership, which is far cheaper than evaluating the rules again.
 
     Raises
     ------
@@ -109,7 +111,6 @@ def build(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
     membership = tag_membership(c360, catalogue)
     return {
         MEMBERSHIP_MART: membership,
-        CHANGES_MART: tag_changes(membership, c360, catalogue),
         VALIDATION_MART: tag_validation(
             c360,
             catalogue,
@@ -119,3 +120,11 @@ def build(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
         ),
         DEFINITIONS_MART: definitions(catalogue, history, dt.datetime.now().replace(microsecond=0)),
     }
+
+
+def build_changes(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
+    """Step ``tags_changes``: ``mart_tag_changes``, one row per current tag × month of the 360
+    (members, entered, left), from ``mart_tag_membership``."""
+    definitions_table = tables[DEFINITIONS_MART]
+    current = definitions_table.filter(definitions_table.is_current)
+    return {CHANGES_MART: tag_changes(tables[MEMBERSHIP_MART], tables[CUSTOMER_360], current)}

@@ -91,7 +91,7 @@ def tag_membership(c360: ir.Table, catalogue: Catalogue) -> ir.Table:
     return joined.select("customer_id", "tag_id", "version", "month", "since")
 
 
-def tag_changes(membership: ir.Table, c360: ir.Table, catalogue: Catalogue) -> ir.Table:
+def tag_changes(membership: ir.Table, c360: ir.Table, tags: Catalogue | ir.Table) -> ir.Table:
     """Members, entries and exits: one row per tag × month of the 360 (zeros included).
 
     ``n_members`` carry the tag that month; ``n_entered`` carry it but did not the month before
@@ -99,9 +99,13 @@ def tag_changes(membership: ir.Table, c360: ir.Table, catalogue: Catalogue) -> i
     (including customers who left the network), so
     ``n_members = previous n_members + n_entered − n_left``. Both are null in the first month
     of the 360, which has no month before.
+
+    ``tags`` names the tags and versions to report: the catalogue, or a table with ``tag_id``
+    and ``version`` (e.g. the current rows of ``mart_tag_definitions``).
     """
     months = c360.select("month").distinct()
-    frame = months.cross_join(_versions(catalogue))
+    versions = _versions(tags) if isinstance(tags, Catalogue) else tags.select("tag_id", "version")
+    frame = months.cross_join(versions)
     counted = membership.group_by(["tag_id", "month"]).aggregate(
         n_members=membership.count(),
         n_entered=(membership.since == membership.month).sum().cast("int64"),

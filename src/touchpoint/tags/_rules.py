@@ -200,6 +200,7 @@ class Binary(Node):
     op: str  # and or + - * / % == != < <= > >=
     left: Node
     right: Node
+    text: str = ""  # the operator as written ('=' or '==', '!=' or '<>')
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ class _Parser:
         left = self.sum_()
         if self.tok.kind == "op" and self.tok.value in COMPARISONS:
             op = self._advance()
-            return Binary(op.column, COMPARISONS[op.value], left, self.sum_())
+            return Binary(op.column, COMPARISONS[op.value], left, self.sum_(), op.text)
         negated = False
         if self._is("keyword", "not") and self.tokens[self.i + 1].value in ("in", "between"):
             self._advance()
@@ -518,13 +519,14 @@ class _Compiler:
                 "%": lambda: lv % rv,
             }[op]()
         # comparison
+        op = node.text or op
         if "null" in (lk, rk):
             self.problem(node, f"'{op}' with null is never true; use 'is null' or 'is not null'")
             return "boolean", None
         if lk is not None and rk is not None and not self.compatible(lk, rk):
             self.problem(node, f"cannot compare a {lk} with a {rk} using '{op}'")
             return "boolean", None
-        if lk is not None and rk is not None and op not in ("==", "!=") and "boolean" in (lk, rk):
+        if lk is not None and rk is not None and node.op not in ("==", "!=") and "boolean" in (lk, rk):
             self.problem(node, f"'{op}' does not order true/false; use '=' or '!='")
             return "boolean", None
         if lv is None or rv is None:
@@ -537,7 +539,7 @@ class _Compiler:
             "<=": lambda: lv <= rv,
             ">": lambda: lv > rv,
             ">=": lambda: lv >= rv,
-        }[op]()
+        }[node.op]()
 
     def _align_dates(self, lk: Kind | None, lv: Any, rk: Kind | None, rv: Any) -> tuple[Any, Any]:
         # A date column compared with '2024-03-01': the string is read as a date.
