@@ -171,3 +171,18 @@ def test_user_errors_are_one_line(warehouse, capsys):
         app, ["tags", "rate", "vip_gold", "--stars", "6", "--by", "x", "-w", str(warehouse)]
     )
     assert result.exit_code == 2
+
+
+def test_run_with_a_bad_catalogue_is_one_clear_line(warehouse, tmp_path, monkeypatch, capsys):
+    data = yaml.safe_load(DEFAULT_CATALOGUE_PATH.read_text(encoding="utf-8"))
+    data["tags"][0]["rule"] = "value_tier = 'diamond' and pointz > 1"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("TOUCHPOINT_TAGS", str(bad))
+    with pytest.raises(SystemExit) as info:
+        main(["run", "-w", str(warehouse)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err
+    assert (
+        "tag vip_diamond: rule column 28: unknown column 'pointz' (did you mean 'points'?)" in err
+    )

@@ -246,3 +246,11 @@ def test_default_catalogue_on_a_realistic_360_matches_pandas(config, realistic_3
         assert 0 < len(want) < len(df), f"{tag_id} should mark some but not all rows"
     assert not got.duplicated(["customer_id", "tag_id", "month"]).any()
     assert (got.since <= got.month).all()
+
+
+def test_only_parameters_a_rule_uses_enter_its_fingerprint():
+    one = catalogue(tag("t", "n_complaints_3m >= $k"), parameters={"k": 2, "k2": 5})
+    two = catalogue(tag("t", "n_complaints_3m >= $k"), parameters={"k": 2, "k2": 6})
+    assert one.tags[0].fingerprint(one.parameters) == two.tags[0].fingerprint(two.parameters)
+    three = catalogue(tag("t", "n_complaints_3m >= $k"), parameters={"k": 3, "k2": 5})
+    assert three.tags[0].fingerprint(three.parameters) != one.tags[0].fingerprint(one.parameters)

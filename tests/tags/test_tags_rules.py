@@ -210,3 +210,26 @@ def test_no_python_eval_reaches_the_rule():
     assert problems("__import__('os').system('x')") == ["column 17: unexpected character '.'"]
     assert problems("__import__('os')")[0].startswith("column 11: expected an operator")
     assert problems("a.__class__ > 1") == ["column 2: unexpected character '.'"]
+
+
+# ---- any text gives problems or a rule, never a crash --------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(
+    ["a", "b", "x", "brand", "is_vip", "$k", "1", "2.5", "'s'", "true", "null", "and", "or",
+     "not", "in", "[", "]", ",", "between", "is", "(", ")", "+", "-", "*", "/", "%", "=", "<",
+     ">=", "!=", "<>", "zz", "'", "#", "."]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map(" ".join) | st.text(max_size=30))
+def test_any_text_is_either_a_rule_or_a_list_of_positioned_problems(text):
+    found = check_rule(text, SCHEMA, {"k": 2})
+    for problem in found:
+        assert 0 < problem.column <= len(text) + 1
+        assert problem.message
+    if not found:
+        compile_rule(text, ibis.table(SCHEMA, name="t"), {"k": 2})  # compiles without error

@@ -7,6 +7,7 @@ pipeline's ``tags`` step also honours).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -21,7 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from touchpoint.config import Config
 from touchpoint.errors import ConfigError, RuleError
-from touchpoint.tags._rules import Node, RuleSyntaxError, check_tree, columns_of, parse_rule
+from touchpoint.tags._rules import (
+    Node,
+    RuleSyntaxError,
+    check_tree,
+    columns_of,
+    parameters_of,
+    parse_rule,
+)
 
 DEFAULT_CATALOGUE_PATH = Path(__file__).parent / "catalogue.yaml"
 CATALOGUE_ENV = "TOUCHPOINT_TAGS"
@@ -101,16 +109,15 @@ class Tag(_Strict):
         Editing any of them changes the fingerprint, which :func:`resolve_versions` turns into
         a new version.
         """
-        used = sorted(
-            name
-            for text in (self.rule, self.applies_to.as_rule() or "")
-            for name in parameters
-            if f"${name}" in text
-        )
+        used: set[str] = set()
+        for text in (self.rule, self.applies_to.as_rule()):
+            # A rule that does not parse uses no parameter; it is refused elsewhere.
+            with contextlib.suppress(RuleSyntaxError):
+                used |= parameters_of(parse_rule(text)) if text else set()
         payload = {
             "rule": " ".join(self.rule.split()),
             "scope": " ".join((self.applies_to.as_rule() or "").split()),
-            "parameters": {name: parameters[name] for name in used},
+            "parameters": {name: parameters[name] for name in sorted(used) if name in parameters},
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 

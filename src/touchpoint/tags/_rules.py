@@ -387,19 +387,26 @@ def parse_rule(text: str) -> Node:
     return _Parser(tokenize(text)).parse()
 
 
-def columns_of(node: Node) -> set[str]:
-    """The column names a tree refers to."""
-    if isinstance(node, Column):
+def _names_of(node: Node, kind: type[Column] | type[Param]) -> set[str]:
+    if isinstance(node, kind):
         return {node.name}
     found: set[str] = set()
     for value in vars(node).values():
-        if isinstance(value, Node):
-            found |= columns_of(value)
-        elif isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, Node):
-                    found |= columns_of(item)
+        children = value if isinstance(value, tuple) else (value,)
+        for child in children:
+            if isinstance(child, Node):
+                found |= _names_of(child, kind)
     return found
+
+
+def columns_of(node: Node) -> set[str]:
+    """The column names a tree refers to."""
+    return _names_of(node, Column)
+
+
+def parameters_of(node: Node) -> set[str]:
+    """The ``$parameter`` names a tree refers to."""
+    return _names_of(node, Param)
 
 
 # --------------------------------------------------------------------------------------------
@@ -526,7 +533,12 @@ class _Compiler:
         if lk is not None and rk is not None and not self.compatible(lk, rk):
             self.problem(node, f"cannot compare a {lk} with a {rk} using '{op}'")
             return "boolean", None
-        if lk is not None and rk is not None and node.op not in ("==", "!=") and "boolean" in (lk, rk):
+        if (
+            lk is not None
+            and rk is not None
+            and node.op not in ("==", "!=")
+            and "boolean" in (lk, rk)
+        ):
             self.problem(node, f"'{op}' does not order true/false; use '=' or '!='")
             return "boolean", None
         if lv is None or rv is None:
