@@ -70,6 +70,8 @@ def test_wiki_round_trip(warehouse):
     assert len(shown["members_by_month"]) == 6 and len(shown["validation"]) == 2
     text = runner.invoke(app, ["tags", "show", "sensitive_customer", *w])
     assert "v1: 3.0 ★ (2)" in text.output and "Zhang: 太宽了" in text.output
+    assert "Parameters: $sensitive_min_complaints_3m = 2" in text.output
+    assert "Channel: Hotline agent" in text.output and "95% interval" in text.output
     zh = runner.invoke(app, ["tags", "show", "sensitive_customer", "--lang", "zh", *w])
     assert "敏感客户" in zh.output and "营销用语" in zh.output
     listed = _json(["tags", "list", "--json", *w])

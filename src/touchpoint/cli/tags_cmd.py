@@ -34,6 +34,8 @@ from touchpoint.tags import (
     current_catalogue,
     customer_360_schema,
     load_catalogue,
+    parameters_of,
+    parse_rule,
     resolve_catalogue_path,
 )
 from touchpoint.warehouse import connect, resolve_warehouse_path
@@ -65,6 +67,9 @@ _T = {
         "category": "Category",
         "version": "Version",
         "members": "Members (last month)",
+        "members_over_time": "Members by month",
+        "n_members": "Members",
+        "parameters": "Parameters",
         "rating": "Rating",
         "definition": "Definition",
         "rule": "Rule",
@@ -80,7 +85,7 @@ _T = {
         "left": "Left",
         "outcome": "Outcome",
         "lift": "Lift",
-        "ci": "95 % interval",
+        "ci": "{level} interval",
         "discriminates": "Discriminates",
         "ratings": "Ratings",
         "comments": "Comments",
@@ -95,6 +100,9 @@ _T = {
         "category": "类别",
         "version": "版本",
         "members": "成员数（最近一月）",
+        "members_over_time": "每月成员数",
+        "n_members": "成员数",
+        "parameters": "参数",
         "rating": "评分",
         "definition": "定义",
         "rule": "规则",
@@ -110,7 +118,7 @@ _T = {
         "left": "退出",
         "outcome": "结果指标",
         "lift": "提升度",
-        "ci": "95% 置信区间",
+        "ci": "{level} 置信区间",
         "discriminates": "有区分力",
         "ratings": "评分",
         "comments": "评论",
@@ -267,7 +275,7 @@ def show(
         }
         print(json.dumps(document, ensure_ascii=False, default=str))
         return
-    _print_tag(tag, lang, problems, schema_name)
+    _print_tag(tag, catalogue, cfg, lang, problems, schema_name)
     _print_history(changes, tag, lang)
     _print_validation(validation, lang)
     console.print(f"\n[bold]{_t(lang, 'ratings')}[/]")
@@ -285,15 +293,28 @@ def show(
         )
 
 
-def _print_tag(tag: Tag, lang: str, problems: list[str], schema_name: str) -> None:
+def _print_tag(
+    tag: Tag, catalogue: Catalogue, cfg: Config, lang: str, problems: list[str], schema_name: str
+) -> None:
     console.print(f"[bold]{tag.name.get(lang)}[/] ({tag.id}, v{tag.version}, {tag.category})")
+    trees = [parse_rule(t) for t in (tag.rule, tag.applies_to.as_rule()) if t and not problems]
+    used = sorted({p for tree in trees for p in parameters_of(tree) if p in catalogue.parameters})
+    try:
+        channel = cfg.label("channel", tag.hint.channel, lang)
+    except KeyError:
+        channel = tag.hint.channel
     lines = [
         (_t(lang, "definition"), tag.definition.get(lang)),
         (_t(lang, "rule"), tag.rule),
+        *(
+            [(_t(lang, "parameters"), ", ".join(f"${p} = {catalogue.parameters[p]}" for p in used))]
+            if used
+            else []
+        ),
         (_t(lang, "applies_to"), tag.applies_to.as_rule() or _t(lang, "everyone")),
         (_t(lang, "script"), tag.hint.script.get(lang)),
         (_t(lang, "timing"), tag.hint.timing.get(lang)),
-        (_t(lang, "channel"), tag.hint.channel),
+        (_t(lang, "channel"), channel),
         (_t(lang, "owner"), tag.owner),
         (
             _t(lang, "validity"),
@@ -309,8 +330,8 @@ def _print_history(changes: list[dict[str, Any]], tag: Tag, lang: str) -> None:
     if not current:
         console.print(f"\n{_t(lang, 'no_history')}")
         return
-    table = Table(title=_t(lang, "members"))
-    for key in ("month", "members", "entered", "left"):
+    table = Table(title=_t(lang, "members_over_time"))
+    for key in ("month", "n_members", "entered", "left"):
         table.add_column(_t(lang, key), justify="right")
     for r in current:
         table.add_row(
@@ -326,8 +347,9 @@ def _print_validation(rows: list[dict[str, Any]], lang: str) -> None:
     if not rows:
         return
     table = Table(title=_t(lang, "lift"))
+    level = f"{rows[0]['confidence']:.0%}"
     for key in ("outcome", "lift", "ci", "discriminates"):
-        table.add_column(_t(lang, key))
+        table.add_column(_t(lang, key, level=level) if key == "ci" else _t(lang, key))
     for r in rows:
         if r["lift"] is None:
             lift = ci = "–"

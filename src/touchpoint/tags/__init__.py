@@ -56,6 +56,7 @@ from touchpoint.tags._rules import (
     RuleSyntaxError,
     check_rule,
     compile_rule,
+    parameters_of,
     parse_rule,
     tokenize,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "lift_table",
     "load_catalogue",
     "outcomes",
+    "parameters_of",
     "parse_rule",
     "resolve_catalogue_path",
     "resolve_versions",
