@@ -176,3 +176,11 @@ def test_planted_churn_driver_shows_in_the_sensitive_tag(config, c360_table):
         < 1
         < rows[("vip_silver", "churn_next_month")]["lift_high"]
     )
+
+
+def test_churn_also_reads_the_following_rows_has_left_in_month():
+    # n2's leave date is missing, but its March row says it left that month.
+    rows = dict(C360, has_left_in_month=[False] * 10 + [True] + [False] * 3)
+    result = tag_validation(ibis.memtable(rows), catalogue(tag("s", "n_complaints_3m >= 2")))
+    churn = next(r for r in result.to_pyarrow().to_pylist() if r["outcome"] == "churn_next_month")
+    assert (churn["n_nonmembers"], churn["n_nonmember_events"]) == (6, 2)

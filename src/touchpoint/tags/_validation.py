@@ -7,7 +7,8 @@ discriminate on that outcome and is flagged.
 
 Outcomes (one value per customer-month of the 360; null when it cannot be known):
 
-- ``churn_next_month``: the customer's ``leave_date`` falls in the following month;
+- ``churn_next_month``: the customer's ``leave_date`` falls in the following month, or the
+  following month's row has ``has_left_in_month``;
 - ``complaint_next_month``: the following month's row has ``n_complaints > 0`` (no row, e.g.
   after leaving, counts as no complaint);
 - ``campaign_accepted_next_month`` (only with ``stg_campaign_responses``): among
@@ -46,20 +47,29 @@ def outcomes(
     """
     last = c360.month.max()
     has_next = c360.month < last
+    # The following month's row, keyed by this month; has_left_in_month is optional so tiny
+    # hand-made 360s may leave it out.
+    next_left = (
+        c360.has_left_in_month.fill_null(False)
+        if "has_left_in_month" in c360.columns
+        else ibis.literal(False)
+    )
     following = c360.select(
         customer_id=c360.customer_id,
         month=(c360.month - ibis.interval(months=1)).cast("date"),
         next_complaints=c360.n_complaints,
+        next_has_left=next_left,
     )
     base = c360.mutate(_has_next=has_next)
     joined = base.left_join(following, ["customer_id", "month"]).select(
-        base, following.next_complaints
+        base, following.next_complaints, following.next_has_left
     )
     start, end = _next_month(joined.month), _next_month(joined.month, 2)
-    churn = joined.leave_date.notnull() & (joined.leave_date >= start) & (joined.leave_date < end)
+    in_next = joined.leave_date.notnull() & (joined.leave_date >= start) & (joined.leave_date < end)
+    churn = in_next.fill_null(False) | joined.next_has_left.fill_null(False)
     columns = {
         "churn_next_month": ibis.ifelse(
-            joined._has_next, churn.fill_null(False), ibis.null("boolean")
+            joined._has_next, churn, ibis.null("boolean")
         ),
         "complaint_next_month": ibis.ifelse(
             joined._has_next, joined.next_complaints.fill_null(0) > 0, ibis.null("boolean")
