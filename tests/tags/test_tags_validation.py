@@ -184,3 +184,16 @@ def test_churn_also_reads_the_following_rows_has_left_in_month():
     result = tag_validation(ibis.memtable(rows), catalogue(tag("s", "n_complaints_3m >= 2")))
     churn = next(r for r in result.to_pyarrow().to_pylist() if r["outcome"] == "churn_next_month")
     assert (churn["n_nonmembers"], churn["n_nonmember_events"]) == (6, 2)
+
+
+def test_an_empty_360_gives_empty_marts_and_null_lifts(config, realistic_360):
+    from touchpoint.tags import tag_changes, tag_membership
+
+    empty = ibis.memtable(realistic_360.slice(0, 0))
+    cat = load_catalogue()
+    membership = tag_membership(empty, cat)
+    assert membership.count().to_pyarrow().as_py() == 0
+    assert tag_changes(membership, empty, cat).count().to_pyarrow().as_py() == 0
+    rows = tag_validation(empty, cat).to_pyarrow().to_pylist()
+    assert len(rows) == 28 and all(r["lift"] is None for r in rows)
+    assert rows[0]["confidence"] == 0.95

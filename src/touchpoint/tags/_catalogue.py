@@ -128,7 +128,7 @@ class Catalogue(_Strict):
     format_version: int = Field(default=1, ge=1, le=1)
     version: str = Field(min_length=1, description="the catalogue's release, e.g. 2026.11")
     parameters: dict[str, int | float | str | bool] = Field(default_factory=dict)
-    tags: tuple[Tag, ...]
+    tags: tuple[Tag, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Catalogue:

@@ -168,7 +168,9 @@ def lift_table(counts: ir.Table, confidence: float = 0.95) -> ir.Table:
         lift_low=low,
         lift_high=high,
         is_discriminating=ibis.ifelse(lift.isnull(), ibis.null("boolean"), (low > 1) | (high < 1)),
-        confidence=ibis.literal(confidence),
+        # Ibis writes a float literal as a DuckDB DECIMAL, read back as 0.9500000000000001;
+        # a ratio of integers gives the double 0.95 itself.
+        confidence=ibis.literal(round(confidence * 1_000_000)) / 1_000_000,
     )
 
 
