@@ -77,6 +77,7 @@ def test_wiki_round_trip(warehouse):
     listed = _json(["tags", "list", "--json", *w])
     sensitive = next(t for t in listed["tags"] if t["tag_id"] == "sensitive_customer")
     assert sensitive["rating"] == "3.0 ★ (2)" and sensitive["n_members_last_month"] > 0
+    assert sensitive["churn_lift_low"] > 1  # the synthetic 360 plants complaint-driven churn
 
 
 def test_rule_edit_gives_a_new_version_whose_ratings_start_afresh(

@@ -71,6 +71,7 @@ _T = {
         "n_members": "Members",
         "parameters": "Parameters",
         "rating": "Rating",
+        "churn_lift": "Churn lift [interval]",
         "definition": "Definition",
         "rule": "Rule",
         "applies_to": "Applies to",
@@ -104,6 +105,7 @@ _T = {
         "n_members": "成员数",
         "parameters": "参数",
         "rating": "评分",
+        "churn_lift": "离网提升度 [区间]",
         "definition": "定义",
         "rule": "规则",
         "applies_to": "适用客户",
@@ -196,9 +198,15 @@ def list_tags(
     catalogue = _catalogue(con, cfg, tags_file)
     changes = _rows(_table(con, CHANGES_MART))
     ratings = _rows(_table(con, RATINGS_TABLE))
+    churn = {
+        (r["tag_id"], r["version"]): r
+        for r in _rows(_table(con, VALIDATION_MART))
+        if r["outcome"] == "churn_next_month"
+    }
     records = []
     for tag in catalogue.tags:
         mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
+        lift = churn.get((tag.id, tag.version), {})
         records.append(
             {
                 "tag_id": tag.id,
@@ -209,13 +217,16 @@ def list_tags(
                 "rating": _rating_summary(
                     [r for r in ratings if r["tag_id"] == tag.id], tag.version
                 ),
+                "churn_lift": lift.get("lift"),
+                "churn_lift_low": lift.get("lift_low"),
+                "churn_lift_high": lift.get("lift_high"),
             }
         )
     if as_json:
         print(json.dumps({"catalogue": catalogue.version, "tags": records}, ensure_ascii=False))
         return
     table = Table(title=f"{resolve_catalogue_path(tags_file).name} {catalogue.version}")
-    for key in ("id", "name", "category", "version", "members", "rating"):
+    for key in ("id", "name", "category", "version", "members", "churn_lift", "rating"):
         table.add_column(
             _t(lang, key), justify="right" if key in ("version", "members") else "left"
         )
@@ -227,6 +238,9 @@ def list_tags(
             r["category"],
             str(r["version"]),
             "–" if members is None else f"{members:,}",
+            "–"
+            if r["churn_lift"] is None
+            else f"{r['churn_lift']:.2f} [{r['churn_lift_low']:.2f}–{r['churn_lift_high']:.2f}]",
             r["rating"],
         )
     console.print(table)
