@@ -52,3 +52,25 @@ STEPS += [
         description="customer 360: profile, value, contacts, cost, satisfaction, levels, tiers",
     ),
 ]
+
+# Tags (touchpoint.tags) read the customer 360, so they come after it.
+from touchpoint import tags  # noqa: E402
+
+STEPS.append(
+    Step(
+        "tags",
+        inputs=tags.INPUTS[0],
+        optional_inputs=tags.INPUTS[1],
+        build=tags.build,
+        description="tag catalogue on the customer 360: monthly membership, lift validation",
+    )
+)
+STEPS.append(
+    Step(
+        "tags_changes",
+        inputs=tags.CHANGES_INPUTS[0],
+        optional_inputs=tags.CHANGES_INPUTS[1],
+        build=tags.build_changes,
+        description="members, entries and exits per tag and month",
+    )
+)

@@ -8,3 +8,7 @@ SECTIONS: list[Section] = [data.SECTION]
 from touchpoint.report.sections import customers  # noqa: E402
 
 SECTIONS.append(customers.SECTION)
+
+from touchpoint.report.sections import tags  # noqa: E402
+
+SECTIONS.append(tags.SECTION)

@@ -1,0 +1,458 @@
+"""``touchpoint tags``: list, show and check tags; rate and comment on them (the tag wiki)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import ibis
+import typer
+from rich.table import Table
+
+from touchpoint.cli._tag_card import TAGS_CARD_SECTION
+from touchpoint.cli._tag_wiki import COMMENTS_TABLE, RATINGS_TABLE, add_comment, add_rating
+from touchpoint.cli.app import (
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+    err_console,
+)
+from touchpoint.cli.customer_cmd import CARD_SECTIONS
+from touchpoint.config import Config, load_config
+from touchpoint.errors import ConfigError
+from touchpoint.tags import (
+    CHANGES_MART,
+    CUSTOMER_360,
+    DEFINITIONS_MART,
+    VALIDATION_MART,
+    Catalogue,
+    CatalogueError,
+    Tag,
+    catalogue_problems,
+    current_catalogue,
+    customer_360_schema,
+    load_catalogue,
+    parameters_of,
+    parse_rule,
+    resolve_catalogue_path,
+)
+from touchpoint.warehouse import connect, resolve_warehouse_path
+
+tags_app = typer.Typer(
+    help="Customer tags: list, show, check a catalogue; rate and comment (the tag wiki).",
+    no_args_is_help=True,
+)
+app.add_typer(tags_app, name="tags")
+
+TagsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--tags",
+        "-t",
+        help="Tag catalogue YAML [default: $TOUCHPOINT_TAGS, else built-in].",
+        show_default=False,
+    ),
+]
+VersionOption = Annotated[
+    int | None,
+    typer.Option("--version", help="Tag version [default: the catalogue's current one].", min=1),
+]
+
+_T = {
+    "en": {
+        "id": "Tag",
+        "name": "Name",
+        "category": "Category",
+        "version": "Version",
+        "members": "Members (last month)",
+        "members_over_time": "Members by month",
+        "n_members": "Members",
+        "parameters": "Parameters",
+        "rating": "Rating",
+        "churn_lift": "Churn lift [interval]",
+        "definition": "Definition",
+        "rule": "Rule",
+        "applies_to": "Applies to",
+        "everyone": "everyone",
+        "hint": "Marketing hint",
+        "script": "Script",
+        "timing": "Timing",
+        "channel": "Channel",
+        "owner": "Owner",
+        "month": "Month",
+        "entered": "Entered",
+        "left": "Left",
+        "outcome": "Outcome",
+        "lift": "Lift",
+        "ci": "{level} interval",
+        "discriminates": "Discriminates",
+        "ratings": "Ratings",
+        "comments": "Comments",
+        "none": "none yet",
+        "validity": "Rule check",
+        "valid": "valid against {schema}",
+        "no_history": "no membership yet: run `touchpoint run` once mart_customer_360 exists",
+    },
+    "zh": {
+        "id": "标签",
+        "name": "名称",
+        "category": "类别",
+        "version": "版本",
+        "members": "成员数（最近一月）",
+        "members_over_time": "每月成员数",
+        "n_members": "成员数",
+        "parameters": "参数",
+        "rating": "评分",
+        "churn_lift": "离网提升度 [区间]",
+        "definition": "定义",
+        "rule": "规则",
+        "applies_to": "适用客户",
+        "everyone": "全部客户",
+        "hint": "营销建议",
+        "script": "营销用语",
+        "timing": "营销时机",
+        "channel": "营销渠道",
+        "owner": "负责人",
+        "month": "月份",
+        "entered": "新进入",
+        "left": "退出",
+        "outcome": "结果指标",
+        "lift": "提升度",
+        "ci": "{level} 置信区间",
+        "discriminates": "有区分力",
+        "ratings": "评分",
+        "comments": "评论",
+        "none": "暂无",
+        "validity": "规则校验",
+        "valid": "对 {schema} 校验通过",
+        "no_history": "尚无成员数据：待 mart_customer_360 生成后运行 `touchpoint run`",
+    },
+}
+_OUTCOMES = {
+    "en": {
+        "churn_next_month": "Churn next month",
+        "complaint_next_month": "Complaint next month",
+        "campaign_accepted_next_month": "Campaign accepted next month",
+    },
+    "zh": {
+        "churn_next_month": "次月离网",
+        "complaint_next_month": "次月投诉",
+        "campaign_accepted_next_month": "次月接受营销",
+    },
+}
+
+
+def _t(lang: str, key: str, **values: Any) -> str:
+    if lang not in _T:
+        raise ConfigError(f"unknown language {lang!r}; use en or zh")
+    text = _T[lang][key]
+    return text.format(**values) if values else text
+
+
+def _open(warehouse: Path | None, *, write: bool = False) -> Any | None:
+    """The warehouse if it exists (or, to write, created); ``None`` when there is none to read."""
+    resolved = resolve_warehouse_path(warehouse)
+    if not write and resolved != ":memory:" and not Path(resolved).exists():
+        return None
+    return connect(warehouse, read_only=not write)
+
+
+def _table(con: Any, name: str) -> ibis.Table | None:
+    return con.table(name) if con is not None and name in con.list_tables() else None
+
+
+def _catalogue(con: Any, config: Config, tags_file: Path | None) -> Catalogue:
+    return current_catalogue(config, _table(con, DEFINITIONS_MART), tags_file)
+
+
+def _rows(table: ibis.Table | None, tag_id: str | None = None) -> list[dict[str, Any]]:
+    if table is None:
+        return []
+    if tag_id is not None:
+        table = table.filter(table.tag_id == tag_id)
+    return table.to_pyarrow().to_pylist()
+
+
+def _rating_summary(rows: list[dict[str, Any]], version: int) -> str:
+    stars = [r["stars"] for r in rows if r["version"] == version]
+    return f"{sum(stars) / len(stars):.1f} ★ ({len(stars)})" if stars else "–"
+
+
+def _last_members(changes: list[dict[str, Any]]) -> int | None:
+    return max(changes, key=lambda r: r["month"])["n_members"] if changes else None
+
+
+@tags_app.command("list")
+def list_tags(
+    tags_file: TagsOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """List the catalogue's tags with their current version, members and rating."""
+    cfg = load_config(config)
+    con = _open(warehouse)
+    catalogue = _catalogue(con, cfg, tags_file)
+    changes = _rows(_table(con, CHANGES_MART))
+    ratings = _rows(_table(con, RATINGS_TABLE))
+    churn = {
+        (r["tag_id"], r["version"]): r
+        for r in _rows(_table(con, VALIDATION_MART))
+        if r["outcome"] == "churn_next_month"
+    }
+    records = []
+    for tag in catalogue.tags:
+        mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
+        lift = churn.get((tag.id, tag.version), {})
+        records.append(
+            {
+                "tag_id": tag.id,
+                "name": tag.name.get(lang),
+                "category": tag.category,
+                "version": tag.version,
+                "n_members_last_month": _last_members(mine),
+                "rating": _rating_summary(
+                    [r for r in ratings if r["tag_id"] == tag.id], tag.version
+                ),
+                "churn_lift": lift.get("lift"),
+                "churn_lift_low": lift.get("lift_low"),
+                "churn_lift_high": lift.get("lift_high"),
+            }
+        )
+    if as_json:
+        print(json.dumps({"catalogue": catalogue.version, "tags": records}, ensure_ascii=False))
+        return
+    table = Table(title=f"{resolve_catalogue_path(tags_file).name} {catalogue.version}")
+    for key in ("id", "name", "category", "version", "members", "churn_lift", "rating"):
+        table.add_column(
+            _t(lang, key), justify="right" if key in ("version", "members") else "left"
+        )
+    for r in records:
+        members = r["n_members_last_month"]
+        table.add_row(
+            r["tag_id"],
+            r["name"],
+            r["category"],
+            str(r["version"]),
+            "–" if members is None else f"{members:,}",
+            "–"
+            if r["churn_lift"] is None
+            else f"{r['churn_lift']:.2f} [{r['churn_lift_low']:.2f}–{r['churn_lift_high']:.2f}]",
+            r["rating"],
+        )
+    console.print(table)
+
+
+def _check_against(con: Any, cfg: Config) -> tuple[Any, str]:
+    c360 = _table(con, CUSTOMER_360)
+    if c360 is not None:
+        return c360.schema(), CUSTOMER_360
+    return customer_360_schema(cfg), "the mart_customer_360 contract"
+
+
+@tags_app.command()
+def show(
+    tag_id: Annotated[str, typer.Argument(help="The tag id, e.g. sensitive_customer.")],
+    tags_file: TagsOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """Everything about one tag: definition, rule, hint, members over time, lifts, ratings, comments."""
+    cfg = load_config(config)
+    con = _open(warehouse)
+    catalogue = _catalogue(con, cfg, tags_file)
+    tag = catalogue.tag(tag_id)
+    schema, schema_name = _check_against(con, cfg)
+    one = catalogue.model_copy(update={"tags": (tag,)})
+    problems = catalogue_problems(one, schema, cfg)
+    changes = sorted(_rows(_table(con, CHANGES_MART), tag.id), key=lambda r: r["month"])
+    validation = [
+        r for r in _rows(_table(con, VALIDATION_MART), tag.id) if r["version"] == tag.version
+    ]
+    ratings = _rows(_table(con, RATINGS_TABLE), tag.id)
+    comments = sorted(_rows(_table(con, COMMENTS_TABLE), tag.id), key=lambda r: r["commented_at"])
+    if as_json:
+        document = {
+            "tag": tag.model_dump(),
+            "problems": problems,
+            "members_by_month": [
+                {**r, "month": str(r["month"])} for r in changes if r["version"] == tag.version
+            ],
+            "validation": validation,
+            "ratings": [{**r, "rated_at": str(r["rated_at"])} for r in ratings],
+            "comments": [{**r, "commented_at": str(r["commented_at"])} for r in comments],
+        }
+        print(json.dumps(document, ensure_ascii=False, default=str))
+        return
+    _print_tag(tag, catalogue, cfg, lang, problems, schema_name)
+    _print_history(changes, tag, lang)
+    _print_validation(validation, lang)
+    console.print(f"\n[bold]{_t(lang, 'ratings')}[/]")
+    versions = sorted({r["version"] for r in ratings} | {tag.version}, reverse=True)
+    for version in versions:
+        console.print(f"  v{version}: {_rating_summary(ratings, version)}", highlight=False)
+    console.print(f"\n[bold]{_t(lang, 'comments')}[/]")
+    if not comments:
+        console.print(f"  {_t(lang, 'none')}")
+    for r in comments:
+        console.print(
+            f"  [{r['commented_at']:%Y-%m-%d %H:%M}] v{r['version']} {r['author']}: {r['comment']}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _print_tag(
+    tag: Tag, catalogue: Catalogue, cfg: Config, lang: str, problems: list[str], schema_name: str
+) -> None:
+    console.print(f"[bold]{tag.name.get(lang)}[/] ({tag.id}, v{tag.version}, {tag.category})")
+    trees = [parse_rule(t) for t in (tag.rule, tag.applies_to.as_rule()) if t and not problems]
+    used = sorted({p for tree in trees for p in parameters_of(tree) if p in catalogue.parameters})
+    try:
+        channel = cfg.label("channel", tag.hint.channel, lang)
+    except KeyError:
+        channel = tag.hint.channel
+    lines = [
+        (_t(lang, "definition"), tag.definition.get(lang)),
+        (_t(lang, "rule"), tag.rule),
+        *(
+            [(_t(lang, "parameters"), ", ".join(f"${p} = {catalogue.parameters[p]}" for p in used))]
+            if used
+            else []
+        ),
+        (_t(lang, "applies_to"), tag.applies_to.as_rule() or _t(lang, "everyone")),
+        (_t(lang, "script"), tag.hint.script.get(lang)),
+        (_t(lang, "timing"), tag.hint.timing.get(lang)),
+        (_t(lang, "channel"), channel),
+        (_t(lang, "owner"), tag.owner),
+        (
+            _t(lang, "validity"),
+            "; ".join(problems) if problems else _t(lang, "valid", schema=schema_name),
+        ),
+    ]
+    for label, value in lines:
+        console.print(f"  {label}: {value}", highlight=False, markup=False)
+
+
+def _print_history(changes: list[dict[str, Any]], tag: Tag, lang: str) -> None:
+    current = [r for r in changes if r["version"] == tag.version]
+    if not current:
+        console.print(f"\n{_t(lang, 'no_history')}")
+        return
+    table = Table(title=_t(lang, "members_over_time"))
+    for key in ("month", "n_members", "entered", "left"):
+        table.add_column(_t(lang, key), justify="right")
+    for r in current:
+        table.add_row(
+            f"{r['month']:%Y-%m}",
+            f"{r['n_members']:,}",
+            "–" if r["n_entered"] is None else f"{r['n_entered']:,}",
+            "–" if r["n_left"] is None else f"{r['n_left']:,}",
+        )
+    console.print(table)
+
+
+def _print_validation(rows: list[dict[str, Any]], lang: str) -> None:
+    if not rows:
+        return
+    table = Table(title=_t(lang, "lift"))
+    level = f"{rows[0]['confidence']:.0%}"
+    for key in ("outcome", "lift", "ci", "discriminates"):
+        table.add_column(_t(lang, key, level=level) if key == "ci" else _t(lang, key))
+    for r in rows:
+        if r["lift"] is None:
+            lift = ci = "–"
+        else:
+            lift, ci = f"{r['lift']:.2f}", f"{r['lift_low']:.2f} – {r['lift_high']:.2f}"
+        flag = {True: "✓", False: "✗", None: "–"}[r["is_discriminating"]]
+        table.add_row(_OUTCOMES[lang].get(r["outcome"], r["outcome"]), lift, ci, flag)
+    console.print(table)
+
+
+@tags_app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The tag catalogue YAML to validate.")],
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate a catalogue: every problem with its tag, field and column; exit 1 if any."""
+    cfg = load_config(config)
+    try:
+        catalogue = load_catalogue(file)
+    except CatalogueError as exc:
+        _print_problems(file, exc.problems)
+        raise typer.Exit(1) from None
+    con = _open(warehouse) if warehouse is not None else None
+    schema, schema_name = _check_against(con, cfg)
+    problems = catalogue_problems(catalogue, schema, cfg)
+    if problems:
+        _print_problems(file, problems)
+        raise typer.Exit(1)
+    console.print(
+        f"{file}: {len(catalogue.tags)} tags, all valid against {schema_name}", highlight=False
+    )
+
+
+def _print_problems(file: Path, problems: list[str]) -> None:
+    err_console.print(f"{file}: {len(problems)} problem(s)", highlight=False, soft_wrap=True)
+    for problem in problems:
+        err_console.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _author(author: str) -> str:
+    author = author.strip()
+    if not author:
+        raise typer.BadParameter("give your name, e.g. --by 'Li Wei'", param_hint="--by")
+    return author
+
+
+@tags_app.command()
+def rate(
+    tag_id: Annotated[str, typer.Argument(help="The tag id.")],
+    stars: Annotated[
+        int, typer.Option("--stars", min=1, max=5, help="1 (useless) to 5 (excellent).")
+    ],
+    by: Annotated[str, typer.Option("--by", help="Your name.")],
+    version: VersionOption = None,
+    tags_file: TagsOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rate a tag (its current version unless --version), kept in the warehouse table tag_ratings."""
+    cfg = load_config(config)
+    con = _open(warehouse, write=True)
+    tag = _catalogue(con, cfg, tags_file).tag(tag_id)
+    row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
+    console.print(
+        f"{row['author']} rated {tag.id} v{row['version']}: {'★' * stars}", highlight=False
+    )
+
+
+@tags_app.command()
+def comment(
+    tag_id: Annotated[str, typer.Argument(help="The tag id.")],
+    text: Annotated[str, typer.Argument(help="The comment.")],
+    by: Annotated[str, typer.Option("--by", help="Your name.")],
+    version: VersionOption = None,
+    tags_file: TagsOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Comment on a tag (its current version unless --version), kept in tag_comments."""
+    if not text.strip():
+        raise typer.BadParameter("the comment is empty", param_hint="TEXT")
+    cfg = load_config(config)
+    con = _open(warehouse, write=True)
+    tag = _catalogue(con, cfg, tags_file).tag(tag_id)
+    row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
+    console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
+
+# The customer card shows the customer's tags with their marketing hints.
+CARD_SECTIONS.append(TAGS_CARD_SECTION)

@@ -1,0 +1,218 @@
+"""Section "Customer tags": coverage over time, validation lifts, staff ratings and comments."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+
+from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
+from touchpoint.report.context import ReportContext, Section
+
+
+def _names(ctx: ReportContext) -> dict[str, str]:
+    """Tag id -> display name of the current version (the id when definitions are missing)."""
+    definitions = ctx.table("mart_tag_definitions")
+    if definitions is None:
+        return {}
+    current = definitions.filter(definitions.is_current).to_pandas()
+    column = "name_zh" if ctx.lang == "zh" else "name_en"
+    return dict(zip(current.tag_id, current[column], strict=True))
+
+
+def _coverage(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int]:
+    changes = ctx.table("mart_tag_changes").to_pandas()
+    changes["tag"] = [names.get(t, t) for t in changes.tag_id]
+    last_month = changes.month.max()
+    figure = px.line(
+        changes.sort_values(["tag", "month"]),
+        x="month",
+        y="n_members",
+        color="tag",
+        markers=True,
+        title=ctx.t("tags.chart_coverage"),
+        labels={
+            "month": ctx.t("tags.col_month"),
+            "n_members": ctx.t("tags.col_members"),
+            "tag": ctx.t("tags.col_tag"),
+        },
+    )
+    figure.update_xaxes(tickformat="%Y-%m", dtick="M1")
+    last = changes[changes.month == last_month].sort_values("n_members", ascending=False)
+    table = Table(
+        last[["tag", "version", "n_members", "n_entered", "n_left"]],
+        column_labels={
+            "tag": ctx.t("tags.col_tag"),
+            "version": ctx.t("tags.col_version"),
+            "n_members": ctx.t("tags.col_members"),
+            "n_entered": ctx.t("tags.col_entered"),
+            "n_left": ctx.t("tags.col_left"),
+        },
+        formats={c: ctx.number for c in ("n_members", "n_entered", "n_left")},
+    )
+    return [Figure(figure, height=460), table], int(last.n_members.sum())
+
+
+def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int]:
+    table = ctx.table("mart_tag_validation")
+    if table is None:
+        return [], 0
+    v = table.to_pandas()
+    if v.empty:
+        return [], 0
+    v["tag"] = [names.get(t, t) for t in v.tag_id]
+    v["outcome_label"] = [ctx.t(f"tags.outcome_{o}") for o in v.outcome]
+    shown = v[v.lift.notna()].copy()
+    blocks: list[Block] = []
+    if not shown.empty:
+        shown["plus"] = shown.lift_high - shown.lift
+        shown["minus"] = shown.lift - shown.lift_low
+        figure = px.scatter(
+            shown,
+            x="lift",
+            y="tag",
+            color="outcome_label",
+            error_x="plus",
+            error_x_minus="minus",
+            log_x=True,
+            title=ctx.t("tags.chart_lift"),
+            labels={
+                "lift": ctx.t("tags.col_lift"),
+                "tag": ctx.t("tags.col_tag"),
+                "outcome_label": ctx.t("tags.col_outcome"),
+            },
+        )
+        figure.add_vline(x=1, line_dash="dash", line_color="grey")
+        blocks.append(Figure(figure, height=max(360, 80 + 30 * shown.tag.nunique())))
+
+    def verdict(value: object) -> str:
+        if value is None or pd.isna(value):
+            return ctx.t("tags.undecided")
+        return ctx.t("tags.verdict_yes") if value else ctx.t("tags.verdict_no")
+
+    v["interval"] = [
+        "–" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}"
+        for lo, hi in zip(v.lift_low, v.lift_high, strict=True)
+    ]
+    v["discriminates"] = [verdict(x) for x in v.is_discriminating]
+    blocks.append(
+        Table(
+            v[
+                [
+                    "tag",
+                    "outcome_label",
+                    "n_members",
+                    "member_rate",
+                    "nonmember_rate",
+                    "lift",
+                    "interval",
+                    "discriminates",
+                ]
+            ],
+            column_labels={
+                "tag": ctx.t("tags.col_tag"),
+                "outcome_label": ctx.t("tags.col_outcome"),
+                "n_members": ctx.t("tags.col_n_members"),
+                "member_rate": ctx.t("tags.col_member_rate"),
+                "nonmember_rate": ctx.t("tags.col_nonmember_rate"),
+                "lift": ctx.t("tags.col_lift"),
+                "interval": ctx.t("tags.col_interval"),
+                "discriminates": ctx.t("tags.col_discriminates"),
+            },
+            formats={
+                "n_members": ctx.number,
+                "member_rate": lambda x: ctx.percent(x, 2),
+                "nonmember_rate": lambda x: ctx.percent(x, 2),
+                "lift": lambda x: ctx.number(x, 2),
+            },
+            max_rows=100,
+        )
+    )
+    decided = v[v.is_discriminating.notna()]
+    by_tag = decided.groupby("tag").is_discriminating.any()
+    flagged = sorted(by_tag[~by_tag].index)
+    blocks.append(
+        Markdown(
+            ctx.t("tags.flagged_note", tags=", ".join(flagged))
+            if flagged
+            else ctx.t("tags.none_flagged")
+        )
+    )
+    churn = v[(v.outcome == "churn_next_month") & (v.is_discriminating.fillna(False).astype(bool))]
+    return blocks, int(churn.tag_id.nunique())
+
+
+def _wiki(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int, int]:
+    ratings, comments = ctx.table("tag_ratings"), ctx.table("tag_comments")
+    r = (
+        ratings.to_pandas()
+        if ratings is not None
+        else pd.DataFrame(columns=["tag_id", "version", "stars"])
+    )
+    c = (
+        comments.to_pandas()
+        if comments is not None
+        else pd.DataFrame(columns=["tag_id", "version", "comment", "author", "commented_at"])
+    )
+    if r.empty and c.empty:
+        return [Markdown(ctx.t("tags.no_wiki"))], 0, 0
+    rated = r.groupby(["tag_id", "version"]).agg(
+        rating=("stars", "mean"), n_ratings=("stars", "size")
+    )
+    c = c.sort_values("commented_at")
+    commented = c.groupby(["tag_id", "version"]).agg(
+        n_comments=("comment", "size"),
+        last_comment=("comment", "last"),
+        last_author=("author", "last"),
+    )
+    summary = rated.join(commented, how="outer").reset_index()
+    summary["tag"] = [names.get(t, t) for t in summary.tag_id]
+    summary["n_ratings"] = summary.n_ratings.fillna(0).astype(int)
+    summary["n_comments"] = summary.n_comments.fillna(0).astype(int)
+    summary["last_comment"] = [
+        "" if pd.isna(text) else f"{author}: {text}"
+        for text, author in zip(summary.last_comment, summary.last_author, strict=True)
+    ]
+    table = Table(
+        summary[["tag", "version", "rating", "n_ratings", "n_comments", "last_comment"]],
+        column_labels={
+            "tag": ctx.t("tags.col_tag"),
+            "version": ctx.t("tags.col_version"),
+            "rating": ctx.t("tags.col_rating"),
+            "n_ratings": ctx.t("tags.col_n_ratings"),
+            "n_comments": ctx.t("tags.col_n_comments"),
+            "last_comment": ctx.t("tags.col_last_comment"),
+        },
+        formats={"rating": lambda x: "–" if pd.isna(x) else f"{x:.1f} ★"},
+    )
+    return [table], int(len(r)), int(len(c))
+
+
+def build(ctx: ReportContext) -> list[Block]:
+    names = _names(ctx)
+    validation = ctx.table("mart_tag_validation")
+    confidence = 0.95
+    if validation is not None:
+        levels = validation.select("confidence").distinct().to_pandas().confidence
+        confidence = float(levels.iloc[0]) if len(levels) else confidence
+    coverage, n_members = _coverage(ctx, names)
+    lifts, n_churn = _validation(ctx, names)
+    wiki, n_ratings, n_comments = _wiki(ctx, names)
+    n_tags = ctx.table("mart_tag_changes").tag_id.nunique().to_pyarrow().as_py()
+    return [
+        Markdown(ctx.t("tags.intro", confidence=ctx.percent(confidence, 0))),
+        Kpis(
+            [
+                (ctx.t("tags.kpi_tags"), ctx.number(n_tags)),
+                (ctx.t("tags.kpi_members"), ctx.number(n_members)),
+                (ctx.t("tags.kpi_discriminating_churn"), ctx.number(n_churn)),
+                (ctx.t("tags.kpi_ratings"), ctx.number(n_ratings)),
+                (ctx.t("tags.kpi_comments"), ctx.number(n_comments)),
+            ]
+        ),
+        *coverage,
+        *lifts,
+        *wiki,
+    ]
+
+
+SECTION = Section(id="tags", order=60, build=build, requires=("mart_tag_changes",))

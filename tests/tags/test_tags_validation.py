@@ -1,0 +1,199 @@
+"""Tag validation: outcome lifts with Katz intervals, hand-computed; the planted churn driver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import ibis
+import pytest
+from tag_samples import FEB, JAN, MAR, catalogue, tag
+
+from touchpoint.tags import (
+    check_catalogue,
+    katz_interval,
+    lift_table,
+    load_catalogue,
+    tag_validation,
+)
+
+Z95 = 1.959963984540054
+
+# Two members (m1, m2: n_complaints_3m >= 2) and three non-members over Jan-Mar; March is the
+# last month, so only the Jan and Feb rows have a known "next month".
+C360 = {
+    "customer_id": [
+        "m1",
+        "m1",
+        "m2",
+        "m2",
+        "m2",
+        "n1",
+        "n1",
+        "n1",
+        "n2",
+        "n2",
+        "n2",
+        "n3",
+        "n3",
+        "n3",
+    ],
+    "month": [JAN, FEB, JAN, FEB, MAR, JAN, FEB, MAR, JAN, FEB, MAR, JAN, FEB, MAR],
+    "n_complaints_3m": [2, 2, 3, 2, 2, 0, 0, 0, 1, 1, 1, 0, 0, 0],
+    "n_complaints": [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0],
+    "leave_date": [dt.date(2024, 2, 10)] * 2 + [None] * 3 + [dt.date(2024, 3, 5)] * 3 + [None] * 6,
+}
+RESPONSES = {
+    "work_order_id": ["w1", "w2", "w3"],
+    "customer_id": ["m1", "n2", "n3"],
+    "sent_at": [
+        dt.datetime(2024, 2, 3, 10),
+        dt.datetime(2024, 3, 1, 9),
+        dt.datetime(2024, 2, 20, 9),
+    ],
+    "response": ["accepted", "declined", "no_response"],
+}
+
+
+def katz_by_hand(a, n1, c, n0):
+    lift = (a / n1) / (c / n0)
+    se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n0)
+    return lift, lift * math.exp(-Z95 * se), lift * math.exp(Z95 * se)
+
+
+@pytest.fixture
+def validation():
+    cat = catalogue(tag("sensitive", "n_complaints_3m >= 2"))
+    rows = (
+        tag_validation(
+            ibis.memtable(C360),
+            cat,
+            campaign_responses=ibis.memtable(RESPONSES),
+        )
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return {r["outcome"]: r for r in rows}
+
+
+def test_churn_lift_counts_and_interval_by_hand(validation):
+    # Members' known months: m1 Jan (leaves in Feb: churn), m1 Feb, m2 Jan, m2 Feb -> 1 of 4.
+    # Non-members: n1 Jan, n1 Feb (leaves in Mar: churn), n2 x2, n3 x2 -> 1 of 6.
+    row = validation["churn_next_month"]
+    assert (
+        row["n_members"],
+        row["n_member_events"],
+        row["n_nonmembers"],
+        row["n_nonmember_events"],
+    ) == (4, 1, 6, 1)
+    assert row["member_rate"] == 0.25 and row["nonmember_rate"] == pytest.approx(1 / 6)
+    lift, low, high = katz_by_hand(1, 4, 1, 6)
+    assert lift == pytest.approx(1.5)
+    assert (row["lift"], row["lift_low"], row["lift_high"]) == pytest.approx((lift, low, high))
+    assert (low, high) == pytest.approx((0.127356, 17.66701), rel=1e-5)
+    assert row["is_discriminating"] is False  # the interval contains 1
+
+
+def test_complaint_next_month(validation):
+    # m2's Feb row has a complaint (-> m2 Jan), n2's Mar row (-> n2 Feb); m1 has no Mar row.
+    row = validation["complaint_next_month"]
+    assert (
+        row["n_members"],
+        row["n_member_events"],
+        row["n_nonmembers"],
+        row["n_nonmember_events"],
+    ) == (4, 1, 6, 1)
+
+
+def test_campaign_response_with_a_zero_cell_uses_the_half_correction(validation):
+    # Work orders sent in Feb (m1, n3) judge the Jan rows, the one sent in Mar (n2) the Feb row.
+    row = validation["campaign_accepted_next_month"]
+    assert (
+        row["n_members"],
+        row["n_member_events"],
+        row["n_nonmembers"],
+        row["n_nonmember_events"],
+    ) == (1, 1, 2, 0)
+    # a=1, b=0, c=0, d=2 -> 0.5 added to every cell: a=1.5 of 2, c=0.5 of 3.
+    lift, low, high = katz_by_hand(1.5, 2, 0.5, 3)
+    assert lift == pytest.approx(4.5)
+    assert (row["lift"], row["lift_low"], row["lift_high"]) == pytest.approx((lift, low, high))
+
+
+def test_without_campaign_responses_there_is_no_campaign_outcome():
+    rows = tag_validation(
+        ibis.memtable(C360), catalogue(tag("s", "n_complaints_3m >= 2"))
+    ).to_pyarrow()
+    assert sorted(set(rows["outcome"].to_pylist())) == ["churn_next_month", "complaint_next_month"]
+
+
+def test_a_clear_difference_is_flagged_as_discriminating():
+    counts = ibis.memtable(
+        {
+            "n_members": [100, 0],
+            "n_member_events": [30, 0],
+            "n_nonmembers": [1000, 50],
+            "n_nonmember_events": [50, 5],
+        }
+    )
+    rows = lift_table(counts).to_pyarrow().to_pylist()
+    lift, low, high = katz_by_hand(30, 100, 50, 1000)
+    assert (rows[0]["lift"], rows[0]["lift_low"], rows[0]["lift_high"]) == pytest.approx(
+        (6.0, low, high)
+    )
+    assert low > 1 and rows[0]["is_discriminating"] is True
+    assert rows[1]["lift"] is None and rows[1]["is_discriminating"] is None  # no members
+    assert katz_interval(30, 100, 50, 1000) == pytest.approx((lift, low, high))
+
+
+def test_confidence_level_widens_the_interval():
+    counts = ibis.memtable(
+        {
+            "n_members": [100],
+            "n_member_events": [20],
+            "n_nonmembers": [400],
+            "n_nonmember_events": [40],
+        }
+    )
+    r90 = lift_table(counts, 0.90).to_pyarrow().to_pylist()[0]
+    r99 = lift_table(counts, 0.99).to_pyarrow().to_pylist()[0]
+    assert r99["lift_low"] < r90["lift_low"] < 2 < r90["lift_high"] < r99["lift_high"]
+    assert r90["lift_low"] == pytest.approx(2 * math.exp(-1.6448536 * 0.25))
+
+
+def test_planted_churn_driver_shows_in_the_sensitive_tag(config, c360_table):
+    """The synthetic 360 plants churn rising with complaints: the sensitive tag must lift churn."""
+    cat = check_catalogue(load_catalogue(), c360_table.schema(), config)
+    rows = {
+        (r["tag_id"], r["outcome"]): r
+        for r in tag_validation(c360_table, cat).to_pyarrow().to_pylist()
+    }
+    sensitive = rows[("sensitive_customer", "churn_next_month")]
+    assert sensitive["lift_low"] > 1.5 and sensitive["is_discriminating"] is True
+    # Tags drawn independently of churn have a lift near 1.
+    assert (
+        rows[("vip_silver", "churn_next_month")]["lift_low"]
+        < 1
+        < rows[("vip_silver", "churn_next_month")]["lift_high"]
+    )
+
+
+def test_churn_also_reads_the_following_rows_has_left_in_month():
+    # n2's leave date is missing, but its March row says it left that month.
+    rows = dict(C360, has_left_in_month=[False] * 10 + [True] + [False] * 3)
+    result = tag_validation(ibis.memtable(rows), catalogue(tag("s", "n_complaints_3m >= 2")))
+    churn = next(r for r in result.to_pyarrow().to_pylist() if r["outcome"] == "churn_next_month")
+    assert (churn["n_nonmembers"], churn["n_nonmember_events"]) == (6, 2)
+
+
+def test_an_empty_360_gives_empty_marts_and_null_lifts(config, realistic_360):
+    from touchpoint.tags import tag_changes, tag_membership
+
+    empty = ibis.memtable(realistic_360.slice(0, 0))
+    cat = load_catalogue()
+    membership = tag_membership(empty, cat)
+    assert membership.count().to_pyarrow().as_py() == 0
+    assert tag_changes(membership, empty, cat).count().to_pyarrow().as_py() == 0
+    rows = tag_validation(empty, cat).to_pyarrow().to_pylist()
+    assert len(rows) == 28 and all(r["lift"] is None for r in rows)
+    assert rows[0]["confidence"] == 0.95
