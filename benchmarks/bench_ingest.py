@@ -5,7 +5,8 @@ generated once and cached in ``benchmarks/.data/``. About 0.1 % of the rows are 
 broken timestamp, an unknown channel, a repeated key) so the checks have work to do. Every
 variant reads the file, applies the same checks (types, required values, vocabulary mapping
 with aliases, end before start, duplicate keys), writes the good rows and the rejected ones to
-a fresh DuckDB file, and must agree on how many rows loaded.
+a fresh warehouse (Touchpoint: a Parquet part and a DuckDB file; the others: a DuckDB file),
+and must agree on how many rows loaded.
 
 Run: ``python -m benchmarks ingest`` (``TOUCHPOINT_BENCH_SIZES=100000`` for a quick look).
 """
@@ -299,11 +300,13 @@ def cases(sizes=SIZES) -> list[Case]:
 NOTE = """\
 Contacts-like rows (11 columns, 0.1 % bad), each variant reading the file, checking types,
 required values, vocabularies (ids and Chinese aliases), end before start and duplicate keys,
-then writing good and rejected rows to a fresh DuckDB file. "1 thread" limits Arrow and
-DuckDB to one core: the per-core figure the targets speak of (1 M rows/s Parquet, 300 k rows/s
-CSV). The machine is shared with other jobs while this runs, so wall time (seconds, rows/s)
-is slowed by them; CPU seconds (user + system, all threads of the case's process) are not,
-and "rows per CPU second" is the throughput of one busy core."""
+then writing good and rejected rows to a fresh warehouse (touchpoint: the good rows as a
+Parquet part beside the DuckDB file, read through a view; the others: DuckDB tables).
+"1 thread" limits Arrow and DuckDB to one core: the per-core figure the targets speak of
+(1 M rows/s Parquet, 300 k rows/s CSV). The machine is shared with other jobs while this
+runs, so wall time (seconds, rows/s) is slowed by them; CPU seconds (user + system, all
+threads of the case's process) much less so, and "rows per CPU second" is the throughput of
+one busy core."""
 
 
 def main() -> None:

@@ -101,3 +101,24 @@ def test_a_load_killed_before_commit_leaves_nothing_and_the_next_load_completes(
     con = connect(warehouse)
     assert _counts(con) == {"stg_contacts": 1 + 1800, "ingest_quarantine": 200, "ingest_files": 2}
     con.disconnect()
+
+
+def test_each_loaded_file_version_is_one_parquet_part_and_a_replaced_one_is_deleted(
+    tmp_path, write
+):
+    con = connect(tmp_path / "wh.duckdb")
+    folder = tmp_path / "wh.duckdb.data" / "stg_contacts"
+    path = write("contacts.csv", csv_text(CONTACT_HEADER, contact("K1"), contact("K2")))
+    [first] = ingest(con, [path])
+    other = write("more/contacts.csv", csv_text(CONTACT_HEADER, contact("K5")))
+    [second] = ingest(con, [other])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"{first.file_id}.parquet", f"{second.file_id}.parquet"]
+    )
+    write("contacts.csv", csv_text(CONTACT_HEADER, contact("K1"), contact("K3")))
+    [replaced] = ingest(con, [path])
+    assert replaced.status == "replaced"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"{replaced.file_id}.parquet", f"{second.file_id}.parquet"]
+    )
+    assert sorted(r["contact_id"] for r in staged(con, "contacts")) == ["K1", "K3", "K5"]

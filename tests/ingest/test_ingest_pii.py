@@ -7,6 +7,7 @@ import hmac
 import re
 import stat
 
+import pyarrow.parquet as pq
 import pytest
 from ingest_samples import csv_text, problems, staged
 
@@ -65,11 +66,13 @@ def test_stored_hash_matches_the_lookup_helper_and_the_numbers_are_gone(
 
     key_file = tmp_path / "wh.duckdb.pii.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    everything = b"".join(
-        p.read_bytes()
-        for p in tmp_path.iterdir()
-        if p.name.startswith("wh.duckdb") and p != key_file
-    )
+    stored = [
+        p for p in tmp_path.rglob("*") if p.name.startswith("wh.duckdb") and p != key_file
+    ] + list((tmp_path / "wh.duckdb.data").rglob("*.parquet"))
+    assert any(p.suffix == ".parquet" for p in stored)  # the staged rows' Parquet parts
+    everything = b"".join(p.read_bytes() for p in stored if p.is_file()) + b"".join(
+        str(pq.read_table(p).to_pylist()).encode() for p in stored if p.suffix == ".parquet"
+    )  # Parquet pages are compressed: their decoded values are searched too
     for number in ["13800138000", "13900139001", "13700137002", "1380013800"]:
         assert number.encode() not in everything
     # the key file is reused: a new connection hashes the same way

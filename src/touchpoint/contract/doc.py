@@ -76,6 +76,15 @@ rows read = rows loaded + rows quarantined.
   nothing (status `unchanged`). Loading a changed file from the same path replaces every row
   and quarantine entry of its earlier version (status `replaced`). Each file loads in one
   transaction: a load killed half-way leaves nothing of that file.
+- **Storage**: the rows of each loaded file version are one immutable Parquet file (zstd,
+  vocabulary columns dictionary-encoded) in a folder beside the warehouse file:
+  `<warehouse>.data/stg_<entity>/<file id>.parquet` (for `touchpoint.duckdb`,
+  `touchpoint.duckdb.data/`). `stg_<entity>` is a DuckDB view over the files that the table
+  `warehouse_parts` lists, so it reads like any table, and Spark or any Parquet reader can
+  read the same files (take the list from `warehouse_parts`: a folder may briefly hold a
+  file no view reads, left by a killed load and deleted by the next one). The quarantine
+  and the ingest log are DuckDB tables. Copy or move the warehouse file together with its
+  `.data` folder (the view names the files by their full path).
 
 ## Values
 

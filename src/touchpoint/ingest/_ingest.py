@@ -38,7 +38,7 @@ from touchpoint.ingest._sources import SourceFile, discover, known_entities
 from touchpoint.ingest._summary import FileSummary
 from touchpoint.ingest._validate import ProblemBatch, Validated, key_text, validate
 from touchpoint.ingest._values import plain
-from touchpoint.warehouse import Delete, Insert, load_atomically
+from touchpoint.warehouse import Delete, DropParts, Insert, Part, load_atomically
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -294,16 +294,14 @@ class _FileLoader:
         )
         old = tuple(v.file_id for v in replaced)
         deletes = [Delete(FILES_TABLE, "file_id", old), Delete(QUARANTINE_TABLE, "file_id", old)]
-        deletes += [
-            Delete(ENTITIES[e].table, "_file_id", old) for e in sorted({v.entity for v in replaced})
-        ]
         load_atomically(
             self.con,
             deletes=deletes,
-            inserts=[
-                Insert(self.entity.table, stored),
-                Insert(QUARANTINE_TABLE, quarantine),
-                Insert(FILES_TABLE, log_row),
+            inserts=[Insert(QUARANTINE_TABLE, quarantine), Insert(FILES_TABLE, log_row)],
+            parts=[Part(self.entity.table, file_id, stored)],
+            drop_parts=[
+                DropParts(ENTITIES[e].table, tuple(v.file_id for v in replaced if v.entity == e))
+                for e in sorted({v.entity for v in replaced})
             ],
         )
         by_reason: dict[str, int] = {}

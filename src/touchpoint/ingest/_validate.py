@@ -43,7 +43,11 @@ class Validated:
         source: pa.Array | None = None,
     ) -> None:
         if isinstance(mask, pa.Array | pa.ChunkedArray):
+            if not pc.any(mask).as_py():  # the usual case: a bitmap scan, no unpacking
+                return
             mask = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+        elif not mask.any():
+            return
         positions = np.flatnonzero(mask)
         if len(positions):
             self.problems.append(ProblemBatch(positions, column, reason, source))

@@ -103,8 +103,16 @@ def parse_distinct(values: pa.Array | pa.ChunkedArray, parse) -> Parsed:
         result = text_dictionary(parsed.values, indices)
     else:
         result = pc.take(parsed.values, indices)
-    is_missing = pc.fill_null(pc.take(parsed.is_missing, indices), True)  # a null index
-    is_bad = pc.fill_null(pc.take(parsed.is_bad, indices), False)
+    n = len(indices)
+    # Spread the flags to the rows only when some distinct value has one: usually none has.
+    if indices.null_count == 0 and not pc.any(parsed.is_missing).as_py():
+        is_missing = all_false(n)
+    else:
+        is_missing = pc.fill_null(pc.take(parsed.is_missing, indices), True)  # a null index
+    if pc.any(parsed.is_bad).as_py():
+        is_bad = pc.fill_null(pc.take(parsed.is_bad, indices), False)
+    else:
+        is_bad = all_false(n)
     return Parsed(result, is_missing, is_bad)
 
 

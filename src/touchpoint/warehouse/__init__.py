@@ -24,9 +24,13 @@ from touchpoint.warehouse.loading import (
     ensure_table,
     load_atomically,
 )
+from touchpoint.warehouse.parts import PARTS_TABLE, DropParts, Part
 
 __all__ = [
     "KILL_BEFORE_COMMIT_ENV",
+    "PARTS_TABLE",
+    "DropParts",
+    "Part",
     "Delete",
     "Insert",
     "database_path",

@@ -1,8 +1,9 @@
-"""Atomic writes: several deletes and inserts that land together or not at all.
+"""Atomic writes: several deletes, inserts and Parquet parts that land together or not at all.
 
-Ingest loads each source file in one transaction (its staged rows, its quarantine rows and its
-bookkeeping row), so a process killed mid-file leaves nothing of that file. The SQL here is
-DDL and transaction plumbing only; what to write is decided by the caller.
+Ingest loads each source file in one transaction (its staged rows as a Parquet part of the
+``stg_<entity>`` view, its quarantine rows and its bookkeeping row), so a process killed
+mid-file leaves nothing of that file. The SQL here is DDL and transaction plumbing only; what
+to write is decided by the caller.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from touchpoint.errors import WarehouseError
+from touchpoint.warehouse import parts as _parts
+from touchpoint.warehouse.parts import DropParts, Part
 
 # DuckDB appends one Arrow batch per thread: row-group-sized batches let it write in parallel.
 BATCH_ROWS = 122_880
@@ -63,15 +66,19 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _column_ddl(field: pa.Field) -> str:
+def _sql_type(field: pa.Field) -> str:
     type_ = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
     try:
-        sql_type = _DUCKDB_TYPES[type_]
+        return _DUCKDB_TYPES[type_]
     except KeyError:
         raise WarehouseError(
             f"column {field.name!r}: no warehouse type for Arrow type {field.type}; "
             f"supported: {', '.join(sorted({str(t) for t in _DUCKDB_TYPES}))}"
         ) from None
+
+
+def _column_ddl(field: pa.Field) -> str:
+    sql_type = _sql_type(field)
     compression = (field.metadata or {}).get(b"compression", b"").decode("ascii")
     if compression and not compression.isidentifier():
         raise WarehouseError(f"column {field.name!r}: no compression method {compression!r}")
@@ -107,10 +114,25 @@ def _ensure_table(raw: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema)
         )
 
 
+def _check_part_columns(raw: duckdb.DuckDBPyConnection, part: Part) -> None:
+    existing = [name for name, _ in _parts.view_columns(raw, part.view)]
+    if existing and existing != part.data.schema.names:
+        raise WarehouseError(
+            f"view {part.view!r} has the columns {', '.join(existing)}, the rows to add "
+            f"{', '.join(part.data.schema.names)}; it was made by another version of "
+            "Touchpoint: use a new warehouse"
+        )
+
+
 def load_atomically(
-    con: DuckDBBackend, *, deletes: Sequence[Delete] = (), inserts: Sequence[Insert] = ()
+    con: DuckDBBackend,
+    *,
+    deletes: Sequence[Delete] = (),
+    inserts: Sequence[Insert] = (),
+    parts: Sequence[Part] = (),
+    drop_parts: Sequence[DropParts] = (),
 ) -> None:
-    """Apply ``deletes`` then ``inserts`` in one transaction: all of them land, or none.
+    """Apply ``deletes``, ``inserts`` and parts in one transaction: all of them land, or none.
 
     Parameters
     ----------
@@ -129,8 +151,19 @@ def load_atomically(
         When DuckDB refuses the write; nothing of it is kept.
     """
     raw = con.con
+    if parts or drop_parts:
+        _parts.remove_orphans(raw, sorted({p.view for p in parts} | {d.view for d in drop_parts}))
+        for part in parts:
+            _check_part_columns(raw, part)
+        folder = _parts.parts_folder(raw)
+        for part in parts:
+            if part.data.num_rows:
+                _parts.write_part(folder, part)
+    empty_columns = {p.view: [(f.name, _sql_type(f)) for f in p.data.schema] for p in parts}
     raw.begin()
     try:
+        if parts or drop_parts:
+            _parts.register(raw, parts=parts, drops=drop_parts, empty_columns=empty_columns)
         for insert in inserts:
             _ensure_table(raw, insert.table, insert.data.schema)
         for delete in deletes:
@@ -155,11 +188,15 @@ def load_atomically(
         raw.commit()
     except BaseException as exc:
         raw.rollback()
+        if parts or drop_parts:  # the written parts are unregistered: delete them now
+            _parts.remove_orphans(raw, sorted({p.view for p in parts}))
         if isinstance(exc, duckdb.Error):
             raise WarehouseError(
                 f"writing to the warehouse failed and was rolled back: {exc}".splitlines()[0]
             ) from exc
         raise
+    if drop_parts:
+        _parts.delete_files(raw, drop_parts)
 
 
 def database_path(con: DuckDBBackend) -> Path | None:
