@@ -13,8 +13,10 @@ def test_run_then_report_in_both_languages(tiny_warehouse, tmp_path):
     assert "channels_cubes" in result.output
     con = connect(warehouse, read_only=True)
     log = con.table("pipeline_runs").to_pyarrow().to_pylist()
-    assert {r["step"] for r in log} == {"channels_cubes", "channels"}
-    assert all(r["skipped_reason"] is None for r in log)
+    # The tiny warehouse has no IVR events: the steps that need them are logged as skipped.
+    ran = {r["step"] for r in log if r["skipped_reason"] is None}
+    assert ran == {"channels_cubes", "channels"}
+    assert all("missing input" in r["skipped_reason"] for r in log if r["step"] not in ran)
     con.disconnect()
     for lang in ("en", "zh"):
         out = tmp_path / f"r.{lang}.html"
