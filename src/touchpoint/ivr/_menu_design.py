@@ -295,27 +295,18 @@ def menu_tree(cube: ir.Table, settings: MenuDesignSettings) -> ir.Table:
         .union(c.filter(c.next_node_id.notnull()).select(node_id=c.next_node_id.cast("string")))
         .distinct()
     )
-    level = nodes.select(
-        node_id=nodes.node_id.cast("string"),
-        ancestor_id=nodes.node_id.cast("string"),
-        distance=ibis.literal(0, "int64"),
+    chain = _chain(nodes, parents.select("child", "parent"), s.max_depth)
+    # The depth is the first level up the chain that reaches the root (null: never).
+    depth = chain.select(
+        "node_id",
+        depth=ibis.coalesce(
+            *[
+                ibis.ifelse(chain[f"a{k}"] == s.root_node_id, k, ibis.null("int64"))
+                for k in range(s.max_depth + 1)
+            ]
+        ),
     )
-    parts = [level]
-    for d in range(1, s.max_depth + 1):
-        step = parents.view()
-        j = level.join(step, level.ancestor_id == step.child)
-        level = j.select(
-            node_id=j.node_id.cast("string"),
-            ancestor_id=j.parent.cast("string"),
-            distance=ibis.literal(d, "int64"),
-        )
-        parts.append(level)
-    chains = ibis.union(*parts)
-    depth = (
-        chains.filter(chains.ancestor_id == s.root_node_id)
-        .group_by("node_id")
-        .agg(depth=ibis._.distance.min())
-    )
+    depth = depth.filter(depth.depth.notnull())
     linked = depth.left_join(parents, depth.node_id == parents.child)
     tree = linked.select(
         linked.node_id,
@@ -352,6 +343,21 @@ def menu_tree(cube: ir.Table, settings: MenuDesignSettings) -> ir.Table:
     )
 
 
+def _chain(nodes: ir.Table, parents: ir.Table, max_depth: int) -> ir.Table:
+    """Each node with its ancestors ``a0`` (itself), ``a1`` (parent), ... ``a<max_depth>``.
+
+    One left join per level, so the expression grows linearly with the depth.
+    """
+    chain = nodes.select(node_id=nodes.node_id.cast("string"), a0=nodes.node_id.cast("string"))
+    for k in range(1, max_depth + 1):
+        step = parents.view().select(
+            **{f"c{k}": ibis._.child.cast("string"), f"p{k}": ibis._.parent.cast("string")}
+        )
+        j = chain.left_join(step, chain[f"a{k - 1}"] == step[f"c{k}"])
+        chain = j.select(*chain.columns, **{f"a{k}": j[f"p{k}"]})
+    return chain
+
+
 def menu_ancestors(tree: ir.Table, settings: MenuDesignSettings) -> ir.Table:
     """Every (node, ancestor-or-self) pair of the tree.
 
@@ -364,16 +370,14 @@ def menu_ancestors(tree: ir.Table, settings: MenuDesignSettings) -> ir.Table:
     parents = tree.filter(tree.parent_node_id.notnull()).select(
         child=tree.node_id, parent=tree.parent_node_id
     )
-    level = tree.select(
-        node_id=tree.node_id.cast("string"), ancestor_id=tree.node_id.cast("string")
+    chain = _chain(tree.view().select("node_id"), parents, settings.max_depth)
+    pairs = ibis.union(
+        *[
+            chain.filter(chain[f"a{k}"].notnull()).select("node_id", ancestor_id=chain[f"a{k}"])
+            for k in range(settings.max_depth + 1)
+        ],
+        distinct=True,
     )
-    parts = [level]
-    for _ in range(settings.max_depth):
-        step = parents.view()
-        j = level.join(step, level.ancestor_id == step.child)
-        level = j.select(node_id=j.node_id.cast("string"), ancestor_id=j.parent.cast("string"))
-        parts.append(level)
-    pairs = ibis.union(*parts, distinct=True)
     depths = tree.select(depth_node_id=tree.node_id, ancestor_depth=tree.depth)
     j = pairs.join(depths, pairs.ancestor_id == depths.depth_node_id)
     return j.select("node_id", "ancestor_id", "ancestor_depth")
@@ -511,7 +515,13 @@ def _empty_evidence() -> dict[str, ir.Value]:
     }
 
 
-def menu_recommendations(cube: ir.Table, config: Config, settings: MenuDesignSettings) -> ir.Table:
+def menu_recommendations(
+    cube: ir.Table,
+    config: Config,
+    settings: MenuDesignSettings,
+    tree: ir.Table | None = None,
+    ancestors: ir.Table | None = None,
+) -> ir.Table:
     """``mart_ivr_menu_recommendations``: proposed menu changes ranked by estimated benefit.
 
     Parameters
@@ -522,6 +532,9 @@ def menu_recommendations(cube: ir.Table, config: Config, settings: MenuDesignSet
         Prices an avoided transfer (``agent_channel``'s cost per contact) and, unless
         ``ivr_cost_per_second_yuan`` is set, a second in the IVR (``ivr_channel``'s cost per
         contact / observed mean call seconds).
+    tree, ancestors
+        :func:`menu_tree` and :func:`menu_ancestors` of ``cube`` when already computed
+        (computed here otherwise).
 
     Returns
     -------
@@ -538,8 +551,8 @@ def menu_recommendations(cube: ir.Table, config: Config, settings: MenuDesignSet
     """
     s = settings
     months = _months(cube, s)
-    tree = menu_tree(cube, s)
-    ancestors = menu_ancestors(tree, s)
+    tree = menu_tree(cube, s) if tree is None else tree
+    ancestors = menu_ancestors(tree, s) if ancestors is None else ancestors
     targeted = _with_targets(cube, tree)
     calls = _target_calls(targeted, s)
     time_at = _target_node_time(targeted)
@@ -710,10 +723,9 @@ def _promotions(nodes, ancestors, time_at, arrivals_known, parent_info, s, opt) 
     rows = rows.anti_join(
         in_self, (rows.node_id == in_self.is_node) & (rows.p_id == in_self.is_promoted)
     )
-    per_skip = rows.group_by(["p_id", skip_node_id := rows.node_id.name("skip_node_id")]).agg(
+    per_skip = rows.group_by(["p_id", rows.node_id.name("skip_node_id")]).agg(
         seconds=rows.seconds_at.sum(), arrivals_mine=rows.n_arrivals.sum()
     )
-    del skip_node_id
     saved = per_skip.group_by(sv_key=per_skip.p_id).agg(gross=per_skip.seconds.sum())
     zero = _skipped_zero_outs(per_skip, nodes, arrivals_known, "p_id")
     j = cand.left_join(saved, cand.node_id == saved.sv_key).left_join(
