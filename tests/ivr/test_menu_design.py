@@ -293,6 +293,7 @@ def test_fixes_bring_each_error_rate_down_to_the_menu_median():
     assert b["est_transfers_avoided_per_month"] == pytest.approx(1.0)
     assert b["est_cost_saved_yuan_per_month"] == pytest.approx(0.77)
     assert (b["rank"], a["rank"]) == (1, 2)
+    assert (a["main_error_kind"], b["main_error_kind"]) == ("timeouts", "zero_outs")
 
 
 def test_fix_needs_significance():

@@ -545,7 +545,8 @@ def menu_recommendations(
         one otherwise), ``proposed_key``, ``depth``, ``new_depth``, ``n_calls_per_month``
         (calls the change touches), ``gross_seconds_saved_per_month``,
         ``prompt_seconds_added_per_month``, ``error_rate``, ``median_error_rate``,
-        ``n_excess_errors_per_month`` (fix only), ``est_caller_seconds_saved_per_month``,
+        ``n_excess_errors_per_month``, ``main_error_kind`` (fix only: the error kind with the
+        largest excess, one of timeouts, invalid, wrong_turns, zero_outs, hang_ups), ``est_caller_seconds_saved_per_month``,
         ``est_transfers_avoided_per_month``, ``est_cost_saved_yuan_per_month``,
         ``months_observed``. Only rows above ``min_cost_saved_yuan_per_month`` are kept.
     """
@@ -641,6 +642,7 @@ def menu_recommendations(
         error_rate=ranked.error_rate,
         median_error_rate=ranked.median_error_rate,
         n_excess_errors_per_month=ranked.n_excess_errors_per_month,
+        main_error_kind=ranked.main_error_kind,
         est_caller_seconds_saved_per_month=ranked.est_caller_seconds_saved_per_month,
         est_transfers_avoided_per_month=ranked.est_transfers_avoided_per_month,
         est_cost_saved_yuan_per_month=ranked.est_cost_saved_yuan_per_month,
@@ -662,6 +664,7 @@ _COLUMNS = {
     "error_rate": "float64",
     "median_error_rate": "float64",
     "n_excess_errors_per_month": "float64",
+    "main_error_kind": "string",
 }
 
 
@@ -838,7 +841,9 @@ def _fixes(nodes, s) -> ir.Table:
         + excess["invalid"] * cost_invalid.fill_null(0.0)
         + excess["wrong_turns"] * cost_wrong.fill_null(0.0)
     )
+    biggest = ibis.greatest(*excess.values())
     j = j.mutate(
+        fx_main=ibis.cases(*[(excess[k] == biggest, k) for k in _ERRORS]),
         fx_error_rate=error_rate,
         fx_median=median_total,
         fx_excess=sum(excess.values()),
@@ -868,6 +873,7 @@ def _fixes(nodes, s) -> ir.Table:
         error_rate=j.fx_error_rate,
         median_error_rate=j.fx_median,
         n_excess_errors_per_month=j.fx_excess,
+        main_error_kind=j.fx_main,
     )
 
 

@@ -24,6 +24,8 @@ def proposal_text(row: dict[str, Any], lang: str) -> str:
     }
     for key in ("error_rate", "median_error_rate"):
         values[key] = i18n.format_percent(row.get(key), lang)
+    kind = row.get("main_error_kind")
+    values["main_error"] = i18n.translate(f"menu.error_{kind}", lang) if kind else "–"
     return i18n.translate(row["proposal_key"], lang).format(**values)
 
 
