@@ -324,3 +324,16 @@ def test_settings_refuse_bad_values_with_their_key(tmp_path):
     with pytest.raises(ConfigError, match="robot"):
         load_menu_design_settings(path, config=load_config())
     assert load_menu_design_settings().seconds_per_added_option == 1.0
+
+
+@pytest.mark.parametrize(
+    "calls",
+    [{}, {"c1": [(0, "root", "hang_up", None)]}, {"c1": [*START, (3, "root", "hang_up", None)]}],
+    ids=["no events", "one step", "hang-up at the main menu"],
+)
+def test_nothing_to_replay_gives_no_recommendation(calls):
+    out = build_menu_design({"stg_ivr_events": journeys(calls)}, load_config())
+    assert out["mart_ivr_menu_recommendations"].to_pyarrow().num_rows == 0
+    n_events = sum(len(steps) for steps in calls.values())
+    cube = out["int_ivr_menu_replay"]
+    assert (cube.n_events.sum().to_pyarrow().as_py() or 0) == n_events
