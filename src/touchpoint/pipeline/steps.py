@@ -5,7 +5,7 @@ Each capability adds its steps here; ``touchpoint run`` runs those whose inputs 
 
 from __future__ import annotations
 
-from touchpoint import channels
+from touchpoint import channels, ivr
 from touchpoint.pipeline.registry import Step
 
 STEPS: list[Step] = [
@@ -22,6 +22,20 @@ STEPS: list[Step] = [
         optional_inputs=channels.MARTS_INPUTS[1],
         build=channels.build_marts,
         description="channel KPIs by period and dimension, repeats, escalation, headline KPIs",
+    ),
+    Step(
+        "ivr_menu_replay",
+        inputs=ivr.REPLAY_INPUTS[0],
+        optional_inputs=ivr.REPLAY_INPUTS[1],
+        build=ivr.build_menu_replay,
+        description="IVR steps aggregated by the call's ending and the move (one pass over the events)",
+    ),
+    Step(
+        "ivr_menu_design",
+        inputs=ivr.DESIGN_INPUTS[0],
+        optional_inputs=ivr.DESIGN_INPUTS[1],
+        build=ivr.build_menu_design,
+        description="menu recommendations (promote, merge, drop, fix) by replaying the journeys",
     ),
 ]
 

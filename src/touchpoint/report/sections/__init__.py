@@ -1,14 +1,12 @@
-"""The report's sections, in the order they appear (each capability adds its own)."""
+"""The report's sections (each capability adds its own; ``Section.order`` sets their order)."""
 
 from touchpoint.report.context import Section
-from touchpoint.report.sections import data
+from touchpoint.report.sections import channels, customers, data, menu, tags
 
-SECTIONS: list[Section] = [data.SECTION]
-
-from touchpoint.report.sections import customers  # noqa: E402
-
-SECTIONS.append(customers.SECTION)
-
-from touchpoint.report.sections import tags  # noqa: E402
-
-SECTIONS.append(tags.SECTION)
+SECTIONS: list[Section] = [
+    data.SECTION,
+    channels.SECTION,
+    menu.SECTION,
+    customers.SECTION,
+    tags.SECTION,
+]

@@ -1,0 +1,202 @@
+"""Section "Channels": channel mix and cost over time, self service, escalation, repeats.
+
+Built on the channel marts (``touchpoint.channels``): the monthly KPI mart (dimension "all"),
+the per-channel totals, the headline row and the escalation by region.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from touchpoint.channels import ESCALATION_MARTS, KPI_MARTS, KPIS_MART, TOTALS_MART
+from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
+from touchpoint.report.context import ReportContext, Section
+
+MONTHLY = KPI_MARTS["month"]
+BY_REGION = ESCALATION_MARTS["region"]
+
+
+def _monthly(ctx: ReportContext) -> pd.DataFrame:
+    """One row per month × channel: contacts, cost, and the month's self-service share."""
+    mart = ctx.table(MONTHLY)
+    rows = mart.filter(mart.dimension == "all").select(
+        "period_start", "channel", "n_contacts", "cost_yuan", "self_service_share"
+    )
+    frame = rows.order_by(["period_start", "channel"]).to_pandas()
+    frame["channel_label"] = [ctx.label("channel", c) for c in frame["channel"]]
+    return frame
+
+
+def _channel_order(ctx: ReportContext, channels: pd.Series) -> list[str]:
+    """Channel labels in configured order (the same colours in every chart)."""
+    present = set(channels)
+    return [ctx.label("channel", c) for c in ctx.config.ids("channel") if c in present]
+
+
+def _headline(ctx: ReportContext) -> dict | None:
+    table = ctx.table(KPIS_MART)
+    if table is None:
+        return None
+    rows = table.to_pyarrow().to_pylist()
+    return rows[0] if rows else None
+
+
+def build(ctx: ReportContext) -> list[Block]:
+    monthly = _monthly(ctx)
+    totals = ctx.table(TOTALS_MART).to_pandas()
+    headline = _headline(ctx) or {}
+    minutes = headline.get("escalation_window_minutes") or 60
+    n_contacts = int(totals["n_contacts"].sum())
+    self_service = totals.loc[totals["is_self_service"].fillna(False), "n_contacts"].sum()
+    blocks: list[Block] = [
+        Markdown(ctx.t("channels.intro")),
+        Kpis(
+            [
+                (ctx.t("channels.kpi_contacts"), ctx.number(n_contacts)),
+                (ctx.t("channels.kpi_cost"), ctx.money(float(totals["cost_yuan"].sum()))),
+                (
+                    ctx.t("channels.kpi_self_service"),
+                    ctx.percent(self_service / n_contacts if n_contacts else None),
+                ),
+                (
+                    ctx.t("channels.kpi_escalation", minutes=minutes),
+                    ctx.percent(headline.get("ivr_to_agent_60min_rate")),
+                ),
+                (ctx.t("channels.kpi_repeat"), ctx.percent(headline.get("repeat_contact_rate"))),
+                (
+                    ctx.t("channels.kpi_fcr"),
+                    ctx.percent(headline.get("first_contact_resolution_rate")),
+                ),
+            ]
+        ),
+    ]
+    if not monthly.empty:
+        order = _channel_order(ctx, monthly["channel"])
+        labels = {
+            "period_start": ctx.t("channels.col_month"),
+            "n_contacts": ctx.t("channels.col_contacts"),
+            "cost_yuan": ctx.t("channels.col_cost"),
+            "channel_label": ctx.t("channels.col_channel"),
+            "self_service_share": ctx.t("channels.col_self_service"),
+        }
+        contacts = px.bar(
+            monthly,
+            x="period_start",
+            y="n_contacts",
+            color="channel_label",
+            category_orders={"channel_label": order},
+            title=ctx.t("channels.chart_contacts"),
+            labels=labels,
+        )
+        cost = px.area(
+            monthly,
+            x="period_start",
+            y="cost_yuan",
+            color="channel_label",
+            category_orders={"channel_label": order},
+            title=ctx.t("channels.chart_cost"),
+            labels=labels,
+        )
+        share = monthly.drop_duplicates("period_start")
+        self_service_chart = px.line(
+            share,
+            x="period_start",
+            y="self_service_share",
+            markers=True,
+            title=ctx.t("channels.chart_self_service"),
+            labels=labels,
+        )
+        self_service_chart.update_yaxes(tickformat=".0%", rangemode="tozero")
+        for figure in (contacts, cost, self_service_chart):
+            figure.update_xaxes(tickformat="%Y-%m", dtick="M1")
+        blocks += [Figure(contacts), Figure(cost), Figure(self_service_chart, height=320)]
+    by_region = ctx.table(BY_REGION)
+    if by_region is not None:
+        blocks.append(_escalation_chart(ctx, by_region.to_pandas(), headline, minutes))
+    blocks += _repeats(ctx, totals, n_contacts)
+    return blocks
+
+
+def _escalation_chart(
+    ctx: ReportContext, regions: pd.DataFrame, headline: dict, minutes: int
+) -> Block:
+    regions = regions.sort_values("ivr_to_agent_60min_rate", ascending=False)
+    figure = px.bar(
+        regions,
+        x="region",
+        y="ivr_to_agent_60min_rate",
+        hover_data={"n_calls_ended_in_ivr": ":,", "n_escalated": ":,"},
+        title=ctx.t("channels.chart_escalation", minutes=minutes),
+        labels={
+            "region": ctx.t("channels.col_region"),
+            "ivr_to_agent_60min_rate": ctx.t("channels.col_rate"),
+            "n_calls_ended_in_ivr": ctx.t("channels.col_calls"),
+            "n_escalated": ctx.t("channels.col_escalated"),
+        },
+    )
+    overall = headline.get("ivr_to_agent_60min_rate")
+    if overall is not None:
+        figure.add_hline(
+            y=overall,
+            line_dash="dash",
+            annotation_text=ctx.t("channels.overall", value=ctx.percent(overall)),
+            annotation_position="top right",
+        )
+    figure.update_yaxes(tickformat=".0%")
+    return Figure(figure, height=380)
+
+
+def _repeats(ctx: ReportContext, totals: pd.DataFrame, n_contacts: int) -> list[Block]:
+    frame = totals.copy()
+    frame["channel_label"] = [ctx.label("channel", c) for c in frame["channel"]]
+    frame["contact_share"] = frame["n_contacts"] / n_contacts if n_contacts else None
+    figure = go.Figure(
+        [
+            go.Bar(
+                name=ctx.t("channels.col_repeat"),
+                x=frame["channel_label"],
+                y=frame["repeat_contact_rate"],
+            ),
+            go.Bar(
+                name=ctx.t("channels.col_fcr"),
+                x=frame["channel_label"],
+                y=frame["first_contact_resolution_rate"],
+            ),
+        ]
+    )
+    figure.update_layout(
+        barmode="group",
+        title=ctx.t("channels.chart_repeat"),
+        xaxis_title=ctx.t("channels.col_channel"),
+        yaxis_title=ctx.t("channels.col_rate"),
+    )
+    figure.update_yaxes(tickformat=".0%")
+    columns = {
+        "channel_label": ctx.t("channels.col_channel"),
+        "n_contacts": ctx.t("channels.col_contacts"),
+        "n_customers": ctx.t("channels.col_customers"),
+        "contact_share": ctx.t("channels.col_share"),
+        "cost_yuan": ctx.t("channels.col_cost"),
+        "repeat_contact_rate": ctx.t("channels.col_repeat"),
+        "first_contact_resolution_rate": ctx.t("channels.col_fcr"),
+    }
+    return [
+        Figure(figure, height=380),
+        Table(
+            frame.sort_values("n_contacts", ascending=False)[list(columns)],
+            column_labels=columns,
+            formats={
+                "n_contacts": ctx.number,
+                "n_customers": ctx.number,
+                "contact_share": ctx.percent,
+                "cost_yuan": ctx.money,
+                "repeat_contact_rate": ctx.percent,
+                "first_contact_resolution_rate": ctx.percent,
+            },
+        ),
+    ]
+
+
+SECTION = Section(id="channels", order=20, build=build, requires=(MONTHLY, TOTALS_MART))
