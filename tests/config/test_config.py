@@ -62,3 +62,27 @@ def test_bad_values_are_refused_with_their_path(tmp_path, text, fragment):
     with pytest.raises(ConfigError, match="bad.yaml") as info:
         load_config(path)
     assert fragment in str(info.value)
+
+
+def test_analytics_sections_of_a_user_file_reach_their_capability(tmp_path):
+    from touchpoint.channels import settings_from_config
+    from touchpoint.customers import settings_from_config as customers_settings
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "version: 1\nchannels_analytics:\n  repeat_window_hours: 48\n", encoding="utf-8"
+    )
+    config = load_config(path)
+    assert settings_from_config(config).repeat_window_hours == 48
+    assert load_config().channels_analytics is None  # the defaults keep the built-in settings
+    assert settings_from_config(load_config()).repeat_window_hours == 24
+    assert customers_settings(config) == customers_settings(load_config())
+
+
+def test_a_bad_value_in_an_analytics_section_names_its_path(tmp_path):
+    from touchpoint.channels import settings_from_config
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("version: 1\nchannels_analytics:\n  repeat_window_hourz: 48\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="repeat_window_hourz"):
+        settings_from_config(load_config(path))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
@@ -79,6 +81,14 @@ class Config(_Strict):
     vocabularies: dict[str, tuple[VocabEntry, ...]]
     pii: PiiConfig = PiiConfig()
     ingest: IngestConfig = IngestConfig()
+    # Settings of the analytics, one section per capability. This bottom layer cannot import
+    # the capabilities, so each one checks its own section (naming the dotted path of a bad
+    # value) when it loads its settings; absent sections take the capability's defaults.
+    channels_analytics: dict[str, Any] | None = None
+    ivr_analytics: dict[str, Any] | None = None
+    ivr_menu_design: dict[str, Any] | None = None
+    customers_analytics: dict[str, Any] | None = None
+    tags: dict[str, Any] | None = None
 
     @field_validator("timezone")
     @classmethod
