@@ -24,3 +24,22 @@ STEPS: list[Step] = [
         description="channel KPIs by period and dimension, repeats, escalation, headline KPIs",
     ),
 ]
+
+from touchpoint import ivr  # noqa: E402
+
+STEPS += [
+    Step(
+        "ivr_cubes",
+        inputs=ivr.CUBES_INPUTS[0],
+        optional_inputs=ivr.CUBES_INPUTS[1],
+        build=ivr.build_cubes,
+        description="IVR node statistics, moves between nodes, daily call cube and path cube",
+    ),
+    Step(
+        "ivr",
+        inputs=ivr.MARTS_INPUTS[0],
+        optional_inputs=ivr.MARTS_INPUTS[1],
+        build=ivr.build_marts,
+        description="IVR menu tree, node table, lost points, graph, paths, containment, KPIs",
+    ),
+]
