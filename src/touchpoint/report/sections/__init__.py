@@ -4,3 +4,7 @@ from touchpoint.report.context import Section
 from touchpoint.report.sections import data
 
 SECTIONS: list[Section] = [data.SECTION]
+
+from touchpoint.report.sections import ivr  # noqa: E402
+
+SECTIONS.append(ivr.SECTION)
