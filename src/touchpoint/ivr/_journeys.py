@@ -35,8 +35,8 @@ def nullable(value: ibis.Value) -> ibis.Value:
 
 
 def seconds_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
-    """``later - earlier`` in seconds, to the millisecond (as float)."""
-    return later.delta(earlier, unit="millisecond").cast("float64") / 1000.0
+    """``later - earlier`` in seconds, to the microsecond (as float)."""
+    return later.delta(earlier, unit="microsecond").cast("float64") / 1e6
 
 
 def event_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
