@@ -97,6 +97,19 @@ def _label(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1_000}k"
 
 
+def _record(results, notes) -> None:
+    record(
+        "ivr",
+        results,
+        note="Input rows: " + "; ".join(notes) + ". rows/s counts IVR events (contacts + "
+        "events for the channels + IVR row). touchpoint, duckdb-sql and pandas compute the "
+        "same metrics: node statistics (visits, calls, callers, mean and median dwell, "
+        "timeouts, invalid keys, exits by kind) and plain/verified containment with mean "
+        "self-service time overall, by business and by region. 'all IVR marts' adds the tree, "
+        "lost points, graph, paths, failures by node and KPIs.",
+    )
+
+
 def main() -> None:
     results, notes = [], []
     pandas_max = int(os.environ.get("BENCH_IVR_PANDAS_MAX", "300000"))
@@ -131,6 +144,7 @@ def main() -> None:
             print(f"  {size} {case.variant}: {result.seconds:.1f} s, "
                   f"{result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
             results.append(result)
+    _record(results, notes)  # kept even if the large case below is stopped
     if run_size:
         data_dir, warehouse, n_contacts, n_events = prepare(run_size)
         size = f"{_label(run_size)} customers × {MONTHS} months ({n_events / 1e6:.1f} M IVR events)"
@@ -143,16 +157,7 @@ def main() -> None:
         print(f"  {size} {case.variant}: {result.seconds:.1f} s, "
               f"{result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
         results.append(result)
-    record(
-        "ivr",
-        results,
-        note="Input rows: " + "; ".join(notes) + ". rows/s counts IVR events (contacts + "
-        "events for the channels + IVR row). touchpoint, duckdb-sql and pandas compute the "
-        "same metrics: node statistics (visits, calls, callers, mean and median dwell, "
-        "timeouts, invalid keys, exits by kind) and plain/verified containment with mean "
-        "self-service time overall, by business and by region. 'all IVR marts' adds the tree, "
-        "lost points, graph, paths, failures by node and KPIs.",
-    )
+    _record(results, notes)
 
 
 if __name__ == "__main__":

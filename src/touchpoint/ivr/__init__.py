@@ -45,6 +45,7 @@ from touchpoint.ivr._build import (
 )
 from touchpoint.ivr._calls import (
     call_cube,
+    call_endings,
     call_journeys,
     containment,
     containment_all,
@@ -91,6 +92,7 @@ __all__ = [
     "build_cubes",
     "build_marts",
     "call_cube",
+    "call_endings",
     "call_journeys",
     "containment",
     "containment_all",

@@ -13,6 +13,7 @@ import ibis
 from touchpoint.config import Config
 from touchpoint.ivr._calls import (
     call_cube,
+    call_endings,
     call_journeys,
     containment_all,
     ivr_call_facts,
@@ -65,12 +66,12 @@ def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
     settings = settings_from_config(config)
     steps = event_steps(tables["stg_ivr_events"], settings)
     visits = node_visits(steps, settings)
-    journeys = call_journeys(steps, settings)
+    endings = call_endings(tables["stg_ivr_events"], settings)
     return {
         NODE_STATS_CUBE: node_stats(steps, visits, settings),
         MOVES_CUBE: menu_moves(visits),
-        CALLS_CUBE: call_cube(ivr_call_facts(tables["stg_contacts"], journeys, settings)),
-        PATHS_CUBE: path_cube(journeys),
+        CALLS_CUBE: call_cube(ivr_call_facts(tables["stg_contacts"], endings, settings)),
+        PATHS_CUBE: path_cube(call_journeys(steps, settings)),
     }
 
 

@@ -6,13 +6,51 @@ from __future__ import annotations
 import ibis
 
 from touchpoint.channels import clean_contacts
-from touchpoint.ivr._journeys import seconds_between
+from touchpoint.ivr._journeys import EVENT_COLUMNS, require_columns, seconds_between
 from touchpoint.ivr._nodes import exit_kind
 from touchpoint.ivr._settings import IvrSettings
 
 
+def call_endings(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """How each IVR call ended, straight from the events (no window: cheap).
+
+    Parameters
+    ----------
+    ivr_events
+        ``stg_ivr_events`` (or :func:`touchpoint.ivr.event_steps`).
+
+    Returns
+    -------
+    ibis.Table
+        One row per ``call_id``: ``first_event_at, last_event_at, last_event_type,
+        last_node_id, n_events, exit_kind`` (see :func:`touchpoint.ivr.exit_kind`); ``seq``
+        is unique within a call (the contract's key), so the join keeps one row per call.
+    """
+    require_columns(ivr_events, "stg_ivr_events", EVENT_COLUMNS)
+    e = ivr_events
+    calls = e.group_by("call_id").agg(
+        first_event_at=e.event_at.min(),
+        last_event_at=e.event_at.max(),
+        last_seq=e.seq.max(),
+        n_events=e.count(),
+    )
+    # The last step's type and node by a join on (call, highest seq): Ibis compiles argmax to
+    # an ordered aggregate, which DuckDB runs three times slower than this join.
+    last = e.select(l_call_id="call_id", l_seq="seq", l_type="event_type", l_node="node_id")
+    j = calls.join(last, [calls.call_id == last.l_call_id, calls.last_seq == last.l_seq])
+    calls = j.select(
+        "call_id",
+        "first_event_at",
+        "last_event_at",
+        last_event_type=j.l_type,
+        last_node_id=j.l_node,
+        n_events=j.n_events,
+    )
+    return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
+
+
 def call_journeys(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
-    """Each IVR call as a journey.
+    """Each IVR call as a journey: its ending and the path it took.
 
     Parameters
     ----------
@@ -22,14 +60,11 @@ def call_journeys(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
     Returns
     -------
     ibis.Table
-        One row per ``call_id``: ``ivr_customer_id, first_event_at, last_event_at,
-        last_event_type, last_node_id, exit_kind`` (see :func:`touchpoint.ivr.exit_kind`),
-        ``n_events, n_visits, path`` (the visited nodes in order, joined by
-        ``settings.path_separator``).
+        One row per ``call_id``: the columns of :func:`call_endings`, ``n_visits`` and
+        ``path`` (the visited nodes in order, joined by ``settings.path_separator``).
     """
     s = steps
     calls = s.group_by("call_id").agg(
-        ivr_customer_id=s.customer_id.arbitrary(),
         first_event_at=s.event_at.min(),
         last_event_at=s.event_at.max(),
         last_event_type=s.event_type.argmax(s.seq),
@@ -43,7 +78,7 @@ def call_journeys(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
     return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
 
 
-def ivr_call_facts(contacts: ibis.Table, journeys: ibis.Table, settings: IvrSettings) -> ibis.Table:
+def ivr_call_facts(contacts: ibis.Table, endings: ibis.Table, settings: IvrSettings) -> ibis.Table:
     """Hotline calls with their IVR journey, containment and verification.
 
     A hotline call is an IVR ``contacts`` row (channel ``ivr_channel`` of the channel
@@ -60,15 +95,15 @@ def ivr_call_facts(contacts: ibis.Table, journeys: ibis.Table, settings: IvrSett
     ----------
     contacts
         ``stg_contacts``.
-    journeys
-        :func:`call_journeys`.
+    endings
+        :func:`call_endings` (or :func:`call_journeys`).
 
     Returns
     -------
     ibis.Table
         One row per hotline call with IVR events: ``contact_id, call_id, customer_id,
         started_at, ended_at, call_date, region, business, last_event_type, last_node_id,
-        exit_kind, path, n_visits, is_contained, is_completed, is_recontacted, is_verified,
+        exit_kind, is_contained, is_completed, is_recontacted, is_verified,
         call_seconds, self_service_seconds``.
     """
     channel_settings = settings.channels
@@ -76,9 +111,34 @@ def ivr_call_facts(contacts: ibis.Table, journeys: ibis.Table, settings: IvrSett
     ivr_rows = clean.filter(
         (clean.channel == channel_settings.ivr_channel) & clean.call_key.notnull()
     )
-    j = ivr_rows.join(journeys, ivr_rows.call_key == journeys.call_id)
+    # Which IVR rows are followed by a same-business contact within the window. Searched for
+    # every IVR row, not only completed calls: knowing which calls completed needs the
+    # endings, and a second reference to them would make the engine aggregate the events twice.
+    window = ibis.interval(seconds=settings.verified_window_seconds)
+    first = ivr_rows.select("contact_id", "customer_id", "business", "ended_at", "call_key")
+    other = clean.select(
+        o_customer_id="customer_id",
+        o_business="business",
+        o_started_at="started_at",
+        o_call_key="call_key",
+    )
+    pairs = first.join(
+        other,
+        [
+            first.customer_id == other.o_customer_id,
+            first.business == other.o_business,
+            other.o_started_at > first.ended_at,
+            other.o_started_at <= first.ended_at + window,
+        ],
+    )
+    pairs = pairs.filter((pairs.o_call_key != pairs.call_key).fill_null(True))
+    followed = pairs.select(followed_contact_id=pairs.contact_id).distinct()
+    rows = ivr_rows.left_join(followed, ivr_rows.contact_id == followed.followed_contact_id)
+    rows = rows.select(*ivr_rows.columns, is_followed=rows.followed_contact_id.notnull())
+    j = rows.join(endings, rows.call_key == endings.call_id)
     completed = j.last_event_type == settings.complete_event_type
-    calls = j.select(
+    recontacted = completed & j.is_followed
+    return j.select(
         "contact_id",
         "call_id",
         "customer_id",
@@ -89,8 +149,6 @@ def ivr_call_facts(contacts: ibis.Table, journeys: ibis.Table, settings: IvrSett
         "last_event_type",
         "last_node_id",
         "exit_kind",
-        "path",
-        "n_visits",
         call_date=j.started_at.date(),
         is_contained=j.last_event_type != settings.transfer_event_type,
         is_completed=completed,
@@ -98,34 +156,8 @@ def ivr_call_facts(contacts: ibis.Table, journeys: ibis.Table, settings: IvrSett
         self_service_seconds=ibis.ifelse(
             completed, seconds_between(j.last_event_at, j.first_event_at), ibis.null("float64")
         ),
-    )
-    window = ibis.interval(seconds=settings.verified_window_seconds)
-    done = calls.filter(calls.is_completed).select(
-        "contact_id", "customer_id", "business", "ended_at", "call_id"
-    )
-    other = clean.select(
-        o_customer_id="customer_id",
-        o_business="business",
-        o_started_at="started_at",
-        o_call_key="call_key",
-    )
-    pairs = done.join(
-        other,
-        [
-            done.customer_id == other.o_customer_id,
-            done.business == other.o_business,
-            other.o_started_at > done.ended_at,
-            other.o_started_at <= done.ended_at + window,
-        ],
-    )
-    pairs = pairs.filter((pairs.o_call_key != pairs.call_id).fill_null(True))
-    followed = pairs.select(followed_contact_id=pairs.contact_id).distinct()
-    j = calls.left_join(followed, calls.contact_id == followed.followed_contact_id)
-    recontacted = j.followed_contact_id.notnull()
-    return j.select(
-        *calls.columns,
         is_recontacted=recontacted,
-        is_verified=j.is_completed & ~recontacted,
+        is_verified=completed & ~j.is_followed,
     )
 
 

@@ -98,9 +98,11 @@ def node_visits(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
         visit_started_at, prev_visit_node_id, next_visit_node_id`` (null for the call's
         first / last visit), ``entry_key`` (the key that brought the caller here, null for
         the first visit), ``exit_key`` (the key that took the caller on), ``dwell_seconds``,
-        ``is_backtrack_entry`` (arrived with the back key) and ``is_wrong_turn`` (arrived with
+        ``is_backtrack_entry`` (arrived with the back key), ``is_wrong_turn`` (arrived with
         another key and left with the back key at once: the choice made at
-        ``prev_visit_node_id`` was wrong).
+        ``prev_visit_node_id`` was wrong) and ``leads_to_wrong_turn`` (the same seen from the
+        node where the wrong key was pressed: this visit is the ``prev_visit_node_id`` of a
+        wrong turn).
     """
     starts = steps.filter(steps.is_visit_start)
     ordered = ibis.window(group_by="call_id", order_by="seq")
@@ -114,6 +116,8 @@ def node_visits(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
         next_visit_node_id=nullable(starts.node_id.lead().over(ordered)),
         next_visit_at=nullable(starts.event_at.lead().over(ordered)),
         exit_key=nullable(starts.prev_key.lead().over(ordered)),
+        # The key that left the next visit: the back key there undoes the move made here.
+        next_exit_key=nullable(starts.prev_key.lead(2).over(ordered)),
         call_ended_at=starts.call_ended_at,
     )
     back = settings.back_key
@@ -135,5 +139,9 @@ def node_visits(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
             ~entered_back
             & visits.prev_visit_node_id.notnull()
             & (visits.exit_key == back).fill_null(False)
+        ),
+        leads_to_wrong_turn=(
+            ~(visits.exit_key == back).fill_null(False)
+            & (visits.next_exit_key == back).fill_null(False)
         ),
     )

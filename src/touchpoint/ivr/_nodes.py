@@ -76,13 +76,15 @@ def visit_counts(visits: ibis.Table) -> ibis.Table:
     ibis.Table
         One row per visited node: ``node_id, n_visits, n_calls`` (calls that visited it),
         ``n_callers`` (distinct customers), ``n_loops`` (visits after a call's first one to
-        the node), ``n_backtrack_entries``, ``mean_dwell_seconds, median_dwell_seconds``.
+        the node), ``n_backtrack_entries``, ``n_wrong_turns`` (see :func:`wrong_turns`),
+        ``mean_dwell_seconds, median_dwell_seconds``.
     """
     counts = visits.group_by("node_id").agg(
         n_visits=visits.count(),
         n_calls=visits.call_id.nunique(),
         n_callers=visits.customer_id.nunique(),
         n_backtrack_entries=visits.is_backtrack_entry.sum(),
+        n_wrong_turns=visits.leads_to_wrong_turn.sum(),
         mean_dwell_seconds=visits.dwell_seconds.mean(),
         median_dwell_seconds=visits.dwell_seconds.median(),
     )
@@ -91,6 +93,9 @@ def visit_counts(visits: ibis.Table) -> ibis.Table:
 
 def wrong_turns(visits: ibis.Table) -> ibis.Table:
     """Wrong turns, attributed to the node where the wrong key was pressed.
+
+    The same figure as ``n_wrong_turns`` of :func:`visit_counts` (which counts it in the same
+    pass as the other visit figures), from the child's side.
 
     Returns
     -------
@@ -108,22 +113,16 @@ def node_stats(steps: ibis.Table, visits: ibis.Table, settings: IvrSettings) -> 
     Returns
     -------
     ibis.Table
-        One row per node seen in the events: the columns of :func:`visit_counts`,
-        :func:`node_event_counts` and :func:`wrong_turns` (zero where a node has none).
+        One row per node seen in the events: the columns of :func:`visit_counts` and
+        :func:`node_event_counts` (zero where a node has none).
     """
     counts = visit_counts(visits)
     events = node_event_counts(steps, settings).rename(event_node_id="node_id")
-    wrong = wrong_turns(visits).rename(wrong_node_id="node_id").view()
     joined = counts.outer_join(events, counts.node_id == events.event_node_id)
-    joined = joined.select(
+    out = joined.select(
         node_id=ibis.coalesce(joined.node_id, joined.event_node_id),
         **{c: joined[c] for c in counts.columns if c != "node_id"},
         **{c: joined[c] for c in events.columns if c != "event_node_id"},
-    ).view()
-    joined = joined.left_join(wrong, joined.node_id == wrong.wrong_node_id)
-    out = joined.select(
-        *[c for c in joined.columns if c not in ("wrong_node_id", "n_wrong_turns")],
-        n_wrong_turns=joined.n_wrong_turns,
     )
     zero_filled = [c for c in out.columns if c.startswith("n_")]
     return out.mutate(**{c: out[c].fill_null(0) for c in zero_filled})
