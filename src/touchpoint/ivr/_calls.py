@@ -67,8 +67,8 @@ def call_journeys(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
     calls = s.group_by("call_id").agg(
         first_event_at=s.event_at.min(),
         last_event_at=s.event_at.max(),
-        last_event_type=s.event_type.argmax(s.seq),
-        last_node_id=s.node_id.argmax(s.seq),
+        last_event_type=s.event_type.max(where=s.is_last),
+        last_node_id=s.node_id.max(where=s.is_last),
         n_events=s.count(),
         n_visits=s.is_visit_start.sum(),
         path=s.node_id.group_concat(

@@ -18,6 +18,17 @@ EXIT_KINDS: tuple[str, ...] = (
 )
 
 
+def _exit_types(settings: IvrSettings) -> dict[str, str]:
+    """Exit kind -> the event type that makes it (all kinds but ``other``)."""
+    return {
+        "self_service_complete": settings.complete_event_type,
+        "hang_up": settings.hang_up_event_type,
+        "transfer_agent": settings.transfer_event_type,
+        "timeout": settings.timeout_event_type,
+        "invalid": settings.invalid_event_type,
+    }
+
+
 def exit_kind(event_type: ibis.Value, settings: IvrSettings) -> ibis.Value:
     """The kind of ending of a call whose last event has ``event_type``.
 
@@ -26,14 +37,9 @@ def exit_kind(event_type: ibis.Value, settings: IvrSettings) -> ibis.Value:
     ``other`` (the log stops after a prompt, a key or the call start: the caller left
     without an explicit ending).
     """
-    cases = [
-        (settings.complete_event_type, "self_service_complete"),
-        (settings.hang_up_event_type, "hang_up"),
-        (settings.transfer_event_type, "transfer_agent"),
-        (settings.timeout_event_type, "timeout"),
-        (settings.invalid_event_type, "invalid"),
-    ]
-    return ibis.cases(*[(event_type == t, kind) for t, kind in cases], else_="other")
+    return ibis.cases(
+        *[(event_type == t, kind) for kind, t in _exit_types(settings).items()], else_="other"
+    )
 
 
 def node_event_counts(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
@@ -51,7 +57,12 @@ def node_event_counts(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
         n_backtracks`` (back key pressed here), ``n_repeated_prompts`` and ``n_exits_<kind>``
         for each of :data:`EXIT_KINDS` (calls whose last event is at this node).
     """
-    kind = exit_kind(steps.event_type, settings)
+    # Each exit column compares the event type directly: evaluating exit_kind's CASE once per
+    # column and event doubles the cost of this pass.
+    types = _exit_types(settings)
+    last_type = ibis.ifelse(steps.is_last, steps.event_type, ibis.null("string"))
+    exits = {f"n_exits_{k}": (last_type == t).fill_null(False).sum() for k, t in types.items()}
+    exits["n_exits_other"] = (steps.is_last & ~steps.event_type.isin(tuple(types.values()))).sum()
     is_key = steps.event_type == settings.key_event_type
     return steps.group_by("node_id").agg(
         n_events=steps.count(),
@@ -59,7 +70,7 @@ def node_event_counts(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
         n_invalid_keys=(steps.event_type == settings.invalid_event_type).sum(),
         n_backtracks=(is_key & (steps.key == settings.back_key).fill_null(False)).sum(),
         n_repeated_prompts=steps.is_repeated_prompt.sum(),
-        **{f"n_exits_{k}": (steps.is_last & (kind == k)).sum() for k in EXIT_KINDS},
+        **exits,
     )
 
 
