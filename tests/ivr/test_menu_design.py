@@ -29,7 +29,7 @@ from touchpoint.ivr import (
     load_menu_design_settings,
     menu_recommendations,
     menu_replay_cube,
-    menu_tree,
+    replay_tree,
 )
 
 T0 = dt.datetime(2024, 3, 4, 9, 0)
@@ -145,7 +145,7 @@ def recommend(calls, **overrides) -> dict[tuple[str, str], dict]:
 
 def test_tree_is_reconstructed_with_keys_depths_and_free_keys():
     settings = MenuDesignSettings(**BASE)
-    tree = menu_tree(menu_replay_cube(journeys(CALLS), settings), settings)
+    tree = replay_tree(menu_replay_cube(journeys(CALLS), settings), settings)
     rows = {r["node_id"]: r for r in tree.to_pyarrow().to_pylist()}
     assert {n: (r["parent_node_id"], r["key"], r["depth"]) for n, r in rows.items()} == {
         "root": (None, None, 0),

@@ -71,10 +71,10 @@ def test_recommendations_are_ranked_by_cost_saved(world):
 def test_reconstructed_tree_matches_the_simulated_menu(world):
     _, menu, _, con = world
     from touchpoint.config import load_config
-    from touchpoint.ivr import menu_design_settings_from_config, menu_tree
+    from touchpoint.ivr import menu_design_settings_from_config, replay_tree
 
     settings = menu_design_settings_from_config(load_config())
-    tree = menu_tree(con.table("int_ivr_menu_replay"), settings).to_pyarrow().to_pylist()
+    tree = replay_tree(con.table("int_ivr_menu_replay"), settings).to_pyarrow().to_pylist()
     got = {r["node_id"]: (r["parent_node_id"], r["key"]) for r in tree}
     expected = {n["node_id"]: (n["parent_id"], n["key"]) for n in menu}
     assert got == expected

@@ -1,5 +1,61 @@
-"""IVR analytics. Menu design: recommendations estimated by replaying the observed journeys."""
+"""IVR journey analytics: the menu tree, node visits, dwell and exits, containment (plain and
+verified), failures by node, paths, lost points and the directly-follows graph; and a better
+menu, proposed and priced by replaying the observed journeys (docs/menu-design.md).
 
+Pure Ibis functions over ``stg_ivr_events`` and ``stg_contacts``, as docs/metrics.md defines
+the figures; the pipeline writes small cubes (step ``ivr_cubes``) and the marts on them
+(step ``ivr``, tables ``mart_ivr_*``).
+
+>>> import ibis, datetime as dt
+>>> from touchpoint.config import load_config
+>>> from touchpoint.ivr import build
+>>> t0 = dt.datetime(2024, 3, 1, 9, 0)
+>>> events = ibis.memtable({
+...     "call_id": ["c1"] * 4, "seq": [1, 2, 3, 4], "customer_id": ["u1"] * 4,
+...     "event_at": [t0 + dt.timedelta(seconds=s) for s in (0, 1, 5, 20)],
+...     "node_id": ["root", "root", "root", "n1"],
+...     "event_type": ["call_start", "prompt", "key", "self_service_complete"],
+...     "key": ["", "", "1", ""]})
+>>> contacts = ibis.memtable({
+...     "contact_id": ["k1"], "customer_id": ["u1"], "started_at": [t0],
+...     "ended_at": [t0 + dt.timedelta(seconds=20)], "channel": ["ivr"],
+...     "business": ["bill_query"], "outcome": ["resolved"], "region": ["north"],
+...     "call_id": ["c1"]})
+>>> marts = build({"stg_ivr_events": events, "stg_contacts": contacts}, load_config())
+>>> marts["mart_ivr_kpis"].to_pyarrow()["mean_self_service_seconds"].to_pylist()
+[20.0]
+"""
+
+from touchpoint.ivr._build import (
+    CALLS_CUBE,
+    CONTAINMENT_MART,
+    CUBES_INPUTS,
+    GRAPH_MART,
+    KPIS_MART,
+    LOST_MART,
+    MARTS_INPUTS,
+    MOVES_CUBE,
+    NODE_STATS_CUBE,
+    NODES_MART,
+    PATHS_CUBE,
+    PATHS_MART,
+    TREE_MART,
+    build,
+    build_cubes,
+    build_marts,
+)
+from touchpoint.ivr._calls import (
+    call_cube,
+    call_endings,
+    call_journeys,
+    containment,
+    containment_all,
+    ivr_call_facts,
+    ivr_kpis,
+    path_cube,
+    top_paths,
+)
+from touchpoint.ivr._journeys import event_steps, node_visits
 from touchpoint.ivr._menu_design import (
     DESIGN_INPUTS,
     RECOMMENDATIONS_MART,
@@ -13,23 +69,80 @@ from touchpoint.ivr._menu_design import (
     menu_design_settings_from_config,
     menu_recommendations,
     menu_replay_cube,
-    menu_tree,
     node_measures,
+    replay_tree,
 )
+from touchpoint.ivr._nodes import (
+    EXIT_KINDS,
+    LOST_COLUMNS,
+    directly_follows,
+    exit_kind,
+    lost_points,
+    menu_moves,
+    menu_tree,
+    node_event_counts,
+    node_stats,
+    node_table,
+    visit_counts,
+    wrong_turns,
+)
+from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
 
 __all__ = [
+    "CALLS_CUBE",
+    "CONTAINMENT_MART",
+    "CUBES_INPUTS",
     "DESIGN_INPUTS",
+    "EXIT_KINDS",
+    "GRAPH_MART",
+    "IvrSettings",
+    "KPIS_MART",
+    "LOST_COLUMNS",
+    "LOST_MART",
+    "MARTS_INPUTS",
+    "MOVES_CUBE",
+    "MenuDesignSettings",
+    "NODES_MART",
+    "NODE_STATS_CUBE",
+    "PATHS_CUBE",
+    "PATHS_MART",
     "RECOMMENDATIONS_MART",
     "REPLAY_INPUTS",
     "REPLAY_TABLE",
-    "MenuDesignSettings",
+    "TREE_MART",
+    "build",
+    "build_cubes",
+    "build_marts",
     "build_menu_design",
     "build_menu_replay",
+    "call_cube",
+    "call_endings",
+    "call_journeys",
+    "containment",
+    "containment_all",
+    "directly_follows",
+    "event_steps",
+    "exit_kind",
+    "ivr_call_facts",
+    "ivr_kpis",
+    "load_ivr_settings",
     "load_menu_design_settings",
+    "lost_points",
     "menu_ancestors",
     "menu_design_settings_from_config",
+    "menu_moves",
     "menu_recommendations",
     "menu_replay_cube",
     "menu_tree",
+    "node_event_counts",
     "node_measures",
+    "node_stats",
+    "node_table",
+    "node_visits",
+    "path_cube",
+    "replay_tree",
+    "settings_from_config",
+    "top_paths",
+    "visit_counts",
+    "wrong_turns",
 ]

@@ -260,7 +260,7 @@ def menu_replay_cube(ivr_events: ir.Table, settings: MenuDesignSettings) -> ir.T
 # --------------------------------------------------------------------------------------------
 
 
-def menu_tree(cube: ir.Table, settings: MenuDesignSettings) -> ir.Table:
+def replay_tree(cube: ir.Table, settings: MenuDesignSettings) -> ir.Table:
     """The menu tree reconstructed from the moves in the replay cube.
 
     A key press (not a back key) at node X whose next step is at node Y is an edge X -key-> Y;
@@ -533,7 +533,7 @@ def menu_recommendations(
         ``ivr_cost_per_second_yuan`` is set, a second in the IVR (``ivr_channel``'s cost per
         contact / observed mean call seconds).
     tree, ancestors
-        :func:`menu_tree` and :func:`menu_ancestors` of ``cube`` when already computed
+        :func:`replay_tree` and :func:`menu_ancestors` of ``cube`` when already computed
         (computed here otherwise).
 
     Returns
@@ -552,7 +552,7 @@ def menu_recommendations(
     """
     s = settings
     months = _months(cube, s)
-    tree = menu_tree(cube, s) if tree is None else tree
+    tree = replay_tree(cube, s) if tree is None else tree
     ancestors = menu_ancestors(tree, s) if ancestors is None else ancestors
     targeted = _with_targets(cube, tree)
     calls = _target_calls(targeted, s)

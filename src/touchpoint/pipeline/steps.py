@@ -5,7 +5,7 @@ Each capability adds its steps here; ``touchpoint run`` runs those whose inputs 
 
 from __future__ import annotations
 
-from touchpoint import channels, ivr
+from touchpoint import channels, customers, ivr, tags
 from touchpoint.pipeline.registry import Step
 
 STEPS: list[Step] = [
@@ -39,10 +39,26 @@ STEPS: list[Step] = [
     ),
 ]
 
+# IVR journeys (touchpoint.ivr): small cubes read from the events once, then the marts.
+STEPS += [
+    Step(
+        "ivr_cubes",
+        inputs=ivr.CUBES_INPUTS[0],
+        optional_inputs=ivr.CUBES_INPUTS[1],
+        build=ivr.build_cubes,
+        description="IVR node statistics, moves between nodes, daily call cube and path cube",
+    ),
+    Step(
+        "ivr",
+        inputs=ivr.MARTS_INPUTS[0],
+        optional_inputs=ivr.MARTS_INPUTS[1],
+        build=ivr.build_marts,
+        description="IVR menu tree, node table, lost points, graph, paths, containment, KPIs",
+    ),
+]
+
 # Customer analytics (touchpoint.customers): contacts per customer and month, channel
 # preference levels, then the customer 360 that reads both.
-from touchpoint import customers  # noqa: E402
-
 STEPS += [
     Step(
         "customer_contacts",
@@ -68,8 +84,6 @@ STEPS += [
 ]
 
 # Tags (touchpoint.tags) read the customer 360, so they come after it.
-from touchpoint import tags  # noqa: E402
-
 STEPS.append(
     Step(
         "tags",

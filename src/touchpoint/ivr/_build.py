@@ -1,0 +1,111 @@
+"""Pipeline steps of the IVR analytics: cubes from the events first, then the marts on them.
+
+The first step reads the (large) ``stg_ivr_events`` and writes small tables: the node
+statistics, the moves between nodes, the daily call cube and the path cube. The second builds
+every mart from those, so the menu tree (which walks its input once per level) and the
+summaries never rescan the events.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from touchpoint.config import Config
+from touchpoint.ivr._calls import (
+    call_cube,
+    call_endings,
+    call_journeys,
+    containment_all,
+    ivr_call_facts,
+    ivr_kpis,
+    path_cube,
+    top_paths,
+)
+from touchpoint.ivr._journeys import event_steps, node_visits
+from touchpoint.ivr._nodes import (
+    directly_follows,
+    lost_points,
+    menu_moves,
+    menu_tree,
+    node_stats,
+    node_table,
+)
+from touchpoint.ivr._settings import settings_from_config
+
+NODE_STATS_CUBE = "mart_ivr_node_stats"
+MOVES_CUBE = "mart_ivr_moves"
+CALLS_CUBE = "mart_ivr_calls_daily"
+PATHS_CUBE = "mart_ivr_paths_all"
+TREE_MART = "mart_ivr_tree"
+NODES_MART = "mart_ivr_nodes"
+LOST_MART = "mart_ivr_lost"
+GRAPH_MART = "mart_ivr_graph"
+PATHS_MART = "mart_ivr_paths"
+CONTAINMENT_MART = "mart_ivr_containment"
+KPIS_MART = "mart_ivr_kpis"
+#: Inputs of each step: (required, optional).
+CUBES_INPUTS = (("stg_ivr_events", "stg_contacts"), ())
+MARTS_INPUTS = ((NODE_STATS_CUBE, MOVES_CUBE, CALLS_CUBE, PATHS_CUBE), ())
+
+
+def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``ivr_cubes``: the small tables every IVR mart is built from.
+
+    Parameters
+    ----------
+    tables
+        ``stg_ivr_events`` and ``stg_contacts``.
+
+    Returns
+    -------
+    dict
+        ``mart_ivr_node_stats`` (one row per node), ``mart_ivr_moves`` (one row per node × key
+        × next node), ``mart_ivr_calls_daily`` (one row per call date × region × business ×
+        last node × exit kind) and ``mart_ivr_paths_all`` (one row per path × exit kind).
+    """
+    settings = settings_from_config(config)
+    steps = event_steps(tables["stg_ivr_events"], settings)
+    visits = node_visits(steps, settings)
+    endings = call_endings(tables["stg_ivr_events"], settings)
+    return {
+        NODE_STATS_CUBE: node_stats(steps, visits, settings),
+        MOVES_CUBE: menu_moves(visits),
+        CALLS_CUBE: call_cube(ivr_call_facts(tables["stg_contacts"], endings, settings)),
+        PATHS_CUBE: path_cube(call_journeys(steps, settings)),
+    }
+
+
+def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``ivr``: the IVR marts from the cubes of :func:`build_cubes`.
+
+    Returns
+    -------
+    dict
+        ``mart_ivr_tree`` (one row per node), ``mart_ivr_nodes`` (one row per node),
+        ``mart_ivr_lost`` (one row per ranked node), ``mart_ivr_graph`` (one row per pair of
+        consecutive nodes), ``mart_ivr_paths`` (one row per top path),
+        ``mart_ivr_containment`` (one row per dimension × value) and ``mart_ivr_kpis`` (one
+        row).
+    """
+    settings = settings_from_config(config)
+    tree = menu_tree(tables[MOVES_CUBE], settings)
+    nodes = node_table(tables[NODE_STATS_CUBE], tree, tables[CALLS_CUBE], settings)
+    return {
+        TREE_MART: tree,
+        NODES_MART: nodes,
+        LOST_MART: lost_points(nodes),
+        GRAPH_MART: directly_follows(tables[MOVES_CUBE]),
+        PATHS_MART: top_paths(tables[PATHS_CUBE], settings),
+        CONTAINMENT_MART: containment_all(tables[CALLS_CUBE], settings),
+        KPIS_MART: ivr_kpis(tables[CALLS_CUBE], settings),
+    }
+
+
+def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """All IVR tables as unevaluated expressions (cubes, then marts on them).
+
+    For small inputs and tests; the pipeline writes the cubes before building the marts.
+    """
+    out = build_cubes(tables, config)
+    out |= build_marts({**tables, **out}, config)
+    return out

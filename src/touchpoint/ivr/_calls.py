@@ -1,0 +1,337 @@
+"""IVR calls: how each call went (path, ending, time to self service), whether it was
+contained (plain and verified, docs/metrics.md), and the summaries built on that."""
+
+from __future__ import annotations
+
+import ibis
+
+from touchpoint.channels import clean_contacts
+from touchpoint.ivr._journeys import EVENT_COLUMNS, require_columns, seconds_between
+from touchpoint.ivr._nodes import exit_kind
+from touchpoint.ivr._settings import IvrSettings
+
+
+def call_endings(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """How each IVR call ended, straight from the events (no window: cheap).
+
+    Parameters
+    ----------
+    ivr_events
+        ``stg_ivr_events`` (or :func:`touchpoint.ivr.event_steps`).
+
+    Returns
+    -------
+    ibis.Table
+        One row per ``call_id``: ``first_event_at, last_event_at, last_event_type,
+        last_node_id, n_events, exit_kind`` (see :func:`touchpoint.ivr.exit_kind`); ``seq``
+        is unique within a call (the contract's key), so the join keeps one row per call.
+    """
+    require_columns(ivr_events, "stg_ivr_events", EVENT_COLUMNS)
+    e = ivr_events
+    calls = e.group_by("call_id").agg(
+        first_event_at=e.event_at.min(),
+        last_event_at=e.event_at.max(),
+        last_seq=e.seq.max(),
+        n_events=e.count(),
+    )
+    # The last step's type and node by a join on (call, highest seq): Ibis compiles argmax to
+    # an ordered aggregate, which DuckDB runs three times slower than this join.
+    last = e.select(l_call_id="call_id", l_seq="seq", l_type="event_type", l_node="node_id")
+    j = calls.join(last, [calls.call_id == last.l_call_id, calls.last_seq == last.l_seq])
+    calls = j.select(
+        "call_id",
+        "first_event_at",
+        "last_event_at",
+        last_event_type=j.l_type,
+        last_node_id=j.l_node,
+        n_events=j.n_events,
+    )
+    return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
+
+
+def call_journeys(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """Each IVR call as a journey: its ending and the path it took.
+
+    Parameters
+    ----------
+    steps
+        :func:`touchpoint.ivr.event_steps`.
+
+    Returns
+    -------
+    ibis.Table
+        One row per ``call_id``: the columns of :func:`call_endings`, ``n_visits`` and
+        ``path`` (the visited nodes in order, joined by ``settings.path_separator``).
+    """
+    s = steps
+    calls = s.group_by("call_id").agg(
+        first_event_at=s.event_at.min(),
+        last_event_at=s.event_at.max(),
+        last_event_type=s.event_type.max(where=s.is_last),
+        last_node_id=s.node_id.max(where=s.is_last),
+        n_events=s.count(),
+        n_visits=s.is_visit_start.sum(),
+        path=s.node_id.group_concat(
+            settings.path_separator, where=s.is_visit_start, order_by=s.seq
+        ),
+    )
+    return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
+
+
+def ivr_call_facts(contacts: ibis.Table, endings: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """Hotline calls with their IVR journey, containment and verification.
+
+    A hotline call is an IVR ``contacts`` row (channel ``ivr_channel`` of the channel
+    settings) whose ``call_id`` has IVR events; its business and region are those of the row.
+    It is *contained* when its last IVR event is not the transfer event; *completed* when the
+    last event is the self-service completion; *re-contacted* when completed and the same
+    customer starts another contact about the same business, in any channel (rows sharing the
+    call's ``call_id`` excluded), after the row's ``ended_at`` and at most
+    ``settings.verified_window_hours`` later; *verified* when completed and not re-contacted
+    (docs/metrics.md ``ivr_verified_containment_rate``). Its self-service time is the last
+    event's time minus the first event's (completed calls only).
+
+    Parameters
+    ----------
+    contacts
+        ``stg_contacts``.
+    endings
+        :func:`call_endings` (or :func:`call_journeys`).
+
+    Returns
+    -------
+    ibis.Table
+        One row per hotline call with IVR events: ``contact_id, call_id, customer_id,
+        started_at, ended_at, call_date, region, business, last_event_type, last_node_id,
+        exit_kind, is_contained, is_completed, is_recontacted, is_verified,
+        call_seconds, self_service_seconds``.
+    """
+    channel_settings = settings.channels
+    clean = clean_contacts(contacts, channel_settings)
+    ivr_rows = clean.filter(
+        (clean.channel == channel_settings.ivr_channel) & clean.call_key.notnull()
+    )
+    # Which IVR rows are followed by a same-business contact within the window. Searched for
+    # every IVR row, not only completed calls: knowing which calls completed needs the
+    # endings, and a second reference to them would make the engine aggregate the events twice.
+    window = ibis.interval(seconds=settings.verified_window_seconds)
+    first = ivr_rows.select("contact_id", "customer_id", "business", "ended_at", "call_key")
+    other = clean.select(
+        o_customer_id="customer_id",
+        o_business="business",
+        o_started_at="started_at",
+        o_call_key="call_key",
+    )
+    pairs = first.join(
+        other,
+        [
+            first.customer_id == other.o_customer_id,
+            first.business == other.o_business,
+            other.o_started_at > first.ended_at,
+            other.o_started_at <= first.ended_at + window,
+        ],
+    )
+    pairs = pairs.filter((pairs.o_call_key != pairs.call_key).fill_null(True))
+    followed = pairs.select(followed_contact_id=pairs.contact_id).distinct()
+    rows = ivr_rows.left_join(followed, ivr_rows.contact_id == followed.followed_contact_id)
+    rows = rows.select(*ivr_rows.columns, is_followed=rows.followed_contact_id.notnull())
+    j = rows.join(endings, rows.call_key == endings.call_id)
+    completed = j.last_event_type == settings.complete_event_type
+    recontacted = completed & j.is_followed
+    return j.select(
+        "contact_id",
+        "call_id",
+        "customer_id",
+        "started_at",
+        "ended_at",
+        "region",
+        "business",
+        "last_event_type",
+        "last_node_id",
+        "exit_kind",
+        call_date=j.started_at.date(),
+        is_contained=j.last_event_type != settings.transfer_event_type,
+        is_completed=completed,
+        call_seconds=seconds_between(j.last_event_at, j.first_event_at),
+        self_service_seconds=ibis.ifelse(
+            completed, seconds_between(j.last_event_at, j.first_event_at), ibis.null("float64")
+        ),
+        is_recontacted=recontacted,
+        is_verified=completed & ~j.is_followed,
+    )
+
+
+#: Grouping columns of the daily IVR call cube (``mart_ivr_calls_daily``).
+CALL_CUBE_KEYS = ("call_date", "region", "business", "last_node_id", "exit_kind")
+
+
+def call_cube(facts: ibis.Table) -> ibis.Table:
+    """``mart_ivr_calls_daily``: the additive call figures at the finest reported grain.
+
+    Parameters
+    ----------
+    facts
+        :func:`ivr_call_facts`.
+
+    Returns
+    -------
+    ibis.Table
+        One row per call date × region × business × last node × exit kind: ``n_calls,
+        n_contained, n_completed, n_recontacted, n_verified, total_call_seconds,
+        total_self_service_seconds``.
+    """
+    f = facts
+    return f.group_by(list(CALL_CUBE_KEYS)).agg(
+        n_calls=f.count(),
+        n_contained=f.is_contained.sum(),
+        n_completed=f.is_completed.sum(),
+        n_recontacted=f.is_recontacted.sum(),
+        n_verified=f.is_verified.sum(),
+        total_call_seconds=f.call_seconds.sum(),
+        total_self_service_seconds=f.self_service_seconds.sum(),
+    )
+
+
+def path_cube(journeys: ibis.Table) -> ibis.Table:
+    """``mart_ivr_paths_all``: every distinct path with its endings.
+
+    Returns
+    -------
+    ibis.Table
+        One row per path × exit kind: ``path, exit_kind, n_visits, n_calls,
+        total_call_seconds``.
+    """
+    j = journeys
+    return j.group_by(["path", "exit_kind"]).agg(
+        n_visits=j.n_visits.max(),
+        n_calls=j.count(),
+        total_call_seconds=seconds_between(j.last_event_at, j.first_event_at).sum(),
+    )
+
+
+def top_paths(paths: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """``mart_ivr_paths``: the most frequent paths with their outcomes.
+
+    Parameters
+    ----------
+    paths
+        :func:`path_cube`.
+
+    Returns
+    -------
+    ibis.Table
+        One row per path, the ``settings.top_paths`` most frequent: ``path_rank, path,
+        n_visits, n_calls, call_share`` (of all calls), ``n_<kind>`` for each exit kind,
+        ``completion_rate, mean_call_seconds``.
+    """
+    from touchpoint.ivr._nodes import EXIT_KINDS
+
+    p = paths
+    per_path = p.group_by("path").agg(
+        n_visits=p.n_visits.max(),
+        n_calls=p.n_calls.sum(),
+        total_call_seconds=p.total_call_seconds.sum(),
+        **{f"n_{k}": p.n_calls.sum(where=p.exit_kind == k).fill_null(0) for k in EXIT_KINDS},
+    )
+    total = per_path.n_calls.sum().over(ibis.window())
+    ranked = per_path.mutate(
+        path_rank=ibis.row_number().over(order_by=[ibis.desc("n_calls"), "path"]) + 1,
+        call_share=per_path.n_calls / total,
+        completion_rate=per_path.n_self_service_complete / per_path.n_calls,
+        mean_call_seconds=per_path.total_call_seconds / per_path.n_calls,
+    )
+    ranked = ranked.filter(ranked.path_rank <= settings.top_paths)
+    return ranked.select(
+        "path_rank",
+        "path",
+        "n_visits",
+        "n_calls",
+        "call_share",
+        *[f"n_{k}" for k in EXIT_KINDS],
+        "completion_rate",
+        "mean_call_seconds",
+    ).order_by("path_rank")
+
+
+def _rates(t: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    return t.mutate(
+        ivr_containment_rate=ibis.ifelse(t.n_calls > 0, t.n_contained / t.n_calls, ibis.null()),
+        ivr_verified_containment_rate=ibis.ifelse(
+            t.n_calls > 0, t.n_verified / t.n_calls, ibis.null()
+        ),
+        mean_self_service_seconds=ibis.ifelse(
+            t.n_completed > 0, t.total_self_service_seconds / t.n_completed, ibis.null()
+        ),
+        verified_window_hours=ibis.literal(float(settings.verified_window_hours)),
+    ).drop("total_self_service_seconds")
+
+
+def containment(cube: ibis.Table, by: str | None, settings: IvrSettings) -> ibis.Table:
+    """Plain and verified containment (docs/metrics.md), overall or by one dimension.
+
+    Parameters
+    ----------
+    cube
+        :func:`call_cube` (``mart_ivr_calls_daily``).
+    by
+        ``None`` (one row), ``"business"``, ``"region"`` or another cube column.
+
+    Returns
+    -------
+    ibis.Table
+        One row per value of ``by``: ``dimension, dimension_value`` (``"all"`` for both when
+        ``by`` is None), ``n_calls, n_contained, n_completed, n_recontacted, n_verified,
+        ivr_containment_rate, ivr_verified_containment_rate, mean_self_service_seconds,
+        verified_window_hours``.
+    """
+    c = cube
+    sums = {
+        name: c[name].sum().fill_null(0)
+        for name in ("n_calls", "n_contained", "n_completed", "n_recontacted", "n_verified")
+    }
+    sums["total_self_service_seconds"] = c.total_self_service_seconds.sum()
+    if by is None:
+        t = c.aggregate(**sums).mutate(
+            dimension=ibis.literal("all"), dimension_value=ibis.literal("all")
+        )
+    else:
+        t = c.group_by(dimension_value=c[by].cast("string")).agg(**sums)
+        t = t.mutate(dimension=ibis.literal(by))
+    t = _rates(t, settings)
+    return t.select(
+        "dimension", "dimension_value", *[x for x in t.columns if not x.startswith("dimension")]
+    )
+
+
+def containment_all(cube: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """``mart_ivr_containment``: :func:`containment` overall, by business and by region.
+
+    Returns
+    -------
+    ibis.Table
+        One row per dimension (``all``, ``business``, ``region``) × value.
+    """
+    parts = [containment(cube, by, settings) for by in (None, "business", "region")]
+    return ibis.union(*parts).order_by(["dimension", "dimension_value"])
+
+
+def ivr_kpis(cube: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """``mart_ivr_kpis``: the IVR headline figures, named as in docs/metrics.md.
+
+    Returns
+    -------
+    ibis.Table
+        One row: ``ivr_containment_rate, ivr_verified_containment_rate,
+        mean_self_service_seconds, n_ivr_calls, n_ivr_contained, n_ivr_verified,
+        verified_window_hours``.
+    """
+    t = containment(cube, None, settings)
+    return t.select(
+        "ivr_containment_rate",
+        "ivr_verified_containment_rate",
+        "mean_self_service_seconds",
+        n_ivr_calls=t.n_calls,
+        n_ivr_contained=t.n_contained,
+        n_ivr_verified=t.n_verified,
+        verified_window_hours=t.verified_window_hours,
+    )

@@ -1,0 +1,147 @@
+"""IVR journeys step by step: events with their neighbours, and node visits.
+
+A *visit* is a maximal run of consecutive events of one call at the same node: the caller
+arrives (the call's first event, or the first event after a move from another node), hears
+the prompt, perhaps times out or presses an invalid key (the prompt plays again), and leaves
+with a key, or the call ends there. Its *dwell* runs from its first event to the first event
+of the next visit (for the call's last visit: to the call's last event).
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from touchpoint.errors import SchemaError
+from touchpoint.ivr._settings import IvrSettings
+
+#: Columns of ``stg_ivr_events`` the IVR analytics read.
+EVENT_COLUMNS = ("call_id", "seq", "customer_id", "event_at", "node_id", "event_type", "key")
+
+
+def require_columns(table: ibis.Table, name: str, columns: tuple[str, ...]) -> None:
+    """Refuse a table that lacks some of ``columns``, naming every missing one."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise SchemaError(
+            f"{name}: missing column(s) {', '.join(missing)}; expected the columns of the data "
+            "contract (load it with `touchpoint ingest`)"
+        )
+
+
+def nullable(value: ibis.Value) -> ibis.Value:
+    """``value`` typed as nullable (a lag or lead is null at the edge of its window, and a
+    stored table refuses nulls in a column typed non-nullable)."""
+    return value.cast(value.type().copy(nullable=True))
+
+
+def seconds_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
+    """``later - earlier`` in seconds, to the microsecond (as float)."""
+    return later.delta(earlier, unit="microsecond").cast("float64") / 1e6
+
+
+def event_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """Every IVR event with the events before and after it in its call.
+
+    Parameters
+    ----------
+    ivr_events
+        ``stg_ivr_events``: one row per step of an IVR call.
+
+    Returns
+    -------
+    ibis.Table
+        One row per IVR event: ``call_id, seq, customer_id, event_at, node_id, event_type,
+        key`` (blank as null), ``prev_node_id, prev_event_type, prev_key, next_node_id``
+        (null at the call's first / last event), ``call_ended_at`` (the call's last event),
+        ``is_visit_start`` (first event of a visit), ``is_last`` (the call's last event),
+        ``is_repeated_prompt`` (a prompt played again at the node the previous event was at,
+        other than the first prompt after the call starts).
+    """
+    require_columns(ivr_events, "stg_ivr_events", EVENT_COLUMNS)
+    e = ivr_events.select(
+        "call_id",
+        "seq",
+        "customer_id",
+        "event_at",
+        "node_id",
+        "event_type",
+        key=ivr_events.key.nullif(""),
+    )
+    ordered = ibis.window(group_by="call_id", order_by="seq")
+    whole = ibis.window(group_by="call_id", order_by="seq", rows=(None, None))
+    e = e.mutate(
+        prev_node_id=nullable(e.node_id.lag().over(ordered)),
+        prev_event_type=nullable(e.event_type.lag().over(ordered)),
+        prev_key=nullable(e.key.lag().over(ordered)),
+        next_node_id=nullable(e.node_id.lead().over(ordered)),
+        call_ended_at=e.event_at.max().over(whole),
+    )
+    same_as_prev = (e.prev_node_id == e.node_id).fill_null(False)
+    return e.mutate(
+        is_visit_start=~same_as_prev,
+        is_last=e.next_node_id.isnull(),
+        is_repeated_prompt=(
+            (e.event_type == settings.prompt_event_type)
+            & same_as_prev
+            & (e.prev_event_type != settings.call_start_event_type).fill_null(True)
+        ),
+    )
+
+
+def node_visits(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """Visits of menu nodes, from :func:`event_steps`.
+
+    Returns
+    -------
+    ibis.Table
+        One row per visit (call × arrival at a node): ``call_id, customer_id, node_id,
+        visit_started_at, prev_visit_node_id, next_visit_node_id`` (null for the call's
+        first / last visit), ``entry_key`` (the key that brought the caller here, null for
+        the first visit), ``exit_key`` (the key that took the caller on), ``dwell_seconds``,
+        ``is_backtrack_entry`` (arrived with the back key), ``is_wrong_turn`` (arrived with
+        another key and left with the back key at once: the choice made at
+        ``prev_visit_node_id`` was wrong) and ``leads_to_wrong_turn`` (the same seen from the
+        node where the wrong key was pressed: this visit is the ``prev_visit_node_id`` of a
+        wrong turn).
+    """
+    starts = steps.filter(steps.is_visit_start)
+    ordered = ibis.window(group_by="call_id", order_by="seq")
+    visits = starts.select(
+        "call_id",
+        "customer_id",
+        "node_id",
+        visit_started_at=starts.event_at,
+        entry_key=starts.prev_key,
+        prev_visit_node_id=nullable(starts.node_id.lag().over(ordered)),
+        next_visit_node_id=nullable(starts.node_id.lead().over(ordered)),
+        next_visit_at=nullable(starts.event_at.lead().over(ordered)),
+        exit_key=nullable(starts.prev_key.lead().over(ordered)),
+        # The key that left the next visit: the back key there undoes the move made here.
+        next_exit_key=nullable(starts.prev_key.lead(2).over(ordered)),
+        call_ended_at=starts.call_ended_at,
+    )
+    back = settings.back_key
+    entered_back = (visits.entry_key == back).fill_null(False)
+    return visits.select(
+        "call_id",
+        "customer_id",
+        "node_id",
+        "visit_started_at",
+        "prev_visit_node_id",
+        "next_visit_node_id",
+        "entry_key",
+        "exit_key",
+        dwell_seconds=seconds_between(
+            ibis.coalesce(visits.next_visit_at, visits.call_ended_at), visits.visit_started_at
+        ),
+        is_backtrack_entry=entered_back,
+        is_wrong_turn=(
+            ~entered_back
+            & visits.prev_visit_node_id.notnull()
+            & (visits.exit_key == back).fill_null(False)
+        ),
+        leads_to_wrong_turn=(
+            ~(visits.exit_key == back).fill_null(False)
+            & (visits.next_exit_key == back).fill_null(False)
+        ),
+    )

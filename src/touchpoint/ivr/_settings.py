@@ -1,0 +1,159 @@
+"""Settings of the IVR journey analytics, validated by pydantic.
+
+The defaults live in ``defaults.yaml`` beside this module (section ``ivr_analytics``). The
+hotline ids (IVR and agent channels, the transfer event type, the label of unknown values) are
+those of the channel analytics (:class:`touchpoint.channels.ChannelsSettings`), reused rather
+than repeated.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from touchpoint.channels import ChannelsSettings
+from touchpoint.channels import settings_from_config as channels_settings_from_config
+from touchpoint.config import Config
+from touchpoint.errors import ConfigError
+
+DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
+SECTION = "ivr_analytics"
+_EVENT_TYPE_FIELDS = (
+    "call_start_event_type",
+    "prompt_event_type",
+    "key_event_type",
+    "timeout_event_type",
+    "invalid_event_type",
+    "complete_event_type",
+    "hang_up_event_type",
+)
+
+
+class IvrSettings(BaseModel):
+    """Windows, ids and sizes used by the IVR analytics (``defaults.yaml`` explains each).
+
+    Examples
+    --------
+    >>> IvrSettings().verified_window_seconds
+    86400
+    >>> IvrSettings(verified_window_hours=0.5).verified_window_seconds
+    1800
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verified_window_hours: float = Field(default=24, gt=0, le=24 * 31)
+    call_start_event_type: str = "call_start"
+    prompt_event_type: str = "prompt"
+    key_event_type: str = "key"
+    timeout_event_type: str = "timeout"
+    invalid_event_type: str = "invalid"
+    complete_event_type: str = "self_service_complete"
+    hang_up_event_type: str = "hang_up"
+    back_key: str = Field(default="*", min_length=1)
+    top_paths: int = Field(default=50, gt=0, le=100_000)
+    lost_min_visits: int = Field(default=30, ge=0)
+    max_menu_depth: int = Field(default=12, gt=0, le=64)
+    path_separator: str = Field(default=" > ", min_length=1)
+    channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+
+    @property
+    def verified_window_seconds(self) -> int:
+        return round(self.verified_window_hours * 3600)
+
+    @property
+    def transfer_event_type(self) -> str:
+        return self.channels.transfer_event_type
+
+    def check_against(self, config: Config) -> IvrSettings:
+        """Refuse event types the configuration does not know; all problems in one error."""
+        try:
+            allowed = config.ids("ivr_event_type")
+        except KeyError:
+            raise ConfigError(
+                f"{SECTION}: the configuration has no 'ivr_event_type' vocabulary"
+            ) from None
+        problems = [
+            f"{SECTION}.{field}: {getattr(self, field)!r} is not a configured ivr_event_type "
+            f"(expected one of {', '.join(allowed)})"
+            for field in _EVENT_TYPE_FIELDS
+            if getattr(self, field) not in allowed
+        ]
+        if problems:
+            raise ConfigError("; ".join(problems) + "; fix the ivr_analytics section")
+        return self
+
+
+@lru_cache(maxsize=1)
+def _defaults() -> dict[str, Any]:
+    data = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8")) or {}
+    return dict(data.get(SECTION) or {})
+
+
+def _validate(section: Any, source: Path | str, channels: ChannelsSettings) -> IvrSettings:
+    if section is None:
+        section = {}
+    if isinstance(section, BaseModel):
+        section = section.model_dump(exclude={"channels"})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: {SECTION} must be a mapping, found {type(section).__name__}")
+    try:
+        return IvrSettings.model_validate({**_defaults(), **section, "channels": channels})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']} "
+            f"(got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def load_ivr_settings(
+    path: str | os.PathLike[str] | None = None, *, config: Config | None = None
+) -> IvrSettings:
+    """The IVR settings: the defaults, overridden by the ``ivr_analytics`` section of ``path``.
+
+    Parameters
+    ----------
+    path
+        A YAML file with a top-level ``ivr_analytics`` mapping (keys it omits keep their
+        defaults); ``None`` gives the defaults.
+    config
+        When given, event types are checked against it and the channel settings come from it.
+
+    Raises
+    ------
+    ConfigError
+        With the file and the key of every value that is not allowed.
+    """
+    section: Any = None
+    source: Path | str = DEFAULTS_PATH
+    if path is not None:
+        source = Path(path)
+        try:
+            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: settings file not found") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping at the top level")
+        section = data.get(SECTION)
+    channels = channels_settings_from_config(config) if config is not None else ChannelsSettings()
+    settings = _validate(section, source, channels)
+    return settings.check_against(config) if config is not None else settings
+
+
+def settings_from_config(config: Config) -> IvrSettings:
+    """The IVR settings carried by ``config`` (attribute or extra field ``ivr_analytics``), else
+    the defaults; with the channel settings of ``config``; checked against ``config``."""
+    section = getattr(config, SECTION, None)
+    if section is None:
+        section = (getattr(config, "model_extra", None) or {}).get(SECTION)
+    channels = channels_settings_from_config(config)
+    return _validate(section, "configuration", channels).check_against(config)
