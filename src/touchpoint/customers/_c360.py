@@ -15,7 +15,11 @@ KEYS = ("customer_id", "month")
 
 def month_spine(tables: dict[str, ibis.Table | None]) -> ibis.Table:
     """The calendar months spanned by the data: every month from the first to the last month
-    with a row in any of the dated tables given.
+    with a row in the activity tables (contacts and payments, bills), else in any dated table.
+
+    Surveys, complaints and orders follow contacts and can spill into the month after an
+    export ends (a survey sent on the 1st about a contact on the 31st): they do not open a
+    month of their own, which would show a month without bills or contacts as the latest.
 
     Returns
     -------
@@ -29,10 +33,11 @@ def month_spine(tables: dict[str, ibis.Table | None]) -> ibis.Table:
         "surveys": "sent_at",
         "orders": "ordered_at",
     }
+    primary = [n for n in ("contacts_monthly", "bills") if tables.get(n) is not None]
     bounds = []
     for name, column in columns.items():
         table = tables.get(name)
-        if table is not None:
+        if table is not None and (name in primary or not primary):
             idx = month_index(month_of(table[column]))
             bounds.append(table.aggregate(lo=idx.min(), hi=idx.max()))
     if not bounds:
