@@ -6,14 +6,12 @@ The defaults live in ``defaults.yaml`` beside this module (section ``channels_an
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from touchpoint.config import Config
+from touchpoint.config import Config, SettingsSection
 from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
@@ -81,30 +79,7 @@ class ChannelsSettings(BaseModel):
         return self
 
 
-def _validate(section: Any, source: Path | str) -> ChannelsSettings:
-    if section is None:
-        section = {}
-    if isinstance(section, ChannelsSettings):
-        return section
-    if isinstance(section, BaseModel):
-        section = section.model_dump()
-    if not isinstance(section, dict):
-        raise ConfigError(f"{source}: {SECTION} must be a mapping, found {type(section).__name__}")
-    try:
-        return ChannelsSettings.model_validate({**_defaults(), **section})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']} "
-            f"(got {err.get('input')!r})"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
-
-
-@lru_cache(maxsize=1)
-def _defaults() -> dict[str, Any]:
-    data = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8")) or {}
-    return dict(data.get(SECTION) or {})
+_SETTINGS = SettingsSection(ChannelsSettings, SECTION, DEFAULTS_PATH)
 
 
 def load_channels_settings(
@@ -125,31 +100,10 @@ def load_channels_settings(
     ConfigError
         With the file and the key of every value that is not allowed.
     """
-    section: Any = None
-    source: Path | str = DEFAULTS_PATH
-    if path is not None:
-        source = Path(path)
-        try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: settings file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level")
-        section = data.get(SECTION)
-    settings = _validate(section, source)
+    settings = _SETTINGS.load(path)
     return settings.check_against(config) if config is not None else settings
 
 
 def settings_from_config(config: Config) -> ChannelsSettings:
-    """The channel settings carried by ``config``, else the defaults; checked against ``config``.
-
-    The main :class:`~touchpoint.config.Config` has no ``channels_analytics`` section yet (it
-    refuses unknown sections); once it carries one, as an attribute or an extra field, this
-    picks it up, so the pipeline honours a user's windows without code changes here.
-    """
-    section = getattr(config, SECTION, None)
-    if section is None:
-        section = (getattr(config, "model_extra", None) or {}).get(SECTION)
-    return _validate(section, "configuration").check_against(config)
+    """The ``channels_analytics`` section of ``config``, else the defaults; checked against it."""
+    return _SETTINGS.from_config(config).check_against(config)

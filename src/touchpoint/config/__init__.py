@@ -8,5 +8,15 @@
 
 from touchpoint.config.loading import DEFAULT_CONFIG_PATH, load_config
 from touchpoint.config.models import Channel, Config, VocabEntry
+from touchpoint.config.sections import SettingsSection, read_settings_file, section_settings
 
-__all__ = ["DEFAULT_CONFIG_PATH", "Channel", "Config", "VocabEntry", "load_config"]
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "Channel",
+    "Config",
+    "SettingsSection",
+    "VocabEntry",
+    "load_config",
+    "read_settings_file",
+    "section_settings",
+]

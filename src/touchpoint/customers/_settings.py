@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from touchpoint.config import Config
+from touchpoint.config import Config, SettingsSection
 from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
@@ -178,29 +176,7 @@ class CustomersSettings(_Strict):
         return self
 
 
-def _validate(section: Any, source: Path | str) -> CustomersSettings:
-    if section is None:
-        section = {}
-    if isinstance(section, CustomersSettings):
-        return section
-    if isinstance(section, BaseModel):
-        section = section.model_dump(by_alias=True)
-    if not isinstance(section, dict):
-        raise ConfigError(f"{source}: {SECTION} must be a mapping, found {type(section).__name__}")
-    try:
-        return CustomersSettings.model_validate({**_defaults(), **section})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
-
-
-@lru_cache(maxsize=1)
-def _defaults() -> dict[str, Any]:
-    data = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8")) or {}
-    return dict(data.get(SECTION) or {})
+_SETTINGS = SettingsSection(CustomersSettings, SECTION, DEFAULTS_PATH, show_input=False)
 
 
 def load_customers_settings(
@@ -213,26 +189,10 @@ def load_customers_settings(
     ConfigError
         With the file and the key of every value that is not allowed.
     """
-    section: Any = None
-    source: Path | str = DEFAULTS_PATH
-    if path is not None:
-        source = Path(path)
-        try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: settings file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level")
-        section = data.get(SECTION)
-    settings = _validate(section, source)
+    settings = _SETTINGS.load(path)
     return settings.check_against(config) if config is not None else settings
 
 
 def settings_from_config(config: Config) -> CustomersSettings:
-    """The customer settings carried by ``config`` (attribute or extra field), else the defaults."""
-    section = getattr(config, SECTION, None)
-    if section is None:
-        section = (getattr(config, "model_extra", None) or {}).get(SECTION)
-    return _validate(section, "configuration").check_against(config)
+    """The ``customers_analytics`` section of ``config``, else the defaults; checked against it."""
+    return _SETTINGS.from_config(config).check_against(config)

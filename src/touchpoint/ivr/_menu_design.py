@@ -16,16 +16,14 @@ Two stages, each a pure Ibis function (no I/O), so the expensive one runs once:
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from touchpoint.config import Config
+from touchpoint.config import Config, SettingsSection
 from touchpoint.errors import ConfigError, SchemaError
 
 DEFAULTS_PATH = Path(__file__).parent / "menu_design.yaml"
@@ -124,29 +122,7 @@ class MenuDesignSettings(BaseModel):
         return self
 
 
-@lru_cache(maxsize=1)
-def _defaults() -> dict[str, Any]:
-    data = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8")) or {}
-    return dict(data.get(SECTION) or {})
-
-
-def _validate(section: Any, source: Path | str) -> MenuDesignSettings:
-    if isinstance(section, MenuDesignSettings):
-        return section
-    if isinstance(section, BaseModel):
-        section = section.model_dump()
-    section = {} if section is None else section
-    if not isinstance(section, dict):
-        raise ConfigError(f"{source}: {SECTION} must be a mapping, found {type(section).__name__}")
-    try:
-        return MenuDesignSettings.model_validate({**_defaults(), **section})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in err['loc']) or '(section)'}: {err['msg']} "
-            f"(got {err.get('input')!r})"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
+_SETTINGS = SettingsSection(MenuDesignSettings, SECTION, DEFAULTS_PATH)
 
 
 def load_menu_design_settings(
@@ -159,29 +135,13 @@ def load_menu_design_settings(
     ConfigError
         With the file and the key of every value that is not allowed.
     """
-    section: Any = None
-    source: Path | str = DEFAULTS_PATH
-    if path is not None:
-        source = Path(path)
-        try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: settings file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level")
-        section = data.get(SECTION)
-    settings = _validate(section, source)
+    settings = _SETTINGS.load(path)
     return settings.check_against(config) if config is not None else settings
 
 
 def menu_design_settings_from_config(config: Config) -> MenuDesignSettings:
-    """The settings carried by ``config`` (attribute or extra field ``ivr_menu_design``), else the defaults."""
-    section = getattr(config, SECTION, None)
-    if section is None:
-        section = (getattr(config, "model_extra", None) or {}).get(SECTION)
-    return _validate(section, "configuration").check_against(config)
+    """The ``ivr_menu_design`` section of ``config``, else the defaults; checked against it."""
+    return _SETTINGS.from_config(config).check_against(config)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from touchpoint.config import Config
-from touchpoint.errors import ConfigError
+from touchpoint.config import Config, SettingsSection
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
 SECTION = "tags"
@@ -30,28 +26,9 @@ class TagsSettings(BaseModel):
     accepted_responses: tuple[str, ...] = Field(default=("accepted",), min_length=1)
 
 
-@lru_cache(maxsize=1)
-def _defaults() -> dict[str, Any]:
-    data = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8")) or {}
-    return dict(data.get(SECTION) or {})
+_SETTINGS = SettingsSection(TagsSettings, SECTION, DEFAULTS_PATH, show_input=False)
 
 
 def settings_from_config(config: Config | None) -> TagsSettings:
-    """The ``tags`` section carried by ``config`` (attribute or extra field), else the defaults."""
-    section: Any = None
-    if config is not None:
-        section = getattr(config, SECTION, None)
-        if section is None:
-            section = (getattr(config, "model_extra", None) or {}).get(SECTION)
-    if isinstance(section, TagsSettings):
-        return section
-    if isinstance(section, BaseModel):
-        section = section.model_dump()
-    try:
-        return TagsSettings.model_validate({**_defaults(), **(section or {})})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"configuration: {problems}") from None
+    """The ``tags`` section of ``config``, else the defaults."""
+    return _SETTINGS.from_config(config)
