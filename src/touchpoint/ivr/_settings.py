@@ -9,16 +9,13 @@ than repeated.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from touchpoint.channels import ChannelsSettings
 from touchpoint.channels import settings_from_config as channels_settings_from_config
-from touchpoint.config import Config
+from touchpoint.config import Config, SettingsSection
 from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
@@ -89,28 +86,12 @@ class IvrSettings(BaseModel):
         return self
 
 
-@lru_cache(maxsize=1)
-def _defaults() -> dict[str, Any]:
-    data = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8")) or {}
-    return dict(data.get(SECTION) or {})
+_SETTINGS = SettingsSection(IvrSettings, SECTION, DEFAULTS_PATH)
 
 
-def _validate(section: Any, source: Path | str, channels: ChannelsSettings) -> IvrSettings:
-    if section is None:
-        section = {}
-    if isinstance(section, BaseModel):
-        section = section.model_dump(exclude={"channels"})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{source}: {SECTION} must be a mapping, found {type(section).__name__}")
-    try:
-        return IvrSettings.model_validate({**_defaults(), **section, "channels": channels})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']} "
-            f"(got {err.get('input')!r})"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
+def _with_channels(settings: IvrSettings, channels: ChannelsSettings) -> IvrSettings:
+    # The hotline ids come from the channel settings: one definition of a hotline call.
+    return settings.model_copy(update={"channels": channels})
 
 
 def load_ivr_settings(
@@ -131,29 +112,13 @@ def load_ivr_settings(
     ConfigError
         With the file and the key of every value that is not allowed.
     """
-    section: Any = None
-    source: Path | str = DEFAULTS_PATH
-    if path is not None:
-        source = Path(path)
-        try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: settings file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level")
-        section = data.get(SECTION)
     channels = channels_settings_from_config(config) if config is not None else ChannelsSettings()
-    settings = _validate(section, source, channels)
+    settings = _with_channels(_SETTINGS.load(path), channels)
     return settings.check_against(config) if config is not None else settings
 
 
 def settings_from_config(config: Config) -> IvrSettings:
-    """The IVR settings carried by ``config`` (attribute or extra field ``ivr_analytics``), else
+    """The IVR settings carried by ``config`` (its ``ivr_analytics`` section), else
     the defaults; with the channel settings of ``config``; checked against ``config``."""
-    section = getattr(config, SECTION, None)
-    if section is None:
-        section = (getattr(config, "model_extra", None) or {}).get(SECTION)
     channels = channels_settings_from_config(config)
-    return _validate(section, "configuration", channels).check_against(config)
+    return _with_channels(_SETTINGS.from_config(config), channels).check_against(config)
