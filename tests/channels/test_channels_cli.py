@@ -132,6 +132,13 @@ def test_kpis_json_uses_the_metric_keys(warehouse):
     assert "ivr_containment_rate" not in doc  # no mart_ivr_kpis in this warehouse
 
 
+def test_kpis_table_names_the_region_and_channel_of_each_row(warehouse):
+    result = runner.invoke(app, ["kpis", "-w", str(warehouse)])
+    assert result.exit_code == 0, result.output
+    assert "ivr_to_agent_60min_rate_by_region[north]" in result.output
+    assert "contacts_by_channel[web]" in result.output
+
+
 def test_kpis_merges_the_ivr_mart_when_present(warehouse, tmp_path):
     copy = tmp_path / "with_ivr.duckdb"
     shutil.copyfile(warehouse, copy)

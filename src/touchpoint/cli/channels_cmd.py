@@ -11,6 +11,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from touchpoint.channels import (
@@ -238,7 +239,8 @@ def kpis(
     for key, value in document.items():
         if isinstance(value, dict):
             for sub_key, sub_value in value.items():
-                table.add_row(f"{key}[{sub_key}]", _format_value(key, sub_value))
+                # escape: Rich would read "[chengdu]" as a style tag and drop it
+                table.add_row(escape(f"{key}[{sub_key}]"), _format_value(key, sub_value))
         else:
             table.add_row(key, _format_value(key, value))
     console.print(table)
