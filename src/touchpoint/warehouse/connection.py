@@ -65,7 +65,7 @@ def connect(
             con.raw_sql(f"SET memory_limit = '{limit}'")
         except Exception as exc:  # duckdb.ParserException / InvalidInputException
             raise WarehouseError(
-                f"${MEMORY_LIMIT_ENV}={limit!r}: not a DuckDB memory size such as 4GB".splitlines()[0]
+                f"${MEMORY_LIMIT_ENV}={limit!r}: not a DuckDB memory size such as 4GB"
             ) from exc
     return con
 
