@@ -64,6 +64,7 @@ def connect(
         try:
             con.raw_sql(f"SET memory_limit = '{limit}'")
         except Exception as exc:  # duckdb.ParserException / InvalidInputException
+            con.disconnect()
             raise WarehouseError(
                 f"${MEMORY_LIMIT_ENV}={limit!r}: not a DuckDB memory size such as 4GB"
             ) from exc
