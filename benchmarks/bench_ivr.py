@@ -44,9 +44,11 @@ def run_touchpoint(warehouse: str) -> None:
     con.raw_sql("SET enable_progress_bar = false")
     tables = _tables(con)
     steps = ivr.event_steps(tables["stg_ivr_events"], settings)
-    visits = ivr.node_visits(steps, settings)
+    visits = ivr.node_visits(ivr.unshared_steps(tables["stg_ivr_events"], settings), settings)
     write_table(con, "bench_ivr_node_stats", ivr.node_stats(steps, visits, settings))
-    facts = ivr.ivr_call_facts(tables["stg_contacts"], ivr.call_journeys(steps, settings), settings)
+    # How each call ended, as step ``ivr_cubes`` reads it: from the events, without a window.
+    endings = ivr.call_endings(tables["stg_ivr_events"], settings)
+    facts = ivr.ivr_call_facts(tables["stg_contacts"], endings, settings)
     cube = write_table(con, "bench_ivr_calls_daily", ivr.call_cube(facts))
     write_table(con, "bench_ivr_containment", ivr.containment_all(cube, settings))
     con.disconnect()

@@ -55,7 +55,7 @@ from touchpoint.ivr._calls import (
     path_cube,
     top_paths,
 )
-from touchpoint.ivr._journeys import event_steps, node_visits
+from touchpoint.ivr._journeys import event_steps, node_visits, unshared_steps
 from touchpoint.ivr._menu_design import (
     DESIGN_INPUTS,
     RECOMMENDATIONS_MART,
@@ -143,6 +143,7 @@ __all__ = [
     "replay_tree",
     "settings_from_config",
     "top_paths",
+    "unshared_steps",
     "visit_counts",
     "wrong_turns",
 ]

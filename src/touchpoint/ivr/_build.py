@@ -21,7 +21,7 @@ from touchpoint.ivr._calls import (
     path_cube,
     top_paths,
 )
-from touchpoint.ivr._journeys import event_steps, node_visits
+from touchpoint.ivr._journeys import event_steps, node_visits, unshared_steps
 from touchpoint.ivr._nodes import (
     directly_follows,
     lost_points,
@@ -65,7 +65,7 @@ def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
     """
     settings = settings_from_config(config)
     steps = event_steps(tables["stg_ivr_events"], settings)
-    visits = node_visits(steps, settings)
+    visits = node_visits(unshared_steps(tables["stg_ivr_events"], settings), settings)
     endings = call_endings(tables["stg_ivr_events"], settings)
     return {
         NODE_STATS_CUBE: node_stats(steps, visits, settings),

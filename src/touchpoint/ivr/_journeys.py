@@ -88,6 +88,19 @@ def event_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
     )
 
 
+def unshared_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """:func:`event_steps` as an expression of its own, for the visits of a query that also
+    reads the steps directly (``mart_ivr_node_stats``).
+
+    The same rows as :func:`event_steps` (one row per IVR event), over a view of
+    ``ivr_events``. Both branches of such a query would otherwise share one expression, which
+    DuckDB materialises whole (every event with its neighbours: 41 M wide rows at 1 M
+    customers) and, under the connection's memory limit, spills to disk; two streaming window
+    passes are faster (1 M customers: 39 s instead of 63 s) and stay within the limit.
+    """
+    return event_steps(ivr_events.view(), settings)
+
+
 def node_visits(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
     """Visits of menu nodes, from :func:`event_steps`.
 
