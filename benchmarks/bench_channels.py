@@ -20,7 +20,7 @@ import duckdb
 
 from benchmarks.channels_data import write as write_data
 from benchmarks.channels_reference import pandas_channels, sql_statements
-from benchmarks.harness import Case, record, run_case
+from benchmarks.harness import Case, record, run_cases
 from touchpoint.channels import build_cubes, build_marts
 from touchpoint.config import load_config
 from touchpoint.warehouse import connect, write_table
@@ -106,11 +106,7 @@ def main() -> None:
             cases.append(Case("channels", "pandas", size, n_contacts, run_pandas, (str(data_dir),)))
         else:
             notes.append(f"pandas not run at {_label(n)} (memory)")
-        for case in cases:
-            result = run_case(case)
-            print(f"  {size} {case.variant}: {result.seconds:.1f} s, "
-                  f"{result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
-            results.append(result)
+        results += run_cases(cases)
     record(
         "channels",
         results,

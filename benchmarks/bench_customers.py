@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.customers_reference import pandas_customers, sql_statements
-from benchmarks.harness import Case, record, run_case
+from benchmarks.harness import Case, record, run_cases
 from touchpoint.config import load_config
 from touchpoint.customers import (
     build_360,
@@ -118,11 +118,7 @@ def main() -> None:
             cases.append(Case("customers", "pandas", size, rows, run_pandas, (str(data_dir),)))
         else:
             notes.append(f"pandas not run at {_label(n)} (memory)")
-        for case in cases:
-            result = run_case(case)
-            print(f"  {size} {case.variant}: {result.seconds:.1f} s, "
-                  f"{result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
-            results.append(result)
+        results += run_cases(cases)
     record(
         "customers",
         results,

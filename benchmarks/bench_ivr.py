@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.bench_channels import MONTHS, STG, prepare
-from benchmarks.harness import Case, record, run_case
+from benchmarks.harness import Case, record, run_cases
 from benchmarks.ivr_reference import pandas_ivr, sql_statements
 from touchpoint import channels, ivr
 from touchpoint.config import load_config
@@ -141,11 +141,7 @@ def main() -> None:
                 (str(warehouse),),
             )  # fmt: skip
         )
-        for case in cases:
-            result = run_case(case)
-            print(f"  {size} {case.variant}: {result.seconds:.1f} s, "
-                  f"{result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
-            results.append(result)
+        results += run_cases(cases)
     _record(results, notes)  # kept even if the large case below is stopped
     if run_size:
         data_dir, warehouse, n_contacts, n_events = prepare(run_size)
@@ -155,10 +151,7 @@ def main() -> None:
             "ivr", "touchpoint, channels + IVR steps", size, n_contacts + n_events,
             run_channels_and_ivr, (str(warehouse),),
         )  # fmt: skip
-        result = run_case(case)
-        print(f"  {size} {case.variant}: {result.seconds:.1f} s, "
-              f"{result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
-        results.append(result)
+        results += run_cases([case])
     _record(results, notes)
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.harness import Case, record, run_case
+from benchmarks.harness import Case, record, run_cases
 from touchpoint.config import load_config
 from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.ivr import build_menu_design, build_menu_replay
@@ -246,10 +246,7 @@ def main() -> None:
             Case("menu_design", "duckdb-sql (cube)", size, n_events, run_sql, (str(warehouse),)),
             Case("menu_design", "pandas (cube)", size, n_events, run_pandas, (str(events),)),
         ]  # fmt: skip
-        for case in cases:
-            result = run_case(case)
-            print(f"  {size} {case.variant}: {result.seconds:.1f} s, {result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
-            results.append(result)
+        results += run_cases(cases)
         if index == 0:
             smallest = (events, warehouse)
     # Last: loading the cubes here would raise this process's peak memory, which Linux

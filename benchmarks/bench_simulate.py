@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from benchmarks.harness import Case, Result, record, run_case
+from benchmarks.harness import Case, record, run_case
 from touchpoint.simulate import simulate
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -56,9 +56,8 @@ def main() -> None:
             )
             result = run_case(case)
             rows = _rows_written(out)
-            result = Result(
-                dataclasses.replace(case, rows=rows), result.seconds, result.peak_rss_mb
-            )
+            # The rows are known only once the files are written: fill them in, keep the timings.
+            result = dataclasses.replace(result, case=dataclasses.replace(case, rows=rows))
             print(
                 f"{case.size}: {result.seconds:.1f} s, {rows:,} rows, "
                 f"{result.rows_per_second:,.0f} rows/s, peak {result.peak_rss_mb:,.0f} MB",

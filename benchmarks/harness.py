@@ -96,6 +96,17 @@ def run_case(case: Case) -> Result:
     return Result(case, seconds, cpu_seconds, peak_mb)
 
 
+def run_cases(cases: Sequence[Case]) -> list[Result]:
+    """Run each case (:func:`run_case`) and print one line per case as it finishes."""
+    results = []
+    for case in cases:
+        result = run_case(case)
+        print(f"  {case.size} {case.variant}: {result.seconds:.1f} s, "
+              f"{result.peak_rss_mb:,.0f} MB", flush=True)  # fmt: skip
+        results.append(result)
+    return results
+
+
 def format_table(results: Sequence[Result]) -> str:
     lines = [
         "| size | variant | seconds | rows/s | CPU seconds | rows per CPU second | peak memory (MB) |",
