@@ -1,8 +1,8 @@
 """IVR analytics at three sizes: Touchpoint (Ibis on DuckDB) vs pandas vs hand-written SQL.
 
-The same metrics in every variant (``benchmarks/ivr_reference.py``): per node visits, calls,
-callers, mean and median dwell, timeouts, invalid keys and exits by kind; plain and verified
-containment and mean self-service time overall, by business and by region. A fourth row times
+The same metrics in every variant (``benchmarks/ivr_reference.py``): every column of
+``mart_ivr_node_stats`` (visits, calls, callers, dwell, the signs of being lost, exits by kind);
+plain and verified containment and mean self-service time overall, by business and by region. A fourth row times
 every IVR mart (tree, nodes, lost points, graph, paths, containment, KPIs: steps ``ivr_cubes``
 and ``ivr``), and at the largest size one case runs the channel and IVR steps together, as
 ``touchpoint run`` does, against the target (1 M customers × 6 months in 3 minutes, < 6 GB).
@@ -105,9 +105,10 @@ def _record(results, notes) -> None:
         results,
         note="Input rows: " + "; ".join(notes) + ". rows/s counts IVR events (contacts + "
         "events for the channels + IVR row). touchpoint, duckdb-sql and pandas compute the "
-        "same metrics: node statistics (visits, calls, callers, mean and median dwell, "
-        "timeouts, invalid keys, exits by kind) and plain/verified containment with mean "
-        "self-service time overall, by business and by region. 'all IVR marts' adds the tree, "
+        "same metrics: every column of mart_ivr_node_stats (events, visits, calls, callers, "
+        "loops, mean and median dwell, timeouts, invalid keys, back-key presses, repeated "
+        "prompts, back-track entries, wrong turns, exits by kind) and plain/verified "
+        "containment with mean self-service time overall, by business and by region. 'all IVR marts' adds the tree, "
         "lost points, graph, paths, failures by node and KPIs.",
     )
 

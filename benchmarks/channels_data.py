@@ -9,6 +9,7 @@ tables follow ``touchpoint.contract`` (stored schema).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ FIRST_CALL_ENDING_P = np.array([0.17, 0.58, 0.2, 0.05])
 REDIAL_ENDING_P = np.array([0.45, 0.35, 0.15, 0.05])
 IVR_OUTCOME = {"transfer_agent": "transferred", "self_service_complete": "resolved",
                "hang_up": "abandoned", "timeout": "abandoned"}  # fmt: skip
+#: Bumped whenever the generated data changes, so cached copies are made again.
+DATA_VERSION = "2: back keys"
+BACK_KEY_SHARE = 0.08
 NODES = [f"n{depth}_{key}" for depth in range(1, 5) for key in range(1, 10)]
 
 
@@ -138,6 +142,8 @@ def generate(n_customers: int, months: int = 6, seed: int = 7) -> dict[str, pa.T
     )
     event_types = ["call_start", "prompt", "key", *ENDINGS]
     node_codes = np.where(seq == 1, len(NODES), rng.integers(0, len(NODES), len(event_call)))
+    # About one key press in twelve is the back key, so back-tracks and wrong turns occur.
+    key_codes = np.where(rng.random(len(event_call)) < BACK_KEY_SHARE, 9, node_codes % 9)
     call_ids = _ids("c", n_calls)
     events = _conform(
         "ivr_events",
@@ -149,7 +155,7 @@ def generate(n_customers: int, months: int = 6, seed: int = 7) -> dict[str, pa.T
             "node_id": _from_codes([*NODES, "root"], node_codes),
             "event_type": _from_codes(event_types, event_type_code),
             "key": _from_codes(
-                [str(k) for k in range(1, 10)], node_codes % 9, event_type_code != 2
+                [*(str(k) for k in range(1, 10)), "*"], key_codes, event_type_code != 2
             ),
         },
     )
@@ -212,9 +218,11 @@ def generate(n_customers: int, months: int = 6, seed: int = 7) -> dict[str, pa.T
 def write(out_dir: Path, n_customers: int, months: int = 6, seed: int = 7) -> Path:
     """Generate once and cache ``<entity>.parquet`` files under ``out_dir``."""
     done = out_dir / "_complete"
-    if not done.exists():
+    if not done.exists() or done.read_text() != DATA_VERSION:
         out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in out_dir.glob("warehouse.*"):  # a warehouse loaded from older data
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         for name, table in generate(n_customers, months, seed).items():
             pq.write_table(table, out_dir / f"{name}.parquet")
-        done.touch()
+        done.write_text(DATA_VERSION)
     return out_dir

@@ -1,9 +1,10 @@
 """The IVR benchmark's reference versions: straightforward pandas and hand-written DuckDB SQL.
 
-Both compute what Touchpoint's ``mart_ivr_node_stats`` and ``mart_ivr_containment`` hold for
-the same metrics, by the definitions of docs/metrics.md: per node visits, calls, distinct
-callers, mean and median dwell, timeouts, invalid keys and exits by kind; plain and verified
-containment and mean self-service seconds overall, by business and by region. A test
+Both compute every column of Touchpoint's ``mart_ivr_node_stats`` and the figures of
+``mart_ivr_containment``, by the definitions of docs/metrics.md: per node events, visits,
+calls, distinct callers, loops, mean and median dwell, timeouts, invalid keys, back-key
+presses, repeated prompts, back-track entries, wrong turns and exits by kind; plain and
+verified containment and mean self-service seconds overall, by business and by region. A test
 (tests/ivr/test_ivr_reference_agreement.py) checks that the three agree.
 """
 
@@ -22,6 +23,7 @@ EXITS = {
     "invalid": "invalid",
 }
 WINDOW_HOURS = 24
+BACK_KEY = "*"
 
 
 def sql_statements() -> list[str]:
@@ -34,32 +36,43 @@ def sql_statements() -> list[str]:
     nodes = f"""
 CREATE OR REPLACE TABLE sql_ivr_node_stats AS
 WITH e AS (
-  SELECT call_id, seq, customer_id, event_at, node_id, event_type,
+  SELECT call_id, seq, customer_id, event_at, node_id, event_type, nullif(key, '') AS key,
          lag(node_id) OVER w AS prev_node_id,
+         lag(event_type) OVER w AS prev_event_type,
+         lag(nullif(key, '')) OVER w AS prev_key,
          lead(node_id) OVER w IS NULL AS is_last,
          max(event_at) OVER (PARTITION BY call_id) AS call_ended_at
   FROM stg_ivr_events
   WINDOW w AS (PARTITION BY call_id ORDER BY seq)
 ), v AS (
-  SELECT node_id, call_id, customer_id,
+  SELECT node_id, call_id, customer_id, prev_key AS entry_key,
+         lead(prev_key) OVER w AS exit_key,
+         lead(prev_key, 2) OVER w AS next_exit_key,
          date_diff('microsecond', event_at,
-                   coalesce(lead(event_at) OVER (PARTITION BY call_id ORDER BY seq),
-                            call_ended_at)) / 1e6 AS dwell_seconds
+                   coalesce(lead(event_at) OVER w, call_ended_at)) / 1e6 AS dwell_seconds
   FROM e WHERE prev_node_id IS DISTINCT FROM node_id
+  WINDOW w AS (PARTITION BY call_id ORDER BY seq)
 ), visit_stats AS (
   SELECT node_id, count(*) AS n_visits, count(DISTINCT call_id) AS n_calls,
-         count(DISTINCT customer_id) AS n_callers, avg(dwell_seconds) AS mean_dwell_seconds,
+         count(DISTINCT customer_id) AS n_callers,
+         count(*) FILTER (WHERE entry_key = '{BACK_KEY}') AS n_backtrack_entries,
+         count(*) FILTER (WHERE exit_key IS DISTINCT FROM '{BACK_KEY}'
+                            AND next_exit_key = '{BACK_KEY}') AS n_wrong_turns,
+         avg(dwell_seconds) AS mean_dwell_seconds,
          median(dwell_seconds) AS median_dwell_seconds
   FROM v GROUP BY node_id
 ), event_stats AS (
-  SELECT node_id,
+  SELECT node_id, count(*) AS n_events,
   count(*) FILTER (WHERE event_type = 'timeout') AS n_timeouts,
   count(*) FILTER (WHERE event_type = 'invalid') AS n_invalid_keys,
+  count(*) FILTER (WHERE event_type = 'key' AND key = '{BACK_KEY}') AS n_backtracks,
+  count(*) FILTER (WHERE event_type = 'prompt' AND prev_node_id = node_id
+                     AND prev_event_type <> 'call_start') AS n_repeated_prompts,
 {exit_columns},
   count(*) FILTER (WHERE is_last AND event_type NOT IN ({known})) AS n_exits_other
   FROM e GROUP BY node_id
 )
-SELECT * FROM visit_stats FULL JOIN event_stats USING (node_id)
+SELECT *, n_visits - n_calls AS n_loops FROM visit_stats FULL JOIN event_stats USING (node_id)
 """
     containment = f"""
 CREATE OR REPLACE TABLE sql_ivr_containment AS
@@ -106,31 +119,47 @@ def pandas_ivr(data_dir: Path) -> dict[str, pd.DataFrame]:
     """The same two tables with pandas, from ``ivr_events.parquet`` and ``contacts.parquet``."""
     e = pd.read_parquet(
         data_dir / "ivr_events.parquet",
-        columns=["call_id", "seq", "customer_id", "event_at", "node_id", "event_type"],
+        columns=["call_id", "seq", "customer_id", "event_at", "node_id", "event_type", "key"],
     )
     e = e.sort_values(["call_id", "seq"], kind="stable").reset_index(drop=True)
+    e["key"] = e["key"].replace("", np.nan)
     same_call_prev = e["call_id"].eq(e["call_id"].shift())
     same_call_next = e["call_id"].eq(e["call_id"].shift(-1))
     e["is_last"] = ~same_call_next
     e["call_ended_at"] = e.groupby("call_id", sort=False)["event_at"].transform("max")
-    visit = ~(same_call_prev & e["node_id"].eq(e["node_id"].shift()))
-    v = e.loc[visit, ["call_id", "customer_id", "node_id", "event_at", "call_ended_at"]]
-    next_at = v["event_at"].shift(-1).where(v["call_id"].eq(v["call_id"].shift(-1)))
+    prev_key = e["key"].shift().where(same_call_prev)
+    same_node = same_call_prev & e["node_id"].eq(e["node_id"].shift())
+    v = e.loc[~same_node, ["call_id", "customer_id", "node_id", "event_at", "call_ended_at"]]
+    v = v.assign(entry_key=prev_key[~same_node])
+    same_call_next_visit = v["call_id"].eq(v["call_id"].shift(-1))
+    next_at = v["event_at"].shift(-1).where(same_call_next_visit)
+    exit_key = v["entry_key"].shift(-1).where(same_call_next_visit)
+    next_exit_key = v["entry_key"].shift(-2).where(v["call_id"].eq(v["call_id"].shift(-2)))
     v = v.assign(
-        dwell_seconds=(next_at.fillna(v["call_ended_at"]) - v["event_at"]).dt.total_seconds()
+        dwell_seconds=(next_at.fillna(v["call_ended_at"]) - v["event_at"]).dt.total_seconds(),
+        is_backtrack_entry=v["entry_key"].eq(BACK_KEY),
+        leads_to_wrong_turn=~exit_key.eq(BACK_KEY) & next_exit_key.eq(BACK_KEY),
     )
     visit_stats = v.groupby("node_id").agg(
         n_visits=("call_id", "size"),
         n_calls=("call_id", "nunique"),
         n_callers=("customer_id", "nunique"),
+        n_backtrack_entries=("is_backtrack_entry", "sum"),
+        n_wrong_turns=("leads_to_wrong_turn", "sum"),
         mean_dwell_seconds=("dwell_seconds", "mean"),
         median_dwell_seconds=("dwell_seconds", "median"),
     )
+    visit_stats["n_loops"] = visit_stats["n_visits"] - visit_stats["n_calls"]
+    prev_type = e["event_type"].shift().where(same_call_prev)
     flags = pd.DataFrame(
         {
             "node_id": e["node_id"],
+            "n_events": 1,
             "n_timeouts": e["event_type"].eq("timeout"),
             "n_invalid_keys": e["event_type"].eq("invalid"),
+            "n_backtracks": e["event_type"].eq("key") & e["key"].eq(BACK_KEY),
+            "n_repeated_prompts": e["event_type"].eq("prompt") & same_node
+            & prev_type.ne("call_start"),
             **{f"n_exits_{k}": e["is_last"] & e["event_type"].eq(t) for t, k in EXITS.items()},
             "n_exits_other": e["is_last"] & ~e["event_type"].isin(list(EXITS)),
         }

@@ -19,8 +19,9 @@ from touchpoint.ivr import build  # noqa: E402
 from touchpoint.warehouse import connect, write_table  # noqa: E402
 
 NODE_COLUMNS = [
-    "n_visits", "n_calls", "n_callers", "mean_dwell_seconds", "median_dwell_seconds",
-    "n_timeouts", "n_invalid_keys", "n_exits_self_service_complete", "n_exits_hang_up",
+    "n_events", "n_visits", "n_calls", "n_callers", "n_loops", "mean_dwell_seconds",
+    "median_dwell_seconds", "n_timeouts", "n_invalid_keys", "n_backtracks",
+    "n_repeated_prompts", "n_backtrack_entries", "n_wrong_turns", "n_exits_self_service_complete", "n_exits_hang_up",
     "n_exits_transfer_agent", "n_exits_timeout", "n_exits_invalid", "n_exits_other",
 ]  # fmt: skip
 CONTAINMENT_COLUMNS = [
@@ -66,6 +67,8 @@ def test_node_stats_agree(results, other):
     a = _aligned(ours["node_stats"], ["node_id"], NODE_COLUMNS)
     b = _aligned(theirs, ["node_id"], NODE_COLUMNS).fillna(0)
     assert len(a) > 30 and a["n_visits"].sum() > 10_000
+    # Every lost sign occurs in the data, so agreeing on it is not agreeing on zeros.
+    assert (a[["n_loops", "n_backtracks", "n_repeated_prompts", "n_wrong_turns"]].sum() > 0).all()
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
 
 
