@@ -86,3 +86,14 @@ def test_a_bad_value_in_an_analytics_section_names_its_path(tmp_path):
     path.write_text("version: 1\nchannels_analytics:\n  repeat_window_hourz: 48\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="repeat_window_hourz"):
         settings_from_config(load_config(path))
+
+
+def test_labels_fall_back_to_the_id_when_a_value_or_vocabulary_is_not_configured():
+    config = load_config()
+    assert config.label("region", "nanchong", "zh") == "南充"
+    assert config.label("region", "lhasa", "zh") == "lhasa"
+    without_regions = config.model_copy(
+        update={"vocabularies": {k: v for k, v in config.vocabularies.items() if k != "region"}}
+    )
+    assert without_regions.label("region", "nanchong", "zh") == "nanchong"
+    assert without_regions.label("business", "payment", "zh") == "缴费"

@@ -56,8 +56,10 @@ def test_channels_section_shows_mix_cost_escalation_and_repeats(world_con, html_
     kpis = world_con.table("mart_channels_kpis").to_pyarrow().to_pylist()[0]
     overall = f"{kpis['ivr_to_agent_60min_rate'] * 100:.1f}%"
     assert shown(f"Overall {overall}", html_en)
+    config = load_config()
     for region in world_con.table("mart_channels_escalation_by_region").to_pandas()["region"]:
-        assert shown(region, html_en)
+        assert shown(config.label("region", region, "en"), html_en)
+    assert shown("Nanchong", html_en)
 
 
 def test_menu_section_lists_the_ranked_recommendations(world_con, html_en):
@@ -82,6 +84,8 @@ def test_chinese_sections_have_chinese_labels(html_zh):
         "更优的IVR菜单",
         "各条建议每月预计节省成本",
         "优化",
+        "南充",  # regions by their configured names, not their ids
+        "达州",
     ):
         assert shown(text, html_zh), text
     assert "Contacts per month by channel" not in html_zh

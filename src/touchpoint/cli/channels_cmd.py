@@ -101,7 +101,7 @@ def _percent(value: float | None, signed: bool = False) -> str:
 
 
 def _label(config: Config, vocabulary: str | None, value: str, lang: str) -> str:
-    if vocabulary is None or vocabulary == "region":
+    if vocabulary is None:
         return value
     try:
         return config.label(vocabulary, value, lang)

@@ -254,10 +254,8 @@ def _render_profile(data: dict[str, Any], ctx: CardContext) -> RenderableType:
     pairs = [(ctx.t("customer"), ctx.customer_id), (ctx.t("month"), str(data["month"])[:7])]
     for key in _PROFILE_KEYS:
         value = data[key]
-        if key == "brand":
-            value = ctx.label("brand", value)
-        elif key == "value_tier":
-            value = ctx.label("value_tier", value)
+        if key in ("brand", "value_tier", "region"):
+            value = ctx.label(key, value)
         pairs.append((ctx.t(key), _fmt(value)))
     flags = ", ".join(ctx.t(f) for f in data["flags"]) or ctx.t("none")
     pairs.append((ctx.t("flags"), flags))

@@ -139,7 +139,11 @@ class Config(_Strict):
         return mapping
 
     def label(self, name: str, value_id: str, lang: str = "en") -> str:
-        """The display name of ``value_id`` in ``lang`` (the id itself if unknown)."""
+        """The display name of ``value_id`` in ``lang``: the id itself when the value or the
+        whole vocabulary is not configured (a user's file may drop the display-only
+        ``region``)."""
+        if name != "channel" and name not in self.vocabularies:
+            return value_id
         for entry in self.vocabulary(name):
             if entry.id == value_id:
                 return entry.name(lang)

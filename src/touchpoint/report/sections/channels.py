@@ -123,6 +123,7 @@ def _escalation_chart(
     ctx: ReportContext, regions: pd.DataFrame, headline: dict, minutes: int
 ) -> Block:
     regions = regions.sort_values("ivr_to_agent_60min_rate", ascending=False)
+    regions = regions.assign(region=[ctx.label("region", r) for r in regions["region"]])
     figure = px.bar(
         regions,
         x="region",

@@ -80,8 +80,7 @@ def _sankey(ctx: ReportContext, nodes: pd.DataFrame) -> go.Figure:
 
 def _containment_chart(ctx: ReportContext, rows: pd.DataFrame, dimension: str) -> go.Figure:
     part = rows[rows["dimension"] == dimension].copy()
-    if dimension == "business":
-        part["dimension_value"] = [_business(ctx, v) for v in part["dimension_value"]]
+    part["dimension_value"] = [ctx.label(dimension, v) for v in part["dimension_value"]]
     long = part.melt(
         id_vars=["dimension_value"],
         value_vars=["ivr_containment_rate", "ivr_verified_containment_rate"],
@@ -109,13 +108,6 @@ def _containment_chart(ctx: ReportContext, rows: pd.DataFrame, dimension: str) -
     )
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
     return figure
-
-
-def _business(ctx: ReportContext, value: str) -> str:
-    try:
-        return ctx.label("business", value)
-    except KeyError:
-        return value
 
 
 def build(ctx: ReportContext) -> list[Block]:
