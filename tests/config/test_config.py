@@ -97,3 +97,13 @@ def test_labels_fall_back_to_the_id_when_a_value_or_vocabulary_is_not_configured
     )
     assert without_regions.label("region", "nanchong", "zh") == "nanchong"
     assert without_regions.label("business", "payment", "zh") == "缴费"
+
+
+def test_the_default_configuration_names_the_built_in_operators_menu():
+    """The defaults describe the synthetic operator: every simulated menu node has its names."""
+    from touchpoint.simulate import load_params
+
+    config = load_config()
+    for node in load_params().ivr_menu:
+        assert config.label("ivr_node", node.id, "en") == node.en
+        assert config.label("ivr_node", node.id, "zh") == node.zh

@@ -91,6 +91,16 @@ def test_chinese_sections_have_chinese_labels(html_zh):
     assert "Contacts per month by channel" not in html_zh
 
 
+def test_menu_nodes_are_shown_with_their_configured_names(world_con, html_en, html_zh):
+    config = load_config()
+    top = world_con.table("mart_ivr_menu_recommendations").order_by("rank").to_pandas().iloc[0]
+    node = top["node_id"]
+    for lang, html in (("en", html_en), ("zh", html_zh)):
+        name = config.label("ivr_node", node, lang)
+        assert name != node
+        assert shown(f"#1 {node} {name}", html), (lang, name)
+
+
 def test_sections_say_which_tables_they_need(tmp_path):
     from touchpoint.warehouse import connect
 

@@ -208,6 +208,10 @@ _VIEWS = {
 }
 
 
+#: Columns holding a menu node id, shown with the node's configured name.
+NODE_COLUMNS = ("node_id", "parent_node_id", "from_node_id", "to_node_id", "last_node_id")
+
+
 def _cell(column: str, value: Any, config: Config, lang: str) -> str:
     if value is None:
         return "–"
@@ -222,10 +226,11 @@ def _cell(column: str, value: Any, config: Config, lang: str) -> str:
     if column in ("dimension", "dimension_value") and value in ("all", "business", "region"):
         return _HEADERS.get(lang, _HEADERS["en"])[value]
     if column == "dimension_value":
-        try:
-            return config.label("business", value, lang)
-        except KeyError:
-            return value
+        named = config.label("business", value, lang)
+        return named if named != value else config.label("region", value, lang)
+    if column in NODE_COLUMNS:
+        name = config.label("ivr_node", value, lang)
+        return value if name == value else f"{value} {name}"
     return str(value)
 
 

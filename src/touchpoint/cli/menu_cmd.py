@@ -21,7 +21,7 @@ from touchpoint.cli.app import (
     console,
     err_console,
 )
-from touchpoint.config import load_config
+from touchpoint.config import Config, load_config
 from touchpoint.ivr import RECOMMENDATIONS_MART
 from touchpoint.report.i18n import check_lang, format_money, format_number, translate
 from touchpoint.report.sections.menu import proposal_text
@@ -47,11 +47,12 @@ _COLUMNS = (
 )
 
 
-def _cells(row: dict[str, Any], lang: str) -> list[str]:
+def _cells(row: dict[str, Any], lang: str, cfg: Config) -> list[str]:
+    name = cfg.label("ivr_node", row["node_id"], lang)
     return [
         str(row["rank"]),
         translate(f"menu.kind_{row['kind']}", lang),
-        row["node_id"],
+        row["node_id"] if name == row["node_id"] else f"{row['node_id']} {name}",
         proposal_text(row, lang),
         format_number(row["n_calls_per_month"], lang),
         format_number(row["est_caller_seconds_saved_per_month"], lang),
@@ -76,7 +77,7 @@ def menu(
 ) -> None:
     """IVR menu changes ranked by estimated benefit per month (from `touchpoint run`'s mart)."""
     check_lang(lang)
-    load_config(config)  # a bad configuration file is reported like everywhere else
+    cfg = load_config(config)  # a bad configuration file is reported like everywhere else
     con = connect(warehouse, read_only=True)
     try:
         with err_console.status("Reading menu recommendations…"):
@@ -100,7 +101,7 @@ def menu(
         justify = "left" if column in ("kind", "node_id", "proposal") else "right"
         table.add_column(translate(key, lang), justify=justify)
     for row in rows:
-        table.add_row(*_cells(row, lang))
+        table.add_row(*_cells(row, lang, cfg))
     console.print(table)
     if not rows:
         console.print(translate("menu.none", lang))

@@ -46,6 +46,14 @@ class ReportContext:
         """The configured name of a vocabulary value (channel, business, ...) in this language."""
         return self.config.label(vocabulary, value_id, self.lang)
 
+    def node(self, node_id: str | None) -> str:
+        """An IVR menu node as people know it: its id and configured name (``n2_3 套餐余量``),
+        or the id alone when the configuration does not name it."""
+        if node_id is None or node_id != node_id:  # None or NaN (a root's parent)
+            return "–"
+        name = self.config.label("ivr_node", node_id, self.lang)
+        return node_id if name == node_id else f"{node_id} {name}"
+
 
 @dataclass(frozen=True)
 class Section:

@@ -65,7 +65,8 @@ def _sankey(ctx: ReportContext, nodes: pd.DataFrame) -> go.Figure:
     colours = sample_colorscale("RdYlGn_r", [r / top for r in rates])
     colours += ["#2e7d32", "#c62828", "#ef6c00"]
     labels = [
-        f"{n} ({ctx.t('ivr.drop_off')} {ctx.percent(r)})" for n, r in zip(names, rates, strict=True)
+        f"{ctx.node(n)} ({ctx.t('ivr.drop_off')} {ctx.percent(r)})"
+        for n, r in zip(names, rates, strict=True)
     ] + list(exits.values())
     figure = go.Figure(
         go.Sankey(
@@ -154,6 +155,8 @@ def build(ctx: ReportContext) -> list[Block]:
                 "mean_dwell_seconds": lambda v: ctx.number(v, 1),
                 "lost_score": lambda v: ctx.number(v, 3),
                 "depth": lambda v: "–" if pd.isna(v) else str(int(v)),
+                "node_id": ctx.node,
+                "parent_node_id": ctx.node,
             },
         )
     )
@@ -175,7 +178,11 @@ def build(ctx: ReportContext) -> list[Block]:
         Table(
             lost[list(lost_columns)],
             column_labels={c: ctx.t(f"ivr.{k}") for c, k in lost_columns.items()},
-            formats={"lost_score": lambda v: ctx.number(v, 3), "n_visits": count},
+            formats={
+                "lost_score": lambda v: ctx.number(v, 3),
+                "n_visits": count,
+                "node_id": ctx.node,
+            },
         ),
         Markdown(f"**{ctx.t('ivr.containment_heading')}**"),
     ]

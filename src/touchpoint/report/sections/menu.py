@@ -35,7 +35,7 @@ def recommendations_frame(ctx: ReportContext, limit: int = MAX_ROWS) -> pd.DataF
     rows = frame.to_dict("records")
     frame["kind_label"] = [ctx.t(f"menu.kind_{k}") for k in frame["kind"]]
     frame["proposal"] = [proposal_text(_clean(r), ctx.lang) for r in rows]
-    frame["label"] = [f"#{r['rank']} {r['node_id']}" for r in rows]
+    frame["label"] = [f"#{r['rank']} {ctx.node(r['node_id'])}" for r in rows]
     return frame
 
 
@@ -115,6 +115,7 @@ def build(ctx: ReportContext) -> list[Block]:
                 "est_caller_seconds_saved_per_month": ctx.number,
                 "est_transfers_avoided_per_month": lambda v: ctx.number(v, 1),
                 "est_cost_saved_yuan_per_month": ctx.money,
+                "node_id": ctx.node,
             },
         )
     )
