@@ -38,6 +38,13 @@ def test_tags_section_in_english_and_chinese(built_warehouse, tmp_path, config):
     for text in ("客户标签", "各标签每月成员数", "敏感客户", "次月离网", "提升度"):
         assert _has(zh, text), text
     assert "Members per month" not in zh
+    # Rows whose lift was corrected for a zero count show the plain ratio, marked and explained.
+    v = con.table("mart_tag_validation").to_pandas()
+    zero = v[((v.n_member_events == 0) | (v.n_nonmember_events == 0)) & v.lift.notna()]
+    assert not zero.empty  # the sample has such rows, so this checks something
+    assert _has(html, "the plain ratio of the two rates is shown") and _has(zh, "直接比值")
+    for raw in zero.lift_raw:
+        assert _has(html, "∞ *" if raw != raw else f"{raw:.2f} *")
     con.disconnect()
 
 

@@ -118,6 +118,24 @@ def test_campaign_response_with_a_zero_cell_uses_the_half_correction(validation)
     lift, low, high = katz_by_hand(1.5, 2, 0.5, 3)
     assert lift == pytest.approx(4.5)
     assert (row["lift"], row["lift_low"], row["lift_high"]) == pytest.approx((lift, low, high))
+    assert row["lift_raw"] is None  # no non-member accepted: the plain ratio is infinite
+
+
+def test_the_raw_ratio_sits_beside_a_corrected_lift():
+    counts = ibis.memtable(
+        {
+            "n_members": [20, 100],
+            "n_member_events": [0, 30],
+            "n_nonmembers": [400, 1000],
+            "n_nonmember_events": [40, 50],
+        }
+    )
+    zero, plain = lift_table(counts).to_pyarrow().to_pylist()
+    # 0 of 20 members against 40 of 400: the plain ratio is 0, the corrected point is not.
+    assert zero["lift_raw"] == 0.0
+    assert zero["lift"] == pytest.approx((0.5 / 21) / (40.5 / 401))
+    # Without a zero cell the two agree: 0.3 / 0.05.
+    assert plain["lift_raw"] == pytest.approx(6.0) == plain["lift"]
 
 
 def test_without_campaign_responses_there_is_no_campaign_outcome():

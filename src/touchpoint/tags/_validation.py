@@ -141,6 +141,9 @@ def lift_table(counts: ir.Table, confidence: float = 0.95) -> ir.Table:
     ``a`` or ``c`` is 0, 0.5 is added to every cell of the 2 × 2 table (a, n1 − a, c, n0 − c)
     first. With no members or no non-members the lift is null. ``is_discriminating`` is true
     when the interval excludes 1, false when it contains it, null without a lift.
+    ``lift_raw`` is the uncorrected ratio of the two rates (0 when no member had the outcome,
+    null when no non-member did): what to show beside a corrected ``lift``, which for 0
+    member events of 20 is not 0 but e.g. 1.5.
 
     Examples
     --------
@@ -165,6 +168,7 @@ def lift_table(counts: ir.Table, confidence: float = 0.95) -> ir.Table:
         member_rate=ibis.ifelse(n1 > 0, a / n1, ibis.null("float64")),
         nonmember_rate=ibis.ifelse(n0 > 0, c / n0, ibis.null("float64")),
         lift=lift,
+        lift_raw=ibis.ifelse(usable & (c > 0), (a / n1) / (c / n0), ibis.null("float64")),
         lift_low=low,
         lift_high=high,
         is_discriminating=ibis.ifelse(lift.isnull(), ibis.null("boolean"), (low > 1) | (high < 1)),
@@ -185,7 +189,7 @@ def tag_validation(
     """The lift of each outcome among each tag's members: one row per tag × outcome.
 
     Columns: ``tag_id``, ``version``, ``outcome``, the four counts of :func:`lift_counts`,
-    ``member_rate``, ``nonmember_rate``, ``lift``, ``lift_low``, ``lift_high``,
+    ``member_rate``, ``nonmember_rate``, ``lift``, ``lift_raw``, ``lift_low``, ``lift_high``,
     ``is_discriminating``, ``confidence``.
     """
     table = outcomes(c360, campaign_responses, accepted_responses)

@@ -94,6 +94,16 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
         for lo, hi in zip(v.lift_low, v.lift_high, strict=True)
     ]
     v["discriminates"] = [verdict(x) for x in v.is_discriminating]
+    # A zero count makes the point estimate a corrected one (0.5 added to every cell); the
+    # table shows the plain ratio of the two rates then, marked, beside the corrected interval.
+    corrected = (v.n_member_events == 0) | (v.n_nonmember_events == 0)
+    v["lift_shown"] = [
+        ctx.number(lift, 2)
+        if not zero
+        else ("∞" if pd.isna(raw) else ctx.number(raw, 2)) + " *"
+        for lift, raw, zero in zip(v.lift, v.lift_raw, corrected, strict=True)
+    ]
+    v.loc[v.lift.isna(), "lift_shown"] = "–"
     blocks.append(
         Table(
             v[
@@ -103,7 +113,7 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
                     "n_members",
                     "member_rate",
                     "nonmember_rate",
-                    "lift",
+                    "lift_shown",
                     "interval",
                     "discriminates",
                 ]
@@ -114,7 +124,7 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
                 "n_members": ctx.t("tags.col_n_members"),
                 "member_rate": ctx.t("tags.col_member_rate"),
                 "nonmember_rate": ctx.t("tags.col_nonmember_rate"),
-                "lift": ctx.t("tags.col_lift"),
+                "lift_shown": ctx.t("tags.col_lift"),
                 "interval": ctx.t("tags.col_interval"),
                 "discriminates": ctx.t("tags.col_discriminates"),
             },
@@ -122,11 +132,12 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
                 "n_members": ctx.number,
                 "member_rate": lambda x: ctx.percent(x, 2),
                 "nonmember_rate": lambda x: ctx.percent(x, 2),
-                "lift": lambda x: ctx.number(x, 2),
             },
             max_rows=100,
         )
     )
+    if corrected.any():
+        blocks.append(Markdown(ctx.t("tags.corrected_note")))
     decided = v[v.is_discriminating.notna()]
     by_tag = decided.groupby("tag").is_discriminating.any()
     flagged = sorted(by_tag[~by_tag].index)
