@@ -44,6 +44,7 @@ def test_divert_moves_the_share_and_keeps_the_sum():
 def _plan(**kw):
     base = dict(
         row=np.array([0, 1, 2]),
+        key=np.array([11, 12, 13], dtype=np.uint64),
         customer=np.array([0, 0, 1]),
         action=np.array([0, 0, 2]),
         month=np.array([3, 4, 3]),
@@ -67,7 +68,6 @@ def test_individual_effects_from_expected_counts_and_hazards():
 
     outcomes = _work_order_outcomes(
         None,
-        np.random.default_rng(0),
         _plan(),
         State(),
         {

@@ -15,6 +15,8 @@ True
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -160,3 +162,105 @@ def choice(h: np.ndarray, weights) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     edges = np.cumsum(w / w.sum())[:-1]
     return np.searchsorted(edges, uniform(h), side="right")
+
+
+class Site(IntEnum):
+    """One constant per draw site of the simulator: a key's first identity after the seed
+    (or folded into an event's key), so no two sites ever share a number. Never renumber:
+    the numbers are part of the world a seed gives."""
+
+    CUSTOMER = 1
+    BRAND = 2
+    TIER = 3
+    REGION = 4
+    SEGMENT = 5
+    ARPU = 6
+    NEW_JOINER = 7
+    JOIN_DAY = 8
+    TENURE = 9
+    PREFERENCES = 10
+    PAYMENT_PREFERENCES = 11
+    ARPU_TREND = 12
+    BIRTH_YEAR = 13
+    FEMALE = 14
+    GROUP_KEY = 15
+    FAMILY = 16
+    SENSITIVE = 17
+    POINTS_START = 18
+    # Month by month (folded into the customer-month key).
+    CHURN = 30
+    LEAVE_DAY = 31
+    CHURN_REASON = 32
+    DRIFT = 33
+    PAYMENT_DRIFT = 34
+    NEEDS = 35
+    NEED = 36
+    N_PAYMENTS = 37
+    PAYMENT = 38
+    ARPU_CHANGE = 39
+    POINTS = 40
+    BILL_VOICE = 41
+    BILL_DATA = 42
+    BILL_SMS = 43
+    BILL_ARREARS = 44
+    BILL_ARREARS_AMOUNT = 45
+    N_COMPLAINTS = 46
+    COMPLAINT = 47
+    N_ORDERS = 48
+    ORDER = 49
+    OFFER = 50
+    OFFER_AT = 51
+    # Per event (folded into the event's key).
+    DAY = 60
+    HOUR = 61
+    SECOND = 62
+    CHANNEL = 63
+    AMOUNT = 64
+    HARASSMENT = 65
+    CALL = 66
+    LEAF = 67
+    QUEUE = 68
+    AGENT_TIME = 69
+    AGENT_RESOLVED = 70
+    REDIAL = 71
+    REDIAL_GAP = 72
+    SEEKER = 73
+    TURN = 74
+    PROMPT_DWELL = 75
+    KEY_DWELL = 76
+    ACTION = 77
+    INVALID_KEY = 78
+    WRONG_TURN = 79
+    SERVICE_TIME = 80
+    SERVICE_OK = 81
+    TO_AGENT = 82
+    DURATION = 83
+    RESOLVED = 84
+    FOLLOW_UP = 85
+    FOLLOW_UP_GAP = 86
+    SURVEY_AGENT = 87
+    SURVEY_STORE = 88
+    SURVEY_IVR = 89
+    SURVEY = 90
+    SATISFACTION = 91
+    REPLIED = 92
+    REPLY_DELAY = 93
+    REPLY_TEXT = 94
+    # Work orders of a continued world (keyed by their row in the work-orders file).
+    WORK_ORDER = 100
+    EFFECT_NOISE = 101
+    ANNOYED = 102
+    RESPONSE = 103
+    RESPONSE_DELAY = 104
+    # Cosmetic fields of the source files.
+    AGENT_ID = 120
+    STORE_ID = 121
+    COMPLAINT_RESOLVED = 122
+    COMPLAINT_CHANNEL = 123
+    COMPLAINT_CATEGORY = 124
+    COMPLAINT_DELAY = 125
+    ORDER_ACTION = 126
+    PRODUCT = 127
+    OFFER_ACCEPTED = 128
+    OFFER_RESPONSE = 129
+    OFFER_DELAY = 130
