@@ -18,7 +18,8 @@ OUTCOME_RESOLVED, OUTCOME_TRANSFERRED, OUTCOME_ABANDONED, OUTCOME_UNRESOLVED = r
 
 @dataclass
 class Calls:
-    """One row per hotline call (index = call number within the chunk) plus its IVR events."""
+    """One row per hotline call plus its IVR events (``event_call`` indexes the calls); a
+    chunk's calls end up in customer and start order."""
 
     customer: np.ndarray
     business: np.ndarray

@@ -398,7 +398,7 @@ def continue_world(
     seed and what it is about, the continued world is also the same whatever ``chunk_size``
     (default: the package's ``chunk_size`` parameter) it is generated in.
     The new months' events go to ``<entity>_<first month>_<last month>.<ext>`` next to the
-    earlier files, ids continuing where they stopped; ``customers`` is rewritten as a
+    earlier files, ids carrying the month (no collision); ``customers`` is rewritten as a
     snapshot (who left, and when). Each work order gets a ``campaign_responses`` row.
 
     Truth: ``treatment_effects.parquet`` (one row per work order: planted strength, annoyance,
