@@ -54,7 +54,10 @@ def _events_chunk(rng: np.random.Generator, n: int, offset: int) -> pa.Table:
         leaves, weights = menu.leaves_by_business[name]
         rows = np.flatnonzero(business == i)
         target[rows] = rng.choice(leaves, len(rows), p=weights)
-    walk = walk_calls(menu, params.ivr, target, rng.random(n) < 0.1, rng)
+    from touchpoint.simulate import keyed_random as kr
+
+    keys = kr.key(int(rng.integers(2**62)), np.arange(offset, offset + n))
+    walk = walk_calls(menu, params.ivr, target, rng.random(n) < 0.1, keys)
     starts = START + (rng.random(n) * DAYS * 86_400_000_000).astype("timedelta64[us]")
     call_ids = np.char.add("H", (np.arange(n) + offset).astype(str))
     schema = arrow_schema(ENTITIES["ivr_events"])

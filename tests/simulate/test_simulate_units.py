@@ -44,6 +44,7 @@ def test_divert_moves_the_share_and_keeps_the_sum():
 def _plan(**kw):
     base = dict(
         row=np.array([0, 1, 2]),
+        key=np.array([11, 12, 13], dtype=np.uint64),
         customer=np.array([0, 0, 1]),
         action=np.array([0, 0, 2]),
         month=np.array([3, 4, 3]),
@@ -67,7 +68,6 @@ def test_individual_effects_from_expected_counts_and_hazards():
 
     outcomes = _work_order_outcomes(
         None,
-        np.random.default_rng(0),
         _plan(),
         State(),
         {
@@ -81,3 +81,22 @@ def test_individual_effects_from_expected_counts_and_hazards():
     assert outcomes["p_with"][0] == pytest.approx(1 - math.exp(-0.5))
     # Churn: survival 0.9 without the offer, 0.95 with it: churn falls by 0.05.
     assert outcomes["p_with"][2] - outcomes["p_without"][2] == pytest.approx(-0.05)
+
+
+def test_ids_rank_rows_within_their_customer_month():
+    from touchpoint.errors import ConfigError
+    from touchpoint.simulate.tables import id_numbers
+
+    customer = np.array([7, 7, 3, 7, 3, 7])
+    month = np.array([0, 0, 0, 1, 0, 0])
+    # Customer 7, month 0: rows 0, 1, 5 -> ranks 0, 1, 2; customer 3: rows 2, 4 -> 0, 1.
+    assert id_numbers(customer, month).tolist() == [
+        700000,
+        700001,
+        300000,
+        701000,  # (customer 7, month 01, rank 000)
+        300001,
+        700002,
+    ]
+    with pytest.raises(ConfigError, match="rows of one kind in a month"):
+        id_numbers(np.zeros(1001, dtype=np.int64), np.zeros(1001, dtype=np.int64))

@@ -51,6 +51,15 @@ def simulate_command(
             "(columns work_order_id, campaign_id, customer_id, action[, channel, sent_at]).",
         ),
     ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-size",
+            min=1,
+            help="Customers generated at a time (memory and speed only: any size gives the "
+            "same world). Default: the parameters' chunk_size (4096).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -61,7 +70,7 @@ def simulate_command(
     """
     settings = load_config(config)
     if continue_dir is not None:
-        _continue(continue_dir, work_orders, months, settings, json_output)
+        _continue(continue_dir, work_orders, months, settings, json_output, chunk_size)
         return
     if work_orders is not None:
         raise ConfigError("--work-orders applies to a continued world; add --continue DIR")
@@ -69,7 +78,9 @@ def simulate_command(
         raise ConfigError(
             "say where to write the world with --out DIR (or extend one with --continue DIR)"
         )
-    world = load_params(params)
+    world = (
+        load_params(params) if chunk_size is None else load_params(params, chunk_size=chunk_size)
+    )
     if json_output:
         result = simulate(
             out,
@@ -125,13 +136,22 @@ def simulate_command(
     console.print(figures)
 
 
-def _continue(world_dir: Path, work_orders: Path | None, months: int, settings, json_output):
+def _continue(
+    world_dir: Path, work_orders: Path | None, months: int, settings, json_output, chunk_size
+):
     if json_output:
-        result = continue_world(world_dir, work_orders, months=months, config=settings)
+        result = continue_world(
+            world_dir, work_orders, months=months, config=settings, chunk_size=chunk_size
+        )
     else:
         with progress_bar("continuing") as on_progress:
             result = continue_world(
-                world_dir, work_orders, months=months, config=settings, on_progress=on_progress
+                world_dir,
+                work_orders,
+                months=months,
+                config=settings,
+                on_progress=on_progress,
+                chunk_size=chunk_size,
             )
     if json_output:
         typer.echo(

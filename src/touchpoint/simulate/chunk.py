@@ -1,9 +1,11 @@
 """One chunk of customers, month by month: the events of every entity as NumPy arrays.
 
-A chunk has its own random stream (seeded by the world's seed and the chunk's number), so
-the world is the same whatever number of chunks is generated at a time. Everything a chunk
-needs to go on (latent traits and habits, churn, the random stream's position, the ids used)
-is a :class:`ChunkState`, which :func:`save_state` writes so that a world can be continued.
+Every draw is keyed (:mod:`touchpoint.simulate.keyed_random`) by the world's seed, its draw
+site and the identity of what it is about (customer, month, the ordinal of an event within
+its customer-month, a call's redial and IVR step...), never by a position in a chunk, and
+rows come out ordered by customer: the world is the same whatever the chunk size. Everything
+a chunk needs to go on (latent traits and habits, churn) is a :class:`ChunkState`, which
+:func:`save_state` writes so that a world can be continued (in chunks of any size).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from touchpoint.errors import ConfigError
+from touchpoint.simulate import keyed_random as kr
 from touchpoint.simulate.hotline import OUTCOME_RESOLVED, Calls, simulate_calls
+from touchpoint.simulate.keyed_random import Site
 from touchpoint.simulate.menu import Menu
 from touchpoint.simulate.params import SimParams
 from touchpoint.simulate.population import (
     Population,
     baselines,
-    categorical,
     draw_population,
     month_bounds,
 )
@@ -65,7 +69,6 @@ class Chunk:
     left_in_month: np.ndarray  # per month
     mean_preferences: np.ndarray = field(default=None)  # [customer, business, channel]
     mean_payment_preferences: np.ndarray = field(default=None)  # [customer, payment channel]
-    first_ids: dict[str, int] = field(default_factory=dict)  # id numbers this leg starts at
     work_orders: dict[str, np.ndarray] = field(default_factory=dict)  # responses and effects
 
 
@@ -74,7 +77,7 @@ class ChunkState:
     """What a chunk of customers carries from one month to the next."""
 
     number: int
-    rng: np.random.Generator
+    seed: int
     population: Population
     month: int  # the next month to simulate, counted from params.start_month
     leave_us: np.ndarray  # NEVER while in the network
@@ -87,10 +90,8 @@ class ChunkState:
     recent_offers: np.ndarray  # marketing contacts, halved each month
     divert_payment: np.ndarray  # share of store payment weight moved to self service
     divert_agent: np.ndarray  # share of agent weight moved to self service
-    counters: dict[str, int]  # id numbers used so far, by kind
 
 
-COUNTERS = ("calls", "contacts", "payments", "complaints", "orders", "surveys", "offers")
 _STATE_ARRAYS = (
     "leave_us",
     "churn_month",
@@ -115,12 +116,7 @@ def save_state(state: ChunkState, path: Path) -> None:
         arrays[f"pop_{key}"] = (
             value.astype(np.float32) if value.dtype == np.float64 and value.ndim > 1 else value
         )
-    meta = {
-        "number": state.number,
-        "month": state.month,
-        "counters": state.counters,
-        "rng": state.rng.bit_generator.state,
-    }
+    meta = {"number": state.number, "month": state.month, "seed": state.seed}
     np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
 
 
@@ -139,15 +135,52 @@ def load_state(
     pop["baseline"], pop["payment_baseline"] = baselines(
         params, pop["segment"], businesses, channels
     )
-    rng = np.random.default_rng()
-    rng.bit_generator.state = meta["rng"]
+    if "seed" not in meta:
+        raise ConfigError(
+            f"{path}: saved by an older touchpoint (per-chunk random streams); simulate the "
+            "world again with this version to continue it"
+        )
     return ChunkState(
         number=meta["number"],
-        rng=rng,
+        seed=meta["seed"],
         population=Population(**pop),
         month=meta["month"],
-        counters=meta["counters"],
         **state,
+    )
+
+
+def split_state(state: ChunkState, size: int, number: int):
+    """``state`` cut into states of ``size`` customers (the last may be short), numbered
+    from ``number``."""
+    n = len(state.population.index)
+    for lo in range(0, n, size):
+        yield _take(state, slice(lo, min(lo + size, n)), number)
+        number += 1
+
+
+def concat_states(states: list[ChunkState], number: int) -> ChunkState:
+    """The customers of ``states`` (in order) as one state, at the same month."""
+    first = states[0]
+    if len(states) == 1:
+        first.number = number
+        return first
+    if any(s.month != first.month for s in states):
+        raise ConfigError("the saved chunks are at different months; simulate the world again")
+    pop = {
+        k: np.concatenate([s.population.__dict__[k] for s in states])
+        for k in first.population.__dict__
+    }
+    arrays = {k: np.concatenate([getattr(s, k) for s in states]) for k in _STATE_ARRAYS}
+    return ChunkState(
+        number=number, seed=first.seed, population=Population(**pop), month=first.month, **arrays
+    )
+
+
+def _take(state: ChunkState, rows: slice, number: int) -> ChunkState:
+    pop = {k: v[rows] for k, v in state.population.__dict__.items()}
+    arrays = {k: getattr(state, k)[rows] for k in _STATE_ARRAYS}
+    return ChunkState(
+        number=number, seed=state.seed, population=Population(**pop), month=state.month, **arrays
     )
 
 
@@ -156,6 +189,7 @@ class Plan:
     """A chunk's work orders in a continued leg: one entry per work order."""
 
     row: np.ndarray  # row of the work-orders file
+    key: np.ndarray  # the work order's random key (seed, leg, row)
     customer: np.ndarray  # local customer index
     action: np.ndarray  # index into ACTIONS
     month: np.ndarray  # the month the effect starts (counted from params.start_month)
@@ -166,7 +200,7 @@ class Plan:
     @classmethod
     def empty(cls) -> Plan:
         z = np.zeros(0, dtype=np.int64)
-        return cls(z, z, z, z, z, np.zeros(0), np.zeros(0, dtype=bool))
+        return cls(z, z.astype(np.uint64), z, z, z, z, np.zeros(0), np.zeros(0, dtype=bool))
 
 
 def age_band(params: SimParams, birth_year: np.ndarray, month: int) -> np.ndarray:
@@ -212,14 +246,14 @@ def new_state(
 ) -> ChunkState:
     """A fresh chunk of ``n`` customers (numbers from ``first``), before its first month; from
     ``first_month`` on, they are new subscribers joining a continued world."""
-    rng = np.random.default_rng([seed, number])
     pop = draw_population(
-        params, rng, first, n, months, businesses, channels, first_month, all_new=first_month > 0
+        params, seed, first, n, months, businesses, channels, first_month, all_new=first_month > 0
     )
     arpu = pop.arpu_yuan.copy()
+    points = kr.uniform(kr.fold(kr.key(seed, Site.CUSTOMER, pop.index), Site.POINTS_START), 5, 40)
     return ChunkState(
         number=number,
-        rng=rng,
+        seed=seed,
         population=pop,
         month=first_month,
         leave_us=np.full(n, NEVER, dtype=np.int64),
@@ -228,11 +262,10 @@ def new_state(
         had_complaint=np.zeros(n, dtype=bool),
         had_unresolved=np.zeros(n, dtype=bool),
         arpu=arpu,
-        points=(arpu * rng.uniform(5, 40, n)).astype(np.int64),
+        points=(arpu * points).astype(np.int64),
         recent_offers=np.zeros(n),
         divert_payment=np.zeros(n),
         divert_agent=np.zeros(n),
-        counters=dict.fromkeys(COUNTERS, 0),
     )
 
 
@@ -243,10 +276,40 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _seconds_us(rng, mean_seconds, n):
-    return (rng.gamma(2.0, mean_seconds / 2, n) * 1e6).astype(
+def _seconds_us(keys, mean_seconds):
+    return (kr.gamma2(keys, mean_seconds / 2) * 1e6).astype(
         np.int64
     ) // 1_000_000 * 1_000_000 + 1_000_000
+
+
+def _events(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[i]`` events for each ``i``: (i per event, event key = ``keys[i]`` with the
+    event's ordinal among i's events)."""
+    owner = np.repeat(np.arange(len(counts)), counts)
+    ordinal = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, kr.fold(keys[owner], ordinal)
+
+
+def _sorted(rows: dict[str, np.ndarray], *columns: str) -> dict[str, np.ndarray]:
+    """Rows ordered by ``columns`` (the first the most significant)."""
+    if not rows or not len(rows[columns[0]]):
+        return rows
+    order = np.lexsort(tuple(rows[c] for c in reversed(columns)))
+    return {k: v[order] for k, v in rows.items()}
+
+
+def ordinals(customer: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Per row: its rank among the rows of the same customer and month, in row order."""
+    if not len(customer):
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((month, customer))  # stable: row order within a customer-month
+    c, m = customer[order], month[order]
+    new = np.concatenate([[True], (c[1:] != c[:-1]) | (m[1:] != m[:-1])])
+    starts = np.flatnonzero(new)
+    rank = np.arange(len(order)) - starts[np.cumsum(new) - 1]
+    out = np.empty_like(rank)
+    out[order] = rank
+    return out
 
 
 def generate_chunk(
@@ -277,7 +340,7 @@ def plan_work_orders(
 ) -> Plan:
     """Draw each work order's planted effect: heterogeneous by age, brand and segment; none,
     and annoyance instead, for customers who have been contacted too often."""
-    rng = np.random.default_rng([seed, state.number, 1_000_003, state.month])
+    keys = kr.key(seed, Site.WORK_ORDER, state.month, row)
     pop = state.population
     t = params.treatments
     band = age_band(params, pop.birth_year[customer], state.month)
@@ -291,7 +354,9 @@ def plan_work_orders(
             * np.array([spec.by_brand.get(x, 1.0) for x in brands])[pop.brand[customer]]
             * np.array([spec.by_segment.get(x, 1.0) for x in segments])[pop.segment[customer]]
         )
-        noise = rng.lognormal(-(spec.noise_sigma**2) / 2, spec.noise_sigma, len(customer))
+        noise = kr.lognormal(
+            kr.fold(keys, Site.EFFECT_NOISE), -(spec.noise_sigma**2) / 2, spec.noise_sigma
+        )
         strength = np.where(rows, np.minimum(spec.effect * factor * noise, 0.95), strength)
     n_orders = np.bincount(customer, minlength=len(pop.index))[customer]
     p_annoyed = np.clip(
@@ -301,8 +366,9 @@ def plan_work_orders(
         0,
         0.95,
     )
-    annoyed = rng.random(len(customer)) < p_annoyed
-    return Plan(row, customer, action, month, sent_us, np.where(annoyed, 0.0, strength), annoyed)
+    annoyed = kr.uniform(kr.fold(keys, Site.ANNOYED)) < p_annoyed
+    strength = np.where(annoyed, 0.0, strength)
+    return Plan(row, keys, customer, action, month, sent_us, strength, annoyed)
 
 
 def _per_customer(n: int, plan: Plan, action: int) -> tuple[np.ndarray, np.ndarray]:
@@ -325,7 +391,8 @@ def run_months(
 ) -> Chunk:
     """Simulate ``months`` more months of a chunk, updating ``state``; ``plan`` holds work
     orders whose planted effects apply from their month on (a continued world)."""
-    rng, pop, n = state.rng, state.population, len(state.population.index)
+    pop, n = state.population, len(state.population.index)
+    customer_keys = kr.key(state.seed, Site.CUSTOMER, pop.index)
     plan = plan or Plan.empty()
     businesses = list(params.contacts.needs_per_month)
     seg = list(params.segments.values())
@@ -372,11 +439,16 @@ def run_months(
     treated = np.zeros(n, dtype=bool)
     treated[plan.customer] = True
 
-    offered = pop.baseline > 0
+    offered = pop.baseline > 0  # [customer, business, channel] channels in use
     for i in range(months):
         m = first_month + i
         start, end = bounds[i], bounds[i + 1]
         weights = day_weights(params.timing, start, end)
+        cm = kr.fold(customer_keys, m)  # this customer-month's key
+
+        def draw(site, cm=cm):
+            return kr.uniform(kr.fold(cm, site))
+
         at_start = (pop.join_us < start) & (state.leave_us >= start)
         in_network[i] = at_start.sum()
         # Churn this month: a monthly hazard from last month's experience.
@@ -409,8 +481,10 @@ def run_months(
         stay_with += np.where(
             at_risk & (m >= retain_from), np.log1p(-np.minimum(treated_hazard, 0.9)), 0
         )
-        leaving = at_start & (rng.random(n) < np.minimum(treated_hazard, 0.9))
-        leave_day = start + (rng.random(n) * ((end - start) // DAY_US)).astype(np.int64) * DAY_US
+        leaving = at_start & (draw(Site.CHURN) < np.minimum(treated_hazard, 0.9))
+        leave_day = (
+            start + (draw(Site.LEAVE_DAY) * ((end - start) // DAY_US)).astype(np.int64) * DAY_US
+        )
         state.leave_us = np.where(leaving, leave_day, state.leave_us)
         state.churn_month = np.where(leaving, m, state.churn_month)
         # The planted reason: drawn in proportion to each driver's part of the hazard.
@@ -420,7 +494,7 @@ def run_months(
         reason_weights = np.maximum(reason_weights, 0) + 0.15  # a little of every reason
         state.churn_reason = np.where(
             leaving,
-            categorical(rng, reason_weights / reason_weights.sum(1, keepdims=True)),
+            kr.categorical(kr.fold(cm, Site.CHURN_REASON), reason_weights),
             state.churn_reason,
         )
         left[i] = leaving.sum()
@@ -431,15 +505,21 @@ def run_months(
         d = params.contacts.preference_drift
         # (Channels a business is not offered in have no weight: no draw for them.)
         noise = np.zeros_like(pop.baseline)
-        noise[offered] = rng.gamma(
-            pop.habit[offered] * params.contacts.preference_concentration * 3
+        cells = np.nonzero(offered)
+        noise[offered] = kr.gamma(
+            kr.fold(kr.fold(cm, Site.DRIFT)[cells[0]], cells[1] * offered.shape[2] + cells[2]),
+            pop.habit[offered] * params.contacts.preference_concentration * 3,
         )
         total = noise.sum(-1, keepdims=True)
         # (A draw can underflow to all zeros for a rarely used business: then the baseline.)
         noise = np.where(total > 0, noise / np.where(total > 0, total, 1.0), pop.baseline)
         pop.preferences = (1 - d) * pop.preferences + d * noise
-        noise = rng.gamma(
-            np.maximum(pop.payment_habit * params.contacts.preference_concentration * 3, 1e-9)
+        noise = kr.gamma(
+            kr.fold(
+                kr.fold(cm, Site.PAYMENT_DRIFT)[:, None],
+                np.arange(pop.payment_habit.shape[1])[None, :],
+            ),
+            np.maximum(pop.payment_habit * params.contacts.preference_concentration * 3, 1e-9),
         )
         noise /= noise.sum(-1, keepdims=True)
         pop.payment_preferences = (1 - d) * pop.payment_preferences + d * noise
@@ -491,21 +571,33 @@ def run_months(
         agent_without += np.where(on, expected_agent * (1 - divert_agent_without), 0)
 
         # Needs, their time and the channel chosen for each.
-        counts = rng.poisson(need_rates[None, :] * seg_needs[:, None]) * alive[:, None]
-        cust, biz = np.nonzero(counts)
-        reps = counts[cust, biz]
-        cust, biz = np.repeat(cust, reps), np.repeat(biz, reps)
-        t = sample_times(rng, start, end, len(cust), is_bill_business[biz], weights)
+        # A need's key: its customer-month, business and ordinal within them.
+        nb_ = len(businesses)
+        counts = (
+            kr.poisson(
+                kr.fold(kr.fold(cm, Site.NEEDS)[:, None], np.arange(nb_)[None, :]),
+                need_rates[None, :] * seg_needs[:, None],
+            )
+            * alive[:, None]
+        )
+        cell = np.repeat(np.arange(n * nb_), counts.ravel())
+        k = np.arange(len(cell)) - np.repeat(
+            np.cumsum(counts.ravel()) - counts.ravel(), counts.ravel()
+        )
+        cust, biz = cell // nb_, cell % nb_
+        need_keys = kr.fold(kr.fold(cm, Site.NEED)[cust], k * nb_ + biz)
+        t = sample_times(need_keys, start, is_bill_business[biz], weights)
         keep_rows = (t >= lo[cust]) & (t < hi[cust])
         cust, biz, t = cust[keep_rows], biz[keep_rows], t[keep_rows]
-        channel = categorical(rng, habits[cust, biz])
+        need_keys = need_keys[keep_rows]
+        channel = kr.categorical(kr.fold(need_keys, Site.CHANNEL), habits[cust, biz])
         is_hot = np.isin(channel, hotline_idx)
         call_parts.append(
             simulate_calls(
                 params,
                 menu,
                 businesses,
-                rng,
+                need_keys[is_hot],
                 cust[is_hot],
                 biz[is_hot],
                 t[is_hot],
@@ -514,10 +606,11 @@ def run_months(
                 hi,
             )
         )
+        call_parts[-1].month[:] = m
         contacts = _other_contacts(
             params,
-            rng,
             channels,
+            need_keys[~is_hot],
             cust[~is_hot],
             biz[~is_hot],
             t[~is_hot],
@@ -525,6 +618,7 @@ def run_months(
             pop,
             hi,
         )
+        contacts["month"] = np.full(len(contacts["customer"]), m)
         contact_parts.append(contacts)
         calls = call_parts[-1]
         unresolved = np.zeros(n, dtype=bool)
@@ -535,36 +629,46 @@ def run_months(
         state.had_unresolved = unresolved
 
         # Payments, bills, complaints, orders and marketing offers.
-        n_pay = rng.poisson(params.payments.per_month, n) * alive
-        pc = np.repeat(np.arange(n), n_pay)
-        pt = sample_times(rng, start, end, len(pc), np.ones(len(pc), dtype=bool), weights)
+        n_pay = kr.poisson(kr.fold(cm, Site.N_PAYMENTS), params.payments.per_month) * alive
+        pc, pk = _events(kr.fold(cm, Site.PAYMENT), n_pay)
+        pt = sample_times(pk, start, np.ones(len(pc), dtype=bool), weights)
         ok = (pt >= lo[pc]) & (pt < hi[pc])
-        pc, pt = pc[ok], pt[ok]
+        pc, pt, pk = pc[ok], pt[ok], pk[ok]
         arpu = state.arpu
         payment_parts.append(
             dict(
                 customer=pc,
                 at_us=pt,
-                channel=pay_channels[categorical(rng, payment_habits[pc])],
-                amount=np.round(arpu[pc] * rng.uniform(0.8, 2.5, len(pc)) / 10) * 10,
+                channel=pay_channels[kr.categorical(kr.fold(pk, Site.CHANNEL), payment_habits[pc])],
+                amount=np.round(arpu[pc] * kr.uniform(kr.fold(pk, Site.AMOUNT), 0.8, 2.5) / 10)
+                * 10,
+                key=pk,
+                month=np.full(len(pc), m),
             )
         )
-        arpu = arpu * pop.arpu_trend * rng.lognormal(0, 0.05, n)
+        arpu = arpu * pop.arpu_trend * kr.lognormal(kr.fold(cm, Site.ARPU_CHANGE), 0, 0.05)
         state.arpu = arpu
-        state.points = state.points + (arpu * rng.uniform(0.5, 1.5, n)).astype(np.int64) * alive
-        billed = alive
+        state.points = (
+            state.points
+            + (arpu * kr.uniform(kr.fold(cm, Site.POINTS), 0.5, 1.5)).astype(np.int64) * alive
+        )
+        billed = np.flatnonzero(alive)
+        bm = cm[billed]
+        barpu = arpu[billed]
         bill_parts.append(
             dict(
-                customer=np.flatnonzero(billed),
-                month_us=np.full(billed.sum(), start),
-                arpu=np.round(arpu[billed], 2),
-                voice=np.round(arpu[billed] * rng.uniform(1, 6, billed.sum()), 1),
-                data=np.round(arpu[billed] * rng.uniform(5, 60, billed.sum()), 1),
-                sms=rng.poisson(20, billed.sum()),
+                customer=billed,
+                month_us=np.full(len(billed), start),
+                arpu=np.round(barpu, 2),
+                voice=np.round(barpu * kr.uniform(kr.fold(bm, Site.BILL_VOICE), 1, 6), 1),
+                data=np.round(barpu * kr.uniform(kr.fold(bm, Site.BILL_DATA), 5, 60), 1),
+                sms=kr.poisson(kr.fold(bm, Site.BILL_SMS), 20),
                 points=state.points[billed],
                 arrears=np.where(
-                    rng.random(billed.sum()) < 0.04,
-                    np.round(arpu[billed] * rng.uniform(0.2, 1.0, billed.sum()), 2),
+                    kr.uniform(kr.fold(bm, Site.BILL_ARREARS)) < 0.04,
+                    np.round(
+                        barpu * kr.uniform(kr.fold(bm, Site.BILL_ARREARS_AMOUNT), 0.2, 1.0), 2
+                    ),
                     0.0,
                 ),
             )
@@ -576,52 +680,62 @@ def run_months(
             * (1 + 2 * unresolved)
             * harassed
         )
-        cc = np.repeat(np.arange(n), rng.poisson(rate) * alive)
-        ct = sample_times(rng, start, end, len(cc), np.zeros(len(cc), dtype=bool), weights)
+        cc, ck = _events(
+            kr.fold(cm, Site.COMPLAINT), kr.poisson(kr.fold(cm, Site.N_COMPLAINTS), rate) * alive
+        )
+        ct = sample_times(ck, start, np.zeros(len(cc), dtype=bool), weights)
         ok = (ct >= lo[cc]) & (ct < hi[cc])
         # An annoyed customer's extra complaints are about marketing harassment.
-        cc, ct = cc[ok], ct[ok]
-        is_harassment = rng.random(len(cc)) < 1 - 1 / harassed[cc]
-        complaint_parts.append(dict(customer=cc, at_us=ct, is_harassment=is_harassment))
+        cc, ct, ck = cc[ok], ct[ok], ck[ok]
+        is_harassment = kr.uniform(kr.fold(ck, Site.HARASSMENT)) < 1 - 1 / harassed[cc]
+        complaint_parts.append(
+            dict(
+                customer=cc,
+                at_us=ct,
+                is_harassment=is_harassment,
+                key=ck,
+                month=np.full(len(cc), m),
+            )
+        )
         state.had_complaint = np.zeros(n, dtype=bool)
         state.had_complaint[cc] = True
         digital = np.array([s.digital for s in seg])[pop.segment]
-        oc = np.repeat(np.arange(n), rng.poisson(params.orders.per_month * digital) * alive)
-        ot = sample_times(rng, start, end, len(oc), np.zeros(len(oc), dtype=bool), weights)
+        oc, ok_ = _events(
+            kr.fold(cm, Site.ORDER),
+            kr.poisson(kr.fold(cm, Site.N_ORDERS), params.orders.per_month * digital) * alive,
+        )
+        ot = sample_times(ok_, start, np.zeros(len(oc), dtype=bool), weights)
         ok = (ot >= lo[oc]) & (ot < hi[oc])
+        oc, ot, ok_ = oc[ok], ot[ok], ok_[ok]
         nb = businesses.index("new_business")
         order_parts.append(
             dict(
-                customer=oc[ok], at_us=ot[ok], channel=categorical(rng, pop.preferences[oc[ok], nb])
+                customer=oc,
+                at_us=ot,
+                channel=kr.categorical(kr.fold(ok_, Site.CHANNEL), pop.preferences[oc, nb]),
+                key=ok_,
+                month=np.full(len(oc), m),
             )
         )
-        offered = alive & (rng.random(n) < params.campaigns.offers_per_month)
-        state.recent_offers = state.recent_offers / 2 + offered
+        sent_offer = alive & (draw(Site.OFFER) < params.campaigns.offers_per_month)
+        state.recent_offers = state.recent_offers / 2 + sent_offer
+        who = np.flatnonzero(sent_offer)
         offer_parts.append(
             dict(
-                customer=np.flatnonzero(offered),
-                month=np.full(offered.sum(), m),
+                customer=who,
+                month=np.full(len(who), m),
                 at_us=start
-                + (rng.random(offered.sum()) * (3 * DAY_US)).astype(np.int64)
+                + (draw(Site.OFFER_AT)[who] * (3 * DAY_US)).astype(np.int64)
                 // 1_000_000
                 * 1_000_000
                 + 10 * HOUR_US,
+                key=kr.fold(cm[who], Site.OFFER),
             )
         )
 
-    calls = Calls(
-        **{
-            k: np.concatenate([getattr(c, k) for c in call_parts])
-            for k in Calls.__dataclass_fields__
-        }
-    )
-    # Call numbers of later months continue after earlier months' calls.
-    offsets = np.cumsum([0] + [len(c.customer) for c in call_parts[:-1]])
-    calls.event_call = np.concatenate(
-        [c.event_call + o for c, o in zip(call_parts, offsets, strict=True)]
-    )
-    contacts = _concat(contact_parts)
-    surveys = _surveys(params, rng, calls, contacts, channels)
+    calls = _sorted_calls(call_parts)
+    contacts = _sorted(_concat(contact_parts), "customer", "start_us", "key")
+    surveys = _sorted(_surveys(params, calls, contacts, channels), "customer", "sent_us", "key")
     chunk = Chunk(
         number=state.number,
         population=pop,
@@ -630,20 +744,18 @@ def run_months(
         churn_reason=state.churn_reason,
         calls=calls,
         contacts=contacts,
-        payments=_concat(payment_parts),
-        bills=_concat(bill_parts),
-        complaints=_concat(complaint_parts),
-        orders=_concat(order_parts),
+        payments=_sorted(_concat(payment_parts), "customer", "at_us", "key"),
+        bills=_sorted(_concat(bill_parts), "customer", "month_us"),
+        complaints=_sorted(_concat(complaint_parts), "customer", "at_us", "key"),
+        orders=_sorted(_concat(order_parts), "customer", "at_us", "key"),
         surveys=surveys,
-        offers=_concat(offer_parts),
+        offers=_sorted(_concat(offer_parts), "customer", "month"),
         in_network_at_month_start=in_network,
         left_in_month=left,
         mean_preferences=pref_sum / months,
         mean_payment_preferences=pay_sum / months,
-        first_ids=dict(state.counters),
         work_orders=_work_order_outcomes(
             params,
-            rng,
             plan,
             state,
             {
@@ -654,23 +766,32 @@ def run_months(
         ),
     )
     state.month += months
-    for kind, count in (
-        ("calls", len(calls.customer)),
-        ("contacts", len(contacts["customer"])),
-        ("payments", len(chunk.payments["customer"])),
-        ("complaints", len(chunk.complaints["customer"])),
-        ("orders", len(chunk.orders["customer"])),
-        ("surveys", len(surveys["customer"])),
-        ("offers", len(chunk.offers["customer"])),
-    ):
-        state.counters[kind] += count
     return chunk
+
+
+def _sorted_calls(parts: list[Calls]) -> Calls:
+    """The months' calls ordered by customer, start and key; events by call and step."""
+    fields = Calls.__dataclass_fields__
+    merged = {k: np.concatenate([getattr(c, k) for c in parts]) for k in fields}
+    # Call numbers of later months continue after earlier months' calls.
+    offsets = np.cumsum([0] + [len(c.customer) for c in parts[:-1]])
+    merged["event_call"] = np.concatenate(
+        [c.event_call + o for c, o in zip(parts, offsets, strict=True)]
+    )
+    order = np.lexsort((merged["key"], merged["start_us"], merged["customer"]))
+    new_number = np.empty_like(order)
+    new_number[order] = np.arange(len(order))
+    merged["event_call"] = new_number[merged["event_call"]]
+    events = np.lexsort((merged["event_seq"], merged["event_call"]))
+    return Calls(
+        **{k: v[events] if k.startswith("event_") else v[order] for k, v in merged.items()}
+    )
 
 
 RESPONSES = ("accepted", "declined", "no_response", "opted_out")
 
 
-def _work_order_outcomes(params, rng, plan: Plan, state: ChunkState, expected) -> dict:
+def _work_order_outcomes(params, plan: Plan, state: ChunkState, expected) -> dict:
     """Each work order's planted individual effect on its action's outcome, and the response
     the customer sends back.
 
@@ -692,7 +813,7 @@ def _work_order_outcomes(params, rng, plan: Plan, state: ChunkState, expected) -
             p_without[rows] = 1 - np.exp(-without[c])
             p_with[rows] = 1 - np.exp(-with_[c])
     delivered = state.leave_us[plan.customer] > plan.sent_us
-    u = rng.random(k)
+    u = kr.uniform(kr.fold(plan.key, Site.RESPONSE))
     response = np.where(
         ~delivered,
         2,
@@ -704,7 +825,9 @@ def _work_order_outcomes(params, rng, plan: Plan, state: ChunkState, expected) -
     )
     responded_us = (
         plan.sent_us
-        + (rng.exponential(6, k) * 3_600e6).astype(np.int64) // 1_000_000 * 1_000_000
+        + (kr.exponential(kr.fold(plan.key, Site.RESPONSE_DELAY), 6) * 3_600e6).astype(np.int64)
+        // 1_000_000
+        * 1_000_000
         + 60_000_000
     )
     return dict(
@@ -722,17 +845,22 @@ def _work_order_outcomes(params, rng, plan: Plan, state: ChunkState, expected) -
     )
 
 
-def _other_contacts(params, rng, channels, cust, biz, t, channel, pop, alive_until):
-    """Contacts outside the hotline; an unresolved one is often followed up elsewhere within a day."""
+def _other_contacts(params, channels, keys, cust, biz, t, channel, pop, alive_until):
+    """Contacts outside the hotline; an unresolved one is often followed up elsewhere within a
+    day. ``keys`` are the needs' keys; a follow-up's key is its contact's, folded."""
     parts = []
     follow_up = 0
+    resolve_by_channel = np.array([params.contacts.resolve_rate.get(c, 0.8) for c in channels])
+    duration_by_channel = np.array(
+        [params.contacts.duration_seconds.get(c, 120.0) for c in channels]
+    )
     while len(cust) and follow_up < 3:
-        resolve = np.array([params.contacts.resolve_rate.get(c, 0.8) for c in channels])[channel]
-        duration = np.array([params.contacts.duration_seconds.get(c, 120.0) for c in channels])[
-            channel
-        ]
-        end = t + _seconds_us(rng, duration, len(t))
-        outcome = np.where(rng.random(len(t)) < resolve, OUTCOME_RESOLVED, 3)
+        end = t + _seconds_us(kr.fold(keys, Site.DURATION), duration_by_channel[channel])
+        outcome = np.where(
+            kr.uniform(kr.fold(keys, Site.RESOLVED)) < resolve_by_channel[channel],
+            OUTCOME_RESOLVED,
+            3,
+        )
         parts.append(
             dict(
                 customer=cust,
@@ -741,21 +869,22 @@ def _other_contacts(params, rng, channels, cust, biz, t, channel, pop, alive_unt
                 end_us=end,
                 channel=channel,
                 outcome=outcome,
+                key=keys,
             )
         )
         again = (outcome != OUTCOME_RESOLVED) & (
-            rng.random(len(t)) < params.contacts.cross_channel_repeat
+            kr.uniform(kr.fold(keys, Site.FOLLOW_UP)) < params.contacts.cross_channel_repeat
         )
-        nt = (
-            end + (rng.uniform(0.3, 20, len(t)) * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000
-        )
+        gap = kr.uniform(kr.fold(keys, Site.FOLLOW_UP_GAP), 0.3, 20)
+        nt = end + (gap * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000
         again &= nt < alive_until[cust]
         prefs = pop.preferences[cust[again], biz[again]].copy()
         prefs[np.arange(again.sum()), channel[again]] = 0  # try somewhere else
         prefs[:, [channels.index(c) for c in HOTLINE]] = 0  # (hotline follow-ups come as redials)
         prefs += 1e-9
         cust, biz, t = cust[again], biz[again], nt[again]
-        channel = categorical(rng, prefs / prefs.sum(1, keepdims=True))
+        keys = kr.fold(keys[again], Site.FOLLOW_UP)
+        channel = kr.categorical(kr.fold(keys, Site.CHANNEL), prefs)
         follow_up += 1
     return _concat(parts) or dict(
         customer=np.zeros(0, np.int64),
@@ -764,34 +893,39 @@ def _other_contacts(params, rng, channels, cust, biz, t, channel, pop, alive_unt
         end_us=np.zeros(0, np.int64),
         channel=np.zeros(0, np.int64),
         outcome=np.zeros(0, np.int64),
+        key=np.zeros(0, np.uint64),
     )
 
 
 SATISFIED, NEUTRAL, DISSATISFIED = 0, 1, 2
 
 
-def _surveys(params, rng, calls: Calls, contacts, channels):
+def _surveys(params, calls: Calls, contacts, channels):
     """SMS surveys after agent and store contacts, IVR surveys after calls that stayed in the IVR.
 
     Satisfaction follows the peak and the end of the contact (peak-end rule): the worst moment
-    (a long wait for the agent, a transfer) and whether it ended resolved.
+    (a long wait for the agent, a transfer) and whether it ended resolved. A survey's draws
+    are keyed by the contact it asks about.
     """
     sv = params.surveys
     store = channels.index("store")
     # Agent legs of hotline calls.
     a = np.flatnonzero(
-        calls.is_transferred & (rng.random(len(calls.customer)) < sv.sms_after_agent)
+        calls.is_transferred
+        & (kr.uniform(kr.fold(calls.key, Site.SURVEY_AGENT)) < sv.sms_after_agent)
     )
     wait = (calls.agent_start_us[a] - calls.ivr_end_us[a]) / 1e6
     agent_good = np.where(calls.agent_resolved[a], np.where(wait > 60, 0.55, 0.8), 0.12)
     # Store visits.
     s = np.flatnonzero(
-        (contacts["channel"] == store) & (rng.random(len(contacts["channel"])) < sv.sms_after_agent)
+        (contacts["channel"] == store)
+        & (kr.uniform(kr.fold(contacts["key"], Site.SURVEY_STORE)) < sv.sms_after_agent)
     )
     store_good = np.where(contacts["outcome"][s] == OUTCOME_RESOLVED, 0.8, 0.15)
     # Calls that ended in the IVR.
     i = np.flatnonzero(
-        ~calls.is_transferred & (rng.random(len(calls.customer)) < sv.ivr_after_call)
+        ~calls.is_transferred
+        & (kr.uniform(kr.fold(calls.key, Site.SURVEY_IVR)) < sv.ivr_after_call)
     )
     ivr_good = np.where(calls.ivr_outcome[i] == OUTCOME_RESOLVED, 0.75, 0.2)
     customer = np.concatenate([calls.customer[a], contacts["customer"][s], calls.customer[i]])
@@ -803,15 +937,21 @@ def _surveys(params, rng, calls: Calls, contacts, channels):
     kind = np.concatenate([np.zeros(len(a)), np.ones(len(s)), np.full(len(i), 2)]).astype(np.int8)
     ref = np.concatenate([a, s, i])
     p_good = np.concatenate([agent_good, store_good, ivr_good])
-    u = rng.random(len(customer))
+    keys = kr.fold(np.concatenate([calls.key[a], contacts["key"][s], calls.key[i]]), Site.SURVEY)
+    month = np.concatenate([calls.month[a], contacts["month"][s], calls.month[i]])
+    u = kr.uniform(kr.fold(keys, Site.SATISFACTION))
     satisfaction = np.where(
         u < p_good, SATISFIED, np.where(u < p_good + (1 - p_good) * 0.35, NEUTRAL, DISSATISFIED)
     )
     is_sms = kind != 2
-    replied = rng.random(len(customer)) < np.where(is_sms, sv.sms_reply_rate, sv.ivr_reply_rate)
+    replied = kr.uniform(kr.fold(keys, Site.REPLIED)) < np.where(
+        is_sms, sv.sms_reply_rate, sv.ivr_reply_rate
+    )
     replied_at = (
         sent
-        + (rng.exponential(900, len(customer)) * 1e6).astype(np.int64) // 1_000_000 * 1_000_000
+        + (kr.exponential(kr.fold(keys, Site.REPLY_DELAY), 900) * 1e6).astype(np.int64)
+        // 1_000_000
+        * 1_000_000
         + 1_000_000
     )
     return dict(
@@ -823,5 +963,7 @@ def _surveys(params, rng, calls: Calls, contacts, channels):
         replied=replied,
         replied_us=replied_at,
         satisfaction=satisfaction,
-        text_draw=rng.random(len(customer)),
+        text_draw=kr.uniform(kr.fold(keys, Site.REPLY_TEXT)),
+        key=keys,
+        month=month,
     )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from touchpoint.simulate import keyed_random as kr
+from touchpoint.simulate.keyed_random import Site
 from touchpoint.simulate.menu import Menu
 from touchpoint.simulate.params import Ivr
 
@@ -62,13 +64,16 @@ class _Log:
 
 
 def walk_calls(
-    menu: Menu, ivr: Ivr, target_leaf: np.ndarray, is_seeker: np.ndarray, rng: np.random.Generator
+    menu: Menu, ivr: Ivr, target_leaf: np.ndarray, is_seeker: np.ndarray, keys: np.ndarray
 ) -> Walk:
     """Walk ``len(target_leaf)`` calls through ``menu``.
 
     ``target_leaf`` is the service each caller wants; ``is_seeker`` marks callers who want a
-    human and press 0 at the main menu with probability ``ivr.agent_seeker_zero_out``.
+    human and press 0 at the main menu with probability ``ivr.agent_seeker_zero_out``;
+    ``keys`` are the calls' random keys: a call's draws at each turn are keyed by (call, turn),
+    so a call walks the same way in any batch.
     """
+    turn_keys = kr.fold(keys, Site.TURN)
     n = len(target_leaf)
     calls = np.arange(n)
     node = np.zeros(n, dtype=np.int64)
@@ -94,10 +99,11 @@ def walk_calls(
         a = active
         cur = node[a]
         seq[a] += 1
-        dwell = ivr.prompt_seconds * rng.uniform(0.6, 1.4, len(a)) + ivr.key_seconds * rng.uniform(
-            0.4, 1.6, len(a)
-        )
-        u = rng.random(len(a))
+        th = kr.fold(turn_keys[a], turn)
+        dwell = ivr.prompt_seconds * kr.uniform(
+            kr.fold(th, Site.PROMPT_DWELL), 0.6, 1.4
+        ) + ivr.key_seconds * kr.uniform(kr.fold(th, Site.KEY_DWELL), 0.4, 1.6)
+        u = kr.uniform(kr.fold(th, Site.ACTION))
         finished = np.zeros(len(a), dtype=bool)
 
         # 1. Back from a wrong turn: '*' returns to the parent.
@@ -136,10 +142,14 @@ def walk_calls(
         # Timeout and invalid key: the prompt plays again.
         for mask, kind in ((timeout, TIMEOUT), (invalid, INVALID)):
             idx = a[mask]
-            keys = (
-                rng.choice(np.array(["9", "#"], dtype=object), len(idx)) if kind == INVALID else ""
+            pressed = (
+                np.array(["9", "#"], dtype=object)[
+                    kr.integers(kr.fold(th[mask], Site.INVALID_KEY), 0, 2)
+                ]
+                if kind == INVALID
+                else ""
             )
-            log.add(idx, seq[idx], ms(t[idx]), node[idx], kind, keys)
+            log.add(idx, seq[idx], ms(t[idx]), node[idx], kind, pressed)
         # Keys that move: right, wrong (to a sibling of the right child) and back.
         goal = menu.next_hop[target_leaf[a], cur]
         destination = np.where(right, goal, -1)
@@ -149,20 +159,22 @@ def walk_calls(
                 menu.children[c][menu.children[c] != g]
                 for c, g in zip(cur[w], goal[w], strict=True)
             ]
-            destination[w] = [opt[rng.integers(len(opt))] for opt in options]
+            pick = kr.uniform(kr.fold(th[w], Site.WRONG_TURN))
+            destination[w] = [opt[int(p * len(opt))] for opt, p in zip(options, pick, strict=True)]
         destination[back] = menu.parent[cur[back]]
         moves = right | wrong | back
         idx = a[moves]
-        keys = np.where(back[moves], "*", menu.key[destination[moves]]).astype(object)
-        log.add(idx, seq[idx], ms(t[idx]), node[idx], KEY, keys)
+        pressed = np.where(back[moves], "*", menu.key[destination[moves]]).astype(object)
+        log.add(idx, seq[idx], ms(t[idx]), node[idx], KEY, pressed)
         node[idx] = destination[moves]
         lost_at_wrong[a[wrong]] = True
         lost_at_wrong[a[back]] = False
         # Leaf service: complete, or fail into a transfer or a hang-up.
         idx = a[at_leaf]
-        t[idx] += ivr.service_seconds * rng.uniform(0.5, 1.5, len(idx))
-        ok = rng.random(len(idx)) < ivr.self_service_success
-        to_agent = ~ok & (rng.random(len(idx)) < ivr.failed_service_to_agent)
+        tl = th[at_leaf]
+        t[idx] += ivr.service_seconds * kr.uniform(kr.fold(tl, Site.SERVICE_TIME), 0.5, 1.5)
+        ok = kr.uniform(kr.fold(tl, Site.SERVICE_OK)) < ivr.self_service_success
+        to_agent = ~ok & (kr.uniform(kr.fold(tl, Site.TO_AGENT)) < ivr.failed_service_to_agent)
         kinds = np.where(ok, COMPLETE, np.where(to_agent, TRANSFER, HANG_UP)).astype(np.int8)
         log.add(
             idx, seq[idx], ms(t[idx]), node[idx], kinds, np.where(to_agent, "0", "").astype(object)

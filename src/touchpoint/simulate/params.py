@@ -165,7 +165,7 @@ class SimParams(_Model):
 
     version: int = Field(ge=1, le=1)
     start_month: dt.date
-    chunk_size: int = Field(ge=64)
+    chunk_size: int = Field(ge=1)  # customers per block: memory only, never the world
     population: Population
     segments: dict[str, Segment]
     contacts: Contacts

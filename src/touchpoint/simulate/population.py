@@ -7,22 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from touchpoint.simulate import keyed_random as kr
+from touchpoint.simulate.keyed_random import Site
 from touchpoint.simulate.params import SimParams
 
 DAY_US = 86_400_000_000
 
 
-def categorical(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
-    """One draw per row of ``probabilities`` (rows sum to 1): the chosen column index."""
-    cumulative = np.cumsum(probabilities, axis=-1)
-    u = rng.random(probabilities.shape[:-1])[..., None] * cumulative[..., -1:]
-    return np.minimum((u > cumulative).sum(axis=-1), probabilities.shape[-1] - 1)
-
-
-def pick(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
-    """``n`` keys of ``weights`` drawn in proportion to their values, as indexes into its keys."""
-    p = np.array(list(weights.values()), dtype=float)
-    return rng.choice(len(p), size=n, p=p / p.sum())
+def pick(h: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+    """One key of ``weights`` per key ``h``, drawn in proportion to the values, as indexes."""
+    return kr.choice(h, list(weights.values()))
 
 
 @dataclass
@@ -73,7 +67,7 @@ def _tilt(params: SimParams, channels: list[str]) -> np.ndarray:
 
 def draw_population(
     params: SimParams,
-    rng: np.random.Generator,
+    seed: int,
     first: int,
     n: int,
     months: int,
@@ -83,51 +77,73 @@ def draw_population(
     all_new: bool = False,
 ) -> Population:
     """``n`` customers numbered from ``first``. Some join inside ``months`` months from
-    ``first_month`` (all of them when ``all_new``: the new subscribers of a continued world)."""
+    ``first_month`` (all of them when ``all_new``: the new subscribers of a continued world).
+    Every trait is keyed by (seed, site, customer number): a customer is the same whatever
+    block it is drawn in."""
     pop = params.population
-    brand = pick(rng, pop.brands, n)
+    index = np.arange(first, first + n)
+    ck = kr.key(seed, Site.CUSTOMER, index)
+
+    def u(site):
+        return kr.uniform(kr.fold(ck, site))
+
+    brand = pick(kr.fold(ck, Site.BRAND), pop.brands)
     brand_names = list(pop.brands)
     tier = np.full(n, 3)
-    u = rng.random(n)
+    tier_u = u(Site.TIER)
     for b, name in enumerate(brand_names):
         shares = pop.tiers_by_brand.get(name, {})
         edges = np.cumsum([shares.get(t, 0.0) for t in TIERS[:3]])
         mask = brand == b
-        tier[mask] = np.searchsorted(edges, u[mask], side="right")
-    region = pick(rng, {k: r.weight for k, r in pop.regions.items()}, n)
-    segment = pick(rng, {k: s.share for k, s in params.segments.items()}, n)
+        tier[mask] = np.searchsorted(edges, tier_u[mask], side="right")
+    region = pick(kr.fold(ck, Site.REGION), {k: r.weight for k, r in pop.regions.items()})
+    segment = pick(kr.fold(ck, Site.SEGMENT), {k: s.share for k, s in params.segments.items()})
     seg_arpu = np.array([s.arpu for s in params.segments.values()])
     median = np.array([pop.arpu_median_yuan[b] for b in brand_names])[brand]
     tier_factor = np.array([pop.arpu_tier_factor[t] for t in TIERS])[tier]
-    arpu = median * tier_factor * seg_arpu[segment] * rng.lognormal(0.0, pop.arpu_sigma, n)
+    arpu = (
+        median
+        * tier_factor
+        * seg_arpu[segment]
+        * kr.lognormal(kr.fold(ck, Site.ARPU), 0.0, pop.arpu_sigma)
+    )
     bounds = month_bounds(params.start_month, first_month + months)[first_month:]
     start, span = bounds[0], bounds[-1] - bounds[0] - DAY_US  # new joiners join inside the period
-    is_new = (rng.random(n) < pop.new_joins_per_month * months) | all_new
-    tenure_days = rng.exponential(3 * 365, n) + 30
-    join = np.where(is_new, start + rng.random(n) * span, start - tenure_days * DAY_US)
+    is_new = (u(Site.NEW_JOINER) < pop.new_joins_per_month * months) | all_new
+    tenure_days = kr.exponential(kr.fold(ck, Site.TENURE), 3 * 365) + 30
+    join = np.where(is_new, start + u(Site.JOIN_DAY) * span, start - tenure_days * DAY_US)
     join = (join // DAY_US) * DAY_US  # join dates are whole days
 
     # Channel habits: baseline weights per business, tilted by segment, then each customer's own.
     baseline, payment_baseline = baselines(params, segment, businesses, channels)
     concentration = params.contacts.preference_concentration
-    preferences = rng.gamma(np.maximum(baseline * concentration * len(channels) / 3, 1e-9))
+    b, c = baseline.shape[1:]
+    cells = np.arange(b * c).reshape(1, b, c)
+    preferences = kr.gamma(
+        kr.fold(kr.fold(ck, Site.PREFERENCES)[:, None, None], cells),
+        np.maximum(baseline * concentration * len(channels) / 3, 1e-9),
+    )
     preferences /= preferences.sum(axis=-1, keepdims=True)
-    payment_preferences = rng.gamma(np.maximum(payment_baseline * concentration * 2, 1e-9))
+    p = payment_baseline.shape[1]
+    payment_preferences = kr.gamma(
+        kr.fold(kr.fold(ck, Site.PAYMENT_PREFERENCES)[:, None], np.arange(p)[None, :]),
+        np.maximum(payment_baseline * concentration * 2, 1e-9),
+    )
     payment_preferences /= payment_preferences.sum(axis=-1, keepdims=True)
 
     return Population(
-        index=np.arange(first, first + n),
+        index=index,
         brand=brand,
         tier=tier,
         region=region,
         segment=segment,
         arpu_yuan=arpu,
-        arpu_trend=rng.normal(1.0, 0.02, n),
-        birth_year=rng.integers(1950, 2008, n),
-        is_female=rng.random(n) < 0.48,
-        is_group_key_person=rng.random(n) < pop.group_key_person_share,
-        is_family_plan=rng.random(n) < pop.family_plan_share,
-        is_sensitive=rng.random(n) < pop.sensitive_share,
+        arpu_trend=kr.normal(kr.fold(ck, Site.ARPU_TREND), 1.0, 0.02),
+        birth_year=kr.integers(kr.fold(ck, Site.BIRTH_YEAR), 1950, 2008),
+        is_female=u(Site.FEMALE) < 0.48,
+        is_group_key_person=u(Site.GROUP_KEY) < pop.group_key_person_share,
+        is_family_plan=u(Site.FAMILY) < pop.family_plan_share,
+        is_sensitive=u(Site.SENSITIVE) < pop.sensitive_share,
         join_us=join.astype(np.int64),
         preferences=preferences,
         baseline=baseline,

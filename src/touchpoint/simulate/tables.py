@@ -7,9 +7,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from touchpoint.contract import ENTITIES, arrow_schema
-from touchpoint.simulate.chunk import SATISFIED, Chunk
+from touchpoint.errors import ConfigError
+from touchpoint.simulate import keyed_random as kr
+from touchpoint.simulate.chunk import SATISFIED, Chunk, ordinals
 from touchpoint.simulate.hotline import OUTCOME_RESOLVED
 from touchpoint.simulate.ivr_walk import EVENT_TYPES
+from touchpoint.simulate.keyed_random import Site
 from touchpoint.simulate.menu import Menu
 from touchpoint.simulate.params import SimParams
 from touchpoint.simulate.population import TIERS
@@ -55,10 +58,28 @@ REPLIES = {
 }
 
 
-def ids(prefix: str, chunk: int, numbers: np.ndarray, width: int = 8) -> pa.Array:
-    """``<prefix><chunk, 5 digits><number, width digits>``: unique across the world."""
-    digits = pc.utf8_lpad(pa.array(numbers, pa.int64()).cast(pa.string()), width, "0")
-    return pc.binary_join_element_wise(f"{prefix}{chunk:05d}", digits, "")
+MAX_MONTHS = 100  # months of a world that ids can tell apart
+MAX_PER_MONTH = 1000  # rows of one kind per customer and month that ids can tell apart
+
+
+def id_numbers(customer: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """``<customer, 8 digits><month, 2 digits><ordinal, 3 digits>`` as a number: the ordinal
+    is the row's rank among the same customer's rows of the month (rows are in customer and
+    time order), so an id does not depend on how customers are split into chunks."""
+    ordinal = ordinals(customer, month)
+    if len(ordinal) and (ordinal.max() >= MAX_PER_MONTH or month.max() >= MAX_MONTHS):
+        raise ConfigError(
+            f"a customer has {ordinal.max() + 1} rows of one kind in a month (ids allow "
+            f"{MAX_PER_MONTH}) or the world is {month.max() + 1} months long (ids allow "
+            f"{MAX_MONTHS}); lower the rates in the parameters or simulate fewer months"
+        )
+    return (customer * MAX_MONTHS + month) * MAX_PER_MONTH + ordinal
+
+
+def ids(prefix: str, numbers: np.ndarray) -> pa.Array:
+    """``<prefix><number, 13 digits>`` (see :func:`id_numbers`): unique across the world."""
+    digits = pc.utf8_lpad(pa.array(numbers, pa.int64()).cast(pa.string()), 13, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
 
 
 def _table(entity: str, columns: dict) -> pa.Table:
@@ -85,8 +106,11 @@ def _ts(us: np.ndarray) -> pa.Array:
 def chunk_tables(
     chunk: Chunk, params: SimParams, menu: Menu, channels: list[str]
 ) -> dict[str, pa.Table]:
-    pop, calls, c = chunk.population, chunk.calls, chunk.number
-    rng = np.random.default_rng([chunk.number, 2**31])  # cosmetic fields only (agent and store ids)
+    pop, calls = chunk.population, chunk.calls
+
+    def draw(keys, site):  # cosmetic fields: keyed by their row's key too
+        return kr.uniform(kr.fold(keys, site))
+
     region_names = np.array(list(params.population.regions), dtype=object)
     brand_names = np.array(list(params.population.brands), dtype=object)
     businesses = np.array(list(params.contacts.needs_per_month), dtype=object)
@@ -134,18 +158,18 @@ def chunk_tables(
             },
         ),
     }
-    first = chunk.first_ids or {}
-    call_0, contact_0 = first.get("calls", 0), first.get("contacts", 0)
     n_calls = len(calls.customer)
-    call_ids = ids("H", c, call_0 + np.arange(n_calls))
+    call_numbers = id_numbers(pop.index[calls.customer], calls.month)
+    call_ids = ids("H", call_numbers)
     t = np.flatnonzero(calls.is_transferred)
     o = chunk.contacts
+    contact_numbers = id_numbers(pop.index[o["customer"]], o["month"])
     is_store = np.isin(
         o["channel"], [channels.index(x) for x in ("store", "partner_store", "kiosk")]
     )
     contact_parts = [
         dict(
-            contact_id=ids("KI", c, call_0 + np.arange(n_calls)),
+            contact_id=ids("KI", call_numbers),
             customer=calls.customer,
             start=calls.start_us,
             end=calls.ivr_end_us,
@@ -157,7 +181,7 @@ def chunk_tables(
             call_id=call_ids,
         ),
         dict(
-            contact_id=ids("KA", c, call_0 + t),
+            contact_id=ids("KA", call_numbers[t]),
             customer=calls.customer[t],
             start=calls.agent_start_us[t],
             end=calls.agent_end_us[t],
@@ -165,13 +189,17 @@ def chunk_tables(
             business=businesses[calls.business[t]],
             outcome=np.where(calls.agent_resolved[t], "resolved", "unresolved").astype(object),
             agent_id=pc.binary_join_element_wise(
-                "A", pa.array(rng.integers(1000, 1600, len(t))).cast(pa.string()), ""
+                "A",
+                pa.array(kr.integers(kr.fold(calls.key[t], Site.AGENT_ID), 1000, 1600)).cast(
+                    pa.string()
+                ),
+                "",
             ),
             store_id=pa.nulls(len(t), pa.string()),
             call_id=call_ids.take(pa.array(t, pa.int64())),
         ),
         dict(
-            contact_id=ids("KO", c, contact_0 + np.arange(len(o["customer"]))),
+            contact_id=ids("KO", contact_numbers),
             customer=o["customer"],
             start=o["start_us"],
             end=o["end_us"],
@@ -182,13 +210,22 @@ def chunk_tables(
             store_id=pa.array(
                 np.char.add(
                     region_names[pop.region[o["customer"]]].astype(str),
-                    rng.integers(1, 30, len(o["customer"])).astype(str),
+                    kr.integers(kr.fold(o["key"], Site.STORE_ID), 1, 30).astype(str),
                 ).astype(object),
                 mask=~is_store,
             ),
             call_id=pa.nulls(len(o["customer"]), pa.string()),
         ),
     ]
+    # In customer and time order (a call's IVR row before its agent row).
+    contact_order = np.lexsort(
+        (
+            np.concatenate([calls.key, calls.key[t], o["key"]]),
+            np.concatenate([np.zeros(n_calls), np.ones(len(t)), np.full(len(o["key"]), 2)]),
+            np.concatenate([calls.start_us, calls.agent_start_us[t], o["start_us"]]),
+            np.concatenate([calls.customer, calls.customer[t], o["customer"]]),
+        )
+    )
     tables["contacts"] = pa.concat_tables(
         _table(
             "contacts",
@@ -207,7 +244,7 @@ def chunk_tables(
             },
         )
         for p in contact_parts
-    )
+    ).take(pa.array(contact_order, pa.int64()))
     keys = calls.event_key
     tables["ivr_events"] = _table(
         "ivr_events",
@@ -225,7 +262,7 @@ def chunk_tables(
     tables["payments"] = _table(
         "payments",
         {
-            "payment_id": ids("P", c, first.get("payments", 0) + np.arange(len(p["customer"]))),
+            "payment_id": ids("P", id_numbers(pop.index[p["customer"]], p["month"])),
             "customer_id": cust(p["customer"]),
             "paid_at": _ts(p["at_us"]),
             "channel": channel_names[p["channel"]],
@@ -247,44 +284,52 @@ def chunk_tables(
         },
     )
     k = chunk.complaints
-    nk = len(k["customer"])
-    resolved = rng.random(nk) < 0.9
+    resolved = draw(k["key"], Site.COMPLAINT_RESOLVED) < 0.9
     tables["complaints"] = _table(
         "complaints",
         {
-            "complaint_id": ids("Q", c, first.get("complaints", 0) + np.arange(nk)),
+            "complaint_id": ids("Q", id_numbers(pop.index[k["customer"]], k["month"])),
             "customer_id": cust(k["customer"]),
             "created_at": _ts(k["at_us"]),
-            "channel": rng.choice(
-                np.array(["agent", "store", "web"], dtype=object), nk, p=[0.7, 0.2, 0.1]
-            ),
+            "channel": np.array(["agent", "store", "web"], dtype=object)[
+                kr.choice(kr.fold(k["key"], Site.COMPLAINT_CHANNEL), [0.7, 0.2, 0.1])
+            ],
             "category": np.where(
-                k["is_harassment"], "marketing_harassment", rng.choice(COMPLAINT_CATEGORIES, nk)
+                k["is_harassment"],
+                "marketing_harassment",
+                COMPLAINT_CATEGORIES[
+                    kr.integers(
+                        kr.fold(k["key"], Site.COMPLAINT_CATEGORY), 0, len(COMPLAINT_CATEGORIES)
+                    )
+                ],
             ).astype(object),
             "resolved_at": pa.array(
-                (k["at_us"] + (rng.exponential(2, nk) * 86_400e6).astype(np.int64)).astype(
-                    "datetime64[us]"
-                ),
+                (
+                    k["at_us"]
+                    + (
+                        kr.exponential(kr.fold(k["key"], Site.COMPLAINT_DELAY), 2) * 86_400e6
+                    ).astype(np.int64)
+                ).astype("datetime64[us]"),
                 pa.timestamp("us"),
                 mask=~resolved,
             ),
         },
     )
     r = chunk.orders
-    nr = len(r["customer"])
     tables["orders"] = _table(
         "orders",
         {
-            "order_id": ids("O", c, first.get("orders", 0) + np.arange(nr)),
+            "order_id": ids("O", id_numbers(pop.index[r["customer"]], r["month"])),
             "customer_id": cust(r["customer"]),
             "ordered_at": _ts(r["at_us"]),
-            "action": np.where(rng.random(nr) < 0.8, "subscribe", "unsubscribe").astype(object),
-            "product_id": rng.choice(PRODUCTS, nr),
+            "action": np.where(
+                draw(r["key"], Site.ORDER_ACTION) < 0.8, "subscribe", "unsubscribe"
+            ).astype(object),
+            "product_id": PRODUCTS[kr.integers(kr.fold(r["key"], Site.PRODUCT), 0, len(PRODUCTS))],
             "channel": channel_names[r["channel"]],
         },
     )
     s = chunk.surveys
-    ns = len(s["customer"])
     text = np.array(
         [_reply(sat, draw) for sat, draw in zip(s["satisfaction"], s["text_draw"], strict=True)],
         dtype=object,
@@ -295,24 +340,25 @@ def chunk_tables(
     contact_ref = pc.binary_join_element_wise(
         pa.array(survey_contact, pa.string()),
         pc.utf8_lpad(
-            pa.array(s["ref"] + np.where(s["kind"] == 1, contact_0, call_0), pa.int64()).cast(
-                pa.string()
-            ),
-            8,
+            pa.array(
+                np.where(
+                    s["kind"] == 1,
+                    contact_numbers[np.where(s["kind"] == 1, s["ref"], 0)]
+                    if len(contact_numbers)
+                    else 0,
+                    call_numbers[np.where(s["kind"] != 1, s["ref"], 0)] if n_calls else 0,
+                ),
+                pa.int64(),
+            ).cast(pa.string()),
+            13,
             "0",
         ),
-        "",
-    )
-    contact_ref = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(contact_ref, 0, 2),
-        f"{c:05d}",
-        pc.utf8_slice_codeunits(contact_ref, 2),
         "",
     )
     tables["surveys"] = _table(
         "surveys",
         {
-            "survey_id": ids("S", c, first.get("surveys", 0) + np.arange(ns)),
+            "survey_id": ids("S", id_numbers(pop.index[s["customer"]], s["month"])),
             "customer_id": cust(s["customer"]),
             "contact_id": contact_ref,
             "survey_channel": np.where(s["is_sms"], "sms", "ivr").astype(object),
@@ -325,20 +371,20 @@ def chunk_tables(
     )
     f = chunk.offers
     nf = len(f["customer"])
-    accepted = rng.random(nf) < params.campaigns.accept_rate
+    accepted = draw(f["key"], Site.OFFER_ACCEPTED) < params.campaigns.accept_rate
     response = np.where(
         accepted,
         "accepted",
-        rng.choice(
-            np.array(["declined", "no_response", "no_response", "opted_out"], dtype=object), nf
-        ),
+        np.array(["declined", "no_response", "no_response", "opted_out"], dtype=object)[
+            kr.integers(kr.fold(f["key"], Site.OFFER_RESPONSE), 0, 4)
+        ],
     ).astype(object)
     responded = response != "no_response"
     start = np.datetime64(params.start_month, "M")
     tables["campaign_responses"] = _table(
         "campaign_responses",
         {
-            "work_order_id": ids("W", c, first.get("offers", 0) + np.arange(nf)),
+            "work_order_id": ids("W", id_numbers(pop.index[f["customer"]], f["month"])),
             "campaign_id": np.array(
                 [f"cmp_{start + int(m)}_data".replace("-", "") for m in f["month"]], dtype=object
             ),
@@ -349,7 +395,11 @@ def chunk_tables(
             "responded_at": pa.array(
                 (
                     f["at_us"]
-                    + (rng.exponential(6, nf) * 3_600e6).astype(np.int64) // 1_000_000 * 1_000_000
+                    + (kr.exponential(kr.fold(f["key"], Site.OFFER_DELAY), 6) * 3_600e6).astype(
+                        np.int64
+                    )
+                    // 1_000_000
+                    * 1_000_000
                 ).astype("datetime64[us]"),
                 pa.timestamp("us"),
                 mask=~responded,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from touchpoint.simulate import keyed_random as kr
+from touchpoint.simulate.keyed_random import Site
+
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
 # Share of a day's contacts in each hour (a 10086 day: morning and evening peaks).
@@ -70,22 +73,21 @@ def exposure(
 
 
 def sample_times(
-    rng: np.random.Generator,
+    h: np.ndarray,
     month_start_us: int,
-    month_end_us: int,
-    n: int,
     bill_cycle: np.ndarray,
     weights: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """``n`` instants in the month (microseconds); ``bill_cycle`` marks rows that peak after
-    billing; ``weights`` are :func:`day_weights` of the month."""
+    """An instant in the month (microseconds) per event key ``h``; ``bill_cycle`` marks rows
+    that peak after billing; ``weights`` are :func:`day_weights` of the month."""
     base, peak = weights
-    u = rng.random(n)
+    u = kr.uniform(kr.fold(h, Site.DAY))
     day = np.where(
         bill_cycle,
         np.searchsorted(np.cumsum(peak)[:-1], u, side="right"),
         np.searchsorted(np.cumsum(base)[:-1], u, side="right"),
     )
-    hour = np.searchsorted(_HOUR_CUMULATIVE, rng.random(n), side="right")
-    within = (rng.random(n) * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000  # whole seconds
+    hour = np.searchsorted(_HOUR_CUMULATIVE, kr.uniform(kr.fold(h, Site.HOUR)), side="right")
+    within = (kr.uniform(kr.fold(h, Site.SECOND)) * HOUR_US).astype(np.int64)
+    within = within // 1_000_000 * 1_000_000  # whole seconds
     return month_start_us + day * DAY_US + hour * HOUR_US + within

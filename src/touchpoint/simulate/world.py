@@ -24,11 +24,13 @@ from touchpoint.simulate.chunk import (
     CHURN_REASONS,
     RESPONSES,
     ChunkState,
+    concat_states,
     load_state,
     new_state,
     plan_work_orders,
     run_months,
     save_state,
+    split_state,
 )
 from touchpoint.simulate.menu import build_menu
 from touchpoint.simulate.params import SimParams, load_params
@@ -109,9 +111,11 @@ def simulate(
     channel weights), ``ivr_menu.parquet``, ``confusing_nodes.json`` and ``state/`` (what
     :func:`continue_world` needs to go on).
 
-    Customers are generated in chunks of ``params.chunk_size``, each with its own random
-    stream seeded by ``(seed, chunk number)``: memory stays flat whatever the world's size, and
-    a customer's history does not depend on how many customers follow.
+    Customers are generated in chunks of ``params.chunk_size`` so that memory stays flat
+    whatever the world's size. Every draw is keyed by the seed and the identity of what it is
+    about (customer, month, event), and rows are written in customer order: the files and the
+    truth are the same whatever the chunk size, and a customer's history does not depend on
+    how many customers follow.
     """
     if file_format not in FORMATS:
         raise ConfigError(f"unknown format {file_format!r}; use one of: {', '.join(FORMATS)}")
@@ -151,7 +155,7 @@ def simulate(
             )
 
     leg = _Leg(out, files, params, config, file_format, encoding, months)
-    leg.run(states(), customers, on_progress)
+    leg.run(states(), customers, on_progress, truth_dir / "state")
     leg.close()
     world = {
         "customers": customers,
@@ -159,12 +163,7 @@ def simulate(
         "seed": seed,
         "format": file_format,
         "encoding": encoding.lower(),
-        "chunk_size": size,
         "orders": _orders(params, channels),
-        "chunks": [
-            [number * size, min(size, customers - number * size)]
-            for number in range(-(-customers // size))
-        ],
         "legs": [
             {"first_month": 0, "months": months, "files": {k: v.name for k, v in files.items()}}
         ],
@@ -173,10 +172,7 @@ def simulate(
     (truth_dir / "realised.json").write_text(
         json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    (truth_dir / "params.yaml").write_text(
-        yaml.safe_dump(params.model_dump(mode="json"), allow_unicode=True, sort_keys=False),
-        encoding="utf-8",
-    )
+    (truth_dir / "params.yaml").write_text(_params_yaml(params), encoding="utf-8")
     menu = build_menu(params)
     pq.write_table(
         pa.table(
@@ -217,7 +213,9 @@ class _Leg:
             path.unlink(missing_ok=True)
         self.work_orders: list[dict] = []
 
-    def run(self, states, customers: int, on_progress) -> None:
+    def run(self, states, customers: int, on_progress, state_dir: Path) -> None:
+        """Simulate and write every chunk of ``states``; their states go to ``state_dir``
+        (with ``chunks.json``, the customers of each file)."""
         params, channels = self.params, self.channels
         truth = self.out / "truth"
         realised = Realised(list(params.population.regions), self.months)
@@ -234,6 +232,7 @@ class _Leg:
         }
         truth_customers, truth_prefs, truth_pay = truth_writers.values()
         done = 0
+        layout: list[list[int]] = []
         for state in states:
             if on_progress:
                 on_progress("simulating customers", done, customers)
@@ -251,15 +250,18 @@ class _Leg:
                     chunk.mean_payment_preferences[:, None, :], chunk, ["payment"], pay_channels
                 )
             )
+            first, n = int(state.population.index[0]), len(state.population.index)
             if chunk.work_orders and len(chunk.work_orders["row"]):
-                self.work_orders.append({**chunk.work_orders, "chunk": state.number})
-            save_state(state, truth / "state" / f"chunk_{state.number:05d}.npz")
-            done += len(state.population.index)
+                self.work_orders.append({**chunk.work_orders, "first": first})
+            save_state(state, state_dir / f"chunk_{state.number:05d}.npz")
+            layout.append([first, n])
+            done += n
         if on_progress:
             on_progress("writing ground truth", customers, customers)
         self.figures = realised.figures()
         for writer in truth_writers.values():
             writer.close()
+        (state_dir / "chunks.json").write_text(json.dumps(layout), encoding="utf-8")
 
     def close(self) -> None:
         for writer in self.writers.values():
@@ -387,13 +389,16 @@ def continue_world(
     months: int,
     config: Config | None = None,
     on_progress: ProgressCallback | None = None,
+    chunk_size: int | None = None,
 ) -> SimulationResult:
     """Extend a simulated world by ``months`` months, applying the work orders' planted effects.
 
     The same customers go on from the state the earlier run saved in ``truth/state/`` (their
-    drifted habits, churn, the random streams' positions), so continuing is deterministic.
+    drifted habits, churn), so continuing is deterministic; as every draw is keyed by the
+    seed and what it is about, the continued world is also the same whatever ``chunk_size``
+    (default: the package's ``chunk_size`` parameter) it is generated in.
     The new months' events go to ``<entity>_<first month>_<last month>.<ext>`` next to the
-    earlier files, ids continuing where they stopped; ``customers`` is rewritten as a
+    earlier files, ids carrying the month (no collision); ``customers`` is rewritten as a
     snapshot (who left, and when). Each work order gets a ``campaign_responses`` row.
 
     Truth: ``treatment_effects.parquet`` (one row per work order: planted strength, annoyance,
@@ -411,7 +416,7 @@ def continue_world(
             f"{out}: not a simulated world (no truth/world.json); "
             "create one with `touchpoint simulate --out DIR` first"
         ) from None
-    if not (truth / "state").is_dir() or "chunks" not in world:
+    if not (truth / "state" / "chunks.json").is_file():
         raise ConfigError(
             f"{out}: the world has no saved state (truth/state/); simulate it again with this "
             "version of touchpoint to continue it"
@@ -419,7 +424,8 @@ def continue_world(
     if months < 1:
         raise ConfigError(f"need at least one month to continue, got months={months}")
     config = config or load_config()
-    params = SimParams.model_validate(data)
+    size = chunk_size or load_params().chunk_size
+    params = SimParams.model_validate({**data, "chunk_size": size})
     channels = config.ids("channel")
     businesses = list(params.contacts.needs_per_month)
     # The saved state stores habits and traits as positions in these lists.
@@ -433,18 +439,14 @@ def continue_world(
     first_month = int(world["months"])
     bounds = month_bounds(params.start_month, first_month + months)
     leg_start, leg_end = int(bounds[first_month]), int(bounds[-1])
-    size, seed, n_customers = world["chunk_size"], world["seed"], world["customers"]
-    chunks = [tuple(c) for c in world["chunks"]]  # (first customer number, customers)
-    firsts = np.array([first for first, _ in chunks])
+    seed, n_customers = world["seed"], world["customers"]
+    saved = json.loads((truth / "state" / "chunks.json").read_text(encoding="utf-8"))
     # New subscribers join during the continued months, as new chunks after the others.
     n_new = round(n_customers * params.population.new_joins_per_month * months)
-    new_chunks = [
-        (n_customers + first, min(size, n_new - first)) for first in range(0, n_new, size)
-    ]
     label = _month_label(params, first_month, months)
 
     orders = read_work_orders(work_orders, channels) if work_orders else None
-    plans_input: dict[int, dict[str, np.ndarray]] = {}
+    customer = action = month = sent_us = np.zeros(0, dtype=np.int64)
     if orders is not None and orders.num_rows:
         customer = np.array(
             [_customer_number(c, n_customers) for c in orders["customer_id"].to_pylist()]
@@ -482,16 +484,7 @@ def continue_world(
             )
         month = np.maximum(np.searchsorted(bounds, sent_us, side="right") - 1, first_month)
         action = np.array([ACTIONS.index(a) for a in orders["action"].to_pylist()])
-        number = np.searchsorted(firsts, customer, side="right") - 1
-        for c in np.unique(number):
-            rows = np.flatnonzero(number == c)
-            plans_input[int(c)] = dict(
-                row=rows,
-                customer=customer[rows] - firsts[c],
-                action=action[rows],
-                month=month[rows],
-                sent_us=sent_us[rows],
-            )
+    by_customer = np.argsort(customer, kind="stable")  # work-order rows, by customer
 
     suffix = "parquet" if world["format"] == "parquet" else "csv"
     files = {
@@ -504,27 +497,61 @@ def continue_world(
         out, files, params, config, world["format"], world["encoding"], months, plans, f"_{label}"
     )
 
-    def states():
-        for number in range(len(chunks)):
+    def saved_states():
+        for number in range(len(saved)):
             state: ChunkState = load_state(
                 truth / "state" / f"chunk_{number:05d}.npz", params, businesses, channels
             )
-            if state.month != first_month:
+            if state.month != first_month or state.seed != seed:
                 raise ConfigError(
                     f"{out}: chunk {number} is at month {state.month}, the world at "
                     f"{first_month}; the state is damaged, simulate the world again"
                 )
-            given = plans_input.get(number)
-            if given is not None:
-                plans[number] = plan_work_orders(params, state, seed, **given)
             yield state
-        for j, (first, n) in enumerate(new_chunks):
-            yield new_state(
-                params, len(chunks) + j, first, n, months, seed, businesses, channels, first_month
-            )
 
-    leg.run(states(), n_customers + n_new, on_progress)
-    effects = _effects_table(leg.work_orders, orders, params, firsts, label)
+    def states():
+        # The saved chunks, cut again into chunks of this run's size.
+        number = 0
+        for state in _rechunk(saved_states(), size):
+            state.number = number
+            first, n = int(state.population.index[0]), len(state.population.index)
+            lo, hi = np.searchsorted(customer[by_customer], [first, first + n])
+            if hi > lo:
+                rows = np.sort(by_customer[lo:hi])
+                plans[number] = plan_work_orders(
+                    params,
+                    state,
+                    seed,
+                    row=rows,
+                    customer=customer[rows] - first,
+                    action=action[rows],
+                    month=month[rows],
+                    sent_us=sent_us[rows],
+                )
+            yield state
+            number += 1
+        for first in range(0, n_new, size):
+            yield new_state(
+                params,
+                number,
+                n_customers + first,
+                min(size, n_new - first),
+                months,
+                seed,
+                businesses,
+                channels,
+                first_month,
+            )
+            number += 1
+
+    next_state = truth / "state.next"
+    if next_state.exists():
+        shutil.rmtree(next_state)
+    next_state.mkdir()
+    leg.run(states(), n_customers + n_new, on_progress, next_state)
+    shutil.rmtree(truth / "state")
+    next_state.rename(truth / "state")
+    effects = _effects_table(leg.work_orders, orders, params, label)
     if orders is not None and orders.num_rows:
         leg.writers["campaign_responses"].write(_responses_table(leg.work_orders, orders))
     leg.close()
@@ -544,7 +571,6 @@ def continue_world(
     )
     world["months"] = first_month + months
     world["customers"] = n_customers + n_new
-    world["chunks"] = [list(c) for c in chunks + new_chunks]
     world["legs"].append(
         {
             "first_month": first_month,
@@ -581,18 +607,43 @@ def _customer_number(customer_id: str, n_customers: int) -> int:
     return -1
 
 
-def _gather(parts: list[dict], firsts: np.ndarray) -> dict[str, np.ndarray]:
+def _rechunk(states, size: int):
+    """``states`` (in customer order) as states of ``size`` customers (the last may be short)."""
+    held: list[ChunkState] = []
+    n_held = 0
+    for state in states:
+        held.append(state)
+        n_held += len(state.population.index)
+        if n_held < size:
+            continue
+        merged = concat_states(held, 0)
+        whole = n_held // size * size
+        pieces = list(split_state(merged, size, 0))
+        yield from pieces[: whole // size]
+        held = pieces[whole // size :]
+        n_held -= whole
+    if held:
+        yield concat_states(held, 0)
+
+
+def _params_yaml(params: SimParams) -> str:
+    """The parameters of the world (the chunk size is not one: it changes nothing)."""
+    data = params.model_dump(mode="json", exclude={"chunk_size"})
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def _gather(parts: list[dict]) -> dict[str, np.ndarray]:
     if not parts:
         return {}
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "chunk"}
-    merged["global_customer"] = np.concatenate([p["customer"] + firsts[p["chunk"]] for p in parts])
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "first"}
+    merged["global_customer"] = np.concatenate([p["customer"] + p["first"] for p in parts])
     order = np.argsort(merged["row"], kind="stable")
     return {k: v[order] for k, v in merged.items()}
 
 
-def _effects_table(parts, orders, params: SimParams, firsts, label: str) -> pa.Table:
+def _effects_table(parts, orders, params: SimParams, label: str) -> pa.Table:
     """One row per work order: its planted individual effect on the campaign's outcome."""
-    w = _gather(parts, firsts)
+    w = _gather(parts)
     n = len(w.get("row", []))
     months = np.datetime64(params.start_month, "M") + w["month"] if n else np.zeros(0, "M8[M]")
     outcomes = np.array([params.treatments.actions[a].outcome for a in ACTIONS], dtype=object)
@@ -644,7 +695,7 @@ def _campaign_effects(effects: pa.Table, params: SimParams, label: str) -> dict:
 
 def _responses_table(parts, orders: pa.Table) -> pa.Table:
     """campaign_responses rows for the work orders (contract order of columns)."""
-    w = _gather(parts, np.zeros(max((p["chunk"] for p in parts), default=0) + 1, np.int64))
+    w = _gather(parts)
     rows = pa.array(w["row"])
     response = np.array(RESPONSES, dtype=object)[w["response"]]
     channel = (
