@@ -158,7 +158,8 @@ def pandas_ivr(data_dir: Path) -> dict[str, pd.DataFrame]:
             "n_timeouts": e["event_type"].eq("timeout"),
             "n_invalid_keys": e["event_type"].eq("invalid"),
             "n_backtracks": e["event_type"].eq("key") & e["key"].eq(BACK_KEY),
-            "n_repeated_prompts": e["event_type"].eq("prompt") & same_node
+            "n_repeated_prompts": e["event_type"].eq("prompt")
+            & same_node
             & prev_type.ne("call_start"),
             **{f"n_exits_{k}": e["is_last"] & e["event_type"].eq(t) for t, k in EXITS.items()},
             "n_exits_other": e["is_last"] & ~e["event_type"].isin(list(EXITS)),

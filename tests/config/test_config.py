@@ -83,7 +83,9 @@ def test_a_bad_value_in_an_analytics_section_names_its_path(tmp_path):
     from touchpoint.channels import settings_from_config
 
     path = tmp_path / "mine.yaml"
-    path.write_text("version: 1\nchannels_analytics:\n  repeat_window_hourz: 48\n", encoding="utf-8")
+    path.write_text(
+        "version: 1\nchannels_analytics:\n  repeat_window_hourz: 48\n", encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="repeat_window_hourz"):
         settings_from_config(load_config(path))
 

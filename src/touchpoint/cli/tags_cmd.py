@@ -454,5 +454,6 @@ def comment(
     row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
     console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
 
+
 # The customer card shows the customer's tags with their marketing hints.
 CARD_SECTIONS.append(TAGS_CARD_SECTION)

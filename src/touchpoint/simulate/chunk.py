@@ -312,22 +312,6 @@ def ordinals(customer: np.ndarray, month: np.ndarray) -> np.ndarray:
     return out
 
 
-def generate_chunk(
-    params: SimParams,
-    menu: Menu,
-    number: int,
-    first: int,
-    n: int,
-    months: int,
-    seed: int,
-    channels: list[str],
-) -> Chunk:
-    """All ``months`` of a fresh chunk (see :func:`run_months`)."""
-    businesses = list(params.contacts.needs_per_month)
-    state = new_state(params, number, first, n, months, seed, businesses, channels)
-    return run_months(params, menu, state, months, channels)
-
-
 def plan_work_orders(
     params: SimParams,
     state: ChunkState,

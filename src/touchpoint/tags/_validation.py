@@ -68,9 +68,7 @@ def outcomes(
     in_next = joined.leave_date.notnull() & (joined.leave_date >= start) & (joined.leave_date < end)
     churn = in_next.fill_null(False) | joined.next_has_left.fill_null(False)
     columns = {
-        "churn_next_month": ibis.ifelse(
-            joined._has_next, churn, ibis.null("boolean")
-        ),
+        "churn_next_month": ibis.ifelse(joined._has_next, churn, ibis.null("boolean")),
         "complaint_next_month": ibis.ifelse(
             joined._has_next, joined.next_complaints.fill_null(0) > 0, ibis.null("boolean")
         ),

@@ -98,9 +98,7 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
     # table shows the plain ratio of the two rates then, marked, beside the corrected interval.
     corrected = (v.n_member_events == 0) | (v.n_nonmember_events == 0)
     v["lift_shown"] = [
-        ctx.number(lift, 2)
-        if not zero
-        else ("∞" if pd.isna(raw) else ctx.number(raw, 2)) + " *"
+        ctx.number(lift, 2) if not zero else ("∞" if pd.isna(raw) else ctx.number(raw, 2)) + " *"
         for lift, raw, zero in zip(v.lift, v.lift_raw, corrected, strict=True)
     ]
     v.loc[v.lift.isna(), "lift_shown"] = "–"
