@@ -38,6 +38,11 @@ def test_tags_section_in_english_and_chinese(built_warehouse, tmp_path, config):
     for text in ("客户标签", "各标签每月成员数", "敏感客户", "次月离网", "提升度"):
         assert _has(zh, text), text
     assert "Members per month" not in zh
+    # The first two months (3-month windows reaching back before the data) are marked.
+    months = con.table("mart_tag_changes").month.nunique().to_pyarrow().as_py()
+    assert months >= 3
+    assert _has(html, "Shaded: the first 2 month(s) of the data") and _has(html, "Warm-up")
+    assert _has(zh, "阴影：数据的前 2 个月") and _has(zh, "预热期")
     # Rows whose lift was corrected for a zero count show the plain ratio, marked and explained.
     v = con.table("mart_tag_validation").to_pandas()
     zero = v[((v.n_member_events == 0) | (v.n_nonmember_events == 0)) & v.lift.notna()]

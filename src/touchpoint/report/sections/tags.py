@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 
+from touchpoint import customers
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
 from touchpoint.report.context import ReportContext, Section
 
@@ -37,6 +38,7 @@ def _coverage(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], i
         },
     )
     figure.update_xaxes(tickformat="%Y-%m", dtick="M1")
+    warm_up = _shade_warm_up(ctx, figure, sorted(changes.month.unique()))
     last = changes[changes.month == last_month].sort_values("n_members", ascending=False)
     table = Table(
         last[["tag", "version", "n_members", "n_entered", "n_left"]],
@@ -49,7 +51,34 @@ def _coverage(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], i
         },
         formats={c: ctx.number for c in ("n_members", "n_entered", "n_left")},
     )
-    return [Figure(figure, height=460), table], int(last.n_members.sum())
+    blocks: list[Block] = [Figure(figure, height=460)]
+    if warm_up:
+        blocks.append(Markdown(ctx.t("tags.warm_up_note", months=warm_up)))
+    return [*blocks, table], int(last.n_members.sum())
+
+
+def _shade_warm_up(ctx: ReportContext, figure, months: list) -> int:
+    """Shade the first months, whose trailing windows reach back before the data starts.
+
+    Rules over 3-month counts and preference levels see less history there, so membership is
+    low by construction, not by behaviour. Returns how many months are shaded.
+    """
+    # The 360's trailing counts span 3 months (``*_3m``); the levels span the configured window.
+    window = max(3, customers.settings_from_config(ctx.config).preference_window_months)
+    shaded = months[: min(window - 1, len(months) - 1)]
+    if not shaded:
+        return 0
+    half_month = pd.Timedelta(days=15)
+    figure.add_vrect(
+        x0=pd.Timestamp(shaded[0]) - half_month,
+        x1=pd.Timestamp(shaded[-1]) + half_month,
+        fillcolor="grey",
+        opacity=0.15,
+        line_width=0,
+        annotation_text=ctx.t("tags.warm_up"),
+        annotation_position="top left",
+    )
+    return len(shaded)
 
 
 def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int]:
@@ -97,9 +126,10 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
     # A zero count makes the point estimate a corrected one (0.5 added to every cell); the
     # table shows the plain ratio of the two rates then, marked, beside the corrected interval.
     corrected = (v.n_member_events == 0) | (v.n_nonmember_events == 0)
+    raw = v.member_rate / v.nonmember_rate.where(v.nonmember_rate > 0)  # = lift_raw
     v["lift_shown"] = [
-        ctx.number(lift, 2) if not zero else ("∞" if pd.isna(raw) else ctx.number(raw, 2)) + " *"
-        for lift, raw, zero in zip(v.lift, v.lift_raw, corrected, strict=True)
+        ctx.number(lift, 2) if not zero else ("∞" if pd.isna(r) else ctx.number(r, 2)) + " *"
+        for lift, r, zero in zip(v.lift, raw, corrected, strict=True)
     ]
     v.loc[v.lift.isna(), "lift_shown"] = "–"
     blocks.append(
