@@ -78,6 +78,24 @@ def test_wiki_round_trip(warehouse):
     sensitive = next(t for t in listed["tags"] if t["tag_id"] == "sensitive_customer")
     assert sensitive["rating"] == "3.0 ★ (2)" and sensitive["n_members_last_month"] > 0
     assert sensitive["churn_lift_low"] > 1  # the synthetic 360 plants complaint-driven churn
+    assert sensitive["churn_lift_raw"] == pytest.approx(sensitive["churn_lift"])  # no zero count
+
+
+def test_list_shows_the_plain_ratio_of_a_zero_corrected_lift(warehouse):
+    w = ["-w", str(warehouse)]
+    con = connect(warehouse, read_only=True)
+    v = con.table("mart_tag_validation").to_pandas()
+    con.disconnect()
+    churn = v[v.outcome == "churn_next_month"]
+    zero = churn[(churn.n_member_events == 0) & (churn.n_members > 0)]
+    assert not zero.empty  # the sample has a tag none of whose members churned
+    listed = {t["tag_id"]: t for t in _json(["tags", "list", "--json", *w])["tags"]}
+    text = runner.invoke(app, ["tags", "list", *w]).output
+    for row in zero.itertuples():
+        assert listed[row.tag_id]["churn_lift_raw"] == 0.0
+        assert listed[row.tag_id]["churn_lift"] > 0  # the corrected point
+        assert f"0.00* [{row.lift_low:.2f}–{row.lift_high:.2f}]" in text
+    assert "the plain ratio of the two rates" in text
 
 
 def test_rule_edit_gives_a_new_version_whose_ratings_start_afresh(

@@ -74,6 +74,8 @@ _T = {
         "parameters": "Parameters",
         "rating": "Rating",
         "churn_lift": "Churn lift [interval]",
+        "corrected_note": "* no member (or no other customer) churned: the plain ratio of the "
+        "two rates, beside an interval that adds 0.5 to every count",
         "definition": "Definition",
         "rule": "Rule",
         "applies_to": "Applies to",
@@ -108,6 +110,7 @@ _T = {
         "parameters": "参数",
         "rating": "评分",
         "churn_lift": "离网提升度 [区间]",
+        "corrected_note": "* 成员（或其他客户）中无人离网：显示两个比率的直接比值，区间在每个计数上加 0.5",
         "definition": "定义",
         "rule": "规则",
         "applies_to": "适用客户",
@@ -220,6 +223,10 @@ def list_tags(
                     [r for r in ratings if r["tag_id"] == tag.id], tag.version
                 ),
                 "churn_lift": lift.get("lift"),
+                "churn_lift_raw": _raw_lift(lift),
+                # A zero count made the lift a corrected one (0.5 added to every cell).
+                "churn_lift_corrected": 0
+                in (lift.get("n_member_events"), lift.get("n_nonmember_events")),
                 "churn_lift_low": lift.get("lift_low"),
                 "churn_lift_high": lift.get("lift_high"),
             }
@@ -240,12 +247,34 @@ def list_tags(
             r["category"],
             str(r["version"]),
             "–" if members is None else f"{members:,}",
-            "–"
-            if r["churn_lift"] is None
-            else f"{r['churn_lift']:.2f} [{r['churn_lift_low']:.2f}–{r['churn_lift_high']:.2f}]",
+            _lift_cell(r),
             r["rating"],
         )
     console.print(table)
+    if any(_is_corrected(r) for r in records):
+        console.print(_t(lang, "corrected_note"))
+
+
+def _raw_lift(row: dict[str, Any]) -> float | None:
+    """The plain ratio of the two rates (``lift_raw``; computed for a mart built before it)."""
+    if "lift_raw" in row:
+        return row["lift_raw"]
+    member, other = row.get("member_rate"), row.get("nonmember_rate")
+    return None if member is None or not other else member / other
+
+
+def _is_corrected(r: dict[str, Any]) -> bool:
+    return r["churn_lift"] is not None and r["churn_lift_corrected"]
+
+
+def _lift_cell(r: dict[str, Any]) -> str:
+    if r["churn_lift"] is None:
+        return "–"
+    interval = f"[{r['churn_lift_low']:.2f}–{r['churn_lift_high']:.2f}]"
+    if _is_corrected(r):
+        raw = r["churn_lift_raw"]
+        return f"{'∞' if raw is None else f'{raw:.2f}'}* {interval}"
+    return f"{r['churn_lift']:.2f} {interval}"
 
 
 def _check_against(con: Any, cfg: Config) -> tuple[Any, str]:
