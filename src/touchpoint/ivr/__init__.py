@@ -83,6 +83,7 @@ from touchpoint.ivr._nodes import (
     node_event_counts,
     node_stats,
     node_table,
+    tree_from_edges,
     visit_counts,
     wrong_turns,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "menu_recommendations",
     "menu_replay_cube",
     "menu_tree",
+    "tree_from_edges",
     "node_event_counts",
     "node_measures",
     "node_stats",

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from touchpoint.config import Config, SettingsSection
 from touchpoint.errors import ConfigError, SchemaError
+from touchpoint.ivr._nodes import tree_from_edges
 
 DEFAULTS_PATH = Path(__file__).parent / "menu_design.yaml"
 SECTION = "ivr_menu_design"
@@ -224,9 +225,10 @@ def replay_tree(cube: ir.Table, settings: MenuDesignSettings) -> ir.Table:
     """The menu tree reconstructed from the moves in the replay cube.
 
     A key press (not a back key) at node X whose next step is at node Y is an edge X -key-> Y;
-    each node's parent is the node it is most often entered from (noise in a log cannot give
-    a node two parents). The depth comes from following parents up to ``root_node_id``
-    (at most ``max_depth`` levels); nodes that never reach it are left out.
+    the tree is :func:`touchpoint.ivr.tree_from_edges` of them (the reconstruction the IVR
+    marts use: each node's parent is the node it is most often entered from), cut to the
+    nodes whose root is ``root_node_id`` (at most ``max_depth`` levels down). Moves back into
+    the main menu are no edges, so it stays the root.
 
     Returns
     -------
@@ -244,40 +246,21 @@ def replay_tree(cube: ir.Table, settings: MenuDesignSettings) -> ir.Table:
         & c.key.notnull()
         & ~c.key.isin(list(s.back_keys))
     )
-    edges = moving.group_by(parent=moving.node_id, child=moving.next_node_id, key=moving.key).agg(
-        n=moving.n_events.sum()
+    edges = moving.group_by(
+        node_id=moving.next_node_id, parent_node_id=moving.node_id, key=moving.key
+    ).agg(n_entries=moving.n_events.sum())
+    nodes = c.select(node_id=c.node_id.cast("string")).union(
+        c.filter(c.next_node_id.notnull()).select(node_id=c.next_node_id.cast("string"))
     )
-    parents = edges.group_by("child").agg(
-        parent=edges.parent.argmax(edges.n), key=edges.key.argmax(edges.n)
-    )
-    nodes = (
-        c.select(node_id=c.node_id.cast("string"))
-        .union(c.filter(c.next_node_id.notnull()).select(node_id=c.next_node_id.cast("string")))
-        .distinct()
-    )
-    chain = _chain(nodes, parents.select("child", "parent"), s.max_depth)
-    # The depth is the first level up the chain that reaches the root (null: never).
-    depth = chain.select(
+    whole = tree_from_edges(nodes, edges, s.max_depth)
+    # A node's children reach the root through it, so the cut keeps its child count.
+    tree = whole.filter(whole.root_node_id == s.root_node_id).select(
         "node_id",
-        depth=ibis.coalesce(
-            *[
-                ibis.ifelse(chain[f"a{k}"] == s.root_node_id, k, ibis.null("int64"))
-                for k in range(s.max_depth + 1)
-            ]
-        ),
+        "parent_node_id",
+        "key",
+        depth=whole.depth.cast("int64"),
+        n_children=whole.n_children.cast("int64"),
     )
-    depth = depth.filter(depth.depth.notnull())
-    linked = depth.left_join(parents, depth.node_id == parents.child)
-    tree = linked.select(
-        linked.node_id,
-        parent_node_id=ibis.ifelse(
-            linked.node_id == s.root_node_id, ibis.null("string"), linked.parent
-        ),
-        key=ibis.ifelse(linked.node_id == s.root_node_id, ibis.null("string"), linked.key),
-        depth=linked.depth.cast("int64"),
-    )
-    counts = tree.view().filter(ibis._.parent_node_id.notnull())
-    counts = counts.group_by(counted_id=counts.parent_node_id).agg(n_children=counts.count())
     used = tree.view().filter(ibis._.parent_node_id.notnull())
     used = used.select(used_parent=used.parent_node_id, used_key=used.key)
     keys = ibis.memtable({"menu_key": list(s.menu_keys)}, schema={"menu_key": "string"})
@@ -288,9 +271,7 @@ def replay_tree(cube: ir.Table, settings: MenuDesignSettings) -> ir.Table:
     free = free.group_by("free_parent").agg(
         n_free_keys=free.count(), first_free_key=free.menu_key.min()
     )
-    out = tree.left_join(counts, tree.node_id == counts.counted_id)
-    out = out.select(*tree.columns, n_children=out.n_children.fill_null(0).cast("int64"))
-    out = out.left_join(free, out.node_id == free.free_parent)
+    out = tree.left_join(free, tree.node_id == free.free_parent)
     return out.select(
         "node_id",
         "parent_node_id",

@@ -185,11 +185,9 @@ def menu_tree(moves: ibis.Table, settings: IvrSettings) -> ibis.Table:
     """The menu tree reconstructed from the key presses.
 
     A key pressed at node P followed by the caller being at node C is a forward move
-    P --key--> C unless the key is the back key. Each node's parent is the node (and key) it
-    is most often entered from by a forward move (ties: the smaller parent id, then key);
-    a node never entered forward (the main menu) is a root, at depth 0. Depth counts parents
-    up to a root (at most ``settings.max_menu_depth``; a cycle of parents, which only
-    inconsistent logs make, leaves depth null).
+    P --key--> C unless the key is the back key; :func:`tree_from_edges` makes the tree of
+    them (parent = the node most often entered from, depth up to a root, at most
+    ``settings.max_menu_depth`` levels).
 
     Parameters
     ----------
@@ -213,33 +211,60 @@ def menu_tree(moves: ibis.Table, settings: IvrSettings) -> ibis.Table:
     edges = forward.group_by(
         node_id=forward.to_node_id, parent_node_id=forward.from_node_id, key=forward.key
     ).agg(n_entries=forward.n_moves.sum())
+    nodes = moves.select(node_id=moves.from_node_id.cast("string")).union(
+        moves.filter(moves.to_node_id.notnull()).select(node_id=moves.to_node_id.cast("string"))
+    )
+    tree = tree_from_edges(nodes, edges, settings.max_menu_depth)
+    return tree.drop("root_node_id")
+
+
+def tree_from_edges(nodes: ibis.Table, edges: ibis.Table, max_depth: int) -> ibis.Table:
+    """A menu tree from counted forward moves: the one reconstruction the IVR marts and the
+    menu design share.
+
+    Each node's parent is the node (and key) it is most often entered from (ties: the smaller
+    parent id, then key): noise in a log cannot give a node two parents. A node never
+    entered is a root, at depth 0. Depth counts parents up to the node's root; past
+    ``max_depth`` levels, or in a cycle of parents (only inconsistent logs make one), depth
+    and root are null.
+
+    Parameters
+    ----------
+    nodes
+        ``node_id``: every node seen (duplicates allowed).
+    edges
+        One row per forward move kind: ``node_id`` (entered), ``parent_node_id`` (left),
+        ``key`` (pressed there), ``n_entries`` (how often).
+
+    Returns
+    -------
+    ibis.Table
+        One row per node: ``node_id, parent_node_id, key, depth, root_node_id, n_entries``
+        (entries from the chosen parent), ``n_children, is_leaf``.
+    """
     best = ibis.window(
         group_by="node_id", order_by=[ibis.desc("n_entries"), "parent_node_id", "key"]
     )
-    edges = edges.filter(ibis.row_number().over(best) == 0)
-    nodes = (
-        moves.select(node_id=moves.from_node_id.cast("string"))
-        .union(
-            moves.filter(moves.to_node_id.notnull()).select(node_id=moves.to_node_id.cast("string"))
-        )
-        .distinct()
-    )
-    edges = edges.view()
+    edges = edges.filter(ibis.row_number().over(best) == 0).view()
+    nodes = nodes.select(node_id=nodes.node_id.cast("string")).distinct()
     tree = nodes.left_join(edges, nodes.node_id == edges.node_id).select(
         nodes.node_id,
-        edges.parent_node_id,
-        edges.key,
+        parent_node_id=edges.parent_node_id.cast("string"),
+        key=edges.key.cast("string"),
         n_entries=edges.n_entries.fill_null(0),
     )
     parents = tree.select(p_node_id="node_id", p_parent_node_id="parent_node_id").view()
-    # Walk up one level per round: `ancestor` is the node `depth` levels up.
-    walk = tree.mutate(ancestor=tree.parent_node_id, depth=ibis.literal(0))
-    for _ in range(settings.max_menu_depth):
+    # Walk up one level per round: `ancestor` is the node `depth + 1` levels up, `top` the
+    # highest node reached so far.
+    walk = tree.mutate(ancestor=tree.parent_node_id, top=tree.node_id, depth=ibis.literal(0))
+    for _ in range(max_depth):
         j = walk.left_join(parents, walk.ancestor == parents.p_node_id)
+        climbed = j.ancestor.notnull()
         walk = j.select(
-            *[c for c in walk.columns if c not in ("ancestor", "depth")],
+            *[c for c in walk.columns if c not in ("ancestor", "top", "depth")],
             ancestor=j.p_parent_node_id,
-            depth=ibis.ifelse(j.ancestor.notnull(), j.depth + 1, j.depth),
+            top=ibis.ifelse(climbed, j.ancestor, j.top),
+            depth=ibis.ifelse(climbed, j.depth + 1, j.depth),
         ).view()
     children = tree.filter(tree.parent_node_id.notnull())
     n_children = (
@@ -247,11 +272,13 @@ def menu_tree(moves: ibis.Table, settings: IvrSettings) -> ibis.Table:
     )
     j = walk.left_join(n_children, walk.node_id == n_children.c_node_id)
     n = j.n_children.fill_null(0)
+    done = j.ancestor.isnull()
     return j.select(
         "node_id",
-        parent_node_id=j.parent_node_id.cast("string"),
-        key=j.key.cast("string"),
-        depth=ibis.ifelse(j.ancestor.isnull(), j.depth, ibis.null("int64")),
+        "parent_node_id",
+        "key",
+        depth=ibis.ifelse(done, j.depth, ibis.null("int64")),
+        root_node_id=ibis.ifelse(done, j.top, ibis.null("string")),
         n_entries=j.n_entries,
         n_children=n,
         is_leaf=n == 0,
