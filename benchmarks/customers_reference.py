@@ -101,6 +101,12 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
     prefixes = " OR ".join(
         f"lower(product_id) LIKE '{p.lower()}%'" for p in s.family_or_group_product_prefixes
     )
+    # Cost to serve: each channel's contacts times its cost, added in the configuration's
+    # channel order (the same float whatever order the rows come in).
+    costs = {c.id: float(c.cost_per_contact_yuan) for c in config.channels}
+    cost_terms = " ".join(
+        f"+ coalesce(cm.n_contacts_{c}, 0) * {costs[c]!r}::DOUBLE" for c in ch if c in costs
+    )
     t = s.contribution_tiers.cut_points
     identity_flags = " OR ".join(s.identity.any_flag) or "false"
     if s.identity.value_tiers:
@@ -108,8 +114,8 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
         identity_flags += f" OR value_tier IN ({tiers})"
     # The spine carries only keys; per-month tables join it on the month index; the 3-month
     # sums are ROWS frames (a customer's months in the network are consecutive) over that
-    # narrow table; the profile joins last. Both level pivots come from one pass over
-    # ref_channel_preference.
+    # narrow table; the profile joins last. The overall levels are pivoted from
+    # ref_channel_preference in one pass, the payment levels from its payment rows.
     c360 = f"""
         CREATE OR REPLACE TABLE ref_customer_360 AS
         WITH b AS (
@@ -137,8 +143,7 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
             SELECT customer_id, {_idx("month")} AS idx, sum(n_contacts) AS n_contacts,
                    sum(n_payments) AS n_payments,
                    {per_ch("sum(n_contacts) FILTER (WHERE channel = '{c}') AS n_contacts_{c}")},
-                   {per_ch("sum(n_payments) FILTER (WHERE channel = '{c}') AS n_payments_{c}")},
-                   sum(cost_yuan) AS cost_to_serve_yuan
+                   {per_ch("sum(n_payments) FILTER (WHERE channel = '{c}') AS n_payments_{c}")}
             FROM ref_customer_contacts_monthly GROUP BY ALL
         ), o AS (
             SELECT customer_id, {_idx("ordered_at")} AS idx,
@@ -161,21 +166,23 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
             GROUP BY ALL
         ), lv0 AS (
             SELECT customer_id, {_idx("month")} AS idx, sum(n_contacts_window) AS n_all,
-                   {per_ch("sum(n_contacts_window) FILTER (WHERE channel = '{c}') AS n_{c}")},
-                   {per_ch("max(level) FILTER (WHERE channel = '{c}' AND business = '" + s.payment_business + "') AS pp_{c}")}
+                   {per_ch("sum(n_contacts_window) FILTER (WHERE channel = '{c}') AS n_{c}")}
             FROM ref_channel_preference GROUP BY ALL
         ), lv AS (
             SELECT customer_id, idx,
-                   {per_ch("CASE WHEN n_{c} > 0 THEN " + _level_case(s, "n_{c}", "n_{c} / n_all") + " ELSE 0 END AS pref_level_{c}")},
-                   {per_ch("pp_{c} AS pref_level_payment_{c}")}
+                   {per_ch("CASE WHEN n_{c} > 0 THEN " + _level_case(s, "n_{c}", "n_{c} / n_all") + " ELSE 0 END AS pref_level_{c}")}
             FROM lv0
+        ), lp AS (
+            SELECT customer_id, {_idx("month")} AS idx,
+                   {per_ch("max(level) FILTER (WHERE channel = '{c}') AS pref_level_payment_{c}")}
+            FROM ref_channel_preference WHERE business = '{s.payment_business}' GROUP BY ALL
         ), j AS (
             SELECT s.customer_id, s.idx, bills.* EXCLUDE (customer_id, idx),
                    coalesce(cm.n_contacts, 0)::BIGINT AS n_contacts,
                    coalesce(cm.n_payments, 0)::BIGINT AS n_payments,
                    {per_ch("coalesce(cm.n_contacts_{c}, 0)::BIGINT AS n_contacts_{c}")},
                    {per_ch("coalesce(cm.n_payments_{c}, 0)::BIGINT AS n_payments_{c}")},
-                   coalesce(cm.cost_to_serve_yuan, 0.0) AS cost_to_serve_yuan,
+                   0.0::DOUBLE {cost_terms} AS cost_to_serve_yuan,
                    coalesce(o.n_sub, 0) AS n_sub, coalesce(o.n_fam, 0) AS n_fam,
                    coalesce(k.n_k, 0)::BIGINT AS n_complaints,
                    coalesce(sv.n_rep, 0) AS n_rep, coalesce(sv.n_dis, 0) AS n_dis,
@@ -218,9 +225,9 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
                    coalesce(c.is_family_plan, false) AS is_family_plan,
                    w.* EXCLUDE (customer_id, idx),
                    {per_ch("coalesce(lv.pref_level_{c}, 0)::BIGINT AS pref_level_{c}")},
-                   {per_ch("coalesce(lv.pref_level_payment_{c}, 0)::BIGINT AS pref_level_payment_{c}")}
+                   {per_ch("coalesce(lp.pref_level_payment_{c}, 0)::BIGINT AS pref_level_payment_{c}")}
             FROM w JOIN stg_customers c USING (customer_id)
-            LEFT JOIN lv USING (customer_id, idx)
+            LEFT JOIN lv USING (customer_id, idx) LEFT JOIN lp USING (customer_id, idx)
         )
         SELECT *,
                CASE WHEN net_contribution_yuan IS NULL THEN NULL
@@ -335,12 +342,14 @@ def pandas_customers(
     t = t.merge(b, on=keys, how="left")
     wide_c = cm.pivot_table(index=keys, columns="channel", values="n_contacts", aggfunc="sum")
     wide_p = cm.pivot_table(index=keys, columns="channel", values="n_payments", aggfunc="sum")
-    agg = cm.groupby(keys).agg(
-        n_contacts=("n_contacts", "sum"), n_payments=("n_payments", "sum"),
-        cost_to_serve_yuan=("cost_yuan", "sum"),
-    )  # fmt: skip
+    agg = cm.groupby(keys).agg(n_contacts=("n_contacts", "sum"), n_payments=("n_payments", "sum"))
     agg = agg.join(wide_c.reindex(columns=ch).add_prefix("n_contacts_"))
     agg = agg.join(wide_p.reindex(columns=ch).add_prefix("n_payments_"))
+    # Each channel's contacts times its cost, added in the configuration's channel order.
+    agg["cost_to_serve_yuan"] = 0.0
+    for c in ch:
+        if c in cost:
+            agg["cost_to_serve_yuan"] += agg[f"n_contacts_{c}"].fillna(0) * cost[c]
     t = t.merge(agg.reset_index(), on=keys, how="left")
     orders["month"] = _month(orders.ordered_at)
     sub = orders.action == s.subscribe_action

@@ -61,39 +61,51 @@ def _monthly(table: ibis.Table, when: str, **aggs) -> ibis.Table:
     )
 
 
-def _contacts_by_channel(contacts_monthly: ibis.Table, channels: list[str]) -> ibis.Table:
+def _contacts_by_channel(contacts_monthly: ibis.Table, config: Config) -> ibis.Table:
     """Contacts, payments and cost per customer × month (``month_idx``), in total and by
-    channel: one aggregation pass."""
+    channel: one aggregation pass.
+
+    ``cost_to_serve_yuan`` is each channel's contacts times its configured cost, added in the
+    configuration's channel order (a channel it lacks costs nothing, as in
+    ``mart_customer_contacts_monthly.cost_yuan``): the same float whatever order the rows
+    come in, so a customer exactly on a tier's cut point does not change tier between runs
+    (a sum of ``cost_yuan`` over rows can differ in its last bit).
+    """
     cm = contacts_monthly
+    channels = config.ids("channel")
     aggs: dict[str, ibis.Value] = {
         "n_contacts": cm.n_contacts.sum(),
         "n_payments": cm.n_payments.sum(),
-        "cost_to_serve_yuan": cm.cost_yuan.sum(),
     }
     for c in channels:
         aggs[f"n_contacts_{c}"] = ibis.ifelse(cm.channel == c, cm.n_contacts, 0).sum()
         aggs[f"n_payments_{c}"] = ibis.ifelse(cm.channel == c, cm.n_payments, 0).sum()
-    return cm.group_by("customer_id", month_idx=month_index(cm.month)).agg(**aggs)
+    wide = cm.group_by("customer_id", month_idx=month_index(cm.month)).agg(**aggs)
+    cost = ibis.literal(0.0, "float64")
+    for channel in config.channels:
+        if channel.id in channels:
+            price = ibis.literal(float(channel.cost_per_contact_yuan), "float64")
+            cost = cost + wide[f"n_contacts_{channel.id}"] * price
+    return wide.mutate(cost_to_serve_yuan=cost)
 
 
 def _levels_by_channel(
     preference: ibis.Table, channels: list[str], settings: CustomersSettings
-) -> ibis.Table:
-    """``pref_level_<channel>`` and ``pref_level_payment_<channel>`` per customer × month
-    (``month_idx``) from ``mart_channel_preference``, in one aggregation pass.
+) -> tuple[ibis.Table, ibis.Table]:
+    """``pref_level_<channel>`` and ``pref_level_payment_<channel>``, each per customer ×
+    month (``month_idx``) with a row in ``mart_channel_preference``.
 
-    ``pref_level_payment_<channel>`` is the mart's level for the payment business.
-    ``pref_level_<channel>`` is :func:`overall_from_business_levels`'s level: the channel's
-    window counts summed over businesses, and their share of all the customer's events in
-    the window (the sum of every row of the customer-month, whatever the channel).
+    ``pref_level_<channel>`` is :func:`overall_from_business_levels`'s level, pivoted in the
+    same pass: the channel's window counts summed over businesses, and their share of all the
+    customer's events in the window (every row of the customer-month, whatever the channel).
+    ``pref_level_payment_<channel>`` is the mart's level for the payment business, pivoted
+    from the payment rows only (two narrower aggregations beat one with both).
     """
     p = preference
-    pay = p.business == settings.payment_business
     n = p.n_contacts_window
     aggs: dict[str, ibis.Value] = {"_n_all": n.sum()}
     for c in channels:
         aggs[f"_n_{c}"] = ibis.ifelse(p.channel == c, n, 0).sum()
-        aggs[f"pref_level_payment_{c}"] = ibis.ifelse(pay & (p.channel == c), p.level, 0).max()
     wide = p.group_by("customer_id", month_idx=month_index(p.month)).agg(**aggs)
 
     def level(channel: str) -> ibis.Value:
@@ -101,12 +113,17 @@ def _levels_by_channel(
         share = (count / wide._n_all).cast("float64")
         return ibis.ifelse(count > 0, preference_level(count, share, settings), 0)
 
-    return wide.select(
-        "customer_id",
-        "month_idx",
-        **{f"pref_level_{c}": level(c).cast("int64") for c in channels},
-        **{f"pref_level_payment_{c}": wide[f"pref_level_payment_{c}"] for c in channels},
+    overall = wide.select(
+        "customer_id", "month_idx", **{f"pref_level_{c}": level(c).cast("int64") for c in channels}
     )
+    pay = p.filter(p.business == settings.payment_business)
+    payment = pay.group_by("customer_id", month_idx=month_index(pay.month)).agg(
+        **{
+            f"pref_level_payment_{c}": ibis.ifelse(pay.channel == c, pay.level, 0).max()
+            for c in channels
+        }
+    )
+    return overall, payment
 
 
 def customer_360(
@@ -225,7 +242,7 @@ def customer_360(
     contact_cols["cost_to_serve_yuan"] = (0.0, "float64")
     contacts_m = None
     if contacts_monthly is not None:
-        contacts_m = _contacts_by_channel(contacts_monthly, channels)
+        contacts_m = _contacts_by_channel(contacts_monthly, config)
     t = attach(t, contacts_m, contact_cols)
 
     # Orders, complaints and surveys per month (their trailing sums come below).
@@ -325,15 +342,14 @@ def customer_360(
     )
 
     # Preference levels over all businesses, and for the payment business.
-    levels = None
+    overall = payment = None
     if contacts_monthly is not None:
         if preference is None:
             last_month = spine_months.month.max().as_scalar()
             preference = channel_preference(contacts_monthly, settings, last_month)
-        levels = _levels_by_channel(preference, channels, settings)
-    level_cols = {f"pref_level_{c}": (0, "int64") for c in channels}
-    level_cols |= {f"pref_level_payment_{c}": (0, "int64") for c in channels}
-    t = attach(t, levels, level_cols)
+        overall, payment = _levels_by_channel(preference, channels, settings)
+    t = attach(t, overall, {f"pref_level_{c}": (0, "int64") for c in channels})
+    t = attach(t, payment, {f"pref_level_payment_{c}": (0, "int64") for c in channels})
 
     # The profile, and the columns computed from it.
     t = t.join(people, "customer_id")
