@@ -403,14 +403,26 @@ def pandas_customers(
         shifted_n = g.arpu_yuan.shift(k).notna().astype(int).where(near, 0)
         shifted_s = g.arpu_yuan.shift(k).fillna(0.0).where(near, 0)
         before_n, before_s = before_n + shifted_n, before_s + shifted_s
-    out = t[["customer_id", "month"]].copy()
-    out["tenure_months"] = (t.idx - _month_idx(t.join_date)).clip(lower=0)
+    out = t[["customer_id", "month", "brand", "value_tier", "region", "plan_id"]].copy()
+    out["join_date"], out["leave_date"] = t.join_date, t.leave_date
+    tenure = t.idx - _month_idx(t.join_date)
+    out["tenure_months"] = tenure.clip(lower=0)
+    out["is_new_subscriber"] = tenure < s.new_subscriber_months
+    out["has_left_in_month"] = (_month_idx(t.leave_date) == t.idx).fillna(False)
+    out["age_years"] = t.month.dt.year - t.birth_year
+    out["is_group_key_person"] = t.is_group_key_person.fillna(False).astype(bool)
+    out["is_family_plan"] = t.is_family_plan.fillna(False).astype(bool)
     out["arpu_yuan"] = t.arpu_yuan
+    for column in ("points", "arrears_yuan", "voice_minutes", "data_mb", "sms_count"):
+        out[column] = t[column]
+    out["n_payments"] = t.n_payments.astype("int64")
+    out["n_complaints"] = t.n_complaints.astype("int64")
     out["arpu_3m_avg_yuan"] = (arpu_s + before_s) / (arpu_n + before_n).replace(0, np.nan)
     out["arpu_trend_3m"] = t.arpu_yuan - before_s / before_n.replace(0, np.nan)
     for c in ch:
         out[f"n_contacts_{c}"] = t[f"n_contacts_{c}"].astype("int64")
         out[f"n_contacts_3m_{c}"] = roll[f"n_contacts_{c}"].astype("int64")
+        out[f"n_payments_{c}"] = t[f"n_payments_{c}"].astype("int64")
         out[f"n_payments_3m_{c}"] = roll[f"n_payments_{c}"].astype("int64")
         out[f"pref_level_{c}"] = t[f"pref_level_{c}"].astype("int64")
         out[f"pref_level_payment_{c}"] = t[f"pref_level_payment_{c}"].astype("int64")
