@@ -43,8 +43,8 @@ def _preference_sql(s: CustomersSettings, keys: list[str]) -> str:
     share_keys = ", ".join(["customer_id", *[x for x in keys if x != "channel"], "widx"])
     return f"""
         WITH e AS (
-            SELECT customer_id, {k}, {_idx("month")} AS idx, sum(n_preference_events) AS n
-            FROM ref_customer_contacts_monthly WHERE n_preference_events > 0 GROUP BY ALL
+            SELECT customer_id, {k}, {_idx("month")} AS idx, n_preference_events AS n
+            FROM ref_customer_contacts_monthly WHERE n_preference_events > 0
         ), hi AS (SELECT max({_idx("month")}) AS hi FROM ref_customer_contacts_monthly),
         w AS (
             SELECT customer_id, {k}, idx + o AS widx, sum(n) AS n
@@ -63,26 +63,30 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
     """CREATE TABLE statements for ``ref_customer_contacts_monthly``,
     ``ref_channel_preference`` and ``ref_customer_360``, in order."""
     ch = config.ids("channel")
+    # One aggregation over the stacked rows; each agent leg of a transferred call is stacked
+    # once more as a leg of the IVR row of its customer, month and business.
     contacts_monthly = f"""
         CREATE OR REPLACE TABLE ref_customer_contacts_monthly AS
         WITH u AS (
-            SELECT customer_id, date_trunc('month', started_at)::DATE AS month, business, channel,
-                   count(*) AS n_contacts, 0 AS n_payments,
-                   count(*) FILTER (WHERE channel = '{s.agent_channel}' AND call_id <> '') AS legs
-            FROM stg_contacts GROUP BY ALL
+            SELECT customer_id, date_trunc('month', started_at)::DATE AS month, business,
+                   channel, 1 AS c, 0 AS p, 0 AS leg
+            FROM stg_contacts
+            UNION ALL
+            SELECT customer_id, date_trunc('month', started_at)::DATE, business,
+                   '{s.ivr_channel}', 0, 0, 1
+            FROM stg_contacts WHERE channel = '{s.agent_channel}' AND call_id <> ''
             UNION ALL
             SELECT customer_id, date_trunc('month', paid_at)::DATE, '{s.payment_business}',
-                   channel, 0, count(*), 0
-            FROM stg_payments GROUP BY ALL
+                   channel, 0, 1, 0
+            FROM stg_payments
         ), g AS (
-            SELECT customer_id, month, business, channel, sum(n_contacts)::BIGINT AS n_contacts,
-                   sum(n_payments)::BIGINT AS n_payments, sum(legs) AS legs
-            FROM u GROUP BY ALL
+            SELECT customer_id, month, business, channel, sum(c)::BIGINT AS n_contacts,
+                   sum(p)::BIGINT AS n_payments, sum(leg) AS legs
+            FROM u GROUP BY ALL HAVING sum(c) + sum(p) > 0
         )
         SELECT customer_id, month, business, channel, n_contacts, n_payments,
-               (n_contacts + n_payments - CASE WHEN channel = '{s.ivr_channel}' THEN
-                   least(sum(legs) OVER (PARTITION BY customer_id, month, business), n_contacts)
-                   ELSE 0 END)::BIGINT AS n_preference_events,
+               (n_contacts + n_payments - CASE WHEN channel = '{s.ivr_channel}'
+                   THEN least(legs, n_contacts) ELSE 0 END)::BIGINT AS n_preference_events,
                n_contacts * {_cost_case(config)} AS cost_yuan
         FROM g"""
     preference = "CREATE OR REPLACE TABLE ref_channel_preference AS" + _preference_sql(
@@ -97,11 +101,21 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
     prefixes = " OR ".join(
         f"lower(product_id) LIKE '{p.lower()}%'" for p in s.family_or_group_product_prefixes
     )
+    # Cost to serve: each channel's contacts times its cost, added in the configuration's
+    # channel order (the same float whatever order the rows come in).
+    costs = {c.id: float(c.cost_per_contact_yuan) for c in config.channels}
+    cost_terms = " ".join(
+        f"+ coalesce(cm.n_contacts_{c}, 0) * {costs[c]!r}::DOUBLE" for c in ch if c in costs
+    )
     t = s.contribution_tiers.cut_points
     identity_flags = " OR ".join(s.identity.any_flag) or "false"
     if s.identity.value_tiers:
         tiers = ", ".join(f"'{x}'" for x in s.identity.value_tiers)
         identity_flags += f" OR value_tier IN ({tiers})"
+    # The spine carries only keys; per-month tables join it on the month index; the 3-month
+    # sums are ROWS frames (a customer's months in the network are consecutive) over that
+    # narrow table; the profile joins last. The overall levels are pivoted from
+    # ref_channel_preference in one pass, the payment levels from its payment rows.
     c360 = f"""
         CREATE OR REPLACE TABLE ref_customer_360 AS
         WITH b AS (
@@ -116,85 +130,69 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
                    make_date(((r + 1) // 12)::INT, ((r + 1) % 12 + 1)::INT, 1) AS next_month
             FROM b, range(b.lo, b.hi + 1) t(r)
         ), spine AS (
-            SELECT c.customer_id, m.month, m.idx, c.brand, c.value_tier, c.region, c.plan_id,
-                   c.join_date, c.leave_date, c.birth_year,
-                   coalesce(c.is_group_key_person, false) AS is_group_key_person,
-                   coalesce(c.is_family_plan, false) AS is_family_plan,
-                   {_idx("c.join_date")} AS join_idx
+            SELECT c.customer_id, m.idx
             FROM stg_customers c JOIN months m
               ON c.join_date < m.next_month AND (c.leave_date IS NULL OR c.leave_date >= m.month)
         ), bills AS (
-            SELECT customer_id, date_trunc('month', bill_month)::DATE AS month,
+            SELECT customer_id, {_idx("bill_month")} AS idx,
                    sum(arpu_yuan) AS arpu_yuan, max(points) AS points,
                    sum(arrears_yuan) AS arrears_yuan, sum(voice_minutes) AS voice_minutes,
                    sum(data_mb) AS data_mb, sum(sms_count)::BIGINT AS sms_count
             FROM stg_bills GROUP BY ALL
         ), cm AS (
-            SELECT customer_id, month, sum(n_contacts) AS n_contacts,
+            SELECT customer_id, {_idx("month")} AS idx, sum(n_contacts) AS n_contacts,
                    sum(n_payments) AS n_payments,
                    {per_ch("sum(n_contacts) FILTER (WHERE channel = '{c}') AS n_contacts_{c}")},
-                   {per_ch("sum(n_payments) FILTER (WHERE channel = '{c}') AS n_payments_{c}")},
-                   sum(cost_yuan) AS cost_to_serve_yuan
+                   {per_ch("sum(n_payments) FILTER (WHERE channel = '{c}') AS n_payments_{c}")}
             FROM ref_customer_contacts_monthly GROUP BY ALL
         ), o AS (
-            SELECT customer_id, date_trunc('month', ordered_at)::DATE AS month,
+            SELECT customer_id, {_idx("ordered_at")} AS idx,
                    count(*) FILTER (WHERE action = '{s.subscribe_action}') AS n_sub,
                    count(*) FILTER (WHERE action = '{s.subscribe_action}' AND ({prefixes})) AS n_fam
             FROM stg_orders GROUP BY ALL
         ), k AS (
-            SELECT customer_id, date_trunc('month', created_at)::DATE AS month, count(*) AS n_k
+            SELECT customer_id, {_idx("created_at")} AS idx, count(*) AS n_k
             FROM stg_complaints GROUP BY ALL
         ), sv AS (
-            SELECT customer_id, month, count(*) FILTER (WHERE replied) AS n_rep,
+            SELECT customer_id, idx, count(*) FILTER (WHERE replied) AS n_rep,
                    count(*) FILTER (WHERE cls = '{s.dissatisfied_class}') AS n_dis,
                    count(cls) AS n_cls, coalesce(sum(CASE cls {scores} END), 0) AS score_sum
             FROM (
-                SELECT customer_id, date_trunc('month', sent_at)::DATE AS month,
+                SELECT customer_id, {_idx("sent_at")} AS idx,
                        replied_at IS NOT NULL AS replied,
                        CASE WHEN replied_at IS NULL THEN NULL ELSE CASE {rules} END END AS cls
                 FROM (SELECT *, regexp_replace(lower(reply_text), '\\s+', '', 'g') AS norm
                       FROM stg_surveys))
             GROUP BY ALL
         ), lv0 AS (
-            SELECT customer_id, month, channel, sum(n_contacts_window) AS n
+            SELECT customer_id, {_idx("month")} AS idx, sum(n_contacts_window) AS n_all,
+                   {per_ch("sum(n_contacts_window) FILTER (WHERE channel = '{c}') AS n_{c}")}
             FROM ref_channel_preference GROUP BY ALL
-        ), lv1 AS (
-            SELECT *, n / sum(n) OVER (PARTITION BY customer_id, month) AS share FROM lv0
         ), lv AS (
-            SELECT customer_id, month, channel, {_level_case(s, "n", "share")} AS level FROM lv1
-        ), pl AS (
-            SELECT customer_id, month,
-                   {per_ch("max(level) FILTER (WHERE channel = '{c}') AS pref_level_{c}")}
-            FROM lv GROUP BY ALL
-        ), pp AS (
-            SELECT customer_id, month,
+            SELECT customer_id, idx,
+                   {per_ch("CASE WHEN n_{c} > 0 THEN " + _level_case(s, "n_{c}", "n_{c} / n_all") + " ELSE 0 END AS pref_level_{c}")}
+            FROM lv0
+        ), lp AS (
+            SELECT customer_id, {_idx("month")} AS idx,
                    {per_ch("max(level) FILTER (WHERE channel = '{c}') AS pref_level_payment_{c}")}
             FROM ref_channel_preference WHERE business = '{s.payment_business}' GROUP BY ALL
         ), j AS (
-            SELECT s.*, bills.* EXCLUDE (customer_id, month),
+            SELECT s.customer_id, s.idx, bills.* EXCLUDE (customer_id, idx),
                    coalesce(cm.n_contacts, 0)::BIGINT AS n_contacts,
                    coalesce(cm.n_payments, 0)::BIGINT AS n_payments,
                    {per_ch("coalesce(cm.n_contacts_{c}, 0)::BIGINT AS n_contacts_{c}")},
                    {per_ch("coalesce(cm.n_payments_{c}, 0)::BIGINT AS n_payments_{c}")},
-                   coalesce(cm.cost_to_serve_yuan, 0.0) AS cost_to_serve_yuan,
+                   0.0::DOUBLE {cost_terms} AS cost_to_serve_yuan,
                    coalesce(o.n_sub, 0) AS n_sub, coalesce(o.n_fam, 0) AS n_fam,
                    coalesce(k.n_k, 0)::BIGINT AS n_complaints,
                    coalesce(sv.n_rep, 0) AS n_rep, coalesce(sv.n_dis, 0) AS n_dis,
-                   coalesce(sv.n_cls, 0) AS n_cls, coalesce(sv.score_sum, 0) AS score_sum,
-                   {per_ch("coalesce(pl.pref_level_{c}, 0)::BIGINT AS pref_level_{c}")},
-                   {per_ch("coalesce(pp.pref_level_payment_{c}, 0)::BIGINT AS pref_level_payment_{c}")}
+                   coalesce(sv.n_cls, 0) AS n_cls, coalesce(sv.score_sum, 0) AS score_sum
             FROM spine s
-            LEFT JOIN bills USING (customer_id, month) LEFT JOIN cm USING (customer_id, month)
-            LEFT JOIN o USING (customer_id, month) LEFT JOIN k USING (customer_id, month)
-            LEFT JOIN sv USING (customer_id, month) LEFT JOIN pl USING (customer_id, month)
-            LEFT JOIN pp USING (customer_id, month)
+            LEFT JOIN bills USING (customer_id, idx) LEFT JOIN cm USING (customer_id, idx)
+            LEFT JOIN o USING (customer_id, idx) LEFT JOIN k USING (customer_id, idx)
+            LEFT JOIN sv USING (customer_id, idx)
         ), w AS (
-            SELECT customer_id, month, brand, value_tier, region, plan_id, join_date, leave_date,
-                   greatest(idx - join_idx, 0)::BIGINT AS tenure_months,
-                   idx - join_idx < {s.new_subscriber_months} AS is_new_subscriber,
-                   coalesce(date_trunc('month', leave_date)::DATE = month, false) AS has_left_in_month,
-                   (year(month) - birth_year)::BIGINT AS age_years,
-                   is_group_key_person, is_family_plan, arpu_yuan,
+            SELECT customer_id, idx, arpu_yuan,
                    avg(arpu_yuan) OVER w3 AS arpu_3m_avg_yuan,
                    arpu_yuan - avg(arpu_yuan) OVER wb AS arpu_trend_3m,
                    points, arrears_yuan, voice_minutes, data_mb, sms_count, n_contacts,
@@ -211,12 +209,25 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
                    CASE WHEN sum(n_cls) OVER w3 > 0
                         THEN sum(score_sum) OVER w3 / sum(n_cls) OVER w3 END
                        AS satisfaction_score_3m,
-                   cost_to_serve_yuan, arpu_yuan - cost_to_serve_yuan AS net_contribution_yuan,
-                   {per_ch("pref_level_{c}")},
-                   {per_ch("pref_level_payment_{c}")}
+                   cost_to_serve_yuan, arpu_yuan - cost_to_serve_yuan AS net_contribution_yuan
             FROM j
-            WINDOW w3 AS (PARTITION BY customer_id ORDER BY idx RANGE BETWEEN 2 PRECEDING AND CURRENT ROW),
-                   wb AS (PARTITION BY customer_id ORDER BY idx RANGE BETWEEN 2 PRECEDING AND 1 PRECEDING)
+            WINDOW w3 AS (PARTITION BY customer_id ORDER BY idx ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
+                   wb AS (PARTITION BY customer_id ORDER BY idx ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING)
+        ), x AS (
+            SELECT w.customer_id,
+                   make_date((w.idx // 12)::INT, (w.idx % 12 + 1)::INT, 1) AS month,
+                   c.brand, c.value_tier, c.region, c.plan_id, c.join_date, c.leave_date,
+                   greatest(w.idx - {_idx("c.join_date")}, 0)::BIGINT AS tenure_months,
+                   w.idx - {_idx("c.join_date")} < {s.new_subscriber_months} AS is_new_subscriber,
+                   coalesce({_idx("c.leave_date")} = w.idx, false) AS has_left_in_month,
+                   (w.idx // 12 - c.birth_year)::BIGINT AS age_years,
+                   coalesce(c.is_group_key_person, false) AS is_group_key_person,
+                   coalesce(c.is_family_plan, false) AS is_family_plan,
+                   w.* EXCLUDE (customer_id, idx),
+                   {per_ch("coalesce(lv.pref_level_{c}, 0)::BIGINT AS pref_level_{c}")},
+                   {per_ch("coalesce(lp.pref_level_payment_{c}, 0)::BIGINT AS pref_level_payment_{c}")}
+            FROM w JOIN stg_customers c USING (customer_id)
+            LEFT JOIN lv USING (customer_id, idx) LEFT JOIN lp USING (customer_id, idx)
         )
         SELECT *,
                CASE WHEN net_contribution_yuan IS NULL THEN NULL
@@ -227,7 +238,7 @@ def sql_statements(config: Config, s: CustomersSettings) -> list[str]:
                    AS contribution_tier,
                coalesce(points < {s.identity.max_points} AND ({identity_flags}), false)
                    AS is_identity_customer
-        FROM w"""
+        FROM x"""
     assert s.contribution_tiers.method == "yuan", "the reference implements yuan cut points"
     return [contacts_monthly, preference, c360]
 
@@ -331,12 +342,14 @@ def pandas_customers(
     t = t.merge(b, on=keys, how="left")
     wide_c = cm.pivot_table(index=keys, columns="channel", values="n_contacts", aggfunc="sum")
     wide_p = cm.pivot_table(index=keys, columns="channel", values="n_payments", aggfunc="sum")
-    agg = cm.groupby(keys).agg(
-        n_contacts=("n_contacts", "sum"), n_payments=("n_payments", "sum"),
-        cost_to_serve_yuan=("cost_yuan", "sum"),
-    )  # fmt: skip
+    agg = cm.groupby(keys).agg(n_contacts=("n_contacts", "sum"), n_payments=("n_payments", "sum"))
     agg = agg.join(wide_c.reindex(columns=ch).add_prefix("n_contacts_"))
     agg = agg.join(wide_p.reindex(columns=ch).add_prefix("n_payments_"))
+    # Each channel's contacts times its cost, added in the configuration's channel order.
+    agg["cost_to_serve_yuan"] = 0.0
+    for c in ch:
+        if c in cost:
+            agg["cost_to_serve_yuan"] += agg[f"n_contacts_{c}"].fillna(0) * cost[c]
     t = t.merge(agg.reset_index(), on=keys, how="left")
     orders["month"] = _month(orders.ordered_at)
     sub = orders.action == s.subscribe_action
@@ -390,14 +403,26 @@ def pandas_customers(
         shifted_n = g.arpu_yuan.shift(k).notna().astype(int).where(near, 0)
         shifted_s = g.arpu_yuan.shift(k).fillna(0.0).where(near, 0)
         before_n, before_s = before_n + shifted_n, before_s + shifted_s
-    out = t[["customer_id", "month"]].copy()
-    out["tenure_months"] = (t.idx - _month_idx(t.join_date)).clip(lower=0)
+    out = t[["customer_id", "month", "brand", "value_tier", "region", "plan_id"]].copy()
+    out["join_date"], out["leave_date"] = t.join_date, t.leave_date
+    tenure = t.idx - _month_idx(t.join_date)
+    out["tenure_months"] = tenure.clip(lower=0)
+    out["is_new_subscriber"] = tenure < s.new_subscriber_months
+    out["has_left_in_month"] = (_month_idx(t.leave_date) == t.idx).fillna(False)
+    out["age_years"] = t.month.dt.year - t.birth_year
+    out["is_group_key_person"] = t.is_group_key_person.fillna(False).astype(bool)
+    out["is_family_plan"] = t.is_family_plan.fillna(False).astype(bool)
     out["arpu_yuan"] = t.arpu_yuan
+    for column in ("points", "arrears_yuan", "voice_minutes", "data_mb", "sms_count"):
+        out[column] = t[column]
+    out["n_payments"] = t.n_payments.astype("int64")
+    out["n_complaints"] = t.n_complaints.astype("int64")
     out["arpu_3m_avg_yuan"] = (arpu_s + before_s) / (arpu_n + before_n).replace(0, np.nan)
     out["arpu_trend_3m"] = t.arpu_yuan - before_s / before_n.replace(0, np.nan)
     for c in ch:
         out[f"n_contacts_{c}"] = t[f"n_contacts_{c}"].astype("int64")
         out[f"n_contacts_3m_{c}"] = roll[f"n_contacts_{c}"].astype("int64")
+        out[f"n_payments_{c}"] = t[f"n_payments_{c}"].astype("int64")
         out[f"n_payments_3m_{c}"] = roll[f"n_payments_{c}"].astype("int64")
         out[f"pref_level_{c}"] = t[f"pref_level_{c}"].astype("int64")
         out[f"pref_level_payment_{c}"] = t[f"pref_level_payment_{c}"].astype("int64")

@@ -179,3 +179,16 @@ def test_columns_follow_the_contract(tiny_tables):
     got = {name: str(dtype).lstrip("!") for name, dtype in schema.items()}
     assert {k: got.get(k) for k in expected} == expected
     assert "contribution_tier" in CONTRACT.read_text(encoding="utf-8")
+
+
+def test_cost_to_serve_is_added_in_channel_order(marts):
+    # Each channel's contacts times its configured cost, added in the configuration's channel
+    # order: exactly this float, whatever order DuckDB reads the monthly rows in, so a
+    # customer on a tier's cut point keeps its tier from run to run.
+    config = load_config()
+    for r in marts[C360_MART]:
+        expected = 0.0
+        for channel in config.channels:
+            expected += r[f"n_contacts_{channel.id}"] * float(channel.cost_per_contact_yuan)
+        assert r["cost_to_serve_yuan"] == expected
+    assert row(marts, "u1", 3)["cost_to_serve_yuan"] > 0

@@ -6,7 +6,7 @@ import ibis
 
 from touchpoint.config import Config
 from touchpoint.customers._months import month_from_index, month_index, month_of
-from touchpoint.customers._preference import channel_preference, overall_from_business_levels
+from touchpoint.customers._preference import channel_preference, preference_level
 from touchpoint.customers._settings import CustomersSettings
 from touchpoint.customers._surveys import surveys_monthly
 
@@ -54,17 +54,76 @@ def month_spine(tables: dict[str, ibis.Table | None]) -> ibis.Table:
 
 
 def _monthly(table: ibis.Table, when: str, **aggs) -> ibis.Table:
-    month = month_of(table[when])
-    return table.group_by("customer_id", month=month).agg(**{k: f(table) for k, f in aggs.items()})
+    """One row per customer × month (``month_idx``, :func:`month_index`) of ``table[when]``."""
+    idx = month_index(table[when])
+    return table.group_by("customer_id", month_idx=idx).agg(
+        **{k: f(table) for k, f in aggs.items()}
+    )
 
 
-def _pivot_levels(levels: ibis.Table, prefix: str, channels: list[str]) -> ibis.Table:
-    return levels.group_by("customer_id", "month").agg(
+def _contacts_by_channel(contacts_monthly: ibis.Table, config: Config) -> ibis.Table:
+    """Contacts, payments and cost per customer × month (``month_idx``), in total and by
+    channel: one aggregation pass.
+
+    ``cost_to_serve_yuan`` is each channel's contacts times its configured cost, added in the
+    configuration's channel order (a channel it lacks costs nothing, as in
+    ``mart_customer_contacts_monthly.cost_yuan``): the same float whatever order the rows
+    come in, so a customer exactly on a tier's cut point does not change tier between runs
+    (a sum of ``cost_yuan`` over rows can differ in its last bit).
+    """
+    cm = contacts_monthly
+    channels = config.ids("channel")
+    aggs: dict[str, ibis.Value] = {
+        "n_contacts": cm.n_contacts.sum(),
+        "n_payments": cm.n_payments.sum(),
+    }
+    for c in channels:
+        aggs[f"n_contacts_{c}"] = ibis.ifelse(cm.channel == c, cm.n_contacts, 0).sum()
+        aggs[f"n_payments_{c}"] = ibis.ifelse(cm.channel == c, cm.n_payments, 0).sum()
+    wide = cm.group_by("customer_id", month_idx=month_index(cm.month)).agg(**aggs)
+    cost = ibis.literal(0.0, "float64")
+    for channel in config.channels:
+        if channel.id in channels:
+            price = ibis.literal(float(channel.cost_per_contact_yuan), "float64")
+            cost = cost + wide[f"n_contacts_{channel.id}"] * price
+    return wide.mutate(cost_to_serve_yuan=cost)
+
+
+def _levels_by_channel(
+    preference: ibis.Table, channels: list[str], settings: CustomersSettings
+) -> tuple[ibis.Table, ibis.Table]:
+    """``pref_level_<channel>`` and ``pref_level_payment_<channel>``, each per customer ×
+    month (``month_idx``) with a row in ``mart_channel_preference``.
+
+    ``pref_level_<channel>`` is :func:`overall_from_business_levels`'s level, pivoted in the
+    same pass: the channel's window counts summed over businesses, and their share of all the
+    customer's events in the window (every row of the customer-month, whatever the channel).
+    ``pref_level_payment_<channel>`` is the mart's level for the payment business, pivoted
+    from the payment rows only (two narrower aggregations beat one with both).
+    """
+    p = preference
+    n = p.n_contacts_window
+    aggs: dict[str, ibis.Value] = {"_n_all": n.sum()}
+    for c in channels:
+        aggs[f"_n_{c}"] = ibis.ifelse(p.channel == c, n, 0).sum()
+    wide = p.group_by("customer_id", month_idx=month_index(p.month)).agg(**aggs)
+
+    def level(channel: str) -> ibis.Value:
+        count = wide[f"_n_{channel}"]
+        share = (count / wide._n_all).cast("float64")
+        return ibis.ifelse(count > 0, preference_level(count, share, settings), 0)
+
+    overall = wide.select(
+        "customer_id", "month_idx", **{f"pref_level_{c}": level(c).cast("int64") for c in channels}
+    )
+    pay = p.filter(p.business == settings.payment_business)
+    payment = pay.group_by("customer_id", month_idx=month_index(pay.month)).agg(
         **{
-            f"{prefix}{c}": ibis.ifelse(levels.channel == c, levels.level, 0).max().cast("int64")
+            f"pref_level_payment_{c}": ibis.ifelse(pay.channel == c, pay.level, 0).max()
             for c in channels
         }
     )
+    return overall, payment
 
 
 def customer_360(
@@ -111,7 +170,6 @@ def customer_360(
             "orders": orders,
         }
     )
-    last_month = spine_months.month.max().as_scalar()
     people = customers.select(
         "customer_id",
         "brand",
@@ -123,22 +181,25 @@ def customer_360(
         "birth_year",
         is_group_key_person=customers.is_group_key_person.fill_null(False),
         is_family_plan=customers.is_family_plan.fill_null(False),
-        join_idx=month_index(customers.join_date),
     )
-    spine = people.cross_join(spine_months)
+    # The spine: every month of the data in which the customer was in the network. It
+    # carries only its keys; the profile joins the narrow monthly result at the end.
+    spine = customers.select("customer_id", "join_date", "leave_date").cross_join(spine_months)
     next_month = month_from_index(spine.month_idx + 1)
     spine = spine.filter(
         (spine.join_date < next_month)
         & (spine.leave_date.isnull() | (spine.leave_date >= spine.month))
-    )
+    ).select("customer_id", "month_idx")
 
     def attach(base: ibis.Table, other: ibis.Table | None, defaults: dict) -> ibis.Table:
-        """Left-join a per-customer-month table; absent tables or rows give ``defaults``."""
+        """Left-join a per-customer × ``month_idx`` table; absent tables or rows give
+        ``defaults``."""
         if other is None:
             return base.mutate(**{k: ibis.literal(v, t) for k, (v, t) in defaults.items()})
-        other = other.rename(o_customer_id="customer_id", o_month="month")
+        other = other.rename(o_customer_id="customer_id", o_month_idx="month_idx")
         joined = base.left_join(
-            other, [base.customer_id == other.o_customer_id, base.month == other.o_month]
+            other,
+            [base.customer_id == other.o_customer_id, base.month_idx == other.o_month_idx],
         )
         return joined.select(
             *base.columns,
@@ -149,25 +210,30 @@ def customer_360(
         )
 
     # Bills: this month's values (null without a bill).
-    bill_cols = {
-        "arpu_yuan": (None, "float64"),
-        "points": (None, "int64"),
-        "arrears_yuan": (None, "float64"),
-        "voice_minutes": (None, "float64"),
-        "data_mb": (None, "float64"),
-        "sms_count": (None, "int64"),
-    }
     bills_m = None
     if bills is not None:
-        bills_m = bills.group_by("customer_id", month=month_of(bills.bill_month)).agg(
-            arpu_yuan=bills.arpu_yuan.sum(),
-            points=bills.points.max(),
-            arrears_yuan=bills.arrears_yuan.sum(),
-            voice_minutes=bills.voice_minutes.sum(),
-            data_mb=bills.data_mb.sum(),
-            sms_count=bills.sms_count.sum(),
+        bills_m = _monthly(
+            bills,
+            "bill_month",
+            arpu_yuan=lambda b: b.arpu_yuan.sum(),
+            points=lambda b: b.points.max(),
+            arrears_yuan=lambda b: b.arrears_yuan.sum(),
+            voice_minutes=lambda b: b.voice_minutes.sum(),
+            data_mb=lambda b: b.data_mb.sum(),
+            sms_count=lambda b: b.sms_count.sum(),
         )
-    t = attach(spine, bills_m, bill_cols)
+    t = attach(
+        spine,
+        bills_m,
+        {
+            "arpu_yuan": (None, "float64"),
+            "points": (None, "int64"),
+            "arrears_yuan": (None, "float64"),
+            "voice_minutes": (None, "float64"),
+            "data_mb": (None, "float64"),
+            "sms_count": (None, "int64"),
+        },
+    )
 
     # Contacts and payments by channel, and cost to serve.
     contact_cols = {"n_contacts": (0, "int64"), "n_payments": (0, "int64")}
@@ -176,30 +242,15 @@ def customer_360(
     contact_cols["cost_to_serve_yuan"] = (0.0, "float64")
     contacts_m = None
     if contacts_monthly is not None:
-        cm = contacts_monthly
-        aggs = {
-            "n_contacts": cm.n_contacts.sum(),
-            "n_payments": cm.n_payments.sum(),
-            **{
-                f"n_contacts_{c}": ibis.ifelse(cm.channel == c, cm.n_contacts, 0).sum()
-                for c in channels
-            },
-            **{
-                f"n_payments_{c}": ibis.ifelse(cm.channel == c, cm.n_payments, 0).sum()
-                for c in channels
-            },
-            "cost_to_serve_yuan": cm.cost_yuan.sum(),
-        }
-        contacts_m = cm.group_by("customer_id", "month").agg(**aggs)
+        contacts_m = _contacts_by_channel(contacts_monthly, config)
     t = attach(t, contacts_m, contact_cols)
 
     # Orders, complaints and surveys per month (their trailing sums come below).
-    prefixes = settings.family_or_group_product_prefixes
     orders_m = None
     if orders is not None:
         subscribed = orders.action == settings.subscribe_action
         family = ibis.literal(False)
-        for prefix in prefixes:
+        for prefix in settings.family_or_group_product_prefixes:
             family = family | orders.product_id.lower().startswith(prefix.lower())
         orders = orders.mutate(
             _sub=subscribed.cast("int64"), _fam=(subscribed & family).cast("int64")
@@ -217,32 +268,33 @@ def customer_360(
     if complaints is not None:
         complaints_m = _monthly(complaints, "created_at", n_complaints=lambda k: k.count())
     t = attach(t, complaints_m, {"n_complaints": (0, "int64")})
-    survey_cols = {
-        "n_surveys_replied": (0, "int64"),
-        "n_surveys_dissatisfied": (0, "int64"),
-        "n_surveys_classified": (0, "int64"),
-        "score_sum": (0.0, "float64"),
-    }
-    t = attach(t, surveys_monthly(surveys, settings) if surveys is not None else None, survey_cols)
-
-    # Preference levels over all businesses, and for the payment business.
-    level_cols = {f"pref_level_{c}": (0, "int64") for c in channels}
-    pay_cols = {f"pref_level_payment_{c}": (0, "int64") for c in channels}
-    overall = pay = None
-    if contacts_monthly is not None:
-        if preference is None:
-            preference = channel_preference(contacts_monthly, settings, last_month)
-        overall = _pivot_levels(
-            overall_from_business_levels(preference, settings), "pref_level_", channels
+    surveys_m = None
+    if surveys is not None:
+        sv = surveys_monthly(surveys, settings)
+        surveys_m = sv.select(
+            "customer_id",
+            "n_surveys_replied",
+            "n_surveys_dissatisfied",
+            "n_surveys_classified",
+            "score_sum",
+            month_idx=month_index(sv.month),
         )
-        pl = preference.filter(preference.business == settings.payment_business)
-        pay = _pivot_levels(pl, "pref_level_payment_", channels)
-    t = attach(t, overall, level_cols)
-    t = attach(t, pay, pay_cols)
+    t = attach(
+        t,
+        surveys_m,
+        {
+            "n_surveys_replied": (0, "int64"),
+            "n_surveys_dissatisfied": (0, "int64"),
+            "n_surveys_classified": (0, "int64"),
+            "score_sum": (0.0, "float64"),
+        },
+    )
 
     # Trailing three months (this one included) and the ARPU trend. A customer's months are
     # consecutive (in the network from joining to leaving), so the two rows before are the
-    # two months before: lags, which are far cheaper than range frames.
+    # two months before: lags, which are far cheaper than range frames. The window runs on
+    # the narrow monthly table (keys and values): the profile and the preference levels
+    # join after it, so DuckDB does not carry ~100 columns through the window's sort.
     w = ibis.window(group_by="customer_id", order_by="month_idx")
 
     def last3(column: ibis.Value) -> ibis.Value:
@@ -250,7 +302,6 @@ def customer_360(
             column + column.lag(1).over(w).fill_null(0) + column.lag(2).over(w).fill_null(0)
         ).cast(column.type())
 
-    tenure = (t.month_idx - t.join_idx).cast("int64")
     score_n = last3(t.n_surveys_classified)
     arpu_1, arpu_2 = t.arpu_yuan.lag(1).over(w), t.arpu_yuan.lag(2).over(w)
     n_before = arpu_1.notnull().cast("int64") + arpu_2.notnull().cast("int64")
@@ -260,25 +311,10 @@ def customer_360(
     arpu_3m = ibis.ifelse(
         n_3m > 0, (sum_before + t.arpu_yuan.fill_null(0.0)) / n_3m, ibis.null("float64")
     )
-    net = (t.arpu_yuan - t.cost_to_serve_yuan).cast("float64")
-    out = t.select(
+    t = t.select(
         "customer_id",
-        "month",
-        "brand",
-        "value_tier",
-        "region",
-        "plan_id",
-        "join_date",
-        "leave_date",
-        tenure_months=ibis.greatest(tenure, 0),
-        is_new_subscriber=tenure < settings.new_subscriber_months,
-        has_left_in_month=(t.leave_date.notnull() & (month_of(t.leave_date) == t.month)).fill_null(
-            False
-        ),
-        age_years=(t.month.year() - t.birth_year).cast("int64"),
-        is_group_key_person=t.is_group_key_person,
-        is_family_plan=t.is_family_plan,
-        arpu_yuan=t.arpu_yuan,
+        "month_idx",
+        "arpu_yuan",
         arpu_3m_avg_yuan=arpu_3m.cast("float64"),
         arpu_trend_3m=(t.arpu_yuan - arpu_before).cast("float64"),
         points=t.points,
@@ -302,9 +338,45 @@ def customer_360(
             score_n > 0, last3(t.score_sum) / score_n, ibis.null("float64")
         ).cast("float64"),
         cost_to_serve_yuan=t.cost_to_serve_yuan,
-        net_contribution_yuan=net,
-        **{f"pref_level_{c}": t[f"pref_level_{c}"] for c in channels},
-        **{f"pref_level_payment_{c}": t[f"pref_level_payment_{c}"] for c in channels},
+        net_contribution_yuan=(t.arpu_yuan - t.cost_to_serve_yuan).cast("float64"),
+    )
+
+    # Preference levels over all businesses, and for the payment business.
+    overall = payment = None
+    if contacts_monthly is not None:
+        if preference is None:
+            last_month = spine_months.month.max().as_scalar()
+            preference = channel_preference(contacts_monthly, settings, last_month)
+        overall, payment = _levels_by_channel(preference, channels, settings)
+    t = attach(t, overall, {f"pref_level_{c}": (0, "int64") for c in channels})
+    t = attach(t, payment, {f"pref_level_payment_{c}": (0, "int64") for c in channels})
+
+    # The profile, and the columns computed from it.
+    t = t.join(people, "customer_id")
+    month = month_from_index(t.month_idx)
+    tenure = (t.month_idx - month_index(t.join_date)).cast("int64")
+    out = t.select(
+        "customer_id",
+        month=month,
+        brand=t.brand,
+        value_tier=t.value_tier,
+        region=t.region,
+        plan_id=t.plan_id,
+        join_date=t.join_date,
+        leave_date=t.leave_date,
+        tenure_months=ibis.greatest(tenure, 0),
+        is_new_subscriber=tenure < settings.new_subscriber_months,
+        has_left_in_month=(
+            t.leave_date.notnull() & (month_index(t.leave_date) == t.month_idx)
+        ).fill_null(False),
+        age_years=(t.month_idx // 12 - t.birth_year).cast("int64"),
+        is_group_key_person=t.is_group_key_person,
+        is_family_plan=t.is_family_plan,
+        **{
+            c: t[c]
+            for c in t.columns
+            if c not in ("customer_id", "month_idx") and c not in people.columns
+        },
     )
     out = with_contribution_tier(out, settings)
     return with_identity_flag(out, settings)

@@ -59,69 +59,72 @@ def customer_contacts_monthly(
         ``customer_id, month, business, channel, n_contacts, n_payments,
         n_preference_events, cost_yuan``.
     """
+    # One aggregation over the stacked rows of both tables (contacts, payments and, to
+    # collapse transferred calls, each agent leg once more as a ``_leg`` of the IVR channel of
+    # its customer, month and business), instead of a group-by per table, a second one over
+    # their union and a window for the legs.
     parts = []
     if contacts is not None:
-        has_call = contacts.call_id.notnull() & (contacts.call_id != "")
-        is_agent_leg = has_call & (contacts.channel == settings.agent_channel)
+        month = month_of(contacts.started_at)
         parts.append(
-            contacts.group_by(
+            contacts.select(
                 "customer_id",
                 "business",
                 "channel",
-                month=month_of(contacts.started_at),
-            ).agg(
-                n_contacts=contacts.count(),
-                n_payments=ibis.literal(0, "int64"),
-                n_agent_legs=is_agent_leg.cast("int64").sum(),
-            )
+                month=month,
+                _contact=ibis.literal(1, "int64"),
+                _payment=ibis.literal(0, "int64"),
+                _leg=ibis.literal(0, "int64"),
+            )  # fmt: skip
         )
+        if settings.collapse_transferred_calls:
+            has_call = contacts.call_id.notnull() & (contacts.call_id != "")
+            legs = contacts.filter(has_call & (contacts.channel == settings.agent_channel))
+            parts.append(
+                legs.select(
+                    "customer_id",
+                    "business",
+                    channel=ibis.literal(settings.ivr_channel, "string"),
+                    month=month_of(legs.started_at),
+                    _contact=ibis.literal(0, "int64"),
+                    _payment=ibis.literal(0, "int64"),
+                    _leg=ibis.literal(1, "int64"),
+                )  # fmt: skip
+            )
     if payments is not None:
         parts.append(
-            payments.group_by(
+            payments.select(
                 "customer_id",
-                "channel",
-                month=month_of(payments.paid_at),
                 business=ibis.literal(settings.payment_business, "string"),
-            ).agg(
-                n_contacts=ibis.literal(0, "int64"),
-                n_payments=payments.count(),
-                n_agent_legs=ibis.literal(0, "int64"),
-            )
+                channel=payments.channel,
+                month=month_of(payments.paid_at),
+                _contact=ibis.literal(0, "int64"),
+                _payment=ibis.literal(1, "int64"),
+                _leg=ibis.literal(0, "int64"),
+            )  # fmt: skip
         )
     if not parts:
         return ibis.memtable(
             {name: [] for name in CONTACTS_MONTHLY_SCHEMA.names}, schema=CONTACTS_MONTHLY_SCHEMA
         )
-    types = {
-        "customer_id": "string",
-        "month": "date",
-        "business": "string",
-        "channel": "string",
-        "n_contacts": "int64",
-        "n_payments": "int64",
-        "n_agent_legs": "int64",
-    }
-    parts = [p.select(**{c: p[c].cast(t) for c, t in types.items()}) for p in parts]
-    union = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:
-        union = union.group_by("customer_id", "month", "business", "channel").agg(
-            n_contacts=union.n_contacts.sum(),
-            n_payments=union.n_payments.sum(),
-            n_agent_legs=union.n_agent_legs.sum(),
-        )
-    legs = union.n_agent_legs.sum().over(group_by=["customer_id", "month", "business"])
-    dropped = (
-        ibis.ifelse(union.channel == settings.ivr_channel, ibis.least(legs, union.n_contacts), 0)
-        if settings.collapse_transferred_calls
-        else ibis.literal(0)
+    types = {"customer_id": "string", "business": "string", "channel": "string", "month": "date"}
+    parts = [p.mutate(**{c: p[c].cast(t) for c, t in types.items()}) for p in parts]
+    rows = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    grouped = rows.group_by("customer_id", "month", "business", "channel").agg(
+        n_contacts=rows._contact.sum(), n_payments=rows._payment.sum(), n_legs=rows._leg.sum()
     )
-    return union.select(
+    # A group of legs alone (an agent leg without an IVR contact that month) is no row.
+    grouped = grouped.filter((grouped.n_contacts + grouped.n_payments) > 0)
+    dropped = ibis.ifelse(
+        grouped.channel == settings.ivr_channel, ibis.least(grouped.n_legs, grouped.n_contacts), 0
+    )
+    return grouped.select(
         "customer_id",
         "month",
         "business",
         "channel",
-        n_contacts=union.n_contacts.cast("int64"),
-        n_payments=union.n_payments.cast("int64"),
-        n_preference_events=(union.n_contacts + union.n_payments - dropped).cast("int64"),
-        cost_yuan=union.n_contacts * channel_cost(union.channel, config),
+        n_contacts=grouped.n_contacts.cast("int64"),
+        n_payments=grouped.n_payments.cast("int64"),
+        n_preference_events=(grouped.n_contacts + grouped.n_payments - dropped).cast("int64"),
+        cost_yuan=grouped.n_contacts * channel_cost(grouped.channel, config),
     )

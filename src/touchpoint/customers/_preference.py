@@ -27,8 +27,9 @@ def _windowed(
     """Sum ``n_preference_events`` over the trailing window of each month, per ``keys``."""
     window = settings.preference_window_months
     events = monthly.filter(monthly.n_preference_events > 0)
-    events = events.group_by(*keys, "customer_id", idx=month_index(events.month)).agg(
-        n=events.n_preference_events.sum()
+    # No group-by before the spread: the one after it sums whatever rows share a key.
+    events = events.select(
+        *keys, "customer_id", idx=month_index(events.month), n=events.n_preference_events
     )
     offsets = ibis.memtable({"offset": list(range(window))}, schema={"offset": "int64"})
     # Each month's events count in that month and the window - 1 months after it.
