@@ -25,6 +25,7 @@ browser:
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check --quiet src tests benchmarks
 	$(BIN)/lint-imports
 
 test: $(STAMP) browser lint

@@ -172,9 +172,7 @@ def test_quantile_tiers(tiny_tables):
 def test_columns_follow_the_contract(tiny_tables):
     # The contract as the tags package states it (its rules are checked against it), so the
     # 360 built here and the columns tag rules may use cannot drift apart.
-    expected = {
-        name: str(dtype) for name, dtype in customer_360_schema(load_config()).items()
-    }
+    expected = {name: str(dtype) for name, dtype in customer_360_schema(load_config()).items()}
     schema = build(tiny_tables, load_config())[C360_MART].schema()
     got = {name: str(dtype).lstrip("!") for name, dtype in schema.items()}
     assert {k: got.get(k) for k in expected} == expected
