@@ -7,15 +7,25 @@ import math
 import numpy as np
 import pytest
 
+from touchpoint.simulate import keyed_random as kr
 from touchpoint.simulate import load_params
 from touchpoint.simulate.chunk import (
     Plan,
     _divert,
+    _hotline_follow_ups,
     _per_customer,
     _work_order_outcomes,
 )
+from touchpoint.simulate.hotline import (
+    OUTCOME_ABANDONED,
+    OUTCOME_RESOLVED,
+    OUTCOME_TRANSFERRED,
+    OUTCOME_UNRESOLVED,
+    Calls,
+)
+from touchpoint.simulate.keyed_random import Site
 from touchpoint.simulate.population import month_bounds
-from touchpoint.simulate.timing import DAY_US, day_weights, exposure
+from touchpoint.simulate.timing import DAY_US, HOUR_US, day_weights, exposure
 
 
 def test_day_weights_of_february_2026():
@@ -100,3 +110,61 @@ def test_ids_rank_rows_within_their_customer_month():
     ]
     with pytest.raises(ConfigError, match="rows of one kind in a month"):
         id_numbers(np.zeros(1001, dtype=np.int64), np.zeros(1001, dtype=np.int64))
+
+
+def _calls(**kw) -> Calls:
+    """Four hotline calls of customer 0 about business 1: resolved in the IVR, failed and
+    redialled, failed and given up, and transferred to an agent who could not solve it."""
+    n = 4
+    zeros = np.zeros(n, dtype=np.int64)
+    base = dict(
+        customer=zeros.copy(),
+        business=np.ones(n, dtype=np.int64),
+        start_us=np.array([0, 1, 2, 3]) * HOUR_US,
+        ivr_end_us=np.array([0, 1, 2, 3]) * HOUR_US + 60_000_000,
+        ivr_outcome=np.array(
+            [OUTCOME_RESOLVED, OUTCOME_UNRESOLVED, OUTCOME_ABANDONED, OUTCOME_TRANSFERRED]
+        ),
+        terminal=zeros.copy(),
+        is_transferred=np.array([False, False, False, True]),
+        agent_start_us=np.array([0, 0, 0, 3 * HOUR_US + 90_000_000]),
+        agent_end_us=np.array([0, 0, 0, 3 * HOUR_US + 400_000_000]),
+        agent_resolved=np.zeros(n, dtype=bool),
+        redialled=np.array([False, True, False, False]),
+        event_call=zeros[:0],
+        event_seq=zeros[:0],
+        event_us=zeros[:0],
+        event_node=zeros[:0],
+        event_type=zeros[:0],
+        event_key=np.zeros(0, dtype=object),
+        key=np.array([101, 102, 103, 104], dtype=np.uint64),
+        month=zeros.copy(),
+    )
+    base.update(kw)
+    return Calls(**base)
+
+
+def _params_with_hotline_repeat(p: float):
+    params = load_params()
+    contacts = params.contacts.model_copy(update={"hotline_cross_channel_repeat": p})
+    return params.model_copy(update={"contacts": contacts})
+
+
+def test_a_caller_who_gives_up_on_the_hotline_tries_another_channel():
+    channels = ["ivr", "agent", "store", "web"]
+    habits = np.array([[[0.25, 0.25, 0.25, 0.25]] * 2])  # [customer, business, channel]
+    calls = _calls()
+    far = np.array([10 * DAY_US])
+    tried = _hotline_follow_ups(_params_with_hotline_repeat(1.0), calls, channels, habits, far)
+    # Only the calls that failed and were not redialled: the abandoned one and the agent leg.
+    assert tried["key"].tolist() == kr.fold(calls.key[[2, 3]], Site.HOTLINE_FOLLOW_UP).tolist()
+    assert set(tried["channel"].tolist()) <= {2, 3}  # never back to the hotline
+    ended = np.array([2 * HOUR_US + 60_000_000, 3 * HOUR_US + 400_000_000])
+    gap_hours = (tried["start_us"] - ended) / HOUR_US
+    assert ((gap_hours >= 0.3 - 1e-6) & (gap_hours <= 20)).all()
+    none = _hotline_follow_ups(_params_with_hotline_repeat(0.0), calls, channels, habits, far)
+    assert len(none["key"]) == 0
+    # Nobody follows up after leaving the network (here: before the earliest possible try).
+    left_at = np.array([ended[0] + int(0.3 * HOUR_US) - 1])
+    gone = _hotline_follow_ups(_params_with_hotline_repeat(1.0), calls, channels, habits, left_at)
+    assert len(gone["key"]) == 0

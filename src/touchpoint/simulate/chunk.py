@@ -591,20 +591,21 @@ def run_months(
             )
         )
         call_parts[-1].month[:] = m
+        calls = call_parts[-1]
+        tried = _hotline_follow_ups(params, calls, channels, habits, hi)
         contacts = _other_contacts(
             params,
             channels,
-            need_keys[~is_hot],
-            cust[~is_hot],
-            biz[~is_hot],
-            t[~is_hot],
-            channel[~is_hot],
+            np.concatenate([need_keys[~is_hot], tried["key"]]),
+            np.concatenate([cust[~is_hot], tried["customer"]]),
+            np.concatenate([biz[~is_hot], tried["business"]]),
+            np.concatenate([t[~is_hot], tried["start_us"]]),
+            np.concatenate([channel[~is_hot], tried["channel"]]),
             pop,
             hi,
         )
         contacts["month"] = np.full(len(contacts["customer"]), m)
         contact_parts.append(contacts)
-        calls = call_parts[-1]
         unresolved = np.zeros(n, dtype=bool)
         unresolved[
             calls.customer[(calls.ivr_outcome != OUTCOME_RESOLVED) & ~calls.agent_resolved]
@@ -826,6 +827,33 @@ def _work_order_outcomes(params, plan: Plan, state: ChunkState, expected) -> dic
         p_with=p_with,
         response=response,
         responded_us=responded_us,
+    )
+
+
+def _hotline_follow_ups(
+    params: SimParams, calls: Calls, channels: list[str], habits: np.ndarray, alive_until
+) -> dict[str, np.ndarray]:
+    """Callers whose last call of the day did not help (hung up, failed self service, an agent
+    who could not solve it) often try another channel within a day: the first contact of each
+    such try, in a channel drawn from the customer's habits for the business outside the
+    hotline. Its key is the call's, folded."""
+    gave_up = ~calls.redialled & (calls.ivr_outcome != OUTCOME_RESOLVED) & ~calls.agent_resolved
+    keys = kr.fold(calls.key, Site.HOTLINE_FOLLOW_UP)
+    tries = gave_up & (kr.uniform(keys) < params.contacts.hotline_cross_channel_repeat)
+    last_end = np.where(calls.is_transferred, calls.agent_end_us, calls.ivr_end_us)
+    gap = kr.uniform(kr.fold(keys, Site.FOLLOW_UP_GAP), 0.3, 20)
+    start = last_end + (gap * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000
+    tries &= start < alive_until[calls.customer]
+    cust, biz, keys = calls.customer[tries], calls.business[tries], keys[tries]
+    prefs = habits[cust, biz].copy()
+    prefs[:, [channels.index(c) for c in HOTLINE]] = 0
+    prefs += 1e-9
+    return dict(
+        customer=cust,
+        business=biz,
+        start_us=start[tries],
+        channel=kr.categorical(kr.fold(keys, Site.CHANNEL), prefs),
+        key=keys,
     )
 
 

@@ -31,6 +31,7 @@ class Calls:
     agent_start_us: np.ndarray
     agent_end_us: np.ndarray
     agent_resolved: np.ndarray
+    redialled: np.ndarray  # the caller dialled again the same day after this call
     event_call: np.ndarray
     event_seq: np.ndarray
     event_us: np.ndarray
@@ -140,6 +141,7 @@ def simulate_calls(
             & (next_start // DAY_US == start_us // DAY_US)
             & (next_start < alive_until_us[customer])
         )
+        waves[-1]["redialled"] = again
         customer, business, start_us = customer[again], business[again], next_start[again]
         calls_today = calls_today[again] + 1
         keys = kr.fold(keys[again], Site.REDIAL)
@@ -149,7 +151,7 @@ def simulate_calls(
     if not waves:
         empty = np.zeros(0, dtype=np.int64)
         return Calls(
-            *[empty] * 15, np.zeros(0, dtype=object), np.zeros(0, np.uint64), np.zeros(0, np.int64)
+            *[empty] * 16, np.zeros(0, dtype=object), np.zeros(0, np.uint64), np.zeros(0, np.int64)
         )
     calls = {k: np.concatenate([w[k] for w in waves]) for k in waves[0]}
     return Calls(**calls, month=np.zeros(len(calls["customer"]), dtype=np.int64))

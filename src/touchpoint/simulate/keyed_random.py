@@ -246,6 +246,7 @@ class Site(IntEnum):
     REPLIED = 92
     REPLY_DELAY = 93
     REPLY_TEXT = 94
+    HOTLINE_FOLLOW_UP = 95
     # Work orders of a continued world (keyed by their row in the work-orders file).
     WORK_ORDER = 100
     EFFECT_NOISE = 101

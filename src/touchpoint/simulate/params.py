@@ -55,6 +55,7 @@ class Contacts(_Model):
     preference_drift: float = Field(ge=0, le=1)
     resolve_rate: dict[str, float]
     cross_channel_repeat: float = Field(ge=0, le=1)
+    hotline_cross_channel_repeat: float = Field(ge=0, le=1)
     duration_seconds: dict[str, float]
 
 
