@@ -9,6 +9,7 @@ import pytest
 from touchpoint.config import load_config
 from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.simulate import load_params, simulate
+from touchpoint.simulate.chunk import CHURN_REASONS
 
 
 def test_every_entity_file_follows_the_contract(simulated_world):
@@ -91,6 +92,29 @@ def test_realised_figures_equal_a_recount_from_the_written_files(simulated_world
     assert sms.replied_at.notna().mean() == pytest.approx(
         realised["sms_survey_reply_rate"], abs=1e-12
     )
+    # A redial: another call of the same customer starting the same date (all but the last
+    # call of each dialling customer-day, so it is 1 - 1 / calls per dialling customer-day).
+    calls = ivr.sort_values(["customer_id", "started_at"])
+    redialled = calls.customer_id.eq(calls.customer_id.shift(-1)) & calls.started_at.dt.date.eq(
+        calls.started_at.dt.date.shift(-1)
+    )
+    assert redialled.mean() == pytest.approx(realised["hotline_redial_rate"], abs=1e-12)
+    assert realised["hotline_redial_rate"] == pytest.approx(
+        1 - 1 / realised["calls_per_dialling_customer_per_day"], abs=1e-12
+    )
+    # Churn: who left (source file) and why (truth), over the simulated months.
+    customers = pd.read_parquet(result.files["customers"])
+    left = customers[customers.status == "left"]
+    leave_date = pd.to_datetime(left.leave_date)
+    assert leave_date.between(pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-28")).all()
+    assert len(left) == realised["churned_customers"] > 0
+    truth = pd.read_parquet(result.out_dir / "truth" / "customers.parquet")
+    churners = truth[truth.churn_reason.notna()]
+    assert set(churners.customer_id) == set(left.customer_id)
+    shares = churners.churn_reason.value_counts(normalize=True)
+    assert set(realised["churn_by_reason"]) == set(CHURN_REASONS)
+    for reason, share in realised["churn_by_reason"].items():
+        assert shares.get(reason, 0.0) == pytest.approx(share, abs=1e-12), reason
 
 
 def test_the_same_seed_gives_identical_files(tmp_path):
@@ -127,17 +151,24 @@ def test_changed_parameters_move_their_figures(tmp_path):
     )
 
 
-def test_gbk_csv_world_ingests_like_parquet(tmp_path):
+def test_gbk_csv_world_is_strict_gbk_and_ingests_like_parquet(tmp_path):
     from touchpoint.ingest import ingest
     from touchpoint.warehouse import connect
 
-    result = simulate(
-        tmp_path / "gbk", customers=400, months=1, seed=4, file_format="csv", encoding="gbk"
-    )
+    world = dict(customers=400, months=1, seed=4, file_format="csv")
+    result = simulate(tmp_path / "gbk", encoding="gbk", **world)
+    full = simulate(tmp_path / "gb18030", encoding="gb18030", **world)
+    replies = full.files["surveys"].read_bytes().decode("gb18030")
+    assert "👍" in replies or "😡" in replies  # emoji, which GBK cannot hold
+    for name, path in result.files.items():
+        text = path.read_bytes().decode("gbk")  # strict: fails on GB18030's 4-byte sequences
+        # The same world, with what GBK lacks written as "?", as a real GBK export does.
+        expected = full.files[name].read_bytes().decode("gb18030")
+        assert text == expected.encode("gbk", errors="replace").decode("gbk"), name
     raw = result.files["surveys"].read_bytes()  # replies are Chinese text
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
-    assert "满意" in raw.decode("gb18030")
+    assert "满意" in raw.decode("gbk") and "?" in raw.decode("gbk")
     con = connect(tmp_path / "w.duckdb")
     summaries = ingest(con, list(result.files.values()))
     assert {s.entity: s.n_loaded for s in summaries} == result.n_rows

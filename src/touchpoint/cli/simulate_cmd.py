@@ -31,7 +31,12 @@ def simulate_command(
     ] = 7,
     file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     encoding: Annotated[
-        str, typer.Option("--encoding", help="CSV encoding: utf-8 or gbk.")
+        str,
+        typer.Option(
+            "--encoding",
+            help="CSV encoding: utf-8, gbk (as a GBK export: characters GBK lacks, such as "
+            "emoji, become '?') or gb18030.",
+        ),
     ] = "utf-8",
     params: Annotated[
         Path | None, typer.Option("--params", help="YAML overriding the world's parameters.")

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from touchpoint.simulate.chunk import Chunk
+from touchpoint.simulate.chunk import CHURN_REASONS, Chunk
 from touchpoint.simulate.hotline import OUTCOME_RESOLVED
 from touchpoint.simulate.ivr_walk import COMPLETE, TRANSFER
 from touchpoint.simulate.timing import DAY_US, HOUR_US
@@ -40,12 +40,15 @@ def next_after(
 class Realised:
     """Accumulates the realised figures over chunks."""
 
-    def __init__(self, regions: list[str], months: int) -> None:
+    def __init__(self, regions: list[str], months: int, first_month: int = 0) -> None:
         self.regions = regions
         self.count: dict[str, float] = defaultdict(float)
         self.by_region = {r: [0, 0] for r in regions}
         self.in_network = np.zeros(months, dtype=np.int64)
         self.left = np.zeros(months, dtype=np.int64)
+        # The months of this leg: churners of an earlier leg are not counted again.
+        self.first_month, self.months = first_month, months
+        self.by_reason = np.zeros(len(CHURN_REASONS), dtype=np.int64)
 
     def add(self, chunk: Chunk, n_businesses: int) -> None:
         calls, other, pop = chunk.calls, chunk.contacts, chunk.population
@@ -58,6 +61,12 @@ class Realised:
         c["completed"] += completed.sum()
         c["self_service_us"] += (calls.ivr_end_us[completed] - calls.start_us[completed]).sum()
         c["customer_days"] += len(np.unique(calls.customer * 10_000 + calls.start_us // DAY_US))
+        # Redials: calls after which the same customer starts another call the same date
+        # (every call of a customer-day but its last, in start order).
+        day = calls.start_us // DAY_US
+        order = np.lexsort((calls.start_us, day, calls.customer))
+        same_day = (np.diff(calls.customer[order]) == 0) & (np.diff(day[order]) == 0)
+        c["redialled"] += same_day.sum()
 
         # Every contact row: IVR rows, agent rows, other channels (call number or -1).
         t = np.flatnonzero(transferred)
@@ -126,9 +135,14 @@ class Realised:
         c["ivr_replied"] += (~s["is_sms"] & s["replied"]).sum()
         self.in_network += chunk.in_network_at_month_start
         self.left += chunk.left_in_month
+        in_leg = (chunk.churn_month >= self.first_month) & (
+            chunk.churn_month < self.first_month + self.months
+        )
+        self.by_reason += np.bincount(chunk.churn_reason[in_leg], minlength=len(CHURN_REASONS))
 
     def figures(self) -> dict:
         c = self.count
+        churned = self.by_reason.sum()
 
         def ratio(a: str, b: str) -> float:
             return float(c[a] / c[b]) if c[b] else float("nan")
@@ -141,12 +155,18 @@ class Realised:
                 r: float(n / d) if d else None for r, (n, d) in self.by_region.items()
             },
             "calls_per_dialling_customer_per_day": ratio("calls", "customer_days"),
+            "hotline_redial_rate": ratio("redialled", "calls"),
             "mean_self_service_seconds": float(c["self_service_us"] / c["completed"] / 1e6)
             if c["completed"]
             else None,
             "sms_survey_reply_rate": ratio("sms_replied", "sms_sent"),
             "ivr_survey_reply_rate": ratio("ivr_replied", "ivr_sent"),
             "monthly_churn_rate": float(np.mean(self.left / np.maximum(self.in_network, 1))),
+            "churned_customers": int(self.left.sum()),
+            "churn_by_reason": {
+                reason: float(n / churned) if churned else None
+                for reason, n in zip(CHURN_REASONS, self.by_reason, strict=True)
+            },
             "repeat_contact_rate": ratio("repeated", "contacts"),
             "first_contact_resolution_rate": ratio("first_contact_resolved", "contacts"),
             "n_hotline_calls": int(c["calls"]),

@@ -41,7 +41,9 @@ from touchpoint.simulate.truth import Realised
 
 ProgressCallback = Callable[[str, int, int], None]
 FORMATS = ("parquet", "csv")
-ENCODINGS = {"utf-8": "utf-8", "gbk": "gb18030", "gb18030": "gb18030"}
+# CSV encodings: the codec each writes with. A GBK export cannot hold what GBK lacks (emoji in
+# a survey reply): like a real one it writes "?" instead; GB18030 holds every character.
+ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk", "gb18030": "gb18030"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class SimulationResult:
 
 
 class _Writer:
-    """Appends chunk tables to one file per entity: Parquet, or CSV in UTF-8 or GB18030."""
+    """Appends chunk tables to one file per entity: Parquet, or CSV in UTF-8, GBK or GB18030
+    (characters the encoding cannot hold become ``?``)."""
 
     def __init__(self, path: Path, file_format: str, encoding: str) -> None:
         self.path, self.file_format, self.encoding = path, file_format, encoding
@@ -79,7 +82,7 @@ class _Writer:
         self.header_written = True
         data = buffer.getvalue()
         if self.encoding != "utf-8":
-            data = data.decode("utf-8").encode(self.encoding)
+            data = data.decode("utf-8").encode(self.encoding, errors="replace")
         with self.path.open("ab") as handle:
             handle.write(data)
 
@@ -199,10 +202,21 @@ class _Leg:
     """Simulates a run of months over every chunk and writes its files and truth."""
 
     def __init__(
-        self, out, files, params, config, file_format, encoding, months, plans=None, label=""
+        self,
+        out,
+        files,
+        params,
+        config,
+        file_format,
+        encoding,
+        months,
+        plans=None,
+        label="",
+        first_month=0,
     ):
         self.out, self.files, self.params, self.config = out, files, params, config
         self.months, self.plans, self.label = months, ({} if plans is None else plans), label
+        self.first_month = first_month
         self.channels = config.ids("channel")
         self.menu = build_menu(params)
         self.writers = {
@@ -218,7 +232,7 @@ class _Leg:
         (with ``chunks.json``, the customers of each file)."""
         params, channels = self.params, self.channels
         truth = self.out / "truth"
-        realised = Realised(list(params.population.regions), self.months)
+        realised = Realised(list(params.population.regions), self.months, self.first_month)
         businesses = list(params.contacts.needs_per_month)
         pay_channels = list(params.payments.channel_weights)
         # Ground truth is streamed chunk by chunk too, so memory stays flat.
@@ -494,7 +508,16 @@ def continue_world(
 
     plans: dict[int, object] = {}  # drawn chunk by chunk, as their states are loaded
     leg = _Leg(
-        out, files, params, config, world["format"], world["encoding"], months, plans, f"_{label}"
+        out,
+        files,
+        params,
+        config,
+        world["format"],
+        world["encoding"],
+        months,
+        plans,
+        f"_{label}",
+        first_month,
     )
 
     def saved_states():
