@@ -207,6 +207,8 @@ def test_calls_per_dialling_customer_per_day(stg, run):
     assert kpis["n_hotline_calls"] == 5
     assert kpis["n_dialling_customer_days"] == 3
     assert kpis["calls_per_dialling_customer_per_day"] == pytest.approx(5 / 3)
+    # c1 and c2 are redialled the same day (c3 is the last of day 0 though it ends on day 1).
+    assert kpis["hotline_redial_rate"] == pytest.approx(2 / 5)
 
 
 def test_escalation_window_is_configurable(stg, config):

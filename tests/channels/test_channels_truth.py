@@ -5,6 +5,7 @@ import pytest
 KEYS = (
     "ivr_to_agent_60min_rate",
     "calls_per_dialling_customer_per_day",
+    "hotline_redial_rate",
     "repeat_contact_rate",
     "first_contact_resolution_rate",
 )

@@ -57,7 +57,9 @@ def test_realised_figures_reproduce_the_brief(calibration_world):
     assert f["mean_self_service_seconds"] == pytest.approx(35.5, abs=2.0)  # seed 003: 35.5 s
     assert f["ivr_to_agent_60min_rate"] == pytest.approx(0.13, abs=0.02)  # seed 000: 13 %
     worst_two = sorted(f["ivr_to_agent_60min_rate_by_region"].values())[-2:]
-    assert all(0.18 <= rate <= 0.28 for rate in worst_two)  # seed 000: 21-24 % in the worst
+    # Seed 000: 21-24 % in the worst provinces; a region here has about 700 IVR callers, a
+    # standard error of 1.5 points, so the band is the brief's widened by 1.5 standard errors.
+    assert all(0.21 - 0.0225 <= rate <= 0.24 + 0.0225 for rate in worst_two)
     assert f["calls_per_dialling_customer_per_day"] == pytest.approx(2.0, abs=0.15)  # seed 000
     assert f["sms_survey_reply_rate"] == pytest.approx(0.40, abs=0.04)  # seed 004: > 40 %
     assert f["ivr_survey_reply_rate"] < 0.10  # seed 004: < 10 %

@@ -75,7 +75,7 @@ def escalation_summary(calls: ibis.Table, by: tuple[str, ...] = ()) -> ibis.Tabl
 
 
 def dialling_summary(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.Table:
-    """Calls per dialling customer per day (docs/metrics.md).
+    """Calls per dialling customer per day and the same-day redial rate (docs/metrics.md).
 
     Parameters
     ----------
@@ -87,7 +87,8 @@ def dialling_summary(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.T
     -------
     ibis.Table
         One row: ``n_hotline_calls, n_dialling_customer_days,
-        calls_per_dialling_customer_per_day``.
+        calls_per_dialling_customer_per_day, hotline_redial_rate`` (every call of a dialling
+        customer-day but its last is followed by a redial that day).
     """
     calls = contacts.filter(contacts.channel == settings.ivr_channel)
     customer_days = calls.group_by(
@@ -100,7 +101,10 @@ def dialling_summary(contacts: ibis.Table, settings: ChannelsSettings) -> ibis.T
     return summary.mutate(
         calls_per_dialling_customer_per_day=ratio(
             summary.n_hotline_calls, summary.n_dialling_customer_days
-        )
+        ),
+        hotline_redial_rate=ratio(
+            summary.n_hotline_calls - summary.n_dialling_customer_days, summary.n_hotline_calls
+        ),
     )
 
 
@@ -127,7 +131,8 @@ def headline_kpis(
         One row: ``first_contact_date, last_contact_date, n_customers, n_contacts, cost_yuan,
         n_repeated_contacts, repeat_contact_rate, n_first_contact_resolved,
         first_contact_resolution_rate, repeat_window_hours, n_hotline_calls,
-        n_dialling_customer_days, calls_per_dialling_customer_per_day`` and, with calls,
+        n_dialling_customer_days, calls_per_dialling_customer_per_day, hotline_redial_rate``
+        and, with calls,
         ``n_calls_ended_in_ivr, n_escalated, ivr_to_agent_60min_rate,
         escalation_window_minutes``.
     """
