@@ -92,6 +92,7 @@ def _churn_panel(world) -> pd.DataFrame:
     unresolved = set(zip(unresolved.customer_id, _month(unresolved.started_at, world), strict=True))
     c = world.customers
     joined, left = pd.to_datetime(c.join_date), pd.to_datetime(c.leave_date)
+    below = world.params.churn.arpu_decline_below
     rows = []
     for m in range(1, MONTHS):
         start, end = world.months[m], world.months[m + 1]
@@ -103,7 +104,7 @@ def _churn_panel(world) -> pd.DataFrame:
                     "churned": (left[at_risk] < end).to_numpy(),
                     "complained": [(i, m - 1) in complained for i in at_risk],
                     "unresolved": [(i, m - 1) in unresolved for i in at_risk],
-                    "arpu_falling": (c.arpu_trend[at_risk] < 0.985).to_numpy(),
+                    "arpu_falling": (c.arpu_trend[at_risk] < below).to_numpy(),
                 }
             )
         )
@@ -211,12 +212,16 @@ def test_a_complaint_and_a_falling_arpu_raise_churn_by_their_factors(world):
     assert panel.churned.sum() > 500
     rate = panel.groupby("complained").churned.mean()
     assert rate[True] > 1.5 * rate[False]
-    # A complaint follows an unresolved contact (3 × as often), which raises churn too
-    # (unresolved_factor): compare within the same unresolved status.
+    # A complaint follows an unresolved contact (complaints.unresolved_factor × as often) ...
+    complaints = panel.groupby("unresolved").complained.mean()
+    assert complaints[True] / complaints[False] == pytest.approx(
+        world.params.complaints.unresolved_factor, rel=0.2
+    )
+    # ... which raises churn too (churn.unresolved_factor): compare within the same status.
     assert _risk_ratio(panel, "complained", "unresolved") == pytest.approx(
         churn.complaint_factor, rel=0.25
     )
-    # A falling ARPU (a trend under 0.985 a month) is independent of the other drivers.
+    # A falling ARPU (a trend under arpu_decline_below a month) is independent of the others.
     assert _risk_ratio(panel, "arpu_falling", "unresolved") == pytest.approx(
         churn.arpu_decline_factor, rel=0.2
     )
@@ -246,6 +251,8 @@ def test_bills_follow_each_customers_planted_arpu_trend(world):
     # Month on month, a bill moves by the customer's trend times a small noise of mean 0.
     noise = (change - np.log(bills.arpu_trend)).dropna()
     assert abs(noise.mean()) < 0.003
+    # (the bill is rounded to the fen, which adds a little to the planted noise)
+    assert noise.std() == pytest.approx(world.params.population.arpu_monthly_noise, rel=0.1)
     per_customer = (
         pd.DataFrame({"change": change, "trend": np.log(bills.arpu_trend)})
         .dropna()
@@ -254,8 +261,9 @@ def test_bills_follow_each_customers_planted_arpu_trend(world):
     )
     slope = np.polyfit(per_customer.trend, per_customer.change, 1)[0]
     assert slope == pytest.approx(1.0, abs=0.1)
-    falling = per_customer.trend < np.log(0.985)
-    assert per_customer.change[falling].mean() < np.log(0.985) < per_customer.change.mean()
+    below = np.log(world.params.churn.arpu_decline_below)
+    falling = per_customer.trend < below
+    assert per_customer.change[falling].mean() < below < per_customer.change.mean()
 
 
 def test_callers_redial_the_same_day_at_the_planted_odds(world):

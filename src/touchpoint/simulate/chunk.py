@@ -250,7 +250,10 @@ def new_state(
         params, seed, first, n, months, businesses, channels, first_month, all_new=first_month > 0
     )
     arpu = pop.arpu_yuan.copy()
-    points = kr.uniform(kr.fold(kr.key(seed, Site.CUSTOMER, pop.index), Site.POINTS_START), 5, 40)
+    points = kr.uniform(
+        kr.fold(kr.key(seed, Site.CUSTOMER, pop.index), Site.POINTS_START),
+        *params.population.points_start,
+    )
     return ChunkState(
         number=number,
         seed=seed,
@@ -442,10 +445,14 @@ def run_months(
                 state.had_unresolved, params.churn.unresolved_factor, 1.0
             ),
             "policy": np.where(
-                start - pop.join_us < 183 * DAY_US, params.churn.new_tenure_factor, 1.0
+                start - pop.join_us < params.churn.new_tenure_days * DAY_US,
+                params.churn.new_tenure_factor,
+                1.0,
             ),
             "customer_behaviour": np.where(
-                pop.arpu_trend < 0.985, params.churn.arpu_decline_factor, 1.0
+                pop.arpu_trend < params.churn.arpu_decline_below,
+                params.churn.arpu_decline_factor,
+                1.0,
             ),
             "competitors": competitor,
         }
@@ -625,19 +632,31 @@ def run_months(
                 customer=pc,
                 at_us=pt,
                 channel=pay_channels[kr.categorical(kr.fold(pk, Site.CHANNEL), payment_habits[pc])],
-                amount=np.round(arpu[pc] * kr.uniform(kr.fold(pk, Site.AMOUNT), 0.8, 2.5) / 10)
+                amount=np.round(
+                    arpu[pc]
+                    * kr.uniform(kr.fold(pk, Site.AMOUNT), *params.payments.amount_of_arpu)
+                    / 10
+                )
                 * 10,
                 key=pk,
                 month=np.full(len(pc), m),
             )
         )
-        arpu = arpu * pop.arpu_trend * kr.lognormal(kr.fold(cm, Site.ARPU_CHANGE), 0, 0.05)
+        arpu = (
+            arpu
+            * pop.arpu_trend
+            * kr.lognormal(kr.fold(cm, Site.ARPU_CHANGE), 0, params.population.arpu_monthly_noise)
+        )
         state.arpu = arpu
         state.points = (
             state.points
-            + (arpu * kr.uniform(kr.fold(cm, Site.POINTS), 0.5, 1.5)).astype(np.int64) * alive
+            + (
+                arpu * kr.uniform(kr.fold(cm, Site.POINTS), *params.population.points_per_yuan)
+            ).astype(np.int64)
+            * alive
         )
         billed = np.flatnonzero(alive)
+        bills = params.bills
         bm = cm[billed]
         barpu = arpu[billed]
         bill_parts.append(
@@ -645,14 +664,21 @@ def run_months(
                 customer=billed,
                 month_us=np.full(len(billed), start),
                 arpu=np.round(barpu, 2),
-                voice=np.round(barpu * kr.uniform(kr.fold(bm, Site.BILL_VOICE), 1, 6), 1),
-                data=np.round(barpu * kr.uniform(kr.fold(bm, Site.BILL_DATA), 5, 60), 1),
-                sms=kr.poisson(kr.fold(bm, Site.BILL_SMS), 20),
+                voice=np.round(
+                    barpu * kr.uniform(kr.fold(bm, Site.BILL_VOICE), *bills.voice_minutes_per_yuan),
+                    1,
+                ),
+                data=np.round(
+                    barpu * kr.uniform(kr.fold(bm, Site.BILL_DATA), *bills.data_mb_per_yuan), 1
+                ),
+                sms=kr.poisson(kr.fold(bm, Site.BILL_SMS), bills.sms_per_month),
                 points=state.points[billed],
                 arrears=np.where(
-                    kr.uniform(kr.fold(bm, Site.BILL_ARREARS)) < 0.04,
+                    kr.uniform(kr.fold(bm, Site.BILL_ARREARS)) < bills.arrears_share,
                     np.round(
-                        barpu * kr.uniform(kr.fold(bm, Site.BILL_ARREARS_AMOUNT), 0.2, 1.0), 2
+                        barpu
+                        * kr.uniform(kr.fold(bm, Site.BILL_ARREARS_AMOUNT), *bills.arrears_of_bill),
+                        2,
                     ),
                     0.0,
                 ),
@@ -662,7 +688,7 @@ def run_months(
         rate = (
             params.complaints.per_month
             * np.where(pop.is_sensitive, params.complaints.sensitive_factor, 1.0)
-            * (1 + 2 * unresolved)
+            * np.where(unresolved, params.complaints.unresolved_factor, 1.0)
             * harassed
         )
         cc, ck = _events(

@@ -30,6 +30,10 @@ class Population(_Model):
     arpu_median_yuan: dict[str, float]
     arpu_tier_factor: dict[str, float]
     arpu_sigma: float = Field(gt=0)
+    arpu_trend_sigma: float = Field(ge=0)
+    arpu_monthly_noise: float = Field(ge=0)
+    points_start: tuple[float, float]
+    points_per_yuan: tuple[float, float]
     group_key_person_share: float = Field(ge=0, le=1)
     family_plan_share: float = Field(ge=0, le=1)
     sensitive_share: float = Field(ge=0, le=1)
@@ -99,6 +103,15 @@ class MenuNode(_Model):
 class Payments(_Model):
     per_month: float = Field(ge=0)
     channel_weights: dict[str, float]
+    amount_of_arpu: tuple[float, float]
+
+
+class Bills(_Model):
+    voice_minutes_per_yuan: tuple[float, float]
+    data_mb_per_yuan: tuple[float, float]
+    sms_per_month: float = Field(ge=0)
+    arrears_share: float = Field(ge=0, le=1)
+    arrears_of_bill: tuple[float, float]
 
 
 class Surveys(_Model):
@@ -113,12 +126,15 @@ class Churn(_Model):
     complaint_factor: float = Field(ge=1)
     unresolved_factor: float = Field(ge=1)
     new_tenure_factor: float = Field(ge=1)
+    new_tenure_days: int = Field(ge=0)
     arpu_decline_factor: float = Field(ge=1)
+    arpu_decline_below: float = Field(gt=0)
 
 
 class Rate(_Model):
     per_month: float = Field(ge=0)
     sensitive_factor: float = Field(default=1.0, ge=1)
+    unresolved_factor: float = Field(default=1.0, ge=1)
 
 
 class Campaigns(_Model):
@@ -173,6 +189,7 @@ class SimParams(_Model):
     hotline: Hotline
     ivr: Ivr
     payments: Payments
+    bills: Bills
     surveys: Surveys
     churn: Churn
     complaints: Rate

@@ -138,7 +138,7 @@ def draw_population(
         region=region,
         segment=segment,
         arpu_yuan=arpu,
-        arpu_trend=kr.normal(kr.fold(ck, Site.ARPU_TREND), 1.0, 0.02),
+        arpu_trend=kr.normal(kr.fold(ck, Site.ARPU_TREND), 1.0, pop.arpu_trend_sigma),
         birth_year=kr.integers(kr.fold(ck, Site.BIRTH_YEAR), 1950, 2008),
         is_female=u(Site.FEMALE) < 0.48,
         is_group_key_person=u(Site.GROUP_KEY) < pop.group_key_person_share,
