@@ -152,3 +152,65 @@ def test_an_in_memory_warehouse_keeps_its_parts_in_a_temporary_folder():
     con = connect(":memory:")
     load_atomically(con, parts=[Part("t", "one", _rows("a", "b"))])
     assert _keys(con) == ["a", "b"]
+
+
+def _warehouse_with_parts(folder) -> object:
+    warehouse = folder / "w.duckdb"
+    con = connect(warehouse)
+    load_atomically(con, parts=[Part("t", "one", _rows("a", "b"))])
+    load_atomically(con, parts=[Part("t", "two", _rows("c"))])
+    con.disconnect()
+    return warehouse
+
+
+def _move(warehouse, to):
+    to.mkdir()
+    for name in (warehouse.name, warehouse.name + ".data"):
+        (warehouse.parent / name).rename(to / name)
+    return to / warehouse.name
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_warehouse_moved_with_its_folder_reads_its_parts(tmp_path, read_only):
+    (tmp_path / "a").mkdir()
+    moved = _move(_warehouse_with_parts(tmp_path / "a"), tmp_path / "b")
+    con = connect(moved, read_only=read_only)
+    assert _keys(con) == ["a", "b", "c"]
+    con.disconnect()
+    # Written back when the warehouse is writable; re-pointed again for each read-only reader.
+    raw = connect(moved, read_only=True).con
+    sql = raw.execute("SELECT sql FROM duckdb_views() WHERE view_name = 't'").fetchall()
+    assert any(str(moved.parent) in row[0] for row in sql)
+
+
+def test_a_copied_warehouse_reads_its_own_parts_not_the_originals(tmp_path):
+    import shutil
+
+    original = _warehouse_with_parts(tmp_path)
+    (tmp_path / "copy").mkdir()
+    copy = tmp_path / "copy" / original.name
+    shutil.copy(original, copy)
+    shutil.copytree(
+        original.with_name(original.name + ".data"), copy.with_name(copy.name + ".data")
+    )
+    # The original drops a part (and deletes its file): the copy still has its own.
+    con = connect(original)
+    load_atomically(con, drop_parts=[DropParts("t", ("one",))])
+    con.disconnect()
+    reader = connect(copy, read_only=True)
+    assert _keys(reader) == ["a", "b", "c"]
+    reader.disconnect()
+    con = connect(copy)
+    load_atomically(con, drop_parts=[DropParts("t", ("two",))])
+    assert _keys(con) == ["a", "b"]
+    con.disconnect()
+    assert _keys(connect(original, read_only=True)) == ["c"]
+
+
+def test_a_warehouse_moved_without_its_folder_is_one_clear_error(tmp_path):
+    warehouse = _warehouse_with_parts(tmp_path)
+    (tmp_path / "alone").mkdir()
+    alone = tmp_path / "alone" / warehouse.name
+    warehouse.rename(alone)
+    with pytest.raises(WarehouseError, match=r"2 of the 2 Parquet parts of t are missing"):
+        connect(alone)

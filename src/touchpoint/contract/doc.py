@@ -84,7 +84,10 @@ rows read = rows loaded + rows quarantined.
   read the same files (take the list from `warehouse_parts`: a folder may briefly hold a
   file no view reads, left by a killed load and deleted by the next one). The quarantine
   and the ingest log are DuckDB tables. Copy or move the warehouse file together with its
-  `.data` folder (the view names the files by their full path).
+  `.data` folder: a view names its files by their full path, and opening a moved or copied
+  warehouse points its views at the folder beside it (for good when opened for writing, for
+  the session when read-only); a warehouse whose folder was left behind is refused with the
+  number of parts missing.
 
 ## Values
 

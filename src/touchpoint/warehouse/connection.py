@@ -10,6 +10,7 @@ import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from touchpoint.errors import WarehouseError
+from touchpoint.warehouse.parts import repoint_views
 
 WAREHOUSE_ENV = "TOUCHPOINT_WAREHOUSE"
 DEFAULT_WAREHOUSE = Path("touchpoint.duckdb")
@@ -74,6 +75,12 @@ def connect(
                 f"${MEMORY_LIMIT_ENV}={asked!r}: not a DuckDB memory size such as 4GB "
                 "or a share of memory such as 25%"
             ) from exc
+    if resolved != ":memory:":
+        try:
+            repoint_views(con.con, persist=not read_only)
+        except WarehouseError:
+            con.disconnect()
+            raise
     return con
 
 

@@ -228,8 +228,7 @@ def register(
             )
         names = registered(raw, view)
         if names:
-            files = ", ".join(_literal(str(folder / view / f"{n}{SUFFIX}")) for n in names)
-            body = f"SELECT * FROM read_parquet([{files}])"
+            body = _parts_body(folder, view, names)
         else:
             columns = empty_columns.get(view) or view_columns(raw, view)
             if not columns:
@@ -240,6 +239,52 @@ def register(
                 + " LIMIT 0"
             )
         raw.execute(f"CREATE OR REPLACE VIEW {_quote(view)} AS {body}")
+
+
+def _part_paths(folder: Path, view: str, names: Sequence[str]) -> list[Path]:
+    return [folder / view / f"{n}{SUFFIX}" for n in names]
+
+
+def _parts_body(folder: Path, view: str, names: Sequence[str]) -> str:
+    files = ", ".join(_literal(str(p)) for p in _part_paths(folder, view, names))
+    return f"SELECT * FROM read_parquet([{files}])"
+
+
+def repoint_views(raw: duckdb.DuckDBPyConnection, *, persist: bool) -> None:
+    """Point each view at the parts in this warehouse's own folder.
+
+    A view names its files by full path, so a warehouse file moved or copied together with its
+    ``.data`` folder would read the old place (an error once it is gone, another warehouse's
+    rows while it is there). Such views are recreated over the files beside the warehouse:
+    for good when ``persist``, else as temporary views that shadow them for this connection
+    (a read-only warehouse). A part missing from the folder is one clear error.
+    """
+    if _exists(raw, PARTS_TABLE) is None:
+        return
+    folder = parts_folder(raw)
+    rows = raw.execute(
+        f"SELECT view, list(part ORDER BY rowid) FROM {PARTS_TABLE} GROUP BY view ORDER BY view"
+    ).fetchall()
+    for view, names in rows:
+        paths = _part_paths(folder, view, names)
+        sql = raw.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = ? "
+            "AND database_name = current_database() AND NOT temporary",
+            [view],
+        ).fetchone()
+        if sql and all(_literal(str(p)) in sql[0] for p in paths):
+            continue
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise WarehouseError(
+                f"{folder}: {len(missing)} of the {len(paths)} Parquet parts of {view} are "
+                f"missing (first: {missing[0].relative_to(folder)}); move or copy a warehouse "
+                f"file together with its folder {folder.name}"
+            )
+        kind = "VIEW" if persist else "TEMP VIEW"
+        raw.execute(
+            f"CREATE OR REPLACE {kind} {_quote(view)} AS {_parts_body(folder, view, names)}"
+        )
 
 
 def delete_files(raw: duckdb.DuckDBPyConnection, drops: Sequence[DropParts]) -> None:
