@@ -90,6 +90,12 @@ def _churn_panel(world) -> pd.DataFrame:
         ]
     )
     unresolved = set(zip(unresolved.customer_id, _month(unresolved.started_at, world), strict=True))
+    faults = world.contacts[world.contacts.business == "fault_report"]
+    faulted = set(zip(faults.customer_id, _month(faults.started_at, world), strict=True))
+    bills = world.bills[world.bills.arrears_yuan > 0]
+    in_arrears = set(
+        zip(bills.customer_id, _month(pd.to_datetime(bills.bill_month), world), strict=True)
+    )
     c = world.customers
     joined, left = pd.to_datetime(c.join_date), pd.to_datetime(c.leave_date)
     below = world.params.churn.arpu_decline_below
@@ -104,6 +110,9 @@ def _churn_panel(world) -> pd.DataFrame:
                     "churned": (left[at_risk] < end).to_numpy(),
                     "complained": [(i, m - 1) in complained for i in at_risk],
                     "unresolved": [(i, m - 1) in unresolved for i in at_risk],
+                    "faulted": [(i, m - 1) in faulted for i in at_risk],
+                    "in_arrears": [(i, m - 1) in in_arrears for i in at_risk],
+                    "reason": c.churn_reason[at_risk].to_numpy(),
                     "arpu_falling": (c.arpu_trend[at_risk] < below).to_numpy(),
                 }
             )
@@ -225,6 +234,24 @@ def test_a_complaint_and_a_falling_arpu_raise_churn_by_their_factors(world):
     assert _risk_ratio(panel, "arpu_falling", "unresolved") == pytest.approx(
         churn.arpu_decline_factor, rel=0.2
     )
+
+
+def test_a_fault_and_an_unpaid_bill_raise_churn_and_name_its_reason(world):
+    """Product quality (a fault reported last month, in any channel) and management (last
+    month's bill left partly unpaid) drive churn like the other reasons, and a churner's
+    planted reason follows the drivers they had."""
+    churn = world.params.churn
+    panel = _churn_panel(world)
+    # A fault report is often unresolved, which raises churn too: compare within the status.
+    assert _risk_ratio(panel, "faulted", "unresolved") == pytest.approx(churn.fault_factor, rel=0.3)
+    assert _risk_ratio(panel, "in_arrears", "unresolved") == pytest.approx(
+        churn.arrears_factor, rel=0.3
+    )
+    churners = panel[panel.churned]
+    for driver, reason in (("faulted", "product_quality"), ("in_arrears", "management")):
+        share = churners.groupby(driver).reason.apply(lambda r, reason=reason: (r == reason).mean())
+        # The reason's weight is log(factor) + floor with the driver, the floor without it.
+        assert share[True] > 2 * share[False], (driver, share.to_dict())
 
 
 def test_orders_follow_the_planted_rate_and_the_digital_lean(world):

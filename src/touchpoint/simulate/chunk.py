@@ -85,6 +85,8 @@ class ChunkState:
     churn_reason: np.ndarray
     had_complaint: np.ndarray
     had_unresolved: np.ndarray
+    had_fault: np.ndarray  # reported a fault last month (any channel)
+    had_arrears: np.ndarray  # last month's bill was left partly unpaid
     arpu: np.ndarray
     points: np.ndarray
     recent_offers: np.ndarray  # marketing contacts, halved each month
@@ -98,6 +100,8 @@ _STATE_ARRAYS = (
     "churn_reason",
     "had_complaint",
     "had_unresolved",
+    "had_fault",
+    "had_arrears",
     "arpu",
     "points",
     "recent_offers",
@@ -131,14 +135,15 @@ def load_state(
             for k in data.files
             if k.startswith("pop_")
         }
-        state = {k: data[f"state_{k}"] for k in _STATE_ARRAYS}
+        missing = [k for k in _STATE_ARRAYS if f"state_{k}" not in data.files]
+        state = {k: data[f"state_{k}"] for k in _STATE_ARRAYS if k not in missing}
     pop["baseline"], pop["payment_baseline"] = baselines(
         params, pop["segment"], businesses, channels
     )
-    if "seed" not in meta:
+    if "seed" not in meta or missing:
         raise ConfigError(
-            f"{path}: saved by an older touchpoint (per-chunk random streams); simulate the "
-            "world again with this version to continue it"
+            f"{path}: saved by an older touchpoint (no {'seed' if 'seed' not in meta else missing[0]}"
+            "); simulate the world again with this version to continue it"
         )
     return ChunkState(
         number=meta["number"],
@@ -264,6 +269,8 @@ def new_state(
         churn_reason=np.full(n, -1),
         had_complaint=np.zeros(n, dtype=bool),
         had_unresolved=np.zeros(n, dtype=bool),
+        had_fault=np.zeros(n, dtype=bool),
+        had_arrears=np.zeros(n, dtype=bool),
         arpu=arpu,
         points=(arpu * points).astype(np.int64),
         recent_offers=np.zeros(n),
@@ -440,6 +447,8 @@ def run_months(
         in_network[i] = at_start.sum()
         # Churn this month: a monthly hazard from last month's experience.
         factors = {
+            "product_quality": np.where(state.had_fault, params.churn.fault_factor, 1.0),
+            "management": np.where(state.had_arrears, params.churn.arrears_factor, 1.0),
             "service_level": np.where(state.had_complaint, params.churn.complaint_factor, 1.0),
             "channel_behaviour": np.where(
                 state.had_unresolved, params.churn.unresolved_factor, 1.0
@@ -482,7 +491,8 @@ def run_months(
         reason_weights = np.stack(
             [np.log(factors.get(r, np.ones(n))) for r in CHURN_REASONS], axis=1
         )
-        reason_weights = np.maximum(reason_weights, 0) + 0.15  # a little of every reason
+        # (and a little of every reason: nobody leaves for one cause alone)
+        reason_weights = np.maximum(reason_weights, 0) + params.churn.reason_floor
         state.churn_reason = np.where(
             leaving,
             kr.categorical(kr.fold(cm, Site.CHURN_REASON), reason_weights),
@@ -619,6 +629,10 @@ def run_months(
         ] = True
         unresolved[contacts["customer"][contacts["outcome"] != OUTCOME_RESOLVED]] = True
         state.had_unresolved = unresolved
+        fault = businesses.index("fault_report")
+        state.had_fault = np.zeros(n, dtype=bool)
+        state.had_fault[calls.customer[calls.business == fault]] = True
+        state.had_fault[contacts["customer"][contacts["business"] == fault]] = True
 
         # Payments, bills, complaints, orders and marketing offers.
         n_pay = kr.poisson(kr.fold(cm, Site.N_PAYMENTS), params.payments.per_month) * alive
@@ -684,6 +698,8 @@ def run_months(
                 ),
             )
         )
+        state.had_arrears = np.zeros(n, dtype=bool)
+        state.had_arrears[billed] = bill_parts[-1]["arrears"] > 0
         harassed = np.where(annoyed_now, params.treatments.annoyance.complaint_factor, 1.0)
         rate = (
             params.complaints.per_month

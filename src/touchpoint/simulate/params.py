@@ -129,6 +129,9 @@ class Churn(_Model):
     new_tenure_days: int = Field(ge=0)
     arpu_decline_factor: float = Field(ge=1)
     arpu_decline_below: float = Field(gt=0)
+    fault_factor: float = Field(ge=1)
+    arrears_factor: float = Field(ge=1)
+    reason_floor: float = Field(ge=0)
 
 
 class Rate(_Model):
