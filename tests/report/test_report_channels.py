@@ -56,6 +56,14 @@ def test_channels_section_shows_mix_cost_escalation_and_repeats(world_con, html_
     kpis = world_con.table("mart_channels_kpis").to_pyarrow().to_pylist()[0]
     overall = f"{kpis['ivr_to_agent_60min_rate'] * 100:.1f}%"
     assert shown(f"Overall {overall}", html_en)
+    calls_per_day = format_number(kpis["calls_per_dialling_customer_per_day"], "en", 2)
+    for text in (
+        "Hotline calls per dialling customer-day",
+        calls_per_day,
+        "Same-day hotline redials",
+    ):
+        assert shown(text, html_en), text
+    assert shown(f"{kpis['hotline_redial_rate'] * 100:.1f}%", html_en)
     config = load_config()
     for region in world_con.table("mart_channels_escalation_by_region").to_pandas()["region"]:
         assert shown(config.label("region", region, "en"), html_en)

@@ -64,6 +64,11 @@ def build(ctx: ReportContext) -> list[Block]:
                     ctx.t("channels.kpi_escalation", minutes=minutes),
                     ctx.percent(headline.get("ivr_to_agent_60min_rate")),
                 ),
+                (
+                    ctx.t("channels.kpi_calls_per_day"),
+                    ctx.number(headline.get("calls_per_dialling_customer_per_day"), 2),
+                ),
+                (ctx.t("channels.kpi_redial"), ctx.percent(headline.get("hotline_redial_rate"))),
                 (ctx.t("channels.kpi_repeat"), ctx.percent(headline.get("repeat_contact_rate"))),
                 (
                     ctx.t("channels.kpi_fcr"),
