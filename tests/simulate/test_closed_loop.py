@@ -310,3 +310,22 @@ def test_the_planted_effect_follows_its_parameter(tmp_path):
     (world / "truth" / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     with pytest.raises(ConfigError, match="same order"):
         continue_world(world, None, months=1)
+
+
+def test_a_campaign_acting_on_two_outcomes_has_an_effect_per_outcome(tmp_path):
+    simulate(tmp_path, customers=600, months=1, seed=6)
+    orders = tmp_path / "truth" / "wo.csv"
+    rows = ["work_order_id,campaign_id,customer_id,action"]
+    rows += [f"S{i},mixed,C{i:08d},divert_store_payment_to_self_service" for i in range(0, 300, 2)]
+    rows += [f"R{i},mixed,C{i:08d},retention_offer" for i in range(1, 300, 2)]
+    orders.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    effect = continue_world(tmp_path, orders, months=1).campaign_effects["mixed"]
+    effects = pd.read_parquet(tmp_path / "truth" / "treatment_effects.parquet")
+    assert effect["att"] is None  # no single average over a payment channel and churn
+    assert set(effect["by_outcome"]) == set(effects.outcome) and len(effect["by_outcome"]) == 2
+    for outcome, rows_ in effects.groupby("outcome"):
+        got = effect["by_outcome"][outcome]
+        assert got["n_treated"] == len(rows_) == 150
+        assert got["att"] == pytest.approx(rows_.individual_effect.mean())
+    saved = json.loads((tmp_path / "truth" / "campaign_effects.json").read_text(encoding="utf-8"))
+    assert saved["mixed"]["by_outcome"] == effect["by_outcome"]

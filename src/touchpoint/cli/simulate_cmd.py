@@ -187,11 +187,13 @@ def _continue(
                 column, justify="left" if column in ("campaign", "outcome") else "right"
             )
         for campaign, e in result.campaign_effects.items():
-            effects.add_row(
-                campaign,
-                e["outcome"],
-                f"{e['n_treated']:,}",
-                f"{e['att']:+.4f}",
-                f"{e['annoyed_share']:.1%}",
-            )
+            # One row per outcome: a campaign acting on several outcomes has no single ATT.
+            for outcome, o in e["by_outcome"].items():
+                effects.add_row(
+                    campaign,
+                    outcome,
+                    f"{o['n_treated']:,}",
+                    f"{o['att']:+.4f}",
+                    f"{e['annoyed_share']:.1%}",
+                )
         console.print(effects)

@@ -696,22 +696,40 @@ def _effects_table(parts, orders, params: SimParams, label: str) -> pa.Table:
     )
 
 
+def _effect_summary(rows) -> dict:
+    return {
+        "n_treated": int(len(rows)),
+        "att": float(rows.individual_effect.mean()),
+        "mean_p_outcome_without": float(rows.p_outcome_without.mean()),
+        "mean_p_outcome_with": float(rows.p_outcome_with.mean()),
+    }
+
+
 def _campaign_effects(effects: pa.Table, params: SimParams, label: str) -> dict:
-    """Per campaign: the average planted effect on the treated (ATT) and what it is on."""
+    """Per campaign: the average planted effect on the treated (ATT) and what it is on.
+
+    A campaign whose work orders act on different outcomes (a store-payment diversion and a
+    retention offer) has no single ATT: its ``att`` and mean probabilities are null, and
+    ``by_outcome`` holds them per outcome (for every campaign, one entry or more)."""
     if not effects.num_rows:
         return {}
     frame = effects.to_pandas()
     result = {}
     for campaign, rows in frame.groupby("campaign_id", sort=True):
+        by_outcome = {
+            str(outcome): _effect_summary(part)
+            for outcome, part in rows.groupby("outcome", sort=True)
+        }
+        overall = _effect_summary(rows)
+        if len(by_outcome) > 1:
+            overall |= dict.fromkeys(("att", "mean_p_outcome_without", "mean_p_outcome_with"))
         result[str(campaign)] = {
             "leg": label,
             "actions": sorted(rows.action.unique().tolist()),
-            "outcome": "; ".join(sorted(rows.outcome.unique().tolist())),
-            "n_treated": int(len(rows)),
-            "att": float(rows.individual_effect.mean()),
-            "mean_p_outcome_without": float(rows.p_outcome_without.mean()),
-            "mean_p_outcome_with": float(rows.p_outcome_with.mean()),
+            "outcome": "; ".join(by_outcome),
+            **overall,
             "annoyed_share": float(rows.is_annoyed.mean()),
+            "by_outcome": by_outcome,
         }
     return result
 
