@@ -39,7 +39,8 @@ def sql_statements() -> list[str]:
     )
     tags = ", ".join(f"('{tag}')" for tag in RULES_SQL)
     outcome_union = " UNION ALL ".join(
-        f"SELECT '{tag}' AS tag_id, \"{tag}\" AS member, churn_next_month, complaint_next_month "
+        f"SELECT '{tag}' AS tag_id, customer_id, \"{tag}\" AS member, churn_next_month, "
+        "complaint_next_month "
         "FROM o"
         for tag in RULES_SQL
     )
@@ -81,13 +82,25 @@ o AS (
          AND f.leave_date < f.month + INTERVAL 2 MONTH, false) END AS churn_next_month,
     CASE WHEN f.month < l.last_month THEN coalesce(n.n_complaints, 0) > 0 END AS complaint_next_month
   FROM sql_tag_flags f CROSS JOIN last l LEFT JOIN nxt n USING (customer_id, month)),
-long AS ({outcome_union})
+long AS ({outcome_union}),
+per_customer AS (
+  SELECT tag_id, outcome, customer_id, member, count(*) AS m, count(*) FILTER (WHERE value) AS e
+  FROM (UNPIVOT long ON churn_next_month, complaint_next_month INTO NAME outcome VALUE value)
+  GROUP BY ALL)
 SELECT tag_id, outcome,
-  count(*) FILTER (WHERE member AND value IS NOT NULL) AS n_members,
-  count(*) FILTER (WHERE member AND value) AS n_member_events,
-  count(*) FILTER (WHERE NOT member AND value IS NOT NULL) AS n_nonmembers,
-  count(*) FILTER (WHERE NOT member AND value) AS n_nonmember_events
-FROM (UNPIVOT long ON churn_next_month, complaint_next_month INTO NAME outcome VALUE value)
+  coalesce(sum(m) FILTER (WHERE member), 0) AS n_members,
+  coalesce(sum(e) FILTER (WHERE member), 0) AS n_member_events,
+  coalesce(sum(m) FILTER (WHERE NOT member), 0) AS n_nonmembers,
+  coalesce(sum(e) FILTER (WHERE NOT member), 0) AS n_nonmember_events,
+  count(*) FILTER (WHERE member) AS member_n_customers,
+  coalesce(sum(e * e) FILTER (WHERE member), 0) AS member_events_sq,
+  coalesce(sum(e * m) FILTER (WHERE member), 0) AS member_events_x_months,
+  coalesce(sum(m * m) FILTER (WHERE member), 0) AS member_months_sq,
+  count(*) FILTER (WHERE NOT member) AS nonmember_n_customers,
+  coalesce(sum(e * e) FILTER (WHERE NOT member), 0) AS nonmember_events_sq,
+  coalesce(sum(e * m) FILTER (WHERE NOT member), 0) AS nonmember_events_x_months,
+  coalesce(sum(m * m) FILTER (WHERE NOT member), 0) AS nonmember_months_sq
+FROM per_customer
 GROUP BY ALL""",
     ]
 
@@ -155,19 +168,29 @@ def pandas_tags(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "complaint_next_month": (o.n_complaints.fillna(0) > 0).where(has_next),
     }
     rows = []
-    for tag, mask in masks.items():
-        member = mask.to_numpy()
-        for name, value in outcomes.items():
-            known = value.notna().to_numpy()
-            event = value.fillna(False).astype(bool).to_numpy()
-            rows.append(
-                {
-                    "tag_id": tag,
-                    "outcome": name,
-                    "n_members": int((member & known).sum()),
-                    "n_member_events": int((member & event).sum()),
-                    "n_nonmembers": int((~member & known).sum()),
-                    "n_nonmember_events": int((~member & event).sum()),
-                }
-            )
+    customer = df.customer_id.to_numpy()
+    for name, value in outcomes.items():
+        known = value.notna().to_numpy()
+        event = value.fillna(False).astype(bool).to_numpy()
+        # Per customer, for every tag at once: months and events as member and as non-member.
+        cells = {}
+        for tag, mask in masks.items():
+            member = mask.to_numpy()
+            for side, on in (("member", member), ("nonmember", ~member)):
+                cells[(tag, side, "m")] = on & known
+                cells[(tag, side, "e")] = on & event
+        per = pd.DataFrame(cells, index=customer).groupby(level=0).sum()
+        for tag in masks:
+            row = {"tag_id": tag, "outcome": name}
+            for side, count, events in (
+                ("member", "n_members", "n_member_events"),
+                ("nonmember", "n_nonmembers", "n_nonmember_events"),
+            ):
+                m, e = per[(tag, side, "m")].to_numpy(), per[(tag, side, "e")].to_numpy()
+                row[count], row[events] = int(m.sum()), int(e.sum())
+                row[f"{side}_n_customers"] = int((m > 0).sum())
+                row[f"{side}_events_sq"] = int((e * e).sum())
+                row[f"{side}_events_x_months"] = int((e * m).sum())
+                row[f"{side}_months_sq"] = int((m * m).sum())
+            rows.append(row)
     return {"membership": membership, "changes": changes, "lift_counts": pd.DataFrame(rows)}

@@ -60,7 +60,17 @@ def _norm(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFr
         (
             "lift_counts",
             ["tag_id", "outcome"],
-            ["n_members", "n_member_events", "n_nonmembers", "n_nonmember_events"],
+            [
+                "n_members",
+                "n_member_events",
+                "n_nonmembers",
+                "n_nonmember_events",
+                *(
+                    f"{side}_{name}"
+                    for side in ("member", "nonmember")
+                    for name in ("n_customers", "events_sq", "events_x_months", "months_sq")
+                ),
+            ],
         ),
     ],
 )

@@ -6,8 +6,9 @@ import datetime as dt
 import math
 
 import ibis
+import pyarrow as pa
 import pytest
-from tag_samples import FEB, JAN, MAR, catalogue, tag
+from tag_samples import APR, FEB, JAN, MAR, catalogue, tag
 
 from touchpoint.tags import (
     check_catalogue,
@@ -215,3 +216,88 @@ def test_an_empty_360_gives_empty_marts_and_null_lifts(config, realistic_360):
     rows = tag_validation(empty, cat).to_pyarrow().to_pylist()
     assert len(rows) == 28 and all(r["lift"] is None for r in rows)
     assert rows[0]["confidence"] == 0.95
+
+
+def _with_no_leavers(rows):
+    table = pa.table(rows)
+    return ibis.memtable(table.append_column("leave_date", pa.nulls(len(table), pa.date32())))
+
+
+def _clustered_360(n_members, heavy_members, n_others, heavy_others):
+    """Customers over Jan-Apr (outcomes known for Jan-Mar): the heavy ones complain in Feb,
+    Mar and Apr, so all three of their known months have a complaint next month."""
+    rows = {"customer_id": [], "month": [], "n_complaints_3m": [], "n_complaints": []}
+    groups = (("m", n_members, heavy_members, 5), ("o", n_others, heavy_others, 0))
+    for prefix, n, heavy, flag in groups:
+        for i in range(n):
+            for month in (JAN, FEB, MAR, APR):
+                rows["customer_id"].append(f"{prefix}{i}")
+                rows["month"].append(month)
+                rows["n_complaints_3m"].append(flag)
+                rows["n_complaints"].append(int(i < heavy and month != JAN))
+    return _with_no_leavers(rows)
+
+
+def _cluster_se(events_per_customer, months_per_customer):
+    """Cluster-robust standard error of ln(rate), written out customer by customer."""
+    e = [float(x) for x in events_per_customer]
+    m = [float(x) for x in months_per_customer]
+    k, p = len(e), sum(e) / sum(m)
+    squares = sum((ei - p * mi) ** 2 for ei, mi in zip(e, m, strict=True))
+    return k / (k - 1) * squares / sum(e) ** 2
+
+
+def test_clustered_complaints_widen_the_interval_by_customer():
+    # 40 members, 10 of whom complain every month (30 of 120 member-months); 60 others, 6 of
+    # whom do (18 of 180). Each customer's three known months move together.
+    c360 = _clustered_360(40, 10, 60, 6)
+    rows = tag_validation(c360, catalogue(tag("sensitive", "n_complaints_3m >= 2")))
+    row = {r["outcome"]: r for r in rows.to_pyarrow().to_pylist()}["complaint_next_month"]
+    assert (row["n_members"], row["n_member_events"]) == (120, 30)
+    assert (row["n_nonmembers"], row["n_nonmember_events"]) == (180, 18)
+    assert (row["member_n_customers"], row["nonmember_n_customers"]) == (40, 60)
+    assert row["variance"] == "cluster"
+    var = _cluster_se([3] * 10 + [0] * 30, [3] * 40) + _cluster_se([3] * 6 + [0] * 54, [3] * 60)
+    lift = (30 / 120) / (18 / 180)
+    assert row["lift"] == pytest.approx(lift)
+    low, high = lift * math.exp(-Z95 * math.sqrt(var)), lift * math.exp(Z95 * math.sqrt(var))
+    assert (row["lift_low"], row["lift_high"]) == pytest.approx((low, high))
+    # Wider than Katz's, which counts the 300 customer-months as 300 independent customers.
+    _, katz_low, katz_high = katz_by_hand(30, 120, 18, 180)
+    assert row["lift_low"] < katz_low and row["lift_high"] > katz_high
+    # No churn at all: the zero-corrected Katz interval.
+    assert {r["outcome"]: r for r in rows.to_pyarrow().to_pylist()}["churn_next_month"][
+        "variance"
+    ] == "katz"
+
+
+def test_few_customers_keep_the_katz_interval():
+    rows = tag_validation(
+        _clustered_360(40, 10, 60, 6),
+        catalogue(tag("sensitive", "n_complaints_3m >= 2")),
+        cluster_min_customers=41,
+    )
+    row = {r["outcome"]: r for r in rows.to_pyarrow().to_pylist()}["complaint_next_month"]
+    assert row["variance"] == "katz"
+    lift, low, high = katz_by_hand(30, 120, 18, 180)
+    assert (row["lift"], row["lift_low"], row["lift_high"]) == pytest.approx((lift, low, high))
+
+
+def test_one_month_per_customer_gives_katz_times_the_small_sample_factor():
+    # With one known month per customer, Σ(e - p)^2 / E^2 = 1/E - 1/M: the cluster variance is
+    # Katz's times k / (k - 1) on each side.
+    rows = {"customer_id": [], "month": [], "n_complaints_3m": [], "n_complaints": []}
+    for prefix, n, heavy, flag in (("m", 50, 20, 5), ("o", 80, 8, 0)):
+        for i in range(n):
+            for month in (JAN, FEB):
+                rows["customer_id"].append(f"{prefix}{i}")
+                rows["month"].append(month)
+                rows["n_complaints_3m"].append(flag)
+                rows["n_complaints"].append(int(i < heavy and month == FEB))
+    out = tag_validation(
+        _with_no_leavers(rows), catalogue(tag("sensitive", "n_complaints_3m >= 2"))
+    )
+    row = {r["outcome"]: r for r in out.to_pyarrow().to_pylist()}["complaint_next_month"]
+    var = 50 / 49 * (1 / 20 - 1 / 50) + 80 / 79 * (1 / 8 - 1 / 80)
+    lift = (20 / 50) / (8 / 80)
+    assert row["lift_high"] == pytest.approx(lift * math.exp(Z95 * math.sqrt(var)))

@@ -117,6 +117,7 @@ def build(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
             campaign_responses=tables.get(CAMPAIGN_RESPONSES),
             confidence=settings.confidence,
             accepted_responses=settings.accepted_responses,
+            cluster_min_customers=settings.cluster_min_customers,
         ),
         DEFINITIONS_MART: definitions(catalogue, history, dt.datetime.now().replace(microsecond=0)),
     }

@@ -23,6 +23,7 @@ class TagsSettings(BaseModel):
 
     catalogue: str | None = None
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    cluster_min_customers: int = Field(default=30, ge=2)
     accepted_responses: tuple[str, ...] = Field(default=("accepted",), min_length=1)
 
 

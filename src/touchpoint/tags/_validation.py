@@ -2,8 +2,10 @@
 
 For each tag and outcome, the customer-months of the tag's scope are split into members and
 non-members; the lift is the outcome rate among members over the rate among non-members,
-with a Katz log-ratio confidence interval. A tag whose interval contains 1 does not
-discriminate on that outcome and is flagged.
+with a log-ratio confidence interval. A customer's months are not independent draws (the
+same sensitive customer complains month after month), so the interval's variance is
+cluster-robust by customer once each side has enough customers, and Katz's otherwise. A tag
+whose interval contains 1 does not discriminate on that outcome and is flagged.
 
 Outcomes (one value per customer-month of the 360; null when it cannot be known):
 
@@ -87,6 +89,9 @@ def outcomes(
     return with_campaign.select(result, campaign_accepted_next_month=per_month.accepted)
 
 
+_MOMENTS = ("n_customers", "events_sq", "events_x_months", "months_sq")
+
+
 def lift_counts(flags: ir.Table, catalogue: Catalogue) -> ir.Table:
     """Counts behind each lift: one row per tag × outcome.
 
@@ -94,21 +99,43 @@ def lift_counts(flags: ir.Table, catalogue: Catalogue) -> ir.Table:
     columns kept (as :func:`tag_validation` does).
 
     ``n_members`` / ``n_member_events``: member customer-months whose outcome is known / true;
-    ``n_nonmembers`` / ``n_nonmember_events``: the same for in-scope non-members.
+    ``n_nonmembers`` / ``n_nonmember_events``: the same for in-scope non-members. For the
+    cluster-robust variance, per side (``member_`` / ``nonmember_``) over its customers *i*
+    with ``m_i`` such months and ``e_i`` events: ``n_customers`` (customers with a month),
+    ``events_sq`` Σ e_i², ``events_x_months`` Σ e_i·m_i and ``months_sq`` Σ m_i².
     """
     t = flags
     names = [o for o in OUTCOMES if o in flags.columns]
-    aggregates = {}
+    per_customer = {}
     for i, tag in enumerate(catalogue.tags):
         member, scope = t[MEMBER_PREFIX + tag.id], t[SCOPE_PREFIX + tag.id]
         for j, outcome in enumerate(names):
             known, event = t[outcome].notnull(), t[outcome].fill_null(False)
             key = f"t{i}_o{j}"
-            aggregates[f"{key}_n1"] = (member & known).sum()
-            aggregates[f"{key}_a"] = (member & event).sum()
-            aggregates[f"{key}_s"] = (scope & known).sum()
-            aggregates[f"{key}_e"] = (scope & event).sum()
-    wide = t.aggregate(**{k: v.fill_null(0).cast("int64") for k, v in aggregates.items()})
+            per_customer[f"{key}_n1"] = (member & known).sum()
+            per_customer[f"{key}_a"] = (member & event).sum()
+            per_customer[f"{key}_s"] = (scope & known).sum()
+            per_customer[f"{key}_e"] = (scope & event).sum()
+    # A customer's months are one cluster: count them per customer first.
+    c = t.group_by("customer_id").aggregate(
+        **{k: v.fill_null(0).cast("int64") for k, v in per_customer.items()}
+    )
+    aggregates = {}
+    for key in {k.rsplit("_", 1)[0] for k in per_customer}:
+        n1, a = c[f"{key}_n1"], c[f"{key}_a"]
+        n0, e0 = c[f"{key}_s"] - n1, c[f"{key}_e"] - a
+        aggregates[f"{key}_n1"], aggregates[f"{key}_a"] = n1.sum(), a.sum()
+        aggregates[f"{key}_s"], aggregates[f"{key}_e"] = c[f"{key}_s"].sum(), c[f"{key}_e"].sum()
+        for side, months, events in (("m", n1, a), ("o", n0, e0)):
+            moments = (
+                (months > 0).cast("int64"),
+                events * events,
+                events * months,
+                months * months,
+            )
+            for name, value in zip(_MOMENTS, moments, strict=True):
+                aggregates[f"{key}_{side}_{name}"] = value.sum()
+    wide = c.aggregate(**{k: v.fill_null(0).cast("int64") for k, v in aggregates.items()})
     # One row of 4 x tags x outcomes sums, turned long by unnesting an array of structs: the
     # aggregate is referenced once, so no engine recomputes it per tag.
     entries = []
@@ -125,20 +152,45 @@ def lift_counts(flags: ir.Table, catalogue: Catalogue) -> ir.Table:
                         "n_member_events": wide[f"{key}_a"],
                         "n_nonmembers": wide[f"{key}_s"] - wide[f"{key}_n1"],
                         "n_nonmember_events": wide[f"{key}_e"] - wide[f"{key}_a"],
+                        **{
+                            f"{label}_{name}": wide[f"{key}_{side}_{name}"]
+                            for side, label in (("m", "member"), ("o", "nonmember"))
+                            for name in _MOMENTS
+                        },
                     }
                 )
             )
     return wide.select(row=ibis.array(entries).unnest()).unpack("row")
 
 
-def lift_table(counts: ir.Table, confidence: float = 0.95) -> ir.Table:
-    """Lift and its Katz log-ratio interval from :func:`lift_counts`; one row per tag × outcome.
+def _cluster_variance(counts: ir.Table, side: str, events: ir.Value, months: ir.Value) -> ir.Value:
+    """Cluster-robust variance of ln(rate) for one side: with rate p = E / M over k customers,
+    k / (k − 1) · Σ (e_i − p·m_i)² / E² (the delta method on a ratio estimator)."""
+    k = counts[f"{side}_n_customers"].cast("float64")
+    p = events / months
+    squares = (
+        counts[f"{side}_events_sq"].cast("float64")
+        - 2 * p * counts[f"{side}_events_x_months"].cast("float64")
+        + p * p * counts[f"{side}_months_sq"].cast("float64")
+    )
+    # (floating-point cancellation can leave a tiny negative sum for a constant rate)
+    return k / (k - 1) * ibis.greatest(squares, 0.0) / (events * events)
+
+
+def lift_table(
+    counts: ir.Table, confidence: float = 0.95, cluster_min_customers: int = 30
+) -> ir.Table:
+    """Lift and its log-ratio interval from :func:`lift_counts`; one row per tag × outcome.
 
     With ``a`` events among ``n1`` members and ``c`` among ``n0`` non-members,
-    ``lift = (a / n1) / (c / n0)`` and ``ln lift ± z·sqrt(1/a − 1/n1 + 1/c − 1/n0)``; when
-    ``a`` or ``c`` is 0, 0.5 is added to every cell of the 2 × 2 table (a, n1 − a, c, n0 − c)
-    first. With no members or no non-members the lift is null. ``is_discriminating`` is true
-    when the interval excludes 1, false when it contains it, null without a lift.
+    ``lift = (a / n1) / (c / n0)`` and ``ln lift ± z·se``. When both sides have events and at
+    least ``cluster_min_customers`` customers (and ``counts`` carries the per-customer moments
+    of :func:`lift_counts`), ``se`` is cluster-robust by customer: the square root of the sum
+    of :func:`_cluster_variance` of both sides (``variance`` = ``cluster``). Otherwise it is
+    Katz's ``sqrt(1/a − 1/n1 + 1/c − 1/n0)`` (``variance`` = ``katz``); when ``a`` or ``c`` is
+    0, 0.5 is added to every cell of the 2 × 2 table (a, n1 − a, c, n0 − c) first. With no
+    members or no non-members the lift is null. ``is_discriminating`` is true when the
+    interval excludes 1, false when it contains it, null without a lift.
     ``lift_raw`` is the uncorrected ratio of the two rates (0 when no member had the outcome,
     null when no non-member did): what to show beside a corrected ``lift``, which for 0
     member events of 20 is not 0 but e.g. 1.5.
@@ -160,7 +212,20 @@ def lift_table(counts: ir.Table, confidence: float = 0.95) -> ir.Table:
     n1b, n0b = ibis.ifelse(zero, n1 + 1, n1), ibis.ifelse(zero, n0 + 1, n0)
     usable = (n1 > 0) & (n0 > 0)
     lift = ibis.ifelse(usable, (a2 / n1b) / (c2 / n0b), ibis.null("float64"))
-    se = (1 / a2 - 1 / n1b + 1 / c2 - 1 / n0b).sqrt()
+    katz = 1 / a2 - 1 / n1b + 1 / c2 - 1 / n0b
+    if "member_n_customers" in counts.columns:
+        clustered = (
+            ~zero
+            & (counts.member_n_customers >= cluster_min_customers)
+            & (counts.nonmember_n_customers >= cluster_min_customers)
+        )
+        robust = _cluster_variance(counts, "member", a, n1) + _cluster_variance(
+            counts, "nonmember", c, n0
+        )
+        se = ibis.ifelse(clustered, robust, katz).sqrt()
+        variance = ibis.ifelse(clustered, "cluster", "katz")
+    else:
+        se, variance = katz.sqrt(), ibis.literal("katz")
     low, high = (lift.ln() - z * se).exp(), (lift.ln() + z * se).exp()
     return counts.mutate(
         member_rate=ibis.ifelse(n1 > 0, a / n1, ibis.null("float64")),
@@ -170,6 +235,7 @@ def lift_table(counts: ir.Table, confidence: float = 0.95) -> ir.Table:
         lift_low=low,
         lift_high=high,
         is_discriminating=ibis.ifelse(lift.isnull(), ibis.null("boolean"), (low > 1) | (high < 1)),
+        variance=variance,
         # Ibis writes a float literal as a DuckDB DECIMAL, read back as 0.9500000000000001;
         # a ratio of integers gives the double 0.95 itself.
         confidence=ibis.literal(round(confidence * 1_000_000)) / 1_000_000,
@@ -183,16 +249,19 @@ def tag_validation(
     campaign_responses: ir.Table | None = None,
     confidence: float = 0.95,
     accepted_responses: tuple[str, ...] = ("accepted",),
+    cluster_min_customers: int = 30,
 ) -> ir.Table:
     """The lift of each outcome among each tag's members: one row per tag × outcome.
 
-    Columns: ``tag_id``, ``version``, ``outcome``, the four counts of :func:`lift_counts`,
-    ``member_rate``, ``nonmember_rate``, ``lift``, ``lift_raw``, ``lift_low``, ``lift_high``,
-    ``is_discriminating``, ``confidence``.
+    Columns: ``tag_id``, ``version``, ``outcome``, the counts and per-customer moments of
+    :func:`lift_counts`, ``member_rate``, ``nonmember_rate``, ``lift``, ``lift_raw``,
+    ``lift_low``, ``lift_high``, ``is_discriminating``, ``variance`` (``cluster`` or
+    ``katz``, see :func:`lift_table`), ``confidence``.
     """
     table = outcomes(c360, campaign_responses, accepted_responses)
     keep = [name for name in OUTCOMES if name in table.columns]
-    return lift_table(lift_counts(tag_flags(table, catalogue, keep=keep), catalogue), confidence)
+    counts = lift_counts(tag_flags(table, catalogue, keep=keep), catalogue)
+    return lift_table(counts, confidence, cluster_min_customers)
 
 
 def katz_interval(
