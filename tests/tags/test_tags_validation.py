@@ -301,3 +301,30 @@ def test_one_month_per_customer_gives_katz_times_the_small_sample_factor():
     var = 50 / 49 * (1 / 20 - 1 / 50) + 80 / 79 * (1 / 8 - 1 / 80)
     lift = (20 / 50) / (8 / 80)
     assert row["lift_high"] == pytest.approx(lift * math.exp(Z95 * math.sqrt(var)))
+
+
+def test_a_scoped_tag_counts_only_its_scope_beside_tags_that_apply_to_everyone():
+    # The 360 above; "rich_only" applies only to customers with arpu_yuan >= 100, who are
+    # m0-m19 (members) and o0-o29 (non-members); "everyone" has no scope.
+    table = _clustered_360(40, 10, 60, 6).to_pyarrow()
+    arpu = [
+        150.0 if cid in {f"m{i}" for i in range(20)} | {f"o{i}" for i in range(30)} else 50.0
+        for cid in table["customer_id"].to_pylist()
+    ]
+    c360 = ibis.memtable(table.append_column("arpu_yuan", pa.array(arpu)))
+    cat = catalogue(
+        tag("everyone", "n_complaints_3m >= 2"),
+        tag("rich_only", "n_complaints_3m >= 2", applies_to={"rule": "arpu_yuan >= 100"}),
+    )
+    rows = tag_validation(c360, cat).to_pyarrow().to_pylist()
+    got = {(r["tag_id"], r["outcome"]): r for r in rows}
+    everyone, rich = (
+        got["everyone", "complaint_next_month"],
+        got["rich_only", "complaint_next_month"],
+    )
+    assert (everyone["n_members"], everyone["n_nonmembers"]) == (120, 180)
+    # In scope: m0-m19 (members; m0-m9 heavy) and o0-o29 (non-members; o0-o5 heavy).
+    assert (rich["n_members"], rich["n_member_events"]) == (60, 30)
+    assert (rich["n_nonmembers"], rich["n_nonmember_events"]) == (90, 18)
+    assert (rich["member_n_customers"], rich["nonmember_n_customers"]) == (20, 30)
+    assert rich["nonmember_events_sq"] == 6 * 9 and rich["nonmember_months_sq"] == 30 * 9

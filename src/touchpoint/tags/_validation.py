@@ -106,26 +106,30 @@ def lift_counts(flags: ir.Table, catalogue: Catalogue) -> ir.Table:
     """
     t = flags
     names = [o for o in OUTCOMES if o in flags.columns]
-    per_customer = {}
+    per_customer, scope_of = {}, {}
     for i, tag in enumerate(catalogue.tags):
         member, scope = t[MEMBER_PREFIX + tag.id], t[SCOPE_PREFIX + tag.id]
+        # Tags that apply to everyone share one count of the scope's months per outcome.
+        scoped = catalogue.trees[tag.id][1] is not None
         for j, outcome in enumerate(names):
             known, event = t[outcome].notnull(), t[outcome].fill_null(False)
-            key = f"t{i}_o{j}"
-            per_customer[f"{key}_n1"] = (member & known).sum()
-            per_customer[f"{key}_a"] = (member & event).sum()
-            per_customer[f"{key}_s"] = (scope & known).sum()
-            per_customer[f"{key}_e"] = (scope & event).sum()
+            key, scope_key = f"t{i}_o{j}", f"t{i}_o{j}" if scoped else f"all_o{j}"
+            scope_of[key] = scope_key
+            # (filtered counts: a 64-bit counter per group, where a sum of booleans would
+            # keep a 128-bit one: 1 M customers × 4 counts × tags × outcomes stay in memory)
+            per_customer[f"{key}_n1"] = t.count(where=member & known)
+            per_customer[f"{key}_a"] = t.count(where=member & event)
+            per_customer[f"{scope_key}_s"] = t.count(where=scope & known)
+            per_customer[f"{scope_key}_e"] = t.count(where=scope & event)
     # A customer's months are one cluster: count them per customer first.
-    c = t.group_by("customer_id").aggregate(
-        **{k: v.fill_null(0).cast("int64") for k, v in per_customer.items()}
-    )
+    c = t.group_by("customer_id").aggregate(**per_customer)
     aggregates = {}
-    for key in {k.rsplit("_", 1)[0] for k in per_customer}:
+    for key, scope_key in scope_of.items():
         n1, a = c[f"{key}_n1"], c[f"{key}_a"]
-        n0, e0 = c[f"{key}_s"] - n1, c[f"{key}_e"] - a
+        s_, e_ = c[f"{scope_key}_s"], c[f"{scope_key}_e"]
+        n0, e0 = s_ - n1, e_ - a
         aggregates[f"{key}_n1"], aggregates[f"{key}_a"] = n1.sum(), a.sum()
-        aggregates[f"{key}_s"], aggregates[f"{key}_e"] = c[f"{key}_s"].sum(), c[f"{key}_e"].sum()
+        aggregates[f"{key}_s"], aggregates[f"{key}_e"] = s_.sum(), e_.sum()
         for side, months, events in (("m", n1, a), ("o", n0, e0)):
             moments = (
                 (months > 0).cast("int64"),
