@@ -135,3 +135,21 @@ def test_cli_chunk_size_changes_nothing_but_the_saved_state(tmp_path, capsys):
             assert _decoded(path).equals(_decoded(small[name])), name
     layout = json.loads((tmp_path / "7" / "truth" / "state" / "chunks.json").read_text())
     assert layout[:2] == [[0, 5], [5, 5]]  # the continuation re-cut the 7-customer chunks
+
+
+def test_cli_writes_a_gbk_csv_world_that_strict_gbk_reads(tmp_path, capsys):
+    from touchpoint.cli import main
+
+    out = tmp_path / "gbk"
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", "--out", str(out), "--customers", "200", "--months", "1",
+              "--seed", "3", "--format", "csv", "--encoding", "gbk", "--json"])  # fmt: skip
+    assert done.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    files = sorted(out.glob("*.csv"))
+    assert {p.stem for p in files} >= {"customers", "contacts", "ivr_events", "surveys"}
+    for path in files:
+        text = path.read_bytes().decode("gbk")  # strict: a GB18030-only byte would fail
+        rows = len(text.splitlines()) - 1
+        assert rows == summary["rows"][path.stem], path.name
+    assert "满意" in (out / "surveys.csv").read_bytes().decode("gbk")

@@ -302,3 +302,41 @@ def test_callers_redial_the_same_day_at_the_planted_odds(world):
     by_outcome = redialled.groupby(calls.is_resolved).mean()
     assert by_outcome[True] == pytest.approx(hotline.redial_after_resolved, abs=0.03)
     assert by_outcome[False] == pytest.approx(hotline.redial_after_unresolved, abs=0.05)
+
+
+def test_the_population_has_the_planted_brands_tiers_regions_and_flags(world):
+    population = world.params.population
+    c = world.customers
+    n = len(c)
+
+    def within(share, planted):
+        # three standard errors of a share among n customers
+        return abs(share - planted) <= 3 * np.sqrt(planted * (1 - planted) / n) + 1e-9
+
+    brands = c.brand.value_counts(normalize=True)
+    for brand, planted in population.brands.items():
+        assert within(brands.get(brand, 0.0), planted), brand
+    regions = c.region.value_counts(normalize=True)
+    total = sum(r.weight for r in population.regions.values())
+    assert set(regions.index) == set(population.regions)
+    for region, r in population.regions.items():
+        assert within(regions[region], r.weight / total), region
+    for brand, tiers in population.tiers_by_brand.items():
+        in_brand = c[c.brand == brand]
+        shares = in_brand.value_tier.value_counts(normalize=True)
+        for tier, planted in tiers.items():
+            k = len(in_brand)
+            assert (
+                abs(shares.get(tier, 0.0) - planted)
+                <= 3 * np.sqrt(planted * (1 - planted) / k) + 1e-9
+            ), (brand, tier)
+    assert within(c.is_group_key_person.mean(), population.group_key_person_share)
+    assert within(c.is_family_plan.mean(), population.family_plan_share)
+
+
+def test_an_unresolved_contact_raises_next_months_churn_by_its_factor(world):
+    panel = _churn_panel(world)
+    # Complaints follow unresolved contacts and raise churn too: compare within that status.
+    assert _risk_ratio(panel, "unresolved", "complained") == pytest.approx(
+        world.params.churn.unresolved_factor, rel=0.25
+    )
