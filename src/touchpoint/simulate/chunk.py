@@ -629,10 +629,11 @@ def run_months(
         ] = True
         unresolved[contacts["customer"][contacts["outcome"] != OUTCOME_RESOLVED]] = True
         state.had_unresolved = unresolved
-        fault = businesses.index("fault_report")
         state.had_fault = np.zeros(n, dtype=bool)
-        state.had_fault[calls.customer[calls.business == fault]] = True
-        state.had_fault[contacts["customer"][contacts["business"] == fault]] = True
+        if "fault_report" in businesses:  # (a parameter file may leave the business out)
+            fault = businesses.index("fault_report")
+            state.had_fault[calls.customer[calls.business == fault]] = True
+            state.had_fault[contacts["customer"][contacts["business"] == fault]] = True
 
         # Payments, bills, complaints, orders and marketing offers.
         n_pay = kr.poisson(kr.fold(cm, Site.N_PAYMENTS), params.payments.per_month) * alive
