@@ -79,6 +79,16 @@ def test_wiki_round_trip(warehouse):
     assert sensitive["rating"] == "3.0 ★ (2)" and sensitive["n_members_last_month"] > 0
     assert sensitive["churn_lift_low"] > 1  # the synthetic 360 plants complaint-driven churn
     assert sensitive["churn_lift_raw"] == pytest.approx(sensitive["churn_lift"])  # no zero count
+    con = connect(warehouse, read_only=True)
+    v = con.table("mart_tag_validation").to_pandas()
+    con.disconnect()
+    complaint = v[(v.tag_id == "sensitive_customer") & (v.outcome == "complaint_next_month")]
+    [row] = complaint.itertuples()
+    assert (sensitive["complaint_lift"], sensitive["complaint_lift_low"]) == pytest.approx(
+        (row.lift, row.lift_low)
+    )
+    text = runner.invoke(app, ["tags", "list", *w]).output
+    assert "Complaint lift" in text and f"{row.lift:.2f} [{row.lift_low:.2f}–" in text
 
 
 def test_list_shows_the_plain_ratio_of_a_zero_corrected_lift(warehouse):

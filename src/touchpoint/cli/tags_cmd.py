@@ -62,6 +62,10 @@ VersionOption = Annotated[
     typer.Option("--version", help="Tag version [default: the catalogue's current one].", min=1),
 ]
 
+# The lifts `tags list` shows, by the prefix of their fields: the outcome staff ask about
+# first (churn), and the one where a customer's months cluster most (complaints).
+LISTED_LIFTS = {"churn": "churn_next_month", "complaint": "complaint_next_month"}
+
 _T = {
     "en": {
         "id": "Tag",
@@ -74,8 +78,9 @@ _T = {
         "parameters": "Parameters",
         "rating": "Rating",
         "churn_lift": "Churn lift [interval]",
-        "corrected_note": "* no member (or no other customer) churned: the plain ratio of the "
-        "two rates, beside an interval that adds 0.5 to every count",
+        "complaint_lift": "Complaint lift [interval]",
+        "corrected_note": "* no member (or no other customer) had the outcome: the plain ratio "
+        "of the two rates, beside an interval that adds 0.5 to every count",
         "definition": "Definition",
         "rule": "Rule",
         "applies_to": "Applies to",
@@ -110,7 +115,8 @@ _T = {
         "parameters": "参数",
         "rating": "评分",
         "churn_lift": "离网提升度 [区间]",
-        "corrected_note": "* 成员（或其他客户）中无人离网：显示两个比率的直接比值，区间在每个计数上加 0.5",
+        "complaint_lift": "投诉提升度 [区间]",
+        "corrected_note": "* 成员（或其他客户）中无人出现该结果：显示两个比率的直接比值，区间在每个计数上加 0.5",
         "definition": "定义",
         "rule": "规则",
         "applies_to": "适用客户",
@@ -203,39 +209,38 @@ def list_tags(
     catalogue = _catalogue(con, cfg, tags_file)
     changes = _rows(_table(con, CHANGES_MART))
     ratings = _rows(_table(con, RATINGS_TABLE))
-    churn = {
-        (r["tag_id"], r["version"]): r
-        for r in _rows(_table(con, VALIDATION_MART))
-        if r["outcome"] == "churn_next_month"
+    validation = {
+        (r["tag_id"], r["version"], r["outcome"]): r for r in _rows(_table(con, VALIDATION_MART))
     }
     records = []
     for tag in catalogue.tags:
         mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
-        lift = churn.get((tag.id, tag.version), {})
-        records.append(
-            {
-                "tag_id": tag.id,
-                "name": tag.name.get(lang),
-                "category": tag.category,
-                "version": tag.version,
-                "n_members_last_month": _last_members(mine),
-                "rating": _rating_summary(
-                    [r for r in ratings if r["tag_id"] == tag.id], tag.version
-                ),
-                "churn_lift": lift.get("lift"),
-                "churn_lift_raw": _raw_lift(lift),
+        record = {
+            "tag_id": tag.id,
+            "name": tag.name.get(lang),
+            "category": tag.category,
+            "version": tag.version,
+            "n_members_last_month": _last_members(mine),
+            "rating": _rating_summary([r for r in ratings if r["tag_id"] == tag.id], tag.version),
+        }
+        for prefix, outcome in LISTED_LIFTS.items():
+            lift = validation.get((tag.id, tag.version, outcome), {})
+            record |= {
+                f"{prefix}_lift": lift.get("lift"),
+                f"{prefix}_lift_raw": _raw_lift(lift),
                 # A zero count made the lift a corrected one (0.5 added to every cell).
-                "churn_lift_corrected": 0
+                f"{prefix}_lift_corrected": 0
                 in (lift.get("n_member_events"), lift.get("n_nonmember_events")),
-                "churn_lift_low": lift.get("lift_low"),
-                "churn_lift_high": lift.get("lift_high"),
+                f"{prefix}_lift_low": lift.get("lift_low"),
+                f"{prefix}_lift_high": lift.get("lift_high"),
             }
-        )
+        records.append(record)
     if as_json:
         print(json.dumps({"catalogue": catalogue.version, "tags": records}, ensure_ascii=False))
         return
     table = Table(title=f"{resolve_catalogue_path(tags_file).name} {catalogue.version}")
-    for key in ("id", "name", "category", "version", "members", "churn_lift", "rating"):
+    lift_columns = [f"{prefix}_lift" for prefix in LISTED_LIFTS]
+    for key in ("id", "name", "category", "version", "members", *lift_columns, "rating"):
         table.add_column(
             _t(lang, key), justify="right" if key in ("version", "members") else "left"
         )
@@ -247,11 +252,11 @@ def list_tags(
             r["category"],
             str(r["version"]),
             "–" if members is None else f"{members:,}",
-            _lift_cell(r),
+            *(_lift_cell(r, prefix) for prefix in LISTED_LIFTS),
             r["rating"],
         )
     console.print(table)
-    if any(_is_corrected(r) for r in records):
+    if any(_is_corrected(r, prefix) for r in records for prefix in LISTED_LIFTS):
         console.print(_t(lang, "corrected_note"))
 
 
@@ -263,18 +268,18 @@ def _raw_lift(row: dict[str, Any]) -> float | None:
     return None if member is None or not other else member / other
 
 
-def _is_corrected(r: dict[str, Any]) -> bool:
-    return r["churn_lift"] is not None and r["churn_lift_corrected"]
+def _is_corrected(r: dict[str, Any], prefix: str) -> bool:
+    return r[f"{prefix}_lift"] is not None and r[f"{prefix}_lift_corrected"]
 
 
-def _lift_cell(r: dict[str, Any]) -> str:
-    if r["churn_lift"] is None:
+def _lift_cell(r: dict[str, Any], prefix: str) -> str:
+    if r[f"{prefix}_lift"] is None:
         return "–"
-    interval = f"[{r['churn_lift_low']:.2f}–{r['churn_lift_high']:.2f}]"
-    if _is_corrected(r):
-        raw = r["churn_lift_raw"]
+    interval = f"[{r[f'{prefix}_lift_low']:.2f}–{r[f'{prefix}_lift_high']:.2f}]"
+    if _is_corrected(r, prefix):
+        raw = r[f"{prefix}_lift_raw"]
         return f"{'∞' if raw is None else f'{raw:.2f}'}* {interval}"
-    return f"{r['churn_lift']:.2f} {interval}"
+    return f"{r[f'{prefix}_lift']:.2f} {interval}"
 
 
 def _check_against(con: Any, cfg: Config) -> tuple[Any, str]:
