@@ -884,13 +884,10 @@ def _hotline_follow_ups(
     keys = kr.fold(calls.key, Site.HOTLINE_FOLLOW_UP)
     tries = gave_up & (kr.uniform(keys) < params.contacts.hotline_cross_channel_repeat)
     last_end = np.where(calls.is_transferred, calls.agent_end_us, calls.ivr_end_us)
-    gap = kr.uniform(kr.fold(keys, Site.FOLLOW_UP_GAP), 0.3, 20)
-    start = last_end + (gap * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000
+    start = _follow_up_start(keys, last_end)
     tries &= start < alive_until[calls.customer]
     cust, biz, keys = calls.customer[tries], calls.business[tries], keys[tries]
-    prefs = habits[cust, biz].copy()
-    prefs[:, [channels.index(c) for c in HOTLINE]] = 0
-    prefs += 1e-9
+    prefs = _outside_hotline(habits[cust, biz].copy(), channels)
     return dict(
         customer=cust,
         business=biz,
@@ -898,6 +895,20 @@ def _hotline_follow_ups(
         channel=kr.categorical(kr.fold(keys, Site.CHANNEL), prefs),
         key=keys,
     )
+
+
+def _follow_up_start(keys: np.ndarray, end_us: np.ndarray) -> np.ndarray:
+    """When a follow-up of a contact ending at ``end_us`` starts: 0.3 to 20 hours later, in
+    whole seconds."""
+    gap = kr.uniform(kr.fold(keys, Site.FOLLOW_UP_GAP), 0.3, 20)
+    return end_us + (gap * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000
+
+
+def _outside_hotline(prefs: np.ndarray, channels: list[str]) -> np.ndarray:
+    """``prefs`` (changed in place) with no weight on the hotline: its follow-ups are redials."""
+    prefs[:, [channels.index(c) for c in HOTLINE]] = 0
+    prefs += 1e-9
+    return prefs
 
 
 def _other_contacts(params, channels, keys, cust, biz, t, channel, pop, alive_until):
@@ -930,13 +941,11 @@ def _other_contacts(params, channels, keys, cust, biz, t, channel, pop, alive_un
         again = (outcome != OUTCOME_RESOLVED) & (
             kr.uniform(kr.fold(keys, Site.FOLLOW_UP)) < params.contacts.cross_channel_repeat
         )
-        gap = kr.uniform(kr.fold(keys, Site.FOLLOW_UP_GAP), 0.3, 20)
-        nt = end + (gap * HOUR_US).astype(np.int64) // 1_000_000 * 1_000_000
+        nt = _follow_up_start(keys, end)
         again &= nt < alive_until[cust]
         prefs = pop.preferences[cust[again], biz[again]].copy()
         prefs[np.arange(again.sum()), channel[again]] = 0  # try somewhere else
-        prefs[:, [channels.index(c) for c in HOTLINE]] = 0  # (hotline follow-ups come as redials)
-        prefs += 1e-9
+        prefs = _outside_hotline(prefs, channels)
         cust, biz, t = cust[again], biz[again], nt[again]
         keys = kr.fold(keys[again], Site.FOLLOW_UP)
         channel = kr.categorical(kr.fold(keys, Site.CHANNEL), prefs)

@@ -61,12 +61,6 @@ class Realised:
         c["completed"] += completed.sum()
         c["self_service_us"] += (calls.ivr_end_us[completed] - calls.start_us[completed]).sum()
         c["customer_days"] += len(np.unique(calls.customer * 10_000 + calls.start_us // DAY_US))
-        # Redials: calls after which the same customer starts another call the same date
-        # (every call of a customer-day but its last, in start order).
-        day = calls.start_us // DAY_US
-        order = np.lexsort((calls.start_us, day, calls.customer))
-        same_day = (np.diff(calls.customer[order]) == 0) & (np.diff(day[order]) == 0)
-        c["redialled"] += same_day.sum()
 
         # Every contact row: IVR rows, agent rows, other channels (call number or -1).
         t = np.flatnonzero(transferred)
@@ -155,7 +149,10 @@ class Realised:
                 r: float(n / d) if d else None for r, (n, d) in self.by_region.items()
             },
             "calls_per_dialling_customer_per_day": ratio("calls", "customer_days"),
-            "hotline_redial_rate": ratio("redialled", "calls"),
+            # Every call of a dialling customer-day but its last is followed by a redial.
+            "hotline_redial_rate": float(1 - c["customer_days"] / c["calls"])
+            if c["calls"]
+            else float("nan"),
             "mean_self_service_seconds": float(c["self_service_us"] / c["completed"] / 1e6)
             if c["completed"]
             else None,
