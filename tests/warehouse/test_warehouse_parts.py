@@ -1,9 +1,11 @@
 """Views over Parquet parts: atomic with the DuckDB tables, files cleaned, schema kept."""
 
 import os
+import shutil
 import subprocess
 import sys
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -111,6 +113,7 @@ def test_other_columns_are_refused(tmp_path):
 
 KILLED = """
 import sys
+import duckdb
 import pyarrow as pa
 from touchpoint.warehouse import Insert, Part, connect, load_atomically
 con = connect(sys.argv[1])
@@ -154,7 +157,7 @@ def test_an_in_memory_warehouse_keeps_its_parts_in_a_temporary_folder():
     assert _keys(con) == ["a", "b"]
 
 
-def _warehouse_with_parts(folder) -> object:
+def _warehouse_with_parts(folder):
     warehouse = folder / "w.duckdb"
     con = connect(warehouse)
     load_atomically(con, parts=[Part("t", "one", _rows("a", "b"))])
@@ -177,15 +180,20 @@ def test_a_warehouse_moved_with_its_folder_reads_its_parts(tmp_path, read_only):
     con = connect(moved, read_only=read_only)
     assert _keys(con) == ["a", "b", "c"]
     con.disconnect()
-    # Written back when the warehouse is writable; re-pointed again for each read-only reader.
-    raw = connect(moved, read_only=True).con
-    sql = raw.execute("SELECT sql FROM duckdb_views() WHERE view_name = 't'").fetchall()
-    assert any(str(moved.parent) in row[0] for row in sql)
+    # Written back when the warehouse is writable; a read-only reader leaves the stored view
+    # as it was and re-points it for itself (a temporary view).
+    raw = duckdb.connect(str(moved), read_only=True)
+    [stored] = raw.execute(
+        "SELECT sql FROM duckdb_views() WHERE view_name = 't' AND NOT temporary"
+    ).fetchone()
+    raw.close()
+    assert (str(moved.parent) in stored) is not read_only
+    reader = connect(moved, read_only=True)
+    assert _keys(reader) == ["a", "b", "c"]
+    reader.disconnect()
 
 
 def test_a_copied_warehouse_reads_its_own_parts_not_the_originals(tmp_path):
-    import shutil
-
     original = _warehouse_with_parts(tmp_path)
     (tmp_path / "copy").mkdir()
     copy = tmp_path / "copy" / original.name
@@ -204,7 +212,9 @@ def test_a_copied_warehouse_reads_its_own_parts_not_the_originals(tmp_path):
     load_atomically(con, drop_parts=[DropParts("t", ("two",))])
     assert _keys(con) == ["a", "b"]
     con.disconnect()
-    assert _keys(connect(original, read_only=True)) == ["c"]
+    reader = connect(original, read_only=True)
+    assert _keys(reader) == ["c"]
+    reader.disconnect()
 
 
 def test_a_warehouse_moved_without_its_folder_is_one_clear_error(tmp_path):
