@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import hashlib
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -34,7 +33,14 @@ from touchpoint.ingest._pii import hash_msisdn_array, pii_key
 from touchpoint.ingest._read_csv import read_csv
 from touchpoint.ingest._read_other import read_jsonl, read_parquet
 from touchpoint.ingest._reading import ReadResult
-from touchpoint.ingest._sources import SourceFile, discover, known_entities
+from touchpoint.ingest._sniff import HEAD_BYTES, check_content
+from touchpoint.ingest._sources import (
+    SourceFile,
+    discover,
+    file_identity,
+    known_entities,
+    skipped_summary,
+)
 from touchpoint.ingest._summary import FileSummary
 from touchpoint.ingest._validate import ProblemBatch, Validated, key_text, validate
 from touchpoint.ingest._values import plain
@@ -105,6 +111,7 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read(source: SourceFile, data: bytes, config: Config, encoding: str | None) -> ReadResult:
+    check_content(data[:HEAD_BYTES], source.file_format or "", source.path)
     if source.file_format == "parquet":
         return read_parquet(data, where=str(source.path))
     if source.file_format == "jsonl":
@@ -140,7 +147,7 @@ class _FileLoader:
     def run(self) -> FileSummary:
         self.report("hashing", 0.0)
         data = _read_bytes(self.source.path)
-        file_id = hashlib.sha256(data).hexdigest()
+        file_id = file_identity(data, self.entity.name, self.path_text)
         versions = loaded_versions(self.con)
         for version in versions:
             if version.file_id == file_id:
@@ -150,7 +157,7 @@ class _FileLoader:
         read = _read(self.source, data, self.config, self.encoding)
         del data
         self.report(f"validating {read.n_read:,} rows", 0.4)
-        match = match_columns(read.table.column_names, self.entity)
+        match = match_columns(read.table.column_names, self.entity, where=str(self.source.path))
         table = read.table.rename_columns(
             [match.renames.get(n, n) for n in read.table.column_names]
         )
@@ -429,7 +436,9 @@ def ingest(
         def report(stage: str, fraction: float, index: int = index, name: str = name) -> None:
             progress.report(index, name, stage, fraction)
 
-        if source.problem is not None:
+        if source.skipped is not None:
+            summaries.append(skipped_summary(source))
+        elif source.problem is not None:
             summaries.append(_failed(source, source.problem))
         else:
             try:
