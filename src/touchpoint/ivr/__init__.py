@@ -26,14 +26,15 @@ the figures; the pipeline writes small cubes (step ``ivr_cubes``) and the marts 
 [20.0]
 """
 
+from touchpoint.capability import Step
 from touchpoint.ivr._build import (
     CALLS_CUBE,
     CONTAINMENT_MART,
-    CUBES_INPUTS,
+    CUBES,
     GRAPH_MART,
     KPIS_MART,
     LOST_MART,
-    MARTS_INPUTS,
+    MARTS,
     MOVES_CUBE,
     NODE_STATS_CUBE,
     NODES_MART,
@@ -92,7 +93,7 @@ from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_fr
 __all__ = [
     "CALLS_CUBE",
     "CONTAINMENT_MART",
-    "CUBES_INPUTS",
+    "CUBES",
     "DESIGN_INPUTS",
     "EXIT_KINDS",
     "GRAPH_MART",
@@ -100,7 +101,7 @@ __all__ = [
     "KPIS_MART",
     "LOST_COLUMNS",
     "LOST_MART",
-    "MARTS_INPUTS",
+    "MARTS",
     "MOVES_CUBE",
     "MenuDesignSettings",
     "NODES_MART",
@@ -110,6 +111,7 @@ __all__ = [
     "RECOMMENDATIONS_MART",
     "REPLAY_INPUTS",
     "REPLAY_TABLE",
+    "STEPS",
     "TREE_MART",
     "build",
     "build_cubes",
@@ -149,3 +151,35 @@ __all__ = [
     "visit_counts",
     "wrong_turns",
 ]
+
+#: The pipeline steps of the IVR analytics (``touchpoint.pipeline`` orders and runs them).
+STEPS = (
+    Step(
+        "ivr_menu_replay",
+        inputs=("stg_ivr_events",),
+        outputs=(REPLAY_TABLE,),
+        build=build_menu_replay,
+        description="IVR steps aggregated by the call's ending and the move (one pass over the events)",
+    ),
+    Step(
+        "ivr_menu_design",
+        inputs=(REPLAY_TABLE,),
+        outputs=(RECOMMENDATIONS_MART,),
+        build=build_menu_design,
+        description="menu recommendations (promote, merge, drop, fix) by replaying the journeys",
+    ),
+    Step(
+        "ivr_cubes",
+        inputs=("stg_ivr_events", "stg_contacts"),
+        outputs=CUBES,
+        build=build_cubes,
+        description="IVR node statistics, moves between nodes, daily call cube and path cube",
+    ),
+    Step(
+        "ivr",
+        inputs=CUBES,
+        outputs=MARTS,
+        build=build_marts,
+        description="IVR menu tree, node table, lost points, graph, paths, containment, KPIs",
+    ),
+)
