@@ -109,7 +109,9 @@ def _read(source: SourceFile, data: bytes, config: Config, encoding: str | None)
         return read_parquet(data, where=str(source.path))
     if source.file_format == "jsonl":
         return read_jsonl(data, forced=encoding)
-    return read_csv(data, encodings=config.ingest.csv_encodings, forced=encoding)
+    return read_csv(
+        data, encodings=config.ingest.csv_encodings, forced=encoding, where=str(source.path)
+    )
 
 
 def _now_local(config: Config) -> datetime:
