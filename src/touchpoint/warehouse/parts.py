@@ -91,7 +91,7 @@ def parts_folder(raw: duckdb.DuckDBPyConnection) -> Path:
     else:
         folder = Path(tempfile.mkdtemp(prefix="touchpoint-memory-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    raw.execute(f"SET VARIABLE {_DIR_VARIABLE} = {_literal(str(folder))}")
+    raw.execute(f"SET VARIABLE {_DIR_VARIABLE} = ?", [str(folder)])
     return folder
 
 
