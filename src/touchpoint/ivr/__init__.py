@@ -87,9 +87,13 @@ from touchpoint.ivr._nodes import (
     visit_counts,
     wrong_turns,
 )
+from touchpoint.ivr._queries import VIEWS, recommendation_rows, view_rows
 from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
 
 __all__ = [
+    "VIEWS",
+    "recommendation_rows",
+    "view_rows",
     "CALLS_CUBE",
     "CONTAINMENT_MART",
     "CUBES_INPUTS",
