@@ -72,6 +72,7 @@ from touchpoint.ivr._nodes import (
     visit_counts,
     wrong_turns,
 )
+from touchpoint.ivr._queries import VIEWS, recommendation_rows, view_rows
 from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
 from touchpoint.ivr.menu_design import (
     DESIGN_INPUTS,
@@ -91,6 +92,9 @@ from touchpoint.ivr.menu_design import (
 )
 
 __all__ = [
+    "VIEWS",
+    "recommendation_rows",
+    "view_rows",
     "CALLS_CUBE",
     "CONTAINMENT_MART",
     "CUBES",
