@@ -7,41 +7,31 @@ built by ``touchpoint run`` (steps ``ivr_cubes`` and ``ivr``) and take the optio
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import ibis
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import typer
-from rich.table import Table
 
 from touchpoint import ivr
 from touchpoint.cli.app import (
     ConfigOption,
+    CsvOption,
     JsonOption,
     LangOption,
+    TopOption,
     WarehouseOption,
     app,
-    console,
     err_console,
 )
+from touchpoint.cli.common import Column, open_warehouse, show_rows
 from touchpoint.config import Config, load_config
-from touchpoint.warehouse import connect, read_table
 
 ivr_app = typer.Typer(
     help="IVR journeys: menu nodes, paths, lost points, the node graph and containment.",
     no_args_is_help=True,
 )
 app.add_typer(ivr_app, name="ivr")
-
-CsvOption = Annotated[
-    Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")
-]
-TopOption = Annotated[int, typer.Option("--top", min=0, help="Only the first N rows (0: all).")]
 
 _HEADERS: dict[str, dict[str, str]] = {
     "en": {
@@ -141,69 +131,45 @@ _HEADERS: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class _View:
-    """One subcommand: the mart it reads, its order and the columns of the terminal table."""
-
-    mart: str
-    order_by: tuple[Any, ...]
-    columns: tuple[str, ...]
-
-
-_VIEWS = {
-    "nodes": _View(
-        ivr.NODES_MART,
-        ("depth", "node_id"),
-        (
-            "node_id",
-            "parent_node_id",
-            "key",
-            "depth",
-            "n_visits",
-            "n_callers",
-            "mean_dwell_seconds",
-            "median_dwell_seconds",
-            "n_exits_self_service_complete",
-            "n_exits_hang_up",
-            "n_exits_transfer_agent",
-            "n_exits_timeout",
-            "n_exits_invalid",
-            "n_failures",
-            "lost_score",
-        ),
+#: The columns each view shows in the terminal (--json and --csv carry every column).
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nodes": (
+        "node_id",
+        "parent_node_id",
+        "key",
+        "depth",
+        "n_visits",
+        "n_callers",
+        "mean_dwell_seconds",
+        "median_dwell_seconds",
+        "n_exits_self_service_complete",
+        "n_exits_hang_up",
+        "n_exits_transfer_agent",
+        "n_exits_timeout",
+        "n_exits_invalid",
+        "n_failures",
+        "lost_score",
     ),
-    "paths": _View(
-        ivr.PATHS_MART,
-        ("path_rank",),
-        (
-            "path_rank",
-            "path",
-            "n_calls",
-            "call_share",
-            "n_self_service_complete",
-            "n_hang_up",
-            "n_transfer_agent",
-            "completion_rate",
-            "mean_call_seconds",
-        ),
+    "paths": (
+        "path_rank",
+        "path",
+        "n_calls",
+        "call_share",
+        "n_self_service_complete",
+        "n_hang_up",
+        "n_transfer_agent",
+        "completion_rate",
+        "mean_call_seconds",
     ),
-    "lost": _View(ivr.LOST_MART, ("lost_rank",), ivr.LOST_COLUMNS),
-    "graph": _View(
-        ivr.GRAPH_MART,
-        (ibis.desc("n_transitions"), "from_node_id", "to_node_id"),
-        ("from_node_id", "to_node_id", "n_transitions", "mean_seconds"),
-    ),
-    "containment": _View(
-        ivr.CONTAINMENT_MART,
-        ("dimension", "dimension_value"),
-        (
-            "dimension",
-            "dimension_value",
-            "n_calls",
-            "ivr_containment_rate",
-            "ivr_verified_containment_rate",
-            "mean_self_service_seconds",
-        ),
+    "lost": ivr.LOST_COLUMNS,
+    "graph": ("from_node_id", "to_node_id", "n_transitions", "mean_seconds"),
+    "containment": (
+        "dimension",
+        "dimension_value",
+        "n_calls",
+        "ivr_containment_rate",
+        "ivr_verified_containment_rate",
+        "mean_self_service_seconds",
     ),
 }
 
@@ -224,7 +190,7 @@ def _cell(column: str, value: Any, config: Config, lang: str) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if column in ("dimension", "dimension_value") and value in ("all", "business", "region"):
-        return _HEADERS.get(lang, _HEADERS["en"])[value]
+        return _HEADERS[lang][value]
     if column == "dimension_value":
         named = config.label("business", value, lang)
         return named if named != value else config.label("region", value, lang)
@@ -243,40 +209,30 @@ def _show(
     warehouse: Path | None,
     config: Path | None,
     lang: str,
-    where: Any = None,
+    dimension: str | None = None,
 ) -> None:
-    spec = _VIEWS[view]
     cfg = load_config(config)
-    con = connect(warehouse, read_only=True)
-    try:
-        rows_expr = read_table(con, spec.mart)
-        if where is not None:
-            rows_expr = rows_expr.filter(where(rows_expr))
-        rows_expr = rows_expr.order_by(list(spec.order_by))
-        if top:
-            rows_expr = rows_expr.limit(top)
-        with err_console.status(f"Reading {spec.mart}…"):
-            result: pa.Table = rows_expr.to_pyarrow()
-    finally:
-        con.disconnect()
-    if csv is not None:
-        pa_csv.write_csv(result, csv)
-    rows = result.to_pylist()
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return
-    headers = _HEADERS.get(lang, _HEADERS["en"])
-    table = Table(header_style="bold")
-    for column in spec.columns:
+    with open_warehouse(warehouse) as con, err_console.status(f"Reading {ivr.VIEWS[view].mart}…"):
+        result = ivr.view_rows(con, view, top=top, dimension=dimension)
+    show_rows(result, _columns(_COLUMNS[view], cfg, lang), lang=lang, as_json=as_json, csv=csv)
+
+
+def _columns(shown: tuple[str, ...], cfg: Config, lang: str) -> list[Column]:
+    headers = _HEADERS[lang]
+    columns = []
+    for column in shown:
         numeric = column.startswith(("n_", "mean_", "median_")) or column.endswith(
             ("_rate", "_share", "_score", "_rank", "depth")
         )
-        table.add_column(headers.get(column, column), justify="right" if numeric else "left")
-    for r in rows:
-        table.add_row(*[_cell(c, r.get(c), cfg, lang) for c in spec.columns])
-    console.print(table)
-    if csv is not None:
-        console.print(f"{len(rows):,} rows written to {csv}")
+        columns.append(
+            Column(
+                column,
+                headers.get(column, column),
+                lambda value, _row, c=column: _cell(c, value, cfg, lang),
+                "right" if numeric else "left",
+            )
+        )
+    return columns
 
 
 @ivr_app.command()
@@ -352,7 +308,6 @@ def containment(
     lang: LangOption = "en",
 ) -> None:
     """Plain and verified containment and mean self-service time, overall, by business and region."""
-    where = None if by is None else (lambda t: t.dimension == by.value)
     _show(
         "containment",
         top=0,
@@ -361,5 +316,5 @@ def containment(
         warehouse=warehouse,
         config=config,
         lang=lang,
-        where=where,
+        dimension=None if by is None else by.value,
     )

@@ -57,22 +57,6 @@ from touchpoint.ivr._calls import (
     top_paths,
 )
 from touchpoint.ivr._journeys import event_steps, node_visits, unshared_steps
-from touchpoint.ivr._menu_design import (
-    DESIGN_INPUTS,
-    RECOMMENDATIONS_MART,
-    REPLAY_INPUTS,
-    REPLAY_TABLE,
-    MenuDesignSettings,
-    build_menu_design,
-    build_menu_replay,
-    load_menu_design_settings,
-    menu_ancestors,
-    menu_design_settings_from_config,
-    menu_recommendations,
-    menu_replay_cube,
-    node_measures,
-    replay_tree,
-)
 from touchpoint.ivr._nodes import (
     EXIT_KINDS,
     LOST_COLUMNS,
@@ -88,9 +72,29 @@ from touchpoint.ivr._nodes import (
     visit_counts,
     wrong_turns,
 )
+from touchpoint.ivr._queries import VIEWS, recommendation_rows, view_rows
 from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
+from touchpoint.ivr.menu_design import (
+    DESIGN_INPUTS,
+    RECOMMENDATIONS_MART,
+    REPLAY_INPUTS,
+    REPLAY_TABLE,
+    MenuDesignSettings,
+    build_menu_design,
+    build_menu_replay,
+    load_menu_design_settings,
+    menu_ancestors,
+    menu_design_settings_from_config,
+    menu_recommendations,
+    menu_replay_cube,
+    node_measures,
+    replay_tree,
+)
 
 __all__ = [
+    "VIEWS",
+    "recommendation_rows",
+    "view_rows",
     "CALLS_CUBE",
     "CONTAINMENT_MART",
     "CUBES",

@@ -50,6 +50,16 @@ from touchpoint.tags._catalogue import (
     resolve_versions,
 )
 from touchpoint.tags._evaluate import tag_changes, tag_flags, tag_membership
+from touchpoint.tags._queries import (
+    LISTED_LIFTS,
+    TagDetail,
+    TagList,
+    catalogue_in_use,
+    customer_tags,
+    rule_schema,
+    tag_detail,
+    tag_list,
+)
 from touchpoint.tags._rules import (
     RuleProblem,
     RuleSyntaxError,
@@ -69,8 +79,34 @@ from touchpoint.tags._validation import (
     outcomes,
     tag_validation,
 )
+from touchpoint.tags._wiki import (
+    COMMENTS_SCHEMA,
+    COMMENTS_TABLE,
+    RATINGS_SCHEMA,
+    RATINGS_TABLE,
+    comment_record,
+    rating_record,
+    rating_summary,
+    wiki_summary,
+)
 
 __all__ = [
+    "LISTED_LIFTS",
+    "TagDetail",
+    "TagList",
+    "catalogue_in_use",
+    "customer_tags",
+    "rule_schema",
+    "tag_detail",
+    "tag_list",
+    "COMMENTS_SCHEMA",
+    "COMMENTS_TABLE",
+    "RATINGS_SCHEMA",
+    "RATINGS_TABLE",
+    "comment_record",
+    "rating_record",
+    "rating_summary",
+    "wiki_summary",
     "CAMPAIGN_RESPONSES",
     "CATALOGUE_ENV",
     "CHANGES_MART",
