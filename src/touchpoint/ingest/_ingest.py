@@ -37,7 +37,7 @@ from touchpoint.ingest._bookkeeping import (
     quarantine_rows,
 )
 from touchpoint.ingest._columns import match_columns
-from touchpoint.ingest._pii import hash_msisdn_array, pii_key
+from touchpoint.ingest._pii import hash_msisdn_array, pii_key, pseudonymise_source
 from touchpoint.ingest._read_csv import read_csv
 from touchpoint.ingest._read_other import read_jsonl, read_parquet
 from touchpoint.ingest._reading import ReadResult
@@ -226,6 +226,7 @@ class _FileLoader:
         table = read.table.rename_columns(
             [match.renames.get(n, n) for n in read.table.column_names]
         )
+        table = pseudonymise_source(table, self.entity, self.pii_key_for)
         validated = validate(table, self.entity, self.config, row_numbers=read.row_numbers)
         bad = validated.bad_positions()
         writer.write(self._stored_rows(validated, bad, loaded.file_id, read.row_numbers))
