@@ -14,7 +14,6 @@ A section whose tables are missing returns ``None`` and is left out.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, WarehouseOption, app, console
+from touchpoint.cli.common import open_warehouse, print_json
 from touchpoint.config import Config, load_config
 from touchpoint.customers import (
     C360_MART,
@@ -34,7 +34,7 @@ from touchpoint.customers import (
     card_preferences,
     card_recent_contacts,
 )
-from touchpoint.warehouse import connect, read_table
+from touchpoint.warehouse import read_table
 
 _TEXT = {
     "en": {
@@ -496,11 +496,10 @@ def customer(
     lang: LangOption = "en",
 ) -> None:
     """The frontline card of one customer: profile, value, channels, preference levels, contacts."""
+    cfg = load_config(config)
     if (customer_id is None) == (phone is None):
         raise typer.BadParameter("give a customer id or --phone NUMBER (one of them)")
-    cfg = load_config(config)
-    con = connect(warehouse, read_only=True)
-    try:
+    with open_warehouse(warehouse) as con:
         if phone is not None:
             customer_id = _find_by_phone(con, phone, cfg)
         read_table(con, C360_MART)  # a clear error when `touchpoint run` has not built it
@@ -510,10 +509,8 @@ def customer(
                 f"no customer {customer_id!r} in {C360_MART}; check the id (ids are case-sensitive)"
             )
         card = collect_card(ctx)
-    finally:
-        con.disconnect()
     if as_json:
-        typer.echo(json.dumps({"customer_id": customer_id, **card}, ensure_ascii=False, indent=2))
+        print_json({"customer_id": customer_id, **card})
         return
     for panel in render_card(card, ctx):
         console.print(panel)

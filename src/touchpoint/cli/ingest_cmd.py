@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, JsonOption, WarehouseOption, app, console, err_console
+from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.ingest import FileSummary, ingest, quarantined
-from touchpoint.warehouse import connect
 
 TOP_REASONS = 3
 
@@ -94,7 +94,13 @@ def ingest_command(
     could not be read at all (unknown entity, unreadable file).
     """
     settings = load_config(config)
-    con = connect(warehouse)
+    with open_warehouse(warehouse, write=True) as con:
+        summaries = _ingest(con, paths, settings, entity, encoding, json_output)
+    if any(s.status == "failed" for s in summaries):
+        raise typer.Exit(1)
+
+
+def _ingest(con, paths, settings, entity, encoding, json_output) -> list[FileSummary]:
     if json_output:
         summaries = ingest(con, paths, config=settings, entity=entity, encoding=encoding)
         typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))
@@ -110,8 +116,7 @@ def ingest_command(
             )
         console.print(_summary_table(summaries))
         _notes(summaries)
-    if any(s.status == "failed" for s in summaries):
-        raise typer.Exit(1)
+    return summaries
 
 
 @app.command("quarantine")
@@ -126,10 +131,12 @@ def quarantine_command(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many rows.")] = 50,
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Show quarantined rows: file, row, line, column, reason and the value seen."""
-    con = connect(warehouse, read_only=True)
-    rows, total = quarantined(con, path=file, reason=reason, limit=limit)
+    load_config(config)  # checked like everywhere else; the quarantine needs no setting
+    with open_warehouse(warehouse) as con:
+        rows, total = quarantined(con, path=file, reason=reason, limit=limit)
     if json_output:
         columns = ["path", "entity", "row", "line", "column", "reason", "value", "record"]
         typer.echo(json.dumps(rows.select(columns).to_pylist(), ensure_ascii=False, indent=2))

@@ -7,41 +7,34 @@ built by ``touchpoint run`` (steps ``ivr_cubes`` and ``ivr``) and take the optio
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import ibis
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import typer
-from rich.table import Table
 
 from touchpoint import ivr
 from touchpoint.cli.app import (
     ConfigOption,
+    CsvOption,
     JsonOption,
     LangOption,
+    TopOption,
     WarehouseOption,
     app,
-    console,
     err_console,
 )
+from touchpoint.cli.common import Column, open_warehouse, show_rows
 from touchpoint.config import Config, load_config
-from touchpoint.warehouse import connect, read_table
+from touchpoint.warehouse import read_table
 
 ivr_app = typer.Typer(
     help="IVR journeys: menu nodes, paths, lost points, the node graph and containment.",
     no_args_is_help=True,
 )
 app.add_typer(ivr_app, name="ivr")
-
-CsvOption = Annotated[
-    Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")
-]
-TopOption = Annotated[int, typer.Option("--top", min=0, help="Only the first N rows (0: all).")]
 
 _HEADERS: dict[str, dict[str, str]] = {
     "en": {
@@ -224,7 +217,7 @@ def _cell(column: str, value: Any, config: Config, lang: str) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if column in ("dimension", "dimension_value") and value in ("all", "business", "region"):
-        return _HEADERS.get(lang, _HEADERS["en"])[value]
+        return _HEADERS[lang][value]
     if column == "dimension_value":
         named = config.label("business", value, lang)
         return named if named != value else config.label("region", value, lang)
@@ -247,8 +240,7 @@ def _show(
 ) -> None:
     spec = _VIEWS[view]
     cfg = load_config(config)
-    con = connect(warehouse, read_only=True)
-    try:
+    with open_warehouse(warehouse) as con:
         rows_expr = read_table(con, spec.mart)
         if where is not None:
             rows_expr = rows_expr.filter(where(rows_expr))
@@ -256,27 +248,26 @@ def _show(
         if top:
             rows_expr = rows_expr.limit(top)
         with err_console.status(f"Reading {spec.mart}…"):
-            result: pa.Table = rows_expr.to_pyarrow()
-    finally:
-        con.disconnect()
-    if csv is not None:
-        pa_csv.write_csv(result, csv)
-    rows = result.to_pylist()
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return
-    headers = _HEADERS.get(lang, _HEADERS["en"])
-    table = Table(header_style="bold")
+            result = rows_expr.to_pyarrow()
+    show_rows(result, _columns(spec, cfg, lang), lang=lang, as_json=as_json, csv=csv)
+
+
+def _columns(spec: _View, cfg: Config, lang: str) -> list[Column]:
+    headers = _HEADERS[lang]
+    columns = []
     for column in spec.columns:
         numeric = column.startswith(("n_", "mean_", "median_")) or column.endswith(
             ("_rate", "_share", "_score", "_rank", "depth")
         )
-        table.add_column(headers.get(column, column), justify="right" if numeric else "left")
-    for r in rows:
-        table.add_row(*[_cell(c, r.get(c), cfg, lang) for c in spec.columns])
-    console.print(table)
-    if csv is not None:
-        console.print(f"{len(rows):,} rows written to {csv}")
+        columns.append(
+            Column(
+                column,
+                headers.get(column, column),
+                lambda value, _row, c=column: _cell(c, value, cfg, lang),
+                "right" if numeric else "left",
+            )
+        )
+    return columns
 
 
 @ivr_app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from touchpoint.cli.app import (
     console,
     err_console,
 )
+from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.customer_cmd import CARD_SECTIONS
 from touchpoint.config import Config, load_config
 from touchpoint.errors import ConfigError
@@ -40,7 +42,6 @@ from touchpoint.tags import (
     parse_rule,
     resolve_catalogue_path,
 )
-from touchpoint.warehouse import connect, resolve_warehouse_path
 
 tags_app = typer.Typer(
     help="Customer tags: list, show, check a catalogue; rate and comment (the tag wiki).",
@@ -162,14 +163,6 @@ def _t(lang: str, key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def _open(warehouse: Path | None, *, write: bool = False) -> Any | None:
-    """The warehouse if it exists (or, to write, created); ``None`` when there is none to read."""
-    resolved = resolve_warehouse_path(warehouse)
-    if not write and resolved != ":memory:" and not Path(resolved).exists():
-        return None
-    return connect(warehouse, read_only=not write)
-
-
 def _table(con: Any, name: str) -> ibis.Table | None:
     return con.table(name) if con is not None and name in con.list_tables() else None
 
@@ -205,59 +198,62 @@ def list_tags(
 ) -> None:
     """List the catalogue's tags with their current version, members and rating."""
     cfg = load_config(config)
-    con = _open(warehouse)
-    catalogue = _catalogue(con, cfg, tags_file)
-    changes = _rows(_table(con, CHANGES_MART))
-    ratings = _rows(_table(con, RATINGS_TABLE))
-    validation = {
-        (r["tag_id"], r["version"], r["outcome"]): r for r in _rows(_table(con, VALIDATION_MART))
-    }
-    records = []
-    for tag in catalogue.tags:
-        mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
-        record = {
-            "tag_id": tag.id,
-            "name": tag.name.get(lang),
-            "category": tag.category,
-            "version": tag.version,
-            "n_members_last_month": _last_members(mine),
-            "rating": _rating_summary([r for r in ratings if r["tag_id"] == tag.id], tag.version),
+    with open_warehouse(warehouse, optional=True) as con:
+        catalogue = _catalogue(con, cfg, tags_file)
+        changes = _rows(_table(con, CHANGES_MART))
+        ratings = _rows(_table(con, RATINGS_TABLE))
+        validation = {
+            (r["tag_id"], r["version"], r["outcome"]): r
+            for r in _rows(_table(con, VALIDATION_MART))
         }
-        for prefix, outcome in LISTED_LIFTS.items():
-            lift = validation.get((tag.id, tag.version, outcome), {})
-            record |= {
-                f"{prefix}_lift": lift.get("lift"),
-                f"{prefix}_lift_raw": _raw_lift(lift),
-                # A zero count made the lift a corrected one (0.5 added to every cell).
-                f"{prefix}_lift_corrected": 0
-                in (lift.get("n_member_events"), lift.get("n_nonmember_events")),
-                f"{prefix}_lift_low": lift.get("lift_low"),
-                f"{prefix}_lift_high": lift.get("lift_high"),
+        records = []
+        for tag in catalogue.tags:
+            mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
+            record = {
+                "tag_id": tag.id,
+                "name": tag.name.get(lang),
+                "category": tag.category,
+                "version": tag.version,
+                "n_members_last_month": _last_members(mine),
+                "rating": _rating_summary(
+                    [r for r in ratings if r["tag_id"] == tag.id], tag.version
+                ),
             }
-        records.append(record)
-    if as_json:
-        print(json.dumps({"catalogue": catalogue.version, "tags": records}, ensure_ascii=False))
-        return
-    table = Table(title=f"{resolve_catalogue_path(tags_file).name} {catalogue.version}")
-    lift_columns = [f"{prefix}_lift" for prefix in LISTED_LIFTS]
-    for key in ("id", "name", "category", "version", "members", *lift_columns, "rating"):
-        table.add_column(
-            _t(lang, key), justify="right" if key in ("version", "members") else "left"
-        )
-    for r in records:
-        members = r["n_members_last_month"]
-        table.add_row(
-            r["tag_id"],
-            r["name"],
-            r["category"],
-            str(r["version"]),
-            "–" if members is None else f"{members:,}",
-            *(_lift_cell(r, prefix) for prefix in LISTED_LIFTS),
-            r["rating"],
-        )
-    console.print(table)
-    if any(_is_corrected(r, prefix) for r in records for prefix in LISTED_LIFTS):
-        console.print(_t(lang, "corrected_note"))
+            for prefix, outcome in LISTED_LIFTS.items():
+                lift = validation.get((tag.id, tag.version, outcome), {})
+                record |= {
+                    f"{prefix}_lift": lift.get("lift"),
+                    f"{prefix}_lift_raw": _raw_lift(lift),
+                    # A zero count made the lift a corrected one (0.5 added to every cell).
+                    f"{prefix}_lift_corrected": 0
+                    in (lift.get("n_member_events"), lift.get("n_nonmember_events")),
+                    f"{prefix}_lift_low": lift.get("lift_low"),
+                    f"{prefix}_lift_high": lift.get("lift_high"),
+                }
+            records.append(record)
+        if as_json:
+            print(json.dumps({"catalogue": catalogue.version, "tags": records}, ensure_ascii=False))
+            return
+        table = Table(title=f"{resolve_catalogue_path(tags_file).name} {catalogue.version}")
+        lift_columns = [f"{prefix}_lift" for prefix in LISTED_LIFTS]
+        for key in ("id", "name", "category", "version", "members", *lift_columns, "rating"):
+            table.add_column(
+                _t(lang, key), justify="right" if key in ("version", "members") else "left"
+            )
+        for r in records:
+            members = r["n_members_last_month"]
+            table.add_row(
+                r["tag_id"],
+                r["name"],
+                r["category"],
+                str(r["version"]),
+                "–" if members is None else f"{members:,}",
+                *(_lift_cell(r, prefix) for prefix in LISTED_LIFTS),
+                r["rating"],
+            )
+        console.print(table)
+        if any(_is_corrected(r, prefix) for r in records for prefix in LISTED_LIFTS):
+            console.print(_t(lang, "corrected_note"))
 
 
 def _raw_lift(row: dict[str, Any]) -> float | None:
@@ -300,47 +296,49 @@ def show(
 ) -> None:
     """Everything about one tag: definition, rule, hint, members over time, lifts, ratings, comments."""
     cfg = load_config(config)
-    con = _open(warehouse)
-    catalogue = _catalogue(con, cfg, tags_file)
-    tag = catalogue.tag(tag_id)
-    schema, schema_name = _check_against(con, cfg)
-    one = catalogue.model_copy(update={"tags": (tag,)})
-    problems = catalogue_problems(one, schema, cfg)
-    changes = sorted(_rows(_table(con, CHANGES_MART), tag.id), key=lambda r: r["month"])
-    validation = [
-        r for r in _rows(_table(con, VALIDATION_MART), tag.id) if r["version"] == tag.version
-    ]
-    ratings = _rows(_table(con, RATINGS_TABLE), tag.id)
-    comments = sorted(_rows(_table(con, COMMENTS_TABLE), tag.id), key=lambda r: r["commented_at"])
-    if as_json:
-        document = {
-            "tag": tag.model_dump(),
-            "problems": problems,
-            "members_by_month": [
-                {**r, "month": str(r["month"])} for r in changes if r["version"] == tag.version
-            ],
-            "validation": validation,
-            "ratings": [{**r, "rated_at": str(r["rated_at"])} for r in ratings],
-            "comments": [{**r, "commented_at": str(r["commented_at"])} for r in comments],
-        }
-        print(json.dumps(document, ensure_ascii=False, default=str))
-        return
-    _print_tag(tag, catalogue, cfg, lang, problems, schema_name)
-    _print_history(changes, tag, lang)
-    _print_validation(validation, lang)
-    console.print(f"\n[bold]{_t(lang, 'ratings')}[/]")
-    versions = sorted({r["version"] for r in ratings} | {tag.version}, reverse=True)
-    for version in versions:
-        console.print(f"  v{version}: {_rating_summary(ratings, version)}", highlight=False)
-    console.print(f"\n[bold]{_t(lang, 'comments')}[/]")
-    if not comments:
-        console.print(f"  {_t(lang, 'none')}")
-    for r in comments:
-        console.print(
-            f"  [{r['commented_at']:%Y-%m-%d %H:%M}] v{r['version']} {r['author']}: {r['comment']}",
-            highlight=False,
-            markup=False,
+    with open_warehouse(warehouse, optional=True) as con:
+        catalogue = _catalogue(con, cfg, tags_file)
+        tag = catalogue.tag(tag_id)
+        schema, schema_name = _check_against(con, cfg)
+        one = catalogue.model_copy(update={"tags": (tag,)})
+        problems = catalogue_problems(one, schema, cfg)
+        changes = sorted(_rows(_table(con, CHANGES_MART), tag.id), key=lambda r: r["month"])
+        validation = [
+            r for r in _rows(_table(con, VALIDATION_MART), tag.id) if r["version"] == tag.version
+        ]
+        ratings = _rows(_table(con, RATINGS_TABLE), tag.id)
+        comments = sorted(
+            _rows(_table(con, COMMENTS_TABLE), tag.id), key=lambda r: r["commented_at"]
         )
+        if as_json:
+            document = {
+                "tag": tag.model_dump(),
+                "problems": problems,
+                "members_by_month": [
+                    {**r, "month": str(r["month"])} for r in changes if r["version"] == tag.version
+                ],
+                "validation": validation,
+                "ratings": [{**r, "rated_at": str(r["rated_at"])} for r in ratings],
+                "comments": [{**r, "commented_at": str(r["commented_at"])} for r in comments],
+            }
+            print(json.dumps(document, ensure_ascii=False, default=str))
+            return
+        _print_tag(tag, catalogue, cfg, lang, problems, schema_name)
+        _print_history(changes, tag, lang)
+        _print_validation(validation, lang)
+        console.print(f"\n[bold]{_t(lang, 'ratings')}[/]")
+        versions = sorted({r["version"] for r in ratings} | {tag.version}, reverse=True)
+        for version in versions:
+            console.print(f"  v{version}: {_rating_summary(ratings, version)}", highlight=False)
+        console.print(f"\n[bold]{_t(lang, 'comments')}[/]")
+        if not comments:
+            console.print(f"  {_t(lang, 'none')}")
+        for r in comments:
+            console.print(
+                f"  [{r['commented_at']:%Y-%m-%d %H:%M}] v{r['version']} {r['author']}: {r['comment']}",
+                highlight=False,
+                markup=False,
+            )
 
 
 def _print_tag(
@@ -423,15 +421,15 @@ def check(
     except CatalogueError as exc:
         _print_problems(file, exc.problems)
         raise typer.Exit(1) from None
-    con = _open(warehouse) if warehouse is not None else None
-    schema, schema_name = _check_against(con, cfg)
-    problems = catalogue_problems(catalogue, schema, cfg)
-    if problems:
-        _print_problems(file, problems)
-        raise typer.Exit(1)
-    console.print(
-        f"{file}: {len(catalogue.tags)} tags, all valid against {schema_name}", highlight=False
-    )
+    with open_warehouse(warehouse, optional=True) if warehouse else nullcontext() as con:
+        schema, schema_name = _check_against(con, cfg)
+        problems = catalogue_problems(catalogue, schema, cfg)
+        if problems:
+            _print_problems(file, problems)
+            raise typer.Exit(1)
+        console.print(
+            f"{file}: {len(catalogue.tags)} tags, all valid against {schema_name}", highlight=False
+        )
 
 
 def _print_problems(file: Path, problems: list[str]) -> None:
@@ -461,12 +459,12 @@ def rate(
 ) -> None:
     """Rate a tag (its current version unless --version), kept in the warehouse table tag_ratings."""
     cfg = load_config(config)
-    con = _open(warehouse, write=True)
-    tag = _catalogue(con, cfg, tags_file).tag(tag_id)
-    row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
-    console.print(
-        f"{row['author']} rated {tag.id} v{row['version']}: {'★' * stars}", highlight=False
-    )
+    with open_warehouse(warehouse, write=True) as con:
+        tag = _catalogue(con, cfg, tags_file).tag(tag_id)
+        row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
+        console.print(
+            f"{row['author']} rated {tag.id} v{row['version']}: {'★' * stars}", highlight=False
+        )
 
 
 @tags_app.command()
@@ -483,10 +481,10 @@ def comment(
     if not text.strip():
         raise typer.BadParameter("the comment is empty", param_hint="TEXT")
     cfg = load_config(config)
-    con = _open(warehouse, write=True)
-    tag = _catalogue(con, cfg, tags_file).tag(tag_id)
-    row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
-    console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
+    with open_warehouse(warehouse, write=True) as con:
+        tag = _catalogue(con, cfg, tags_file).tag(tag_id)
+        row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
+        console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
 
 
 # The customer card shows the customer's tags with their marketing hints.

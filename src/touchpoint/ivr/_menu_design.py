@@ -24,7 +24,8 @@ import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from touchpoint.config import Config, SettingsSection
-from touchpoint.errors import ConfigError, SchemaError
+from touchpoint.contract.columns import require_columns
+from touchpoint.errors import ConfigError
 from touchpoint.ivr._nodes import tree_from_edges
 
 DEFAULTS_PATH = Path(__file__).parent / "menu_design.yaml"
@@ -172,12 +173,7 @@ def menu_replay_cube(ivr_events: ir.Table, settings: MenuDesignSettings) -> ir.T
         ``first_event_at``, ``last_event_at``. ``key`` is kept only for steps that move to
         another node; ``next_node_id`` is null for a call's last step.
     """
-    missing = [c for c in EVENT_COLUMNS if c not in ivr_events.columns]
-    if missing:
-        raise SchemaError(
-            f"stg_ivr_events: missing column(s) {', '.join(missing)}; expected the columns of "
-            "touchpoint.contract.ENTITIES['ivr_events'] (load it with `touchpoint ingest`)"
-        )
+    require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
     e = ivr_events
     # One frame for every window function, so the engine sorts each call once.
     w = ibis.window(group_by="call_id", order_by="seq", rows=(None, None))
