@@ -19,12 +19,19 @@ from sklearn.metrics import roc_auc_score
 
 from touchpoint import customers
 from touchpoint.churn import (
+    CURVES_MART,
+    EVALUATION_MART,
+    PROJECTION_MART,
+    SBG_MART,
+    SCORES_MART,
     churn_features,
+    churn_tables,
     cohort_active_counts,
     customer_lifetimes,
     kaplan_meier,
     load_churn_settings,
     predict_churn,
+    retention_tables,
 )
 from touchpoint.config import load_config
 from touchpoint.ingest import ingest
@@ -219,3 +226,30 @@ def test_oracle_reference_is_reported(world):
     oracle = roc_auc_score(f.churn_next_month.astype(bool), log_hazard)
     print(f"\noracle (observable drivers, no ARPU trend, no segment) AUC {oracle:.3f}")
     assert 0.5 < oracle < 0.9
+
+
+def test_retention_marts_from_the_world(world):
+    by_month = world.lifetimes
+    by_year = by_month.assign(cohort=by_month.cohort.str[:4])  # join years, same customers
+    marts = retention_tables(by_year, by_month)
+    curves = marts[CURVES_MART].to_pandas()
+    assert (curves.survival_low <= curves.survival).all()
+    assert (curves.survival <= curves.survival_high).all()
+    assert (curves.groupby("cohort").survival.apply(lambda s: s.is_monotonic_decreasing)).all()
+    sbg = marts[SBG_MART].to_pandas().iloc[0]
+    assert sbg.note is None and sbg.alpha_low < sbg.alpha < sbg.alpha_high
+    # The new cohorts' planted monthly churn is a few percent: the fitted one-month
+    # retention of a new customer is between 90 % and 99 %.
+    projection = marts[PROJECTION_MART].to_pandas().set_index("period")
+    assert 0.90 < projection.loc[1, "retention_rate"] < 0.99
+    assert 0 < sbg.expected_lifetime_months <= 36
+
+
+def test_too_few_months_leave_a_note_not_an_error(world):
+    one_month = world.features[world.features.month <= pd.Timestamp("2026-02-01")].copy()
+    one_month.loc[one_month.month == pd.Timestamp("2026-02-01"), "churn_next_month"] = None
+    marts = churn_tables(one_month, world.settings)
+    evaluation = marts[EVALUATION_MART].to_pandas()
+    assert len(evaluation) == 1 and "at least two months" in evaluation.note.iloc[0]
+    assert marts[SCORES_MART].count().to_pyarrow().as_py() == 0
+    assert "reason_1" in marts[SCORES_MART].columns

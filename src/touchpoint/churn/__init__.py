@@ -11,7 +11,8 @@
 - **Any table**: :func:`evaluate_file` (``touchpoint churn evaluate FILE --target COL``).
 - **Retention**: :func:`customer_lifetimes` and :func:`kaplan_meier` (retention curves by
   join cohort with intervals), :class:`ShiftedBetaGeometric` (Fader & Hardie 2007)
-  (``touchpoint retention fit FILE``).
+  (``touchpoint retention fit FILE``); the pipeline step ``retention`` writes
+  ``mart_retention_curves``, ``mart_retention_sbg`` and ``mart_retention_projection``.
 
 docs/churn.md describes the method, what a feature may see, and the measured figures.
 
@@ -48,6 +49,15 @@ from touchpoint.churn._metrics import (
 from touchpoint.churn._model import ChurnClassifier, logistic_baseline
 from touchpoint.churn._predict import ChurnDataError, ChurnRun, predict_churn, score_with_reasons
 from touchpoint.churn._reasons import driver_summary, reason_contributions, top_reasons
+from touchpoint.churn._retention_build import (
+    CURVES_MART,
+    PROJECTION_MART,
+    RETENTION_INPUTS,
+    RETENTION_OUTPUTS,
+    SBG_MART,
+    build_retention,
+    retention_tables,
+)
 from touchpoint.churn._sbg import (
     RetentionInputError,
     SBGFit,
@@ -63,6 +73,11 @@ from touchpoint.churn._settings import (
 
 __all__ = [
     "CALIBRATION_MART",
+    "CURVES_MART",
+    "PROJECTION_MART",
+    "RETENTION_INPUTS",
+    "RETENTION_OUTPUTS",
+    "SBG_MART",
     "DRIVERS_MART",
     "EVALUATION_MART",
     "INPUTS",
@@ -80,6 +95,7 @@ __all__ = [
     "ShiftedBetaGeometric",
     "binary_metrics",
     "build",
+    "build_retention",
     "calibration_table",
     "churn_features",
     "churn_settings_from_config",
@@ -98,6 +114,7 @@ __all__ = [
     "prepare_table",
     "read_cohort_table",
     "read_table",
+    "retention_tables",
     "reason_contributions",
     "score_with_reasons",
     "simulate_cohort",

@@ -74,9 +74,12 @@ DRIVERS_SCHEMA = {
 }
 
 
-def _table(frame: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
-    frame = frame.reindex(columns=list(schema))
-    return ibis.memtable(frame, schema=ibis.schema(schema))
+def as_table(frame: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
+    """``frame`` as an in-memory table of exactly ``schema``'s columns and types (an empty
+    frame too, whose columns pandas would otherwise call float)."""
+    if frame.empty:
+        return ibis.memtable(ibis.schema(schema).to_pyarrow().empty_table())
+    return ibis.memtable(frame.reindex(columns=list(schema)), schema=ibis.schema(schema))
 
 
 def churn_tables(features: pd.DataFrame, settings: ChurnSettings) -> dict[str, ibis.Table]:
@@ -94,10 +97,10 @@ def churn_tables(features: pd.DataFrame, settings: ChurnSettings) -> dict[str, i
     except ChurnDataError as exc:
         note = pd.DataFrame([{"model": "lightgbm", "note": str(exc)}])
         return {
-            SCORES_MART: _table(pd.DataFrame(), _scores_schema(settings)),
-            EVALUATION_MART: _table(note, EVALUATION_SCHEMA),
-            CALIBRATION_MART: _table(pd.DataFrame(), CALIBRATION_SCHEMA),
-            DRIVERS_MART: _table(pd.DataFrame(), DRIVERS_SCHEMA),
+            SCORES_MART: as_table(pd.DataFrame(), _scores_schema(settings)),
+            EVALUATION_MART: as_table(note, EVALUATION_SCHEMA),
+            CALIBRATION_MART: as_table(pd.DataFrame(), CALIBRATION_SCHEMA),
+            DRIVERS_MART: as_table(pd.DataFrame(), DRIVERS_SCHEMA),
         }
     evaluation = pd.DataFrame(run.evaluation)
     for column in ("train_months", "calibration_months"):
@@ -107,10 +110,10 @@ def churn_tables(features: pd.DataFrame, settings: ChurnSettings) -> dict[str, i
     drivers = run.drivers.copy()
     drivers.insert(0, "rank", range(1, len(drivers) + 1))
     return {
-        SCORES_MART: _table(scores, _scores_schema(settings)),
-        EVALUATION_MART: _table(evaluation, EVALUATION_SCHEMA),
-        CALIBRATION_MART: _table(pd.DataFrame(run.calibration), CALIBRATION_SCHEMA),
-        DRIVERS_MART: _table(drivers, DRIVERS_SCHEMA),
+        SCORES_MART: as_table(scores, _scores_schema(settings)),
+        EVALUATION_MART: as_table(evaluation, EVALUATION_SCHEMA),
+        CALIBRATION_MART: as_table(pd.DataFrame(run.calibration), CALIBRATION_SCHEMA),
+        DRIVERS_MART: as_table(drivers, DRIVERS_SCHEMA),
     }
 
 

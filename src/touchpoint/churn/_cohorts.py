@@ -14,7 +14,6 @@ import datetime as dt
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
@@ -77,19 +76,20 @@ def kaplan_meier(lifetimes: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
             event_observed=group["has_left"].astype(bool),
             entry=group["entry_periods"],
         )
-        table = fitter.event_table
         ci = fitter.confidence_interval_survival_function_
         sf = fitter.survival_function_
-        start, end = int(group["entry_periods"].min()), int(group["periods"].max())
-        for period in range(start + 1, end + 1):
+        entry = group["entry_periods"].to_numpy()
+        periods = group["periods"].to_numpy()
+        left = group["has_left"].astype(bool).to_numpy()
+        for period in range(int(entry.min()) + 1, int(periods.max()) + 1):
             at = sf.index[sf.index <= period].max()
-            at_risk = table["at_risk"].get(period, np.nan)
             rows.append(
                 {
                     "cohort": str(cohort),
                     "period": period,
-                    "n_at_risk": int(at_risk) if not np.isnan(at_risk) else 0,
-                    "n_left": int(table["observed"].get(period, 0)),
+                    # Under observation in this period: entered before it, not gone before it.
+                    "n_at_risk": int(((entry < period) & (periods >= period)).sum()),
+                    "n_left": int((left & (periods == period)).sum()),
                     "survival": float(sf.loc[at].iloc[0]),
                     "survival_low": float(ci.loc[at].iloc[0]),
                     "survival_high": float(ci.loc[at].iloc[1]),

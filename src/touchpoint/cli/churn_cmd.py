@@ -3,16 +3,17 @@ fit the shifted-beta-geometric model to a cohort table."""
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from touchpoint.churn import ShiftedBetaGeometric, evaluate_file, read_cohort_table
-from touchpoint.cli.app import JsonOption, LangOption, app, console
+from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, app, console
+from touchpoint.cli.common import print_json
+from touchpoint.config import load_config
+from touchpoint.labels import translate
 
 churn_app = typer.Typer(
     help="Churn prediction: evaluate the model on any table.", no_args_is_help=True
@@ -23,82 +24,19 @@ retention_app = typer.Typer(
 app.add_typer(churn_app, name="churn")
 app.add_typer(retention_app, name="retention")
 
-_T = {
-    "en": {
-        "title": "Churn model, {folds}-fold stratified cross-validation of {file}",
-        "rows": "{n:,} rows, {pos:,} {positive!r} ({rate:.1%}); {k} feature columns",
-        "ignored": "set aside: {cols}",
-        "measure": "Measure",
-        "model": "LightGBM (mean ± sd)",
-        "baseline": "Logistic baseline (mean ± sd)",
-        "roc_auc": "ROC AUC",
-        "pr_auc": "PR AUC",
-        "top_decile_lift": "Top-decile lift",
-        "drivers": "Strongest drivers (mean |SHAP|, held-out rows)",
-        "feature": "Feature",
-        "strength": "Mean |contribution|",
-        "direction": "Direction",
-        "more": "more of it, more churn",
-        "less": "less of it, more churn",
-        "value": "most churn: {value}",
-        "sbg": "Shifted-beta-geometric fit of {file} ({n:,} customers, {t} periods)",
-        "parameter": "Parameter",
-        "estimate": "Estimate",
-        "interval": "{level:.0%} interval",
-        "loglik": "log-likelihood {ll:.1f}",
-        "period": "Period",
-        "observed": "Observed active",
-        "survival": "Projected survival",
-        "rate": "Retention rate",
-        "expected": "Expected active",
-        "lifetime": "Expected remaining lifetime of a new customer: {life:.2f} periods "
-        "(over the next {h} periods)",
-    },
-    "zh": {
-        "title": "离网模型：{file} 的 {folds} 折分层交叉验证",
-        "rows": "{n:,} 行，{pos:,} 行为 {positive!r}（{rate:.1%}）；{k} 个特征列",
-        "ignored": "已忽略：{cols}",
-        "measure": "指标",
-        "model": "LightGBM（均值 ± 标准差）",
-        "baseline": "逻辑回归基线（均值 ± 标准差）",
-        "roc_auc": "ROC AUC",
-        "pr_auc": "PR AUC",
-        "top_decile_lift": "前 10% 提升度",
-        "drivers": "最强驱动因素（留出样本的平均 |SHAP|）",
-        "feature": "特征",
-        "strength": "平均 |贡献|",
-        "direction": "方向",
-        "more": "越高越易离网",
-        "less": "越低越易离网",
-        "value": "离网最多：{value}",
-        "sbg": "{file} 的移位贝塔几何模型拟合（{n:,} 名客户，{t} 期）",
-        "parameter": "参数",
-        "estimate": "估计值",
-        "interval": "{level:.0%} 置信区间",
-        "loglik": "对数似然 {ll:.1f}",
-        "period": "期",
-        "observed": "实际在网",
-        "survival": "预测留存",
-        "rate": "留存率",
-        "expected": "预计在网",
-        "lifetime": "新客户的预期剩余在网期：{life:.2f} 期（未来 {h} 期内）",
-    },
-}
+
+class _Labels:
+    """``t["key"]``: the text of ``churn.key`` in one language (locales/churn.yaml)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> str:
+        return translate(f"churn.{key}", self.lang)
 
 
-def _labels(lang: str) -> dict[str, str]:
-    return _T.get(lang, _T["en"])
-
-
-def _clean(value: Any) -> Any:
-    """JSON has no NaN: None instead, recursively."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
+def _labels(lang: str) -> _Labels:
+    return _Labels(lang)
 
 
 @churn_app.command("evaluate")
@@ -112,11 +50,13 @@ def evaluate(
     folds: Annotated[int, typer.Option("--folds", min=2, max=20, help="Folds.")] = 5,
     as_json: JsonOption = False,
     lang: LangOption = "en",
+    config: ConfigOption = None,
 ) -> None:
     """Cross-validated evaluation of the churn model on any table with a target column."""
+    load_config(config)  # checked like everywhere else; the file alone decides the rest
     result = evaluate_file(file, target, positive, folds=folds)
     if as_json:
-        typer.echo(json.dumps(_clean(result), ensure_ascii=False, indent=2))
+        print_json(result)
         return
     t = _labels(lang)
     console.print(t["title"].format(folds=folds, file=file), highlight=False)
@@ -164,8 +104,10 @@ def fit(
     ] = 12,
     as_json: JsonOption = False,
     lang: LangOption = "en",
+    config: ConfigOption = None,
 ) -> None:
     """Fit the shifted-beta-geometric model (Fader & Hardie 2007) to one cohort and project it."""
+    load_config(config)  # checked like everywhere else; the file alone decides the rest
     counts = read_cohort_table(file, period, active)
     model = ShiftedBetaGeometric().fit(counts)
     fitted = model.result
@@ -189,7 +131,7 @@ def fit(
             "lifetime_horizon": horizon,
             "projection": projection,
         }
-        typer.echo(json.dumps(_clean(document), ensure_ascii=False, indent=2))
+        print_json(document)
         return
     t = _labels(lang)
     console.print(
