@@ -38,6 +38,8 @@ from touchpoint.ingest import ingest
 from touchpoint.simulate import load_params, simulate
 from touchpoint.warehouse import connect
 
+pytestmark = pytest.mark.slow
+
 DRIVERS = dict(
     churn__monthly_base=0.012,
     churn__complaint_factor=4.0,
