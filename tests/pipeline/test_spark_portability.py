@@ -42,7 +42,7 @@ def _compiled_steps() -> dict[str, str]:
     sql = {}
     for step in STEPS:
         assert all(name in tables for name in step.inputs), step.name
-        given = {k: tables[k] for k in (*step.inputs, *step.optional_inputs) if k in tables}
+        given = {k: tables[k] for k in step.reads if k in tables}
         for name, expr in step.build(given, config).items():
             sql[name] = ibis.to_sql(expr, dialect="pyspark")
             tables[name] = ibis.table(expr.schema(), name=name)

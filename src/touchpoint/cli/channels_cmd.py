@@ -6,20 +6,11 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any
 
-import ibis
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from touchpoint.channels import (
-    ESCALATION_MARTS,
-    KPI_MARTS,
-    KPIS_MART,
-    TOTALS_MART,
-    VOLUME_CUBE,
-    headline_document,
-    kpis_for,
-)
+from touchpoint.channels import channel_kpi_rows, headline
 from touchpoint.cli.app import (
     ConfigOption,
     CsvOption,
@@ -33,9 +24,6 @@ from touchpoint.cli.app import (
 from touchpoint.cli.common import Column, open_warehouse, print_json, show_rows
 from touchpoint.config import Config, load_config
 from touchpoint.labels import INVALID_TEXT, is_invalid
-from touchpoint.warehouse import read_table
-
-IVR_KPIS_MART = "mart_ivr_kpis"
 
 
 class Dimension(StrEnum):
@@ -109,28 +97,6 @@ def _label(config: Config, vocabulary: str | None, value: str, lang: str) -> str
         return value
 
 
-def _kpi_rows(con: Any, cfg: Config, period: str, by: str | None) -> ibis.Table:
-    """The KPI rows of one period and dimension: from the mart, or computed if it lacks them."""
-    dimension = by or "all"
-    mart = read_table(con, KPI_MARTS[period])
-    rows = mart.filter(mart.dimension == dimension)
-    if by is None or rows.count().to_pyarrow().as_py() > 0:
-        return rows
-    present = set(con.list_tables())
-    tables = {name: read_table(con, name) for name in (VOLUME_CUBE, "stg_contacts")}
-    if "stg_customers" in present:
-        tables["stg_customers"] = con.table("stg_customers")
-    return kpis_for(tables, cfg, period, by)
-
-
-def _select_periods(rows: ibis.Table, last: int) -> ibis.Table:
-    if last:
-        recent = rows.select("period_start").distinct().order_by(ibis.desc("period_start"))
-        cutoff = recent.limit(last).period_start.min()
-        rows = rows.filter(rows.period_start >= cutoff.as_scalar())
-    return rows.order_by(["period_start", "dimension_value", ibis.desc("n_contacts"), "channel"])
-
-
 def _channel_columns(by: str | None, config: Config, lang: str) -> list[Column]:
     headers = _HEADERS[lang]
 
@@ -181,7 +147,7 @@ def channels(
     cfg = load_config(config)
     dimension = by.value if by else None
     with open_warehouse(warehouse) as con, err_console.status("Computing channel KPIs…"):
-        result = _select_periods(_kpi_rows(con, cfg, period.value, dimension), last).to_pyarrow()
+        result = channel_kpi_rows(con, cfg, period.value, dimension, last)
     show_rows(result, _channel_columns(dimension, cfg, lang), lang=lang, as_json=as_json, csv=csv)
 
 
@@ -195,17 +161,7 @@ def kpis(
     """Headline figures (docs/metrics.md names), merged with the IVR's when `mart_ivr_kpis` exists."""
     load_config(config)  # checked like everywhere else; the figures need no setting
     with open_warehouse(warehouse) as con:
-        present = set(con.list_tables())
-
-        def optional(name: str) -> ibis.Table | None:
-            return con.table(name) if name in present else None
-
-        document = headline_document(
-            read_table(con, KPIS_MART),
-            escalation_by_region=optional(ESCALATION_MARTS["region"]),
-            totals=optional(TOTALS_MART),
-            ivr_kpis=optional(IVR_KPIS_MART),
-        )
+        document = headline(con)
     if as_json:
         print_json(document)
         return

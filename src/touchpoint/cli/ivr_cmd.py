@@ -7,12 +7,10 @@ built by ``touchpoint run`` (steps ``ivr_cubes`` and ``ivr``) and take the optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import ibis
 import typer
 
 from touchpoint import ivr
@@ -28,7 +26,6 @@ from touchpoint.cli.app import (
 )
 from touchpoint.cli.common import Column, open_warehouse, show_rows
 from touchpoint.config import Config, load_config
-from touchpoint.warehouse import read_table
 
 ivr_app = typer.Typer(
     help="IVR journeys: menu nodes, paths, lost points, the node graph and containment.",
@@ -134,69 +131,45 @@ _HEADERS: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class _View:
-    """One subcommand: the mart it reads, its order and the columns of the terminal table."""
-
-    mart: str
-    order_by: tuple[Any, ...]
-    columns: tuple[str, ...]
-
-
-_VIEWS = {
-    "nodes": _View(
-        ivr.NODES_MART,
-        ("depth", "node_id"),
-        (
-            "node_id",
-            "parent_node_id",
-            "key",
-            "depth",
-            "n_visits",
-            "n_callers",
-            "mean_dwell_seconds",
-            "median_dwell_seconds",
-            "n_exits_self_service_complete",
-            "n_exits_hang_up",
-            "n_exits_transfer_agent",
-            "n_exits_timeout",
-            "n_exits_invalid",
-            "n_failures",
-            "lost_score",
-        ),
+#: The columns each view shows in the terminal (--json and --csv carry every column).
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nodes": (
+        "node_id",
+        "parent_node_id",
+        "key",
+        "depth",
+        "n_visits",
+        "n_callers",
+        "mean_dwell_seconds",
+        "median_dwell_seconds",
+        "n_exits_self_service_complete",
+        "n_exits_hang_up",
+        "n_exits_transfer_agent",
+        "n_exits_timeout",
+        "n_exits_invalid",
+        "n_failures",
+        "lost_score",
     ),
-    "paths": _View(
-        ivr.PATHS_MART,
-        ("path_rank",),
-        (
-            "path_rank",
-            "path",
-            "n_calls",
-            "call_share",
-            "n_self_service_complete",
-            "n_hang_up",
-            "n_transfer_agent",
-            "completion_rate",
-            "mean_call_seconds",
-        ),
+    "paths": (
+        "path_rank",
+        "path",
+        "n_calls",
+        "call_share",
+        "n_self_service_complete",
+        "n_hang_up",
+        "n_transfer_agent",
+        "completion_rate",
+        "mean_call_seconds",
     ),
-    "lost": _View(ivr.LOST_MART, ("lost_rank",), ivr.LOST_COLUMNS),
-    "graph": _View(
-        ivr.GRAPH_MART,
-        (ibis.desc("n_transitions"), "from_node_id", "to_node_id"),
-        ("from_node_id", "to_node_id", "n_transitions", "mean_seconds"),
-    ),
-    "containment": _View(
-        ivr.CONTAINMENT_MART,
-        ("dimension", "dimension_value"),
-        (
-            "dimension",
-            "dimension_value",
-            "n_calls",
-            "ivr_containment_rate",
-            "ivr_verified_containment_rate",
-            "mean_self_service_seconds",
-        ),
+    "lost": ivr.LOST_COLUMNS,
+    "graph": ("from_node_id", "to_node_id", "n_transitions", "mean_seconds"),
+    "containment": (
+        "dimension",
+        "dimension_value",
+        "n_calls",
+        "ivr_containment_rate",
+        "ivr_verified_containment_rate",
+        "mean_self_service_seconds",
     ),
 }
 
@@ -236,26 +209,18 @@ def _show(
     warehouse: Path | None,
     config: Path | None,
     lang: str,
-    where: Any = None,
+    dimension: str | None = None,
 ) -> None:
-    spec = _VIEWS[view]
     cfg = load_config(config)
-    with open_warehouse(warehouse) as con:
-        rows_expr = read_table(con, spec.mart)
-        if where is not None:
-            rows_expr = rows_expr.filter(where(rows_expr))
-        rows_expr = rows_expr.order_by(list(spec.order_by))
-        if top:
-            rows_expr = rows_expr.limit(top)
-        with err_console.status(f"Reading {spec.mart}…"):
-            result = rows_expr.to_pyarrow()
-    show_rows(result, _columns(spec, cfg, lang), lang=lang, as_json=as_json, csv=csv)
+    with open_warehouse(warehouse) as con, err_console.status(f"Reading {ivr.VIEWS[view].mart}…"):
+        result = ivr.view_rows(con, view, top=top, dimension=dimension)
+    show_rows(result, _columns(_COLUMNS[view], cfg, lang), lang=lang, as_json=as_json, csv=csv)
 
 
-def _columns(spec: _View, cfg: Config, lang: str) -> list[Column]:
+def _columns(shown: tuple[str, ...], cfg: Config, lang: str) -> list[Column]:
     headers = _HEADERS[lang]
     columns = []
-    for column in spec.columns:
+    for column in shown:
         numeric = column.startswith(("n_", "mean_", "median_")) or column.endswith(
             ("_rate", "_share", "_score", "_rank", "depth")
         )
@@ -343,7 +308,6 @@ def containment(
     lang: LangOption = "en",
 ) -> None:
     """Plain and verified containment and mean self-service time, overall, by business and region."""
-    where = None if by is None else (lambda t: t.dimension == by.value)
     _show(
         "containment",
         top=0,
@@ -352,5 +316,5 @@ def containment(
         warehouse=warehouse,
         config=config,
         lang=lang,
-        where=where,
+        dimension=None if by is None else by.value,
     )

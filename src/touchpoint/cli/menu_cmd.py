@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from touchpoint import ivr
 from touchpoint.cli.app import (
     ConfigOption,
     CsvOption,
@@ -18,10 +19,8 @@ from touchpoint.cli.app import (
 )
 from touchpoint.cli.common import Column, open_warehouse, show_rows
 from touchpoint.config import Config, load_config
-from touchpoint.ivr import RECOMMENDATIONS_MART
 from touchpoint.labels import format_money, format_number, translate
 from touchpoint.report.sections.menu import proposal_text
-from touchpoint.warehouse import read_table
 
 
 class Kind(StrEnum):
@@ -85,13 +84,7 @@ def menu(
     """IVR menu changes ranked by estimated benefit per month (from `touchpoint run`'s mart)."""
     cfg = load_config(config)  # a bad configuration file is reported like everywhere else
     with open_warehouse(warehouse) as con, err_console.status("Reading menu recommendations…"):
-        rows_expr = read_table(con, RECOMMENDATIONS_MART)
-        if kind is not None:
-            rows_expr = rows_expr.filter(rows_expr.kind == kind.value)
-        rows_expr = rows_expr.order_by("rank")
-        if top:
-            rows_expr = rows_expr.limit(top)
-        result = rows_expr.to_pyarrow()
+        result = ivr.recommendation_rows(con, kind=None if kind is None else kind.value, top=top)
     show_rows(
         result,
         _columns(cfg, lang),

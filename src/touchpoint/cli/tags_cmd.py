@@ -7,12 +7,11 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
-import ibis
 import typer
 from rich.table import Table
 
 from touchpoint.cli._tag_card import TAGS_CARD_SECTION
-from touchpoint.cli._tag_wiki import COMMENTS_TABLE, RATINGS_TABLE, add_comment, add_rating
+from touchpoint.cli._tag_wiki import add_comment, add_rating
 from touchpoint.cli.app import (
     ConfigOption,
     JsonOption,
@@ -27,20 +26,20 @@ from touchpoint.cli.customer_cmd import CARD_SECTIONS
 from touchpoint.config import Config, load_config
 from touchpoint.errors import ConfigError
 from touchpoint.tags import (
-    CHANGES_MART,
-    CUSTOMER_360,
-    DEFINITIONS_MART,
-    VALIDATION_MART,
+    LISTED_LIFTS,
     Catalogue,
     CatalogueError,
     Tag,
+    catalogue_in_use,
     catalogue_problems,
-    current_catalogue,
-    customer_360_schema,
     load_catalogue,
     parameters_of,
     parse_rule,
+    rating_summary,
     resolve_catalogue_path,
+    rule_schema,
+    tag_detail,
+    tag_list,
 )
 
 tags_app = typer.Typer(
@@ -63,9 +62,6 @@ VersionOption = Annotated[
     typer.Option("--version", help="Tag version [default: the catalogue's current one].", min=1),
 ]
 
-# The lifts `tags list` shows, by the prefix of their fields: the outcome staff ask about
-# first (churn), and the one where a customer's months cluster most (complaints).
-LISTED_LIFTS = {"churn": "churn_next_month", "complaint": "complaint_next_month"}
 
 _T = {
     "en": {
@@ -163,31 +159,6 @@ def _t(lang: str, key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def _table(con: Any, name: str) -> ibis.Table | None:
-    return con.table(name) if con is not None and name in con.list_tables() else None
-
-
-def _catalogue(con: Any, config: Config, tags_file: Path | None) -> Catalogue:
-    return current_catalogue(config, _table(con, DEFINITIONS_MART), tags_file)
-
-
-def _rows(table: ibis.Table | None, tag_id: str | None = None) -> list[dict[str, Any]]:
-    if table is None:
-        return []
-    if tag_id is not None:
-        table = table.filter(table.tag_id == tag_id)
-    return table.to_pyarrow().to_pylist()
-
-
-def _rating_summary(rows: list[dict[str, Any]], version: int) -> str:
-    stars = [r["stars"] for r in rows if r["version"] == version]
-    return f"{sum(stars) / len(stars):.1f} ★ ({len(stars)})" if stars else "–"
-
-
-def _last_members(changes: list[dict[str, Any]]) -> int | None:
-    return max(changes, key=lambda r: r["month"])["n_members"] if changes else None
-
-
 @tags_app.command("list")
 def list_tags(
     tags_file: TagsOption = None,
@@ -199,69 +170,31 @@ def list_tags(
     """List the catalogue's tags with their current version, members and rating."""
     cfg = load_config(config)
     with open_warehouse(warehouse, optional=True) as con:
-        catalogue = _catalogue(con, cfg, tags_file)
-        changes = _rows(_table(con, CHANGES_MART))
-        ratings = _rows(_table(con, RATINGS_TABLE))
-        validation = {
-            (r["tag_id"], r["version"], r["outcome"]): r
-            for r in _rows(_table(con, VALIDATION_MART))
-        }
-        records = []
-        for tag in catalogue.tags:
-            mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
-            record = {
-                "tag_id": tag.id,
-                "name": tag.name.get(lang),
-                "category": tag.category,
-                "version": tag.version,
-                "n_members_last_month": _last_members(mine),
-                "rating": _rating_summary(
-                    [r for r in ratings if r["tag_id"] == tag.id], tag.version
-                ),
-            }
-            for prefix, outcome in LISTED_LIFTS.items():
-                lift = validation.get((tag.id, tag.version, outcome), {})
-                record |= {
-                    f"{prefix}_lift": lift.get("lift"),
-                    f"{prefix}_lift_raw": _raw_lift(lift),
-                    # A zero count made the lift a corrected one (0.5 added to every cell).
-                    f"{prefix}_lift_corrected": 0
-                    in (lift.get("n_member_events"), lift.get("n_nonmember_events")),
-                    f"{prefix}_lift_low": lift.get("lift_low"),
-                    f"{prefix}_lift_high": lift.get("lift_high"),
-                }
-            records.append(record)
-        if as_json:
-            print(json.dumps({"catalogue": catalogue.version, "tags": records}, ensure_ascii=False))
-            return
-        table = Table(title=f"{resolve_catalogue_path(tags_file).name} {catalogue.version}")
-        lift_columns = [f"{prefix}_lift" for prefix in LISTED_LIFTS]
-        for key in ("id", "name", "category", "version", "members", *lift_columns, "rating"):
-            table.add_column(
-                _t(lang, key), justify="right" if key in ("version", "members") else "left"
-            )
-        for r in records:
-            members = r["n_members_last_month"]
-            table.add_row(
-                r["tag_id"],
-                r["name"],
-                r["category"],
-                str(r["version"]),
-                "–" if members is None else f"{members:,}",
-                *(_lift_cell(r, prefix) for prefix in LISTED_LIFTS),
-                r["rating"],
-            )
-        console.print(table)
-        if any(_is_corrected(r, prefix) for r in records for prefix in LISTED_LIFTS):
-            console.print(_t(lang, "corrected_note"))
-
-
-def _raw_lift(row: dict[str, Any]) -> float | None:
-    """The plain ratio of the two rates (``lift_raw``; computed for a mart built before it)."""
-    if "lift_raw" in row:
-        return row["lift_raw"]
-    member, other = row.get("member_rate"), row.get("nonmember_rate")
-    return None if member is None or not other else member / other
+        listed = tag_list(con, cfg, lang, tags_file)
+    if as_json:
+        print(json.dumps(listed.to_dict(), ensure_ascii=False))
+        return
+    records = listed.tags
+    table = Table(title=f"{resolve_catalogue_path(tags_file).name} {listed.catalogue}")
+    lift_columns = [f"{prefix}_lift" for prefix in LISTED_LIFTS]
+    for key in ("id", "name", "category", "version", "members", *lift_columns, "rating"):
+        table.add_column(
+            _t(lang, key), justify="right" if key in ("version", "members") else "left"
+        )
+    for r in records:
+        members = r["n_members_last_month"]
+        table.add_row(
+            r["tag_id"],
+            r["name"],
+            r["category"],
+            str(r["version"]),
+            "–" if members is None else f"{members:,}",
+            *(_lift_cell(r, prefix) for prefix in LISTED_LIFTS),
+            r["rating"],
+        )
+    console.print(table)
+    if any(_is_corrected(r, prefix) for r in records for prefix in LISTED_LIFTS):
+        console.print(_t(lang, "corrected_note"))
 
 
 def _is_corrected(r: dict[str, Any], prefix: str) -> bool:
@@ -278,13 +211,6 @@ def _lift_cell(r: dict[str, Any], prefix: str) -> str:
     return f"{r[f'{prefix}_lift']:.2f} {interval}"
 
 
-def _check_against(con: Any, cfg: Config) -> tuple[Any, str]:
-    c360 = _table(con, CUSTOMER_360)
-    if c360 is not None:
-        return c360.schema(), CUSTOMER_360
-    return customer_360_schema(cfg), "the mart_customer_360 contract"
-
-
 @tags_app.command()
 def show(
     tag_id: Annotated[str, typer.Argument(help="The tag id, e.g. sensitive_customer.")],
@@ -297,48 +223,29 @@ def show(
     """Everything about one tag: definition, rule, hint, members over time, lifts, ratings, comments."""
     cfg = load_config(config)
     with open_warehouse(warehouse, optional=True) as con:
-        catalogue = _catalogue(con, cfg, tags_file)
-        tag = catalogue.tag(tag_id)
-        schema, schema_name = _check_against(con, cfg)
-        one = catalogue.model_copy(update={"tags": (tag,)})
-        problems = catalogue_problems(one, schema, cfg)
-        changes = sorted(_rows(_table(con, CHANGES_MART), tag.id), key=lambda r: r["month"])
-        validation = [
-            r for r in _rows(_table(con, VALIDATION_MART), tag.id) if r["version"] == tag.version
-        ]
-        ratings = _rows(_table(con, RATINGS_TABLE), tag.id)
-        comments = sorted(
-            _rows(_table(con, COMMENTS_TABLE), tag.id), key=lambda r: r["commented_at"]
+        detail = tag_detail(con, cfg, tag_id, tags_file)
+    if as_json:
+        print(json.dumps(detail.to_dict(), ensure_ascii=False, default=str))
+        return
+    tag, ratings, comments = detail.tag, detail.ratings, detail.comments
+    problems, schema_name = detail.problems, detail.schema_name
+    catalogue, changes, validation = detail.catalogue, detail.changes, detail.validation
+    _print_tag(tag, catalogue, cfg, lang, problems, schema_name)
+    _print_history(changes, tag, lang)
+    _print_validation(validation, lang)
+    console.print(f"\n[bold]{_t(lang, 'ratings')}[/]")
+    versions = sorted({r["version"] for r in ratings} | {tag.version}, reverse=True)
+    for version in versions:
+        console.print(f"  v{version}: {rating_summary(ratings, version)}", highlight=False)
+    console.print(f"\n[bold]{_t(lang, 'comments')}[/]")
+    if not comments:
+        console.print(f"  {_t(lang, 'none')}")
+    for r in comments:
+        console.print(
+            f"  [{r['commented_at']:%Y-%m-%d %H:%M}] v{r['version']} {r['author']}: {r['comment']}",
+            highlight=False,
+            markup=False,
         )
-        if as_json:
-            document = {
-                "tag": tag.model_dump(),
-                "problems": problems,
-                "members_by_month": [
-                    {**r, "month": str(r["month"])} for r in changes if r["version"] == tag.version
-                ],
-                "validation": validation,
-                "ratings": [{**r, "rated_at": str(r["rated_at"])} for r in ratings],
-                "comments": [{**r, "commented_at": str(r["commented_at"])} for r in comments],
-            }
-            print(json.dumps(document, ensure_ascii=False, default=str))
-            return
-        _print_tag(tag, catalogue, cfg, lang, problems, schema_name)
-        _print_history(changes, tag, lang)
-        _print_validation(validation, lang)
-        console.print(f"\n[bold]{_t(lang, 'ratings')}[/]")
-        versions = sorted({r["version"] for r in ratings} | {tag.version}, reverse=True)
-        for version in versions:
-            console.print(f"  v{version}: {_rating_summary(ratings, version)}", highlight=False)
-        console.print(f"\n[bold]{_t(lang, 'comments')}[/]")
-        if not comments:
-            console.print(f"  {_t(lang, 'none')}")
-        for r in comments:
-            console.print(
-                f"  [{r['commented_at']:%Y-%m-%d %H:%M}] v{r['version']} {r['author']}: {r['comment']}",
-                highlight=False,
-                markup=False,
-            )
 
 
 def _print_tag(
@@ -422,7 +329,7 @@ def check(
         _print_problems(file, exc.problems)
         raise typer.Exit(1) from None
     with open_warehouse(warehouse, optional=True) if warehouse else nullcontext() as con:
-        schema, schema_name = _check_against(con, cfg)
+        schema, schema_name = rule_schema(con, cfg)
         problems = catalogue_problems(catalogue, schema, cfg)
         if problems:
             _print_problems(file, problems)
@@ -460,7 +367,7 @@ def rate(
     """Rate a tag (its current version unless --version), kept in the warehouse table tag_ratings."""
     cfg = load_config(config)
     with open_warehouse(warehouse, write=True) as con:
-        tag = _catalogue(con, cfg, tags_file).tag(tag_id)
+        tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
         console.print(
             f"{row['author']} rated {tag.id} v{row['version']}: {'★' * stars}", highlight=False
@@ -482,7 +389,7 @@ def comment(
         raise typer.BadParameter("the comment is empty", param_hint="TEXT")
     cfg = load_config(config)
     with open_warehouse(warehouse, write=True) as con:
-        tag = _catalogue(con, cfg, tags_file).tag(tag_id)
+        tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
         console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
 

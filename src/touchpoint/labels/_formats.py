@@ -134,9 +134,13 @@ def format_value(value: Any, lang: str, digits: int = 2) -> str:
 
 
 def jsonable(value: Any, digits: int = 4) -> Any:
-    """A value JSON can carry: dates as ISO text, floats rounded, what cannot be shown as null."""
+    """A value for a JSON-ready result: dates as ISO text, floats rounded.
+
+    A value that cannot be shown (NaN, infinite, :data:`INVALID`) stays :data:`INVALID`, so a
+    renderer shows "invalid" and a JSON writer writes null.
+    """
     if value is INVALID or (isinstance(value, float) and not math.isfinite(value)):
-        return None
+        return INVALID
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, float):
