@@ -32,7 +32,7 @@ def test_unknown_report_language_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "error: unknown report language 'fr'; use one of: en, zh"
+        "error: unknown language 'fr'; use one of: en, zh"
     ]
 
 

@@ -2,8 +2,8 @@
 cost their own rows, counted against the number of records written.
 
 Item 1 of issue 11 (a quote opened in the last column and never closed swallowing every
-later row) belongs to the CSV reader's rewrite (helper "city"); its test here is marked
-``xfail`` until that lands.
+later row) was fixed in the CSV reader (helper "city", tests/ingest/test_ingest_unclosed_quote.py);
+the test here runs the same class over every entity.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hostile_world import (
     file_name,
     ingest_files,
 )
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from touchpoint.warehouse import connect
@@ -73,9 +73,8 @@ def test_quoted_separators_quotes_and_line_breaks_load_unchanged(tmp_path_factor
         con.disconnect()
 
 
-@pytest.mark.xfail(strict=False, reason="owned by city (issue 11 item 1: unclosed last quote)")
 @pytest.mark.parametrize("entity", ALL_ENTITIES, ids=ENTITY_IDS)
-@settings(HOSTILE, phases=[Phase.generate])  # while it fails, shrinking only costs time
+@HOSTILE
 @given(data=st.data())
 def test_an_unclosed_quote_in_the_last_column_never_loses_rows(tmp_path_factory, entity, data):
     case = data.draw(cases(entity, min_size=2))
@@ -94,9 +93,11 @@ def test_an_unclosed_quote_in_the_last_column_never_loses_rows(tmp_path_factory,
     try:
         [summary] = ingest_files(con, tmp_path_factory.mktemp("uq"), {name: content}).values()
         if summary.status != "failed":  # refused with the line is fine too
+            others_good = sum(not r.reasons for i, r in enumerate(case.rows) if i != broken)
             assert summary.n_read == len(case.rows)
-            assert summary.n_loaded == len(case.rows) - 1 - sum(
-                bool(r.reasons) for i, r in enumerate(case.rows) if i != broken
-            )
+            assert summary.n_read == summary.n_loaded + summary.n_quarantined
+            # The broken row itself may load (a quote left open at the end of the file) or
+            # be quarantined; no other row may be swallowed by it.
+            assert summary.n_loaded in (others_good, others_good + 1)
     finally:
         con.disconnect()

@@ -24,11 +24,11 @@ from hostile_world import (
     Case,
     Cell,
     Row,
+    StampStyle,
     assert_landed_as_expected,
     cases,
     file_name,
     ingest_files,
-    stamp_styles,
     stamp_text,
 )
 from hypothesis import given
@@ -76,7 +76,13 @@ def contacts_with_mixed_fractions(draw) -> Case:
     """Contacts whose start and end are written with different fractions and offsets."""
     entity = ENTITIES["contacts"]
     base = draw(cases(entity, min_size=2, max_size=6))
-    start_style, end_style = draw(stamp_styles()), draw(stamp_styles())
+    # One column in whole seconds, the other with fractions, both in an ISO layout with an
+    # offset: the exports of issue 11 item 2.
+    iso = st.sampled_from(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+    offset = st.sampled_from(["z", "colon", "compact", "hours"])
+    whole = StampStyle(draw(iso), draw(offset), 0, padded=False)
+    fractional = StampStyle(draw(iso), draw(offset), draw(st.integers(1, 9)), padded=False)
+    start_style, end_style = draw(st.sampled_from([(whole, fractional), (fractional, whole)]))
     rows = []
     for row in base.rows:
         start = draw(st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2026, 12, 1)))

@@ -31,7 +31,9 @@ def test_a_warehouse_file_gets_a_sixth_of_the_machines_memory(tmp_path, monkeypa
         ("", 2, "1024MiB"),  # never below 1 GiB
         ("25%", 24, "6144MiB"),
         (" 50% ", 8, "4096MiB"),
-        ("3GB", 24, "3GB"),  # a size goes to DuckDB as it is
+        ("3GB", 24, "2861MiB"),  # 3e9 bytes / 2**20, rounded down
+        ("3.5GiB", 24, "3584MiB"),
+        ("512 mb", 24, "488MiB"),
     ],
 )
 def test_memory_limit_from_a_share_or_a_size(monkeypatch, asked, ram_gib, expected):

@@ -7,8 +7,7 @@ import ibis
 
 from touchpoint.channels._settings import ChannelsSettings
 from touchpoint.config import Config
-from touchpoint.contract import ENTITIES
-from touchpoint.errors import SchemaError
+from touchpoint.contract.columns import require_columns
 
 #: Columns of ``stg_contacts`` the channel analytics read.
 CONTACT_COLUMNS = (
@@ -49,16 +48,6 @@ def channel_costs(config: Config) -> ibis.Table:
             "is_self_service": "boolean",
         },
     )
-
-
-def require_columns(table: ibis.Table, entity: str, columns: tuple[str, ...]) -> None:
-    """Refuse a table that lacks some of ``columns``, naming every missing one."""
-    missing = [name for name in columns if name not in table.columns]
-    if missing:
-        raise SchemaError(
-            f"{ENTITIES[entity].table}: missing column(s) {', '.join(missing)}; expected the "
-            f"columns of touchpoint.contract.ENTITIES[{entity!r}] (load it with `touchpoint ingest`)"
-        )
 
 
 def _empty_to_null(column: ibis.Value) -> ibis.Value:

@@ -1,69 +1,28 @@
-"""Writing staff ratings and comments of tags to the warehouse (the tags "wiki").
+"""Appending staff ratings and comments of tags to the warehouse (the tags "wiki").
 
-Kept out of :mod:`touchpoint.tags` so the analytics stay pure: this adapter appends rows to
-``tag_ratings`` and ``tag_comments`` through :mod:`touchpoint.warehouse`.
+The tables, their schemas and rows belong to :mod:`touchpoint.tags` (``rating_record``,
+``comment_record``); this adapter only appends them through :mod:`touchpoint.warehouse`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any
 
-import pyarrow as pa
-
+from touchpoint.tags import COMMENTS_TABLE, RATINGS_TABLE, comment_record, rating_record
 from touchpoint.warehouse import Insert, load_atomically
 
-RATINGS_TABLE = "tag_ratings"
-COMMENTS_TABLE = "tag_comments"
-
-RATINGS_SCHEMA = pa.schema(
-    [
-        pa.field("tag_id", pa.string(), nullable=False),
-        pa.field("version", pa.int64(), nullable=False),
-        pa.field("stars", pa.int64(), nullable=False),
-        pa.field("author", pa.string(), nullable=False),
-        pa.field("rated_at", pa.timestamp("us"), nullable=False),
-    ]
-)
-COMMENTS_SCHEMA = pa.schema(
-    [
-        pa.field("tag_id", pa.string(), nullable=False),
-        pa.field("version", pa.int64(), nullable=False),
-        pa.field("comment", pa.string(), nullable=False),
-        pa.field("author", pa.string(), nullable=False),
-        pa.field("commented_at", pa.timestamp("us"), nullable=False),
-    ]
-)
+__all__ = ["COMMENTS_TABLE", "RATINGS_TABLE", "add_comment", "add_rating"]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
-def add_rating(con, tag_id: str, version: int, stars: int, author: str) -> dict:
+def add_rating(con, tag_id: str, version: int, stars: int, author: str) -> dict[str, Any]:
     """Append one rating (1-5 stars) of ``tag_id`` at ``version``; returns the row written."""
-    row = {
-        "tag_id": tag_id,
-        "version": version,
-        "stars": stars,
-        "author": author,
-        "rated_at": _now(),
-    }
-    load_atomically(
-        con, inserts=[Insert(RATINGS_TABLE, pa.Table.from_pylist([row], RATINGS_SCHEMA))]
-    )
-    return row
+    record = rating_record(tag_id, version, stars, author)
+    load_atomically(con, inserts=[Insert(RATINGS_TABLE, record)])
+    return record.to_pylist()[0]
 
 
-def add_comment(con, tag_id: str, version: int, comment: str, author: str) -> dict:
+def add_comment(con, tag_id: str, version: int, comment: str, author: str) -> dict[str, Any]:
     """Append one comment on ``tag_id`` at ``version``; returns the row written."""
-    row = {
-        "tag_id": tag_id,
-        "version": version,
-        "comment": comment,
-        "author": author,
-        "commented_at": _now(),
-    }
-    load_atomically(
-        con, inserts=[Insert(COMMENTS_TABLE, pa.Table.from_pylist([row], COMMENTS_SCHEMA))]
-    )
-    return row
+    record = comment_record(tag_id, version, comment, author)
+    load_atomically(con, inserts=[Insert(COMMENTS_TABLE, record)])
+    return record.to_pylist()[0]

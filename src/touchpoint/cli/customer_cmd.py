@@ -1,7 +1,8 @@
 """``touchpoint customer``: the frontline card of one customer (by id or phone number).
 
-The card is a list of sections (:data:`CARD_SECTIONS`). Each section collects its data from
-the warehouse (JSON-ready) and renders it with Rich; ``--json`` prints the collected data.
+The card is a list of sections (:data:`CARD_SECTIONS`). Each section collects its data from a
+query function of the capability that owns it (JSON-ready; the customers' own sections come
+from :func:`touchpoint.customers.card`) and renders it with Rich; ``--json`` prints the data.
 Another capability adds its own section by appending to the list from its ``*_cmd`` module,
 e.g. the tags package::
 
@@ -13,8 +14,6 @@ A section whose tables are missing returns ``None`` and is left out.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -24,123 +23,23 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 
+from touchpoint import customers
 from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, WarehouseOption, app, console
+from touchpoint.cli.common import open_warehouse, print_json
 from touchpoint.config import Config, load_config
 from touchpoint.customers import (
     C360_MART,
-    PREFERENCE_MART,
     UnknownCustomerError,
     card_history,
-    card_preferences,
-    card_recent_contacts,
 )
-from touchpoint.warehouse import connect, read_table
-
-_TEXT = {
-    "en": {
-        "profile": "Profile",
-        "value": "Value",
-        "channels": "Channels (this month / last 3 months)",
-        "preferences": "Channel preference levels (0 never … 5 relies on it)",
-        "recent_contacts": "Recent contacts",
-        "satisfaction": "Complaints and satisfaction (last 3 months)",
-        "tags": "Tags and marketing hints",
-        "customer": "Customer",
-        "month": "Month",
-        "brand": "Brand",
-        "value_tier": "VIP tier",
-        "region": "Region",
-        "plan_id": "Plan",
-        "join_date": "Joined",
-        "leave_date": "Left",
-        "tenure_months": "Tenure (months)",
-        "age_years": "Age",
-        "flags": "Flags",
-        "arpu_yuan": "ARPU (yuan)",
-        "arpu_3m_avg_yuan": "ARPU 3-month mean",
-        "arpu_trend_3m": "ARPU trend",
-        "points": "Points",
-        "arrears_yuan": "Arrears (yuan)",
-        "cost_to_serve_yuan": "Cost to serve (yuan)",
-        "net_contribution_yuan": "Net contribution (yuan)",
-        "contribution_tier": "Contribution tier (1 best)",
-        "channel": "Channel",
-        "business": "Business",
-        "n_contacts": "Contacts",
-        "n_contacts_3m": "Contacts 3m",
-        "n_payments_3m": "Payments 3m",
-        "level": "Level",
-        "overall": "all businesses",
-        "share": "Share",
-        "started_at": "Started",
-        "outcome": "Outcome",
-        "n_complaints_3m": "Complaints",
-        "n_surveys_replied_3m": "Surveys replied",
-        "n_surveys_dissatisfied_3m": "Dissatisfied replies",
-        "satisfaction_score_3m": "Satisfaction score (0-1)",
-        "is_group_key_person": "group key person",
-        "is_family_plan": "family plan",
-        "is_new_subscriber": "new subscriber",
-        "is_identity_customer": "identity customer",
-        "has_left_in_month": "left this month",
-        "none": "none",
-    },
-    "zh": {
-        "profile": "基本信息",
-        "value": "价值",
-        "channels": "渠道接触（本月 / 近3个月）",
-        "preferences": "渠道偏好等级（0 从不使用 … 5 依赖）",
-        "recent_contacts": "最近接触",
-        "satisfaction": "投诉与满意度（近3个月）",
-        "tags": "标签与营销提示",
-        "customer": "客户",
-        "month": "月份",
-        "brand": "品牌",
-        "value_tier": "客户等级",
-        "region": "地区",
-        "plan_id": "套餐",
-        "join_date": "入网日期",
-        "leave_date": "离网日期",
-        "tenure_months": "网龄（月）",
-        "age_years": "年龄",
-        "flags": "标识",
-        "arpu_yuan": "ARPU（元）",
-        "arpu_3m_avg_yuan": "近3月平均ARPU",
-        "arpu_trend_3m": "ARPU变化",
-        "points": "积分",
-        "arrears_yuan": "欠费（元）",
-        "cost_to_serve_yuan": "服务成本（元）",
-        "net_contribution_yuan": "净贡献（元）",
-        "contribution_tier": "贡献等级（1最高）",
-        "channel": "渠道",
-        "business": "业务",
-        "n_contacts": "接触次数",
-        "n_contacts_3m": "近3月接触",
-        "n_payments_3m": "近3月缴费",
-        "level": "等级",
-        "overall": "全部业务",
-        "share": "占比",
-        "started_at": "开始时间",
-        "outcome": "结果",
-        "n_complaints_3m": "投诉次数",
-        "n_surveys_replied_3m": "回复调查",
-        "n_surveys_dissatisfied_3m": "不满意回复",
-        "satisfaction_score_3m": "满意度得分（0-1）",
-        "is_group_key_person": "集团关键人",
-        "is_family_plan": "家庭套餐",
-        "is_new_subscriber": "新入网",
-        "is_identity_customer": "身份客户",
-        "has_left_in_month": "本月离网",
-        "none": "无",
-    },
-}
-_FLAGS = (
-    "is_group_key_person",
-    "is_family_plan",
-    "is_new_subscriber",
-    "is_identity_customer",
-    "has_left_in_month",
+from touchpoint.labels import (
+    format_date,
+    format_percent,
+    format_value,
+    to_rows,
+    translate,
 )
+from touchpoint.warehouse import read_table
 
 
 @dataclass
@@ -164,7 +63,18 @@ class CardContext:
         return self.cache["tables"]
 
     def t(self, key: str) -> str:
-        return _TEXT.get(self.lang, _TEXT["en"]).get(key, key)
+        """The card's text of ``key`` (``customers.card_<key>``), the key itself if it has none."""
+        try:
+            return translate(f"customers.card_{key}", self.lang)
+        except KeyError:
+            return key
+
+    def fmt(self, value: Any, digits: int = 2) -> str:
+        """A card cell: numbers with separators, ✓ for true, "invalid" for a broken value."""
+        return format_value(value, self.lang, digits)
+
+    def date(self, value: Any, length: int = 10) -> str:
+        return format_date(value, self.lang, length)
 
     def label(self, vocabulary: str, value: str | None) -> str:
         if value is None:
@@ -174,13 +84,21 @@ class CardContext:
         except KeyError:
             return value
 
+    def card(self) -> dict[str, Any]:
+        """The customer's card from :func:`touchpoint.customers.card` (cached)."""
+        if "card" not in self.cache:
+            self.cache["card"] = customers.card(
+                self.con, self.config, self.customer_id, recent=self.recent
+            )
+        return self.cache["card"]
+
     def history(self) -> list[dict[str, Any]]:
         """The customer's latest months of ``mart_customer_360``, newest first (cached)."""
         if "history" not in self.cache:
             rows: list[dict[str, Any]] = []
             if self.has(C360_MART):
                 c360 = self.con.table(C360_MART)
-                rows = card_history(c360, self.customer_id).to_pyarrow().to_pylist()
+                rows = to_rows(card_history(c360, self.customer_id).to_pyarrow())
             self.cache["history"] = rows
         return self.cache["history"]
 
@@ -199,26 +117,6 @@ class CardSection:
     render: Callable[[Any, CardContext], RenderableType]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return round(value, 4)
-    return value
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "✓" if value else "–"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def _key_values(pairs: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -229,79 +127,26 @@ def _key_values(pairs: list[tuple[str, str]]) -> Table:
 
 
 # ---- profile --------------------------------------------------------------------------------
-_PROFILE_KEYS = (
-    "brand",
-    "value_tier",
-    "region",
-    "plan_id",
-    "join_date",
-    "leave_date",
-    "tenure_months",
-    "age_years",
-)
-
-
-def _collect_profile(ctx: CardContext) -> dict[str, Any] | None:
-    row = ctx.latest()
-    if row is None:
-        return None
-    data = {key: _jsonable(row[key]) for key in ("month", *_PROFILE_KEYS)}
-    data["flags"] = [flag for flag in _FLAGS if row.get(flag)]
-    return data
+_PROFILE_KEYS = customers.PROFILE_KEYS
 
 
 def _render_profile(data: dict[str, Any], ctx: CardContext) -> RenderableType:
-    pairs = [(ctx.t("customer"), ctx.customer_id), (ctx.t("month"), str(data["month"])[:7])]
+    pairs = [(ctx.t("customer"), ctx.customer_id), (ctx.t("month"), ctx.date(data["month"], 7))]
     for key in _PROFILE_KEYS:
         value = data[key]
         if key in ("brand", "value_tier", "region"):
             value = ctx.label(key, value)
-        pairs.append((ctx.t(key), _fmt(value)))
+        pairs.append((ctx.t(key), ctx.fmt(value)))
     flags = ", ".join(ctx.t(f) for f in data["flags"]) or ctx.t("none")
     pairs.append((ctx.t("flags"), flags))
     return _key_values(pairs)
 
 
 # ---- value ----------------------------------------------------------------------------------
-_VALUE_KEYS = (
-    "arpu_yuan",
-    "arpu_3m_avg_yuan",
-    "arpu_trend_3m",
-    "points",
-    "arrears_yuan",
-    "cost_to_serve_yuan",
-    "net_contribution_yuan",
-    "contribution_tier",
-)
-
-
-def _collect_value(ctx: CardContext) -> dict[str, Any] | None:
-    rows = ctx.history()
-    if not rows:
-        return None
-    return {
-        "latest": {key: _jsonable(rows[0][key]) for key in _VALUE_KEYS},
-        "history": [
-            {
-                "month": _jsonable(r["month"]),
-                **{
-                    k: _jsonable(r[k])
-                    for k in (
-                        "arpu_yuan",
-                        "n_contacts",
-                        "cost_to_serve_yuan",
-                        "net_contribution_yuan",
-                        "contribution_tier",
-                    )
-                },
-            }
-            for r in rows
-        ],
-    }
 
 
 def _render_value(data: dict[str, Any], ctx: CardContext) -> RenderableType:
-    latest = _key_values([(ctx.t(k), _fmt(v)) for k, v in data["latest"].items()])
+    latest = _key_values([(ctx.t(k), ctx.fmt(v)) for k, v in data["latest"].items()])
     table = Table(header_style="bold", box=None)
     for key in (
         "month",
@@ -314,36 +159,17 @@ def _render_value(data: dict[str, Any], ctx: CardContext) -> RenderableType:
         table.add_column(ctx.t(key), justify="left" if key == "month" else "right")
     for r in data["history"]:
         table.add_row(
-            str(r["month"])[:7],
-            _fmt(r["arpu_yuan"]),
-            _fmt(r["n_contacts"]),
-            _fmt(r["cost_to_serve_yuan"]),
-            _fmt(r["net_contribution_yuan"]),
-            _fmt(r["contribution_tier"]),
+            ctx.date(r["month"], 7),
+            ctx.fmt(r["arpu_yuan"]),
+            ctx.fmt(r["n_contacts"]),
+            ctx.fmt(r["cost_to_serve_yuan"]),
+            ctx.fmt(r["net_contribution_yuan"]),
+            ctx.fmt(r["contribution_tier"]),
         )
     return Group(latest, "", table)
 
 
 # ---- channels -------------------------------------------------------------------------------
-def _collect_channels(ctx: CardContext) -> list[dict[str, Any]] | None:
-    row = ctx.latest()
-    if row is None:
-        return None
-    out = []
-    for channel in ctx.config.ids("channel"):
-        item = {
-            "channel": channel,
-            "n_contacts": row.get(f"n_contacts_{channel}", 0),
-            "n_contacts_3m": row.get(f"n_contacts_3m_{channel}", 0),
-            "n_payments_3m": row.get(f"n_payments_3m_{channel}", 0),
-            "level": row.get(f"pref_level_{channel}", 0),
-            "payment_level": row.get(f"pref_level_payment_{channel}", 0),
-        }
-        if item["n_contacts_3m"] or item["n_payments_3m"]:
-            out.append(item)
-    return out
-
-
 def _render_channels(data: list[dict[str, Any]], ctx: CardContext) -> RenderableType:
     table = Table(header_style="bold", box=None)
     for key in ("channel", "n_contacts", "n_contacts_3m", "n_payments_3m", "level"):
@@ -351,23 +177,15 @@ def _render_channels(data: list[dict[str, Any]], ctx: CardContext) -> Renderable
     for r in data:
         table.add_row(
             ctx.label("channel", r["channel"]),
-            _fmt(r["n_contacts"]),
-            _fmt(r["n_contacts_3m"]),
-            _fmt(r["n_payments_3m"]),
+            ctx.fmt(r["n_contacts"]),
+            ctx.fmt(r["n_contacts_3m"]),
+            ctx.fmt(r["n_payments_3m"]),
             "●" * r["level"] + "○" * (5 - r["level"]),
         )
     return table if data else ctx.t("none")
 
 
 # ---- preference levels ----------------------------------------------------------------------
-def _collect_preferences(ctx: CardContext) -> list[dict[str, Any]] | None:
-    row = ctx.latest()
-    if row is None or not ctx.has(PREFERENCE_MART):
-        return None
-    rows = card_preferences(ctx.con.table(PREFERENCE_MART), ctx.customer_id, row["month"])
-    return [{k: _jsonable(v) for k, v in r.items()} for r in rows.to_pyarrow().to_pylist()]
-
-
 def _render_preferences(data: list[dict[str, Any]], ctx: CardContext) -> RenderableType:
     table = Table(header_style="bold", box=None)
     for key in ("business", "channel", "n_contacts", "share", "level"):
@@ -376,28 +194,21 @@ def _render_preferences(data: list[dict[str, Any]], ctx: CardContext) -> Rendera
         table.add_row(
             ctx.label("business", r["business"]),
             ctx.label("channel", r["channel"]),
-            _fmt(r["n_contacts_window"]),
-            f"{r['share_window']:.0%}",
+            ctx.fmt(r["n_contacts_window"]),
+            format_percent(r["share_window"], ctx.lang, 0),
             f"{r['level']} " + "●" * r["level"] + "○" * (5 - r["level"]),
         )
     return table if data else ctx.t("none")
 
 
 # ---- recent contacts ------------------------------------------------------------------------
-def _collect_recent(ctx: CardContext) -> list[dict[str, Any]] | None:
-    if not ctx.has("stg_contacts"):
-        return None
-    rows = card_recent_contacts(ctx.con.table("stg_contacts"), ctx.customer_id, ctx.recent)
-    return [{k: _jsonable(v) for k, v in r.items()} for r in rows.to_pyarrow().to_pylist()]
-
-
 def _render_recent(data: list[dict[str, Any]], ctx: CardContext) -> RenderableType:
     table = Table(header_style="bold", box=None)
     for key in ("started_at", "channel", "business", "outcome"):
         table.add_column(ctx.t(key))
     for r in data:
         table.add_row(
-            str(r["started_at"]).replace("T", " ")[:16],
+            ctx.date(r["started_at"], 16),
             ctx.label("channel", r["channel"]),
             ctx.label("business", r["business"]),
             ctx.label("outcome", r["outcome"]),
@@ -406,21 +217,10 @@ def _render_recent(data: list[dict[str, Any]], ctx: CardContext) -> RenderableTy
 
 
 # ---- complaints and satisfaction ------------------------------------------------------------
-_SATISFACTION_KEYS = (
-    "n_complaints_3m",
-    "n_surveys_replied_3m",
-    "n_surveys_dissatisfied_3m",
-    "satisfaction_score_3m",
-)
-
-
-def _collect_satisfaction(ctx: CardContext) -> dict[str, Any] | None:
-    row = ctx.latest()
-    return None if row is None else {k: _jsonable(row[k]) for k in _SATISFACTION_KEYS}
 
 
 def _render_satisfaction(data: dict[str, Any], ctx: CardContext) -> RenderableType:
-    return _key_values([(ctx.t(k), _fmt(v)) for k, v in data.items()])
+    return _key_values([(ctx.t(k), ctx.fmt(v)) for k, v in data.items()])
 
 
 # ============================================================================================
@@ -428,13 +228,18 @@ def _render_satisfaction(data: dict[str, Any], ctx: CardContext) -> RenderableTy
 # module docstring): e.g. the tags package adds a "tags" section with each tag's marketing
 # hint. This module must not import them; they import this list.
 # ============================================================================================
+def _from_card(section_id: str) -> Callable[[CardContext], Any]:
+    """The collector of one of the customers capability's own card sections."""
+    return lambda ctx: ctx.card().get(section_id)
+
+
 CARD_SECTIONS: list[CardSection] = [
-    CardSection("profile", _collect_profile, _render_profile),
-    CardSection("value", _collect_value, _render_value),
-    CardSection("channels", _collect_channels, _render_channels),
-    CardSection("preferences", _collect_preferences, _render_preferences),
-    CardSection("recent_contacts", _collect_recent, _render_recent),
-    CardSection("satisfaction", _collect_satisfaction, _render_satisfaction),
+    CardSection("profile", _from_card("profile"), _render_profile),
+    CardSection("value", _from_card("value"), _render_value),
+    CardSection("channels", _from_card("channels"), _render_channels),
+    CardSection("preferences", _from_card("preferences"), _render_preferences),
+    CardSection("recent_contacts", _from_card("recent_contacts"), _render_recent),
+    CardSection("satisfaction", _from_card("satisfaction"), _render_satisfaction),
 ]
 
 
@@ -496,24 +301,17 @@ def customer(
     lang: LangOption = "en",
 ) -> None:
     """The frontline card of one customer: profile, value, channels, preference levels, contacts."""
+    cfg = load_config(config)
     if (customer_id is None) == (phone is None):
         raise typer.BadParameter("give a customer id or --phone NUMBER (one of them)")
-    cfg = load_config(config)
-    con = connect(warehouse, read_only=True)
-    try:
+    with open_warehouse(warehouse) as con:
         if phone is not None:
             customer_id = _find_by_phone(con, phone, cfg)
-        read_table(con, C360_MART)  # a clear error when `touchpoint run` has not built it
         ctx = CardContext(con, cfg, customer_id, lang, recent)
-        if ctx.latest() is None:
-            raise UnknownCustomerError(
-                f"no customer {customer_id!r} in {C360_MART}; check the id (ids are case-sensitive)"
-            )
+        ctx.card()  # a clear error for a missing 360 or an unknown customer
         card = collect_card(ctx)
-    finally:
-        con.disconnect()
     if as_json:
-        typer.echo(json.dumps({"customer_id": customer_id, **card}, ensure_ascii=False, indent=2))
+        print_json({"customer_id": customer_id, **card})
         return
     for panel in render_card(card, ctx):
         console.print(panel)

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from touchpoint.cli.app import app, console
+from touchpoint.cli.app import ConfigOption, app, console
+from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.ingest import ingest
 from touchpoint.pipeline import run_pipeline
 from touchpoint.report import LANGUAGES, write_report
 from touchpoint.simulate import simulate
-from touchpoint.warehouse import connect
 
 
 @app.command("demo")
@@ -27,9 +27,10 @@ def demo_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for data, warehouse and reports.")
     ] = Path("demo"),
+    config_file: ConfigOption = None,
 ) -> None:
     """Simulate an operator, ingest its files, run every analytics step and write both reports."""
-    config = load_config()
+    config = load_config(config_file)
     data_dir, warehouse = out / "data", out / "touchpoint.duckdb"
     with progress_bar("simulating") as on_progress:
         world = simulate(
@@ -41,7 +42,11 @@ def demo_command(
     # A fresh warehouse each time, so the demo never mixes two worlds.
     for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         stale.unlink(missing_ok=True)
-    con = connect(warehouse)
+    with open_warehouse(warehouse, write=True) as con:
+        _ingest_run_and_report(con, world, config, warehouse, out)
+
+
+def _ingest_run_and_report(con, world, config, warehouse: Path, out: Path) -> None:
     with progress_bar("ingesting") as on_progress:
         # The source files only: the ground truth in data/truth/ is for tests, never for analytics.
         summaries = ingest(con, list(world.files.values()), config=config, on_progress=on_progress)

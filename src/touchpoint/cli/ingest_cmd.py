@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, JsonOption, WarehouseOption, app, console, err_console
+from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.ingest import FileSummary, ingest, quarantined
-from touchpoint.warehouse import connect
 
 TOP_REASONS = 3
 
@@ -84,6 +84,26 @@ def ingest_command(
             "--encoding", help="Encoding of every CSV (e.g. gbk), instead of detecting it."
         ),
     ] = None,
+    batch_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-rows",
+            help="Rows read, checked and stored at a time; memory grows with it, not with "
+            "the file. Default: TOUCHPOINT_INGEST_BATCH_ROWS, else 1,000,000.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Files read and checked at once, each in its own process; each still "
+            "commits on its own, in order. Default: one per core.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
@@ -94,24 +114,24 @@ def ingest_command(
     could not be read at all (unknown entity, unreadable file).
     """
     settings = load_config(config)
-    con = connect(warehouse)
+    with open_warehouse(warehouse, write=True) as con:
+        options = {"config": settings, "entity": entity, "encoding": encoding}
+        options |= {"batch_rows": batch_rows, "jobs": jobs}
+        summaries = _ingest(con, paths, options, json_output)
+    if any(s.status == "failed" for s in summaries):
+        raise typer.Exit(1)
+
+
+def _ingest(con, paths, options, json_output) -> list[FileSummary]:
     if json_output:
-        summaries = ingest(con, paths, config=settings, entity=entity, encoding=encoding)
+        summaries = ingest(con, paths, **options)
         typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))
     else:
         with progress_bar("ingesting") as on_progress:
-            summaries = ingest(
-                con,
-                paths,
-                config=settings,
-                entity=entity,
-                encoding=encoding,
-                on_progress=on_progress,
-            )
+            summaries = ingest(con, paths, on_progress=on_progress, **options)
         console.print(_summary_table(summaries))
         _notes(summaries)
-    if any(s.status == "failed" for s in summaries):
-        raise typer.Exit(1)
+    return summaries
 
 
 @app.command("quarantine")
@@ -126,10 +146,12 @@ def quarantine_command(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many rows.")] = 50,
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Show quarantined rows: file, row, line, column, reason and the value seen."""
-    con = connect(warehouse, read_only=True)
-    rows, total = quarantined(con, path=file, reason=reason, limit=limit)
+    load_config(config)  # checked like everywhere else; the quarantine needs no setting
+    with open_warehouse(warehouse) as con:
+        rows, total = quarantined(con, path=file, reason=reason, limit=limit)
     if json_output:
         columns = ["path", "entity", "row", "line", "column", "reason", "value", "record"]
         typer.echo(json.dumps(rows.select(columns).to_pylist(), ensure_ascii=False, indent=2))

@@ -7,30 +7,26 @@ built by ``touchpoint run`` (steps ``ivr_cubes`` and ``ivr``) and take the optio
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import ibis
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import typer
-from rich.table import Table
 
 from touchpoint import ivr
 from touchpoint.cli.app import (
     ConfigOption,
+    CsvOption,
     JsonOption,
     LangOption,
+    TopOption,
     WarehouseOption,
     app,
-    console,
     err_console,
 )
+from touchpoint.cli.common import Column, open_warehouse, show_rows
 from touchpoint.config import Config, load_config
-from touchpoint.warehouse import connect, read_table
+from touchpoint.labels import translate
 
 ivr_app = typer.Typer(
     help="IVR journeys: menu nodes, paths, lost points, the node graph and containment.",
@@ -38,172 +34,45 @@ ivr_app = typer.Typer(
 )
 app.add_typer(ivr_app, name="ivr")
 
-CsvOption = Annotated[
-    Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")
-]
-TopOption = Annotated[int, typer.Option("--top", min=0, help="Only the first N rows (0: all).")]
-
-_HEADERS: dict[str, dict[str, str]] = {
-    "en": {
-        "node_id": "Node",
-        "parent_node_id": "Parent",
-        "key": "Key",
-        "depth": "Depth",
-        "n_visits": "Visits",
-        "n_callers": "Callers",
-        "mean_dwell_seconds": "Mean dwell (s)",
-        "median_dwell_seconds": "Median dwell (s)",
-        "n_exits_self_service_complete": "Completed",
-        "n_exits_hang_up": "Hung up",
-        "n_exits_transfer_agent": "To agent",
-        "n_exits_timeout": "Ended on timeout",
-        "n_exits_invalid": "Ended on invalid key",
-        "n_failures": "Failures",
-        "lost_score": "Lost score",
-        "lost_rank": "Lost rank",
-        "n_timeouts": "Timeouts",
-        "n_invalid_keys": "Invalid keys",
-        "n_wrong_turns": "Wrong turns",
-        "n_backtracks": "Back-tracks",
-        "n_loops": "Loops",
-        "n_repeated_prompts": "Repeated prompts",
-        "n_zero_outs": "Zero-outs",
-        "n_abandons": "Abandons",
-        "path_rank": "#",
-        "path": "Path",
-        "n_calls": "Calls",
-        "call_share": "Share",
-        "n_self_service_complete": "Completed",
-        "n_hang_up": "Hung up",
-        "n_transfer_agent": "To agent",
-        "completion_rate": "Completion",
-        "mean_call_seconds": "Mean time (s)",
-        "from_node_id": "From",
-        "to_node_id": "To",
-        "n_transitions": "Transitions",
-        "mean_seconds": "Mean time (s)",
-        "dimension": "Dimension",
-        "dimension_value": "Value",
-        "ivr_containment_rate": "Containment",
-        "ivr_verified_containment_rate": "Verified containment",
-        "mean_self_service_seconds": "Mean self service (s)",
-        "all": "All",
-        "business": "Business",
-        "region": "Region",
-    },
-    "zh": {
-        "node_id": "节点",
-        "parent_node_id": "上级节点",
-        "key": "按键",
-        "depth": "层级",
-        "n_visits": "访问次数",
-        "n_callers": "来电客户",
-        "mean_dwell_seconds": "平均停留(秒)",
-        "median_dwell_seconds": "停留中位数(秒)",
-        "n_exits_self_service_complete": "自助完成",
-        "n_exits_hang_up": "挂机",
-        "n_exits_transfer_agent": "转人工",
-        "n_exits_timeout": "超时结束",
-        "n_exits_invalid": "无效按键结束",
-        "n_failures": "失败",
-        "lost_score": "迷路指数",
-        "lost_rank": "迷路排名",
-        "n_timeouts": "超时",
-        "n_invalid_keys": "无效按键",
-        "n_wrong_turns": "走错",
-        "n_backtracks": "返回",
-        "n_loops": "重复进入",
-        "n_repeated_prompts": "重复播报",
-        "n_zero_outs": "转人工",
-        "n_abandons": "放弃",
-        "path_rank": "#",
-        "path": "路径",
-        "n_calls": "呼叫数",
-        "call_share": "占比",
-        "n_self_service_complete": "自助完成",
-        "n_hang_up": "挂机",
-        "n_transfer_agent": "转人工",
-        "completion_rate": "完成率",
-        "mean_call_seconds": "平均时长(秒)",
-        "from_node_id": "起点",
-        "to_node_id": "终点",
-        "n_transitions": "转移次数",
-        "mean_seconds": "平均时长(秒)",
-        "dimension": "维度",
-        "dimension_value": "取值",
-        "ivr_containment_rate": "IVR截留率",
-        "ivr_verified_containment_rate": "验证截留率",
-        "mean_self_service_seconds": "平均自助时长(秒)",
-        "all": "全部",
-        "business": "业务",
-        "region": "地区",
-    },
-}
-
-
-@dataclass(frozen=True)
-class _View:
-    """One subcommand: the mart it reads, its order and the columns of the terminal table."""
-
-    mart: str
-    order_by: tuple[Any, ...]
-    columns: tuple[str, ...]
-
-
-_VIEWS = {
-    "nodes": _View(
-        ivr.NODES_MART,
-        ("depth", "node_id"),
-        (
-            "node_id",
-            "parent_node_id",
-            "key",
-            "depth",
-            "n_visits",
-            "n_callers",
-            "mean_dwell_seconds",
-            "median_dwell_seconds",
-            "n_exits_self_service_complete",
-            "n_exits_hang_up",
-            "n_exits_transfer_agent",
-            "n_exits_timeout",
-            "n_exits_invalid",
-            "n_failures",
-            "lost_score",
-        ),
+#: The columns each view shows in the terminal (--json and --csv carry every column).
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nodes": (
+        "node_id",
+        "parent_node_id",
+        "key",
+        "depth",
+        "n_visits",
+        "n_callers",
+        "mean_dwell_seconds",
+        "median_dwell_seconds",
+        "n_exits_self_service_complete",
+        "n_exits_hang_up",
+        "n_exits_transfer_agent",
+        "n_exits_timeout",
+        "n_exits_invalid",
+        "n_failures",
+        "lost_score",
     ),
-    "paths": _View(
-        ivr.PATHS_MART,
-        ("path_rank",),
-        (
-            "path_rank",
-            "path",
-            "n_calls",
-            "call_share",
-            "n_self_service_complete",
-            "n_hang_up",
-            "n_transfer_agent",
-            "completion_rate",
-            "mean_call_seconds",
-        ),
+    "paths": (
+        "path_rank",
+        "path",
+        "n_calls",
+        "call_share",
+        "n_self_service_complete",
+        "n_hang_up",
+        "n_transfer_agent",
+        "completion_rate",
+        "mean_call_seconds",
     ),
-    "lost": _View(ivr.LOST_MART, ("lost_rank",), ivr.LOST_COLUMNS),
-    "graph": _View(
-        ivr.GRAPH_MART,
-        (ibis.desc("n_transitions"), "from_node_id", "to_node_id"),
-        ("from_node_id", "to_node_id", "n_transitions", "mean_seconds"),
-    ),
-    "containment": _View(
-        ivr.CONTAINMENT_MART,
-        ("dimension", "dimension_value"),
-        (
-            "dimension",
-            "dimension_value",
-            "n_calls",
-            "ivr_containment_rate",
-            "ivr_verified_containment_rate",
-            "mean_self_service_seconds",
-        ),
+    "lost": ivr.LOST_COLUMNS,
+    "graph": ("from_node_id", "to_node_id", "n_transitions", "mean_seconds"),
+    "containment": (
+        "dimension",
+        "dimension_value",
+        "n_calls",
+        "ivr_containment_rate",
+        "ivr_verified_containment_rate",
+        "mean_self_service_seconds",
     ),
 }
 
@@ -224,7 +93,7 @@ def _cell(column: str, value: Any, config: Config, lang: str) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if column in ("dimension", "dimension_value") and value in ("all", "business", "region"):
-        return _HEADERS.get(lang, _HEADERS["en"])[value]
+        return translate(f"ivr.term_{value}", lang)
     if column == "dimension_value":
         named = config.label("business", value, lang)
         return named if named != value else config.label("region", value, lang)
@@ -243,40 +112,36 @@ def _show(
     warehouse: Path | None,
     config: Path | None,
     lang: str,
-    where: Any = None,
+    dimension: str | None = None,
 ) -> None:
-    spec = _VIEWS[view]
     cfg = load_config(config)
-    con = connect(warehouse, read_only=True)
+    with open_warehouse(warehouse) as con, err_console.status(f"Reading {ivr.VIEWS[view].mart}…"):
+        result = ivr.view_rows(con, view, top=top, dimension=dimension)
+    show_rows(result, _columns(_COLUMNS[view], cfg, lang), lang=lang, as_json=as_json, csv=csv)
+
+
+def _header(column: str, lang: str) -> str:
     try:
-        rows_expr = read_table(con, spec.mart)
-        if where is not None:
-            rows_expr = rows_expr.filter(where(rows_expr))
-        rows_expr = rows_expr.order_by(list(spec.order_by))
-        if top:
-            rows_expr = rows_expr.limit(top)
-        with err_console.status(f"Reading {spec.mart}…"):
-            result: pa.Table = rows_expr.to_pyarrow()
-    finally:
-        con.disconnect()
-    if csv is not None:
-        pa_csv.write_csv(result, csv)
-    rows = result.to_pylist()
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return
-    headers = _HEADERS.get(lang, _HEADERS["en"])
-    table = Table(header_style="bold")
-    for column in spec.columns:
+        return translate(f"ivr.term_{column}", lang)
+    except KeyError:  # a column without its own header (a mart built by a newer version)
+        return column
+
+
+def _columns(shown: tuple[str, ...], cfg: Config, lang: str) -> list[Column]:
+    columns = []
+    for column in shown:
         numeric = column.startswith(("n_", "mean_", "median_")) or column.endswith(
             ("_rate", "_share", "_score", "_rank", "depth")
         )
-        table.add_column(headers.get(column, column), justify="right" if numeric else "left")
-    for r in rows:
-        table.add_row(*[_cell(c, r.get(c), cfg, lang) for c in spec.columns])
-    console.print(table)
-    if csv is not None:
-        console.print(f"{len(rows):,} rows written to {csv}")
+        columns.append(
+            Column(
+                column,
+                _header(column, lang),
+                lambda value, _row, c=column: _cell(c, value, cfg, lang),
+                "right" if numeric else "left",
+            )
+        )
+    return columns
 
 
 @ivr_app.command()
@@ -352,7 +217,6 @@ def containment(
     lang: LangOption = "en",
 ) -> None:
     """Plain and verified containment and mean self-service time, overall, by business and region."""
-    where = None if by is None else (lambda t: t.dimension == by.value)
     _show(
         "containment",
         top=0,
@@ -361,5 +225,5 @@ def containment(
         warehouse=warehouse,
         config=config,
         lang=lang,
-        where=where,
+        dimension=None if by is None else by.value,
     )

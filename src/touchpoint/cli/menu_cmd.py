@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import typer
-from rich.table import Table
 
+from touchpoint import ivr
 from touchpoint.cli.app import (
     ConfigOption,
+    CsvOption,
     JsonOption,
     LangOption,
     WarehouseOption,
     app,
-    console,
     err_console,
 )
+from touchpoint.cli.common import Column, open_warehouse, show_rows
 from touchpoint.config import Config, load_config
-from touchpoint.ivr import RECOMMENDATIONS_MART
-from touchpoint.report.i18n import check_lang, format_money, format_number, translate
+from touchpoint.labels import format_money, format_number, translate
 from touchpoint.report.sections.menu import proposal_text
-from touchpoint.warehouse import connect, read_table
 
 
 class Kind(StrEnum):
@@ -47,17 +42,30 @@ _COLUMNS = (
 )
 
 
-def _cells(row: dict[str, Any], lang: str, cfg: Config) -> list[str]:
-    name = cfg.label("ivr_node", row["node_id"], lang)
+def _node(node_id: str, cfg: Config, lang: str) -> str:
+    name = cfg.label("ivr_node", node_id, lang)
+    return node_id if name == node_id else f"{node_id} {name}"
+
+
+def _columns(cfg: Config, lang: str) -> list[Column]:
+    cells = {
+        "rank": lambda v, _row: str(v),
+        "kind": lambda v, _row: translate(f"menu.kind_{v}", lang),
+        "node_id": lambda v, _row: _node(v, cfg, lang),
+        "proposal": lambda _v, row: proposal_text(row, lang),
+        "n_calls_per_month": lambda v, _row: format_number(v, lang),
+        "est_caller_seconds_saved_per_month": lambda v, _row: format_number(v, lang),
+        "est_transfers_avoided_per_month": lambda v, _row: format_number(v, lang, 1),
+        "est_cost_saved_yuan_per_month": lambda v, _row: format_money(v, lang),
+    }
     return [
-        str(row["rank"]),
-        translate(f"menu.kind_{row['kind']}", lang),
-        row["node_id"] if name == row["node_id"] else f"{row['node_id']} {name}",
-        proposal_text(row, lang),
-        format_number(row["n_calls_per_month"], lang),
-        format_number(row["est_caller_seconds_saved_per_month"], lang),
-        format_number(row["est_transfers_avoided_per_month"], lang, 1),
-        format_money(row["est_cost_saved_yuan_per_month"], lang),
+        Column(
+            column,
+            translate(key, lang),
+            cells[column],
+            "left" if column in ("kind", "node_id", "proposal") else "right",
+        )
+        for column, key in _COLUMNS
     ]
 
 
@@ -68,42 +76,20 @@ def menu(
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Only the first N (0: all).")] = 20,
     as_json: JsonOption = False,
-    csv: Annotated[
-        Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")
-    ] = None,
+    csv: CsvOption = None,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
     lang: LangOption = "en",
 ) -> None:
     """IVR menu changes ranked by estimated benefit per month (from `touchpoint run`'s mart)."""
-    check_lang(lang)
     cfg = load_config(config)  # a bad configuration file is reported like everywhere else
-    con = connect(warehouse, read_only=True)
-    try:
-        with err_console.status("Reading menu recommendations…"):
-            rows_expr = read_table(con, RECOMMENDATIONS_MART)
-            if kind is not None:
-                rows_expr = rows_expr.filter(rows_expr.kind == kind.value)
-            rows_expr = rows_expr.order_by("rank")
-            if top:
-                rows_expr = rows_expr.limit(top)
-            result: pa.Table = rows_expr.to_pyarrow()
-    finally:
-        con.disconnect()
-    if csv is not None:
-        pa_csv.write_csv(result, csv)
-    rows = result.to_pylist()
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return
-    table = Table(header_style="bold")
-    for column, key in _COLUMNS:
-        justify = "left" if column in ("kind", "node_id", "proposal") else "right"
-        table.add_column(translate(key, lang), justify=justify)
-    for row in rows:
-        table.add_row(*_cells(row, lang, cfg))
-    console.print(table)
-    if not rows:
-        console.print(translate("menu.none", lang))
-    if csv is not None:
-        console.print(f"{len(rows):,} rows written to {csv}")
+    with open_warehouse(warehouse) as con, err_console.status("Reading menu recommendations…"):
+        result = ivr.recommendation_rows(con, kind=None if kind is None else kind.value, top=top)
+    show_rows(
+        result,
+        _columns(cfg, lang),
+        lang=lang,
+        as_json=as_json,
+        csv=csv,
+        empty=translate("menu.none", lang),
+    )

@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 
 from touchpoint.cli.app import ConfigOption, LangOption, WarehouseOption, app, console
+from touchpoint.cli.common import open_warehouse
 from touchpoint.config import load_config
 from touchpoint.report import write_report
-from touchpoint.report.i18n import check_lang
-from touchpoint.warehouse import connect
 
 
 @app.command("report")
@@ -25,8 +24,7 @@ def report_command(
     ] = None,
 ) -> None:
     """Write the self-contained HTML report (opens offline) and print its path."""
-    check_lang(lang)
     settings = load_config(config)
-    con = connect(warehouse, read_only=True)
-    path = write_report(con, settings, out or Path(f"report.{lang}.html"), lang=lang)
+    with open_warehouse(warehouse) as con:
+        path = write_report(con, settings, out or Path(f"report.{lang}.html"), lang=lang)
     console.print(f"report: {path.resolve()}", highlight=False)

@@ -5,18 +5,17 @@ from __future__ import annotations
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, WarehouseOption, app, console
+from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.pipeline import run_pipeline
-from touchpoint.warehouse import connect
 
 
 @app.command("run")
 def run_command(warehouse: WarehouseOption = None, config: ConfigOption = None) -> None:
     """Run every analytics step whose input tables exist and write its marts to the warehouse."""
     settings = load_config(config)
-    con = connect(warehouse)
-    with progress_bar("running") as on_progress:
+    with open_warehouse(warehouse, write=True) as con, progress_bar("running") as on_progress:
         results = run_pipeline(con, settings, on_progress=on_progress)
     table = Table(title="Pipeline", title_justify="left")
     for name, justify in (

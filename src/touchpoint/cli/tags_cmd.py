@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
-import ibis
 import typer
 from rich.table import Table
 
 from touchpoint.cli._tag_card import TAGS_CARD_SECTION
-from touchpoint.cli._tag_wiki import COMMENTS_TABLE, RATINGS_TABLE, add_comment, add_rating
+from touchpoint.cli._tag_wiki import add_comment, add_rating
 from touchpoint.cli.app import (
     ConfigOption,
     JsonOption,
@@ -21,26 +21,26 @@ from touchpoint.cli.app import (
     console,
     err_console,
 )
+from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.customer_cmd import CARD_SECTIONS
 from touchpoint.config import Config, load_config
-from touchpoint.errors import ConfigError
+from touchpoint.labels import text, translate
 from touchpoint.tags import (
-    CHANGES_MART,
-    CUSTOMER_360,
-    DEFINITIONS_MART,
-    VALIDATION_MART,
+    LISTED_LIFTS,
     Catalogue,
     CatalogueError,
     Tag,
+    catalogue_in_use,
     catalogue_problems,
-    current_catalogue,
-    customer_360_schema,
     load_catalogue,
     parameters_of,
     parse_rule,
+    rating_summary,
     resolve_catalogue_path,
+    rule_schema,
+    tag_detail,
+    tag_list,
 )
-from touchpoint.warehouse import connect, resolve_warehouse_path
 
 tags_app = typer.Typer(
     help="Customer tags: list, show, check a catalogue; rate and comment (the tag wiki).",
@@ -62,137 +62,9 @@ VersionOption = Annotated[
     typer.Option("--version", help="Tag version [default: the catalogue's current one].", min=1),
 ]
 
-# The lifts `tags list` shows, by the prefix of their fields: the outcome staff ask about
-# first (churn), and the one where a customer's months cluster most (complaints).
-LISTED_LIFTS = {"churn": "churn_next_month", "complaint": "complaint_next_month"}
-
-_T = {
-    "en": {
-        "id": "Tag",
-        "name": "Name",
-        "category": "Category",
-        "version": "Version",
-        "members": "Members (last month)",
-        "members_over_time": "Members by month",
-        "n_members": "Members",
-        "parameters": "Parameters",
-        "rating": "Rating",
-        "churn_lift": "Churn lift [interval]",
-        "complaint_lift": "Complaint lift [interval]",
-        "corrected_note": "* no member (or no other customer) had the outcome: the plain ratio "
-        "of the two rates, beside an interval that adds 0.5 to every count",
-        "definition": "Definition",
-        "rule": "Rule",
-        "applies_to": "Applies to",
-        "everyone": "everyone",
-        "hint": "Marketing hint",
-        "script": "Script",
-        "timing": "Timing",
-        "channel": "Channel",
-        "owner": "Owner",
-        "month": "Month",
-        "entered": "Entered",
-        "left": "Left",
-        "outcome": "Outcome",
-        "lift": "Lift",
-        "ci": "{level} interval",
-        "discriminates": "Discriminates",
-        "ratings": "Ratings",
-        "comments": "Comments",
-        "none": "none yet",
-        "validity": "Rule check",
-        "valid": "valid against {schema}",
-        "no_history": "no membership yet: run `touchpoint run` once mart_customer_360 exists",
-    },
-    "zh": {
-        "id": "标签",
-        "name": "名称",
-        "category": "类别",
-        "version": "版本",
-        "members": "成员数（最近一月）",
-        "members_over_time": "每月成员数",
-        "n_members": "成员数",
-        "parameters": "参数",
-        "rating": "评分",
-        "churn_lift": "离网提升度 [区间]",
-        "complaint_lift": "投诉提升度 [区间]",
-        "corrected_note": "* 成员（或其他客户）中无人出现该结果：显示两个比率的直接比值，区间在每个计数上加 0.5",
-        "definition": "定义",
-        "rule": "规则",
-        "applies_to": "适用客户",
-        "everyone": "全部客户",
-        "hint": "营销建议",
-        "script": "营销用语",
-        "timing": "营销时机",
-        "channel": "营销渠道",
-        "owner": "负责人",
-        "month": "月份",
-        "entered": "新进入",
-        "left": "退出",
-        "outcome": "结果指标",
-        "lift": "提升度",
-        "ci": "{level} 置信区间",
-        "discriminates": "有区分力",
-        "ratings": "评分",
-        "comments": "评论",
-        "none": "暂无",
-        "validity": "规则校验",
-        "valid": "对 {schema} 校验通过",
-        "no_history": "尚无成员数据：待 mart_customer_360 生成后运行 `touchpoint run`",
-    },
-}
-_OUTCOMES = {
-    "en": {
-        "churn_next_month": "Churn next month",
-        "complaint_next_month": "Complaint next month",
-        "campaign_accepted_next_month": "Campaign accepted next month",
-    },
-    "zh": {
-        "churn_next_month": "次月离网",
-        "complaint_next_month": "次月投诉",
-        "campaign_accepted_next_month": "次月接受营销",
-    },
-}
-
 
 def _t(lang: str, key: str, **values: Any) -> str:
-    if lang not in _T:
-        raise ConfigError(f"unknown language {lang!r}; use en or zh")
-    text = _T[lang][key]
-    return text.format(**values) if values else text
-
-
-def _open(warehouse: Path | None, *, write: bool = False) -> Any | None:
-    """The warehouse if it exists (or, to write, created); ``None`` when there is none to read."""
-    resolved = resolve_warehouse_path(warehouse)
-    if not write and resolved != ":memory:" and not Path(resolved).exists():
-        return None
-    return connect(warehouse, read_only=not write)
-
-
-def _table(con: Any, name: str) -> ibis.Table | None:
-    return con.table(name) if con is not None and name in con.list_tables() else None
-
-
-def _catalogue(con: Any, config: Config, tags_file: Path | None) -> Catalogue:
-    return current_catalogue(config, _table(con, DEFINITIONS_MART), tags_file)
-
-
-def _rows(table: ibis.Table | None, tag_id: str | None = None) -> list[dict[str, Any]]:
-    if table is None:
-        return []
-    if tag_id is not None:
-        table = table.filter(table.tag_id == tag_id)
-    return table.to_pyarrow().to_pylist()
-
-
-def _rating_summary(rows: list[dict[str, Any]], version: int) -> str:
-    stars = [r["stars"] for r in rows if r["version"] == version]
-    return f"{sum(stars) / len(stars):.1f} ★ ({len(stars)})" if stars else "–"
-
-
-def _last_members(changes: list[dict[str, Any]]) -> int | None:
-    return max(changes, key=lambda r: r["month"])["n_members"] if changes else None
+    return text(f"tags.term_{key}", lang, **values)
 
 
 @tags_app.command("list")
@@ -205,40 +77,13 @@ def list_tags(
 ) -> None:
     """List the catalogue's tags with their current version, members and rating."""
     cfg = load_config(config)
-    con = _open(warehouse)
-    catalogue = _catalogue(con, cfg, tags_file)
-    changes = _rows(_table(con, CHANGES_MART))
-    ratings = _rows(_table(con, RATINGS_TABLE))
-    validation = {
-        (r["tag_id"], r["version"], r["outcome"]): r for r in _rows(_table(con, VALIDATION_MART))
-    }
-    records = []
-    for tag in catalogue.tags:
-        mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
-        record = {
-            "tag_id": tag.id,
-            "name": tag.name.get(lang),
-            "category": tag.category,
-            "version": tag.version,
-            "n_members_last_month": _last_members(mine),
-            "rating": _rating_summary([r for r in ratings if r["tag_id"] == tag.id], tag.version),
-        }
-        for prefix, outcome in LISTED_LIFTS.items():
-            lift = validation.get((tag.id, tag.version, outcome), {})
-            record |= {
-                f"{prefix}_lift": lift.get("lift"),
-                f"{prefix}_lift_raw": _raw_lift(lift),
-                # A zero count made the lift a corrected one (0.5 added to every cell).
-                f"{prefix}_lift_corrected": 0
-                in (lift.get("n_member_events"), lift.get("n_nonmember_events")),
-                f"{prefix}_lift_low": lift.get("lift_low"),
-                f"{prefix}_lift_high": lift.get("lift_high"),
-            }
-        records.append(record)
+    with open_warehouse(warehouse, optional=True) as con:
+        listed = tag_list(con, cfg, lang, tags_file)
     if as_json:
-        print(json.dumps({"catalogue": catalogue.version, "tags": records}, ensure_ascii=False))
+        print(json.dumps(listed.to_dict(), ensure_ascii=False))
         return
-    table = Table(title=f"{resolve_catalogue_path(tags_file).name} {catalogue.version}")
+    records = listed.tags
+    table = Table(title=f"{resolve_catalogue_path(tags_file).name} {listed.catalogue}")
     lift_columns = [f"{prefix}_lift" for prefix in LISTED_LIFTS]
     for key in ("id", "name", "category", "version", "members", *lift_columns, "rating"):
         table.add_column(
@@ -260,14 +105,6 @@ def list_tags(
         console.print(_t(lang, "corrected_note"))
 
 
-def _raw_lift(row: dict[str, Any]) -> float | None:
-    """The plain ratio of the two rates (``lift_raw``; computed for a mart built before it)."""
-    if "lift_raw" in row:
-        return row["lift_raw"]
-    member, other = row.get("member_rate"), row.get("nonmember_rate")
-    return None if member is None or not other else member / other
-
-
 def _is_corrected(r: dict[str, Any], prefix: str) -> bool:
     return r[f"{prefix}_lift"] is not None and r[f"{prefix}_lift_corrected"]
 
@@ -282,13 +119,6 @@ def _lift_cell(r: dict[str, Any], prefix: str) -> str:
     return f"{r[f'{prefix}_lift']:.2f} {interval}"
 
 
-def _check_against(con: Any, cfg: Config) -> tuple[Any, str]:
-    c360 = _table(con, CUSTOMER_360)
-    if c360 is not None:
-        return c360.schema(), CUSTOMER_360
-    return customer_360_schema(cfg), "the mart_customer_360 contract"
-
-
 @tags_app.command()
 def show(
     tag_id: Annotated[str, typer.Argument(help="The tag id, e.g. sensitive_customer.")],
@@ -300,38 +130,21 @@ def show(
 ) -> None:
     """Everything about one tag: definition, rule, hint, members over time, lifts, ratings, comments."""
     cfg = load_config(config)
-    con = _open(warehouse)
-    catalogue = _catalogue(con, cfg, tags_file)
-    tag = catalogue.tag(tag_id)
-    schema, schema_name = _check_against(con, cfg)
-    one = catalogue.model_copy(update={"tags": (tag,)})
-    problems = catalogue_problems(one, schema, cfg)
-    changes = sorted(_rows(_table(con, CHANGES_MART), tag.id), key=lambda r: r["month"])
-    validation = [
-        r for r in _rows(_table(con, VALIDATION_MART), tag.id) if r["version"] == tag.version
-    ]
-    ratings = _rows(_table(con, RATINGS_TABLE), tag.id)
-    comments = sorted(_rows(_table(con, COMMENTS_TABLE), tag.id), key=lambda r: r["commented_at"])
+    with open_warehouse(warehouse, optional=True) as con:
+        detail = tag_detail(con, cfg, tag_id, tags_file)
     if as_json:
-        document = {
-            "tag": tag.model_dump(),
-            "problems": problems,
-            "members_by_month": [
-                {**r, "month": str(r["month"])} for r in changes if r["version"] == tag.version
-            ],
-            "validation": validation,
-            "ratings": [{**r, "rated_at": str(r["rated_at"])} for r in ratings],
-            "comments": [{**r, "commented_at": str(r["commented_at"])} for r in comments],
-        }
-        print(json.dumps(document, ensure_ascii=False, default=str))
+        print(json.dumps(detail.to_dict(), ensure_ascii=False, default=str))
         return
+    tag, ratings, comments = detail.tag, detail.ratings, detail.comments
+    problems, schema_name = detail.problems, detail.schema_name
+    catalogue, changes, validation = detail.catalogue, detail.changes, detail.validation
     _print_tag(tag, catalogue, cfg, lang, problems, schema_name)
     _print_history(changes, tag, lang)
     _print_validation(validation, lang)
     console.print(f"\n[bold]{_t(lang, 'ratings')}[/]")
     versions = sorted({r["version"] for r in ratings} | {tag.version}, reverse=True)
     for version in versions:
-        console.print(f"  v{version}: {_rating_summary(ratings, version)}", highlight=False)
+        console.print(f"  v{version}: {rating_summary(ratings, version)}", highlight=False)
     console.print(f"\n[bold]{_t(lang, 'comments')}[/]")
     if not comments:
         console.print(f"  {_t(lang, 'none')}")
@@ -406,8 +219,15 @@ def _print_validation(rows: list[dict[str, Any]], lang: str) -> None:
         else:
             lift, ci = f"{r['lift']:.2f}", f"{r['lift_low']:.2f} – {r['lift_high']:.2f}"
         flag = {True: "✓", False: "✗", None: "–"}[r["is_discriminating"]]
-        table.add_row(_OUTCOMES[lang].get(r["outcome"], r["outcome"]), lift, ci, flag)
+        table.add_row(_outcome(r["outcome"], lang), lift, ci, flag)
     console.print(table)
+
+
+def _outcome(outcome: str, lang: str) -> str:
+    try:
+        return translate(f"tags.outcome_{outcome}", lang)
+    except KeyError:
+        return outcome
 
 
 @tags_app.command()
@@ -423,15 +243,15 @@ def check(
     except CatalogueError as exc:
         _print_problems(file, exc.problems)
         raise typer.Exit(1) from None
-    con = _open(warehouse) if warehouse is not None else None
-    schema, schema_name = _check_against(con, cfg)
-    problems = catalogue_problems(catalogue, schema, cfg)
-    if problems:
-        _print_problems(file, problems)
-        raise typer.Exit(1)
-    console.print(
-        f"{file}: {len(catalogue.tags)} tags, all valid against {schema_name}", highlight=False
-    )
+    with open_warehouse(warehouse, optional=True) if warehouse else nullcontext() as con:
+        schema, schema_name = rule_schema(con, cfg)
+        problems = catalogue_problems(catalogue, schema, cfg)
+        if problems:
+            _print_problems(file, problems)
+            raise typer.Exit(1)
+        console.print(
+            f"{file}: {len(catalogue.tags)} tags, all valid against {schema_name}", highlight=False
+        )
 
 
 def _print_problems(file: Path, problems: list[str]) -> None:
@@ -461,12 +281,12 @@ def rate(
 ) -> None:
     """Rate a tag (its current version unless --version), kept in the warehouse table tag_ratings."""
     cfg = load_config(config)
-    con = _open(warehouse, write=True)
-    tag = _catalogue(con, cfg, tags_file).tag(tag_id)
-    row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
-    console.print(
-        f"{row['author']} rated {tag.id} v{row['version']}: {'★' * stars}", highlight=False
-    )
+    with open_warehouse(warehouse, write=True) as con:
+        tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
+        row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
+        console.print(
+            f"{row['author']} rated {tag.id} v{row['version']}: {'★' * stars}", highlight=False
+        )
 
 
 @tags_app.command()
@@ -483,10 +303,10 @@ def comment(
     if not text.strip():
         raise typer.BadParameter("the comment is empty", param_hint="TEXT")
     cfg = load_config(config)
-    con = _open(warehouse, write=True)
-    tag = _catalogue(con, cfg, tags_file).tag(tag_id)
-    row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
-    console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
+    with open_warehouse(warehouse, write=True) as con:
+        tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
+        row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
+        console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
 
 
 # The customer card shows the customer's tags with their marketing hints.

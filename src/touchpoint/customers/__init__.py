@@ -20,12 +20,10 @@ the pipeline writes ``mart_customer_contacts_monthly``, ``mart_channel_preferenc
 [2, 1]
 """
 
+from touchpoint.capability import Step
 from touchpoint.customers._build import (
-    C360_INPUTS,
     C360_MART,
-    CONTACTS_INPUTS,
     CONTACTS_MART,
-    PREFERENCE_INPUTS,
     PREFERENCE_MART,
     build,
     build_360,
@@ -50,6 +48,15 @@ from touchpoint.customers._preference import (
     channel_preference_overall,
     preference_level,
 )
+from touchpoint.customers._queries import (
+    PROFILE_KEYS,
+    CustomersOverview,
+    card,
+    contribution_tiers,
+    levels_by_business,
+    levels_by_channel,
+    overview,
+)
 from touchpoint.customers._settings import (
     CustomersSettings,
     load_customers_settings,
@@ -64,18 +71,19 @@ from touchpoint.customers._surveys import (
 )
 
 __all__ = [
-    "C360_INPUTS",
     "C360_MART",
-    "CONTACTS_INPUTS",
     "CONTACTS_MART",
-    "PREFERENCE_INPUTS",
     "PREFERENCE_MART",
+    "PROFILE_KEYS",
+    "STEPS",
+    "CustomersOverview",
     "CustomersSettings",
     "UnknownCustomerError",
     "build",
     "build_360",
     "build_contacts",
     "build_preference",
+    "card",
     "card_history",
     "card_preferences",
     "card_recent_contacts",
@@ -83,16 +91,47 @@ __all__ = [
     "channel_preference",
     "channel_preference_overall",
     "class_score",
+    "contribution_tiers",
     "classified_surveys",
     "classify_reply",
     "customer_360",
     "customer_contacts_monthly",
+    "levels_by_business",
+    "levels_by_channel",
     "load_customers_settings",
     "month_spine",
     "normalise_reply",
+    "overview",
     "preference_level",
     "settings_from_config",
     "surveys_monthly",
     "with_contribution_tier",
     "with_identity_flag",
 ]
+
+#: The pipeline steps of the customer analytics (``touchpoint.pipeline`` orders and runs them).
+STEPS = (
+    Step(
+        "customer_contacts",
+        inputs=("stg_customers",),
+        optional=("stg_contacts", "stg_payments"),
+        outputs=(CONTACTS_MART,),
+        build=build_contacts,
+        description="contacts and payments per customer, month, business and channel; cost",
+    ),
+    Step(
+        "channel_preference",
+        inputs=(CONTACTS_MART,),
+        outputs=(PREFERENCE_MART,),
+        build=build_preference,
+        description="channel preference levels per customer, business and channel",
+    ),
+    Step(
+        "customers",
+        inputs=("stg_customers", CONTACTS_MART),
+        optional=(PREFERENCE_MART, "stg_bills", "stg_orders", "stg_complaints", "stg_surveys"),
+        outputs=(C360_MART,),
+        build=build_360,
+        description="customer 360: profile, value, contacts, cost, satisfaction, levels, tiers",
+    ),
+)

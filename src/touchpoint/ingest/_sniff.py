@@ -178,3 +178,15 @@ def check_content(head: bytes, file_format: str, path: Path) -> None:
         f"{path}: the file is {found}, not {_EXPECTED[file_format]} as its extension "
         f"{path.suffix or '(none)'!r} says; nothing of it was loaded; {_FIX[file_format]}"
     )
+
+
+def check_file_content(path: Path, file_format: str) -> None:
+    """:func:`check_content` on the first bytes of the file at ``path``."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(HEAD_BYTES)
+    except OSError as exc:
+        raise InputFileError(
+            f"{path}: cannot read the file: {exc.strerror}; check it exists and is readable"
+        ) from None
+    check_content(head, file_format, path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from touchpoint.contract import ENTITIES
 from touchpoint.errors import SchemaError
-from touchpoint.ingest._reading import is_blank
+from touchpoint.ingest._reading import BLANK_AT_MOST, is_blank
 from touchpoint.ingest._summary import FileSummary
 
 FORMATS: dict[str, str] = {
@@ -236,19 +236,20 @@ def skipped_summary(source: SourceFile) -> FileSummary:
     return FileSummary(path=str(source.path), entity=None, status="skipped", message=source.skipped)
 
 
-def file_identity(data: bytes, entity: str, path: str) -> str:
-    """The id of a file version: the SHA-256 of its content.
+def file_identity(source: SourceFile, content_id: str) -> str:
+    """The id of a file version: ``content_id``, the SHA-256 of its content.
 
     A file without content (nothing, or only blanks) has no content to tell it by: every
     empty file would be an ``unchanged`` copy of the first one ingested, reported under that
     one's entity and not logged. Its id is the hash of its entity and its full path instead,
     so each empty file is logged once under its own entity.
-
-    >>> file_identity(b"", "contacts", "/in/a.csv") != file_identity(b"", "bills", "/in/b.csv")
-    True
-    >>> file_identity(b"x", "contacts", "/a") == file_identity(b"x", "contacts", "/b")
-    True
     """
-    if not is_blank(data):
-        return hashlib.sha256(data).hexdigest()
-    return hashlib.sha256(f"empty file\0{entity}\0{path}".encode()).hexdigest()
+    try:
+        with open(source.path, "rb") as file:
+            head = file.read(BLANK_AT_MOST + 1)
+    except OSError:
+        return content_id  # reading it fails later, with the reason
+    if not is_blank(head):
+        return content_id
+    where = f"empty file\0{source.entity}\0{source.path.resolve()}"
+    return hashlib.sha256(where.encode()).hexdigest()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ibis
 
-from touchpoint.channels import clean_contacts
-from touchpoint.ivr._journeys import EVENT_COLUMNS, require_columns, seconds_between
+from touchpoint.channels import clean_contacts, last_ivr_events
+from touchpoint.contract.columns import require_columns
+from touchpoint.ivr._journeys import EVENT_COLUMNS, seconds_between
 from touchpoint.ivr._nodes import exit_kind
 from touchpoint.ivr._settings import IvrSettings
 
@@ -23,28 +24,19 @@ def call_endings(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
     -------
     ibis.Table
         One row per ``call_id``: ``first_event_at, last_event_at, last_event_type,
-        last_node_id, n_events, exit_kind`` (see :func:`touchpoint.ivr.exit_kind`); ``seq``
-        is unique within a call (the contract's key), so the join keeps one row per call.
+        last_node_id, n_events, exit_kind`` (see :func:`touchpoint.ivr.exit_kind`): the
+        channel analytics' :func:`touchpoint.channels.last_ivr_events` under the IVR's
+        names, so both capabilities agree on how a call ended.
     """
-    require_columns(ivr_events, "stg_ivr_events", EVENT_COLUMNS)
-    e = ivr_events
-    calls = e.group_by("call_id").agg(
-        first_event_at=e.event_at.min(),
-        last_event_at=e.event_at.max(),
-        last_seq=e.seq.max(),
-        n_events=e.count(),
-    )
-    # The last step's type and node by a join on (call, highest seq): Ibis compiles argmax to
-    # an ordered aggregate, which DuckDB runs three times slower than this join.
-    last = e.select(l_call_id="call_id", l_seq="seq", l_type="event_type", l_node="node_id")
-    j = calls.join(last, [calls.call_id == last.l_call_id, calls.last_seq == last.l_seq])
-    calls = j.select(
+    require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
+    ended = last_ivr_events(ivr_events)
+    calls = ended.select(
         "call_id",
-        "first_event_at",
-        "last_event_at",
-        last_event_type=j.l_type,
-        last_node_id=j.l_node,
-        n_events=j.n_events,
+        first_event_at=ended.first_ivr_event_at,
+        last_event_at=ended.last_ivr_event_at,
+        last_event_type=ended.last_event_type,
+        last_node_id=ended.last_node_id,
+        n_events=ended.n_ivr_events,
     )
     return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
 

@@ -11,21 +11,11 @@ from __future__ import annotations
 
 import ibis
 
-from touchpoint.errors import SchemaError
+from touchpoint.contract.columns import require_columns
 from touchpoint.ivr._settings import IvrSettings
 
 #: Columns of ``stg_ivr_events`` the IVR analytics read.
 EVENT_COLUMNS = ("call_id", "seq", "customer_id", "event_at", "node_id", "event_type", "key")
-
-
-def require_columns(table: ibis.Table, name: str, columns: tuple[str, ...]) -> None:
-    """Refuse a table that lacks some of ``columns``, naming every missing one."""
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise SchemaError(
-            f"{name}: missing column(s) {', '.join(missing)}; expected the columns of the data "
-            "contract (load it with `touchpoint ingest`)"
-        )
 
 
 def nullable(value: ibis.Value) -> ibis.Value:
@@ -57,7 +47,7 @@ def event_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
         ``is_repeated_prompt`` (a prompt played again at the node the previous event was at,
         other than the first prompt after the call starts).
     """
-    require_columns(ivr_events, "stg_ivr_events", EVENT_COLUMNS)
+    require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
     e = ivr_events.select(
         "call_id",
         "seq",

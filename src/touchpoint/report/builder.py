@@ -45,7 +45,8 @@ def render_report(
     """The report as HTML text.
 
     Each section is built from the warehouse; a section whose required tables are missing is
-    replaced by a one-line note saying which command makes them.
+    replaced by a one-line note saying which command makes them, and a section that meets data
+    it cannot show by a note saying why: no single table or row takes the whole report down.
     """
     from touchpoint.report.sections import SECTIONS
 
@@ -60,10 +61,15 @@ def render_report(
             note = ctx.t("core.missing_tables", tables=", ".join(missing))
             rendered.append(RenderedSection(section.id, title, "", note))
             continue
-        blocks = section.build(ctx)
-        rendered.append(
-            RenderedSection(section.id, title, "\n".join(b.to_html() for b in blocks), None)
-        )
+        try:
+            body = "\n".join(b.to_html() for b in section.build(ctx))
+        except (ValueError, OverflowError, ArithmeticError) as exc:
+            # A value the section's arithmetic or charts cannot take (the formatters already
+            # show a single bad value as invalid): this section says so, the others still show.
+            note = ctx.t("core.section_failed", error=str(exc).splitlines()[0][:200])
+            rendered.append(RenderedSection(section.id, title, "", note))
+            continue
+        rendered.append(RenderedSection(section.id, title, body, None))
     return (
         _environment()
         .get_template("report.html.j2")

@@ -4,12 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
+import pandas as pd
+import pyarrow as pa
 
 from touchpoint.config import Config
+from touchpoint.labels import format_date, to_frame, to_rows
 from touchpoint.report import i18n
 from touchpoint.report.blocks import Block
+
+
+def as_frame(expr: ibis.Table) -> pd.DataFrame:
+    """The query's result as a pandas frame, even when a value cannot be converted.
+
+    Ibis's own conversion first (dates as pandas timestamps, as the sections expect); a column
+    holding a value pandas or Python cannot hold (a date in year 0) keeps Python objects with
+    ``INVALID`` there, so one bad row is shown as invalid instead of failing the report.
+    """
+    try:
+        return expr.to_pandas()
+    except (ValueError, OverflowError, pa.ArrowInvalid):
+        return to_frame(expr.to_pyarrow())
+
+
+def as_rows(expr: ibis.Table) -> list[dict[str, Any]]:
+    """The query's result as dicts, ``INVALID`` where a value cannot be shown."""
+    return to_rows(expr.to_pyarrow())
 
 
 @dataclass
@@ -41,6 +63,10 @@ class ReportContext:
 
     def money(self, value: float | None) -> str:
         return i18n.format_money(value, self.lang)
+
+    def date(self, value: object, length: int = 10) -> str:
+        """A date (``length`` 7: its month); "invalid" for one that cannot be shown."""
+        return format_date(value, self.lang, length)
 
     def label(self, vocabulary: str, value_id: str) -> str:
         """The configured name of a vocabulary value (channel, business, ...) in this language."""

@@ -21,12 +21,11 @@ entries and exits into ``mart_tag_changes``.
 ['a']
 """
 
+from touchpoint.capability import Step
 from touchpoint.tags._build import (
     CAMPAIGN_RESPONSES,
-    CHANGES_INPUTS,
     CHANGES_MART,
     DEFINITIONS_MART,
-    INPUTS,
     MEMBERSHIP_MART,
     VALIDATION_MART,
     build,
@@ -51,6 +50,16 @@ from touchpoint.tags._catalogue import (
     resolve_versions,
 )
 from touchpoint.tags._evaluate import tag_changes, tag_flags, tag_membership
+from touchpoint.tags._queries import (
+    LISTED_LIFTS,
+    TagDetail,
+    TagList,
+    catalogue_in_use,
+    customer_tags,
+    rule_schema,
+    tag_detail,
+    tag_list,
+)
 from touchpoint.tags._rules import (
     RuleProblem,
     RuleSyntaxError,
@@ -70,18 +79,43 @@ from touchpoint.tags._validation import (
     outcomes,
     tag_validation,
 )
+from touchpoint.tags._wiki import (
+    COMMENTS_SCHEMA,
+    COMMENTS_TABLE,
+    RATINGS_SCHEMA,
+    RATINGS_TABLE,
+    comment_record,
+    rating_record,
+    rating_summary,
+    wiki_summary,
+)
 
 __all__ = [
+    "LISTED_LIFTS",
+    "TagDetail",
+    "TagList",
+    "catalogue_in_use",
+    "customer_tags",
+    "rule_schema",
+    "tag_detail",
+    "tag_list",
+    "COMMENTS_SCHEMA",
+    "COMMENTS_TABLE",
+    "RATINGS_SCHEMA",
+    "RATINGS_TABLE",
+    "comment_record",
+    "rating_record",
+    "rating_summary",
+    "wiki_summary",
     "CAMPAIGN_RESPONSES",
     "CATALOGUE_ENV",
-    "CHANGES_INPUTS",
     "CHANGES_MART",
     "CUSTOMER_360",
     "DEFAULT_CATALOGUE_PATH",
     "DEFINITIONS_MART",
-    "INPUTS",
     "MEMBERSHIP_MART",
     "OUTCOMES",
+    "STEPS",
     "VALIDATION_MART",
     "AppliesTo",
     "Catalogue",
@@ -118,3 +152,23 @@ __all__ = [
     "tag_validation",
     "tokenize",
 ]
+
+#: The pipeline steps of the tag engine (``touchpoint.pipeline`` orders and runs them). The
+#: ``tags`` step reads the definitions its previous run wrote, to keep every version's row.
+STEPS = (
+    Step(
+        "tags",
+        inputs=(CUSTOMER_360,),
+        optional=(CAMPAIGN_RESPONSES, DEFINITIONS_MART),
+        outputs=(MEMBERSHIP_MART, VALIDATION_MART, DEFINITIONS_MART),
+        build=build,
+        description="tag catalogue on the customer 360: monthly membership, lift validation",
+    ),
+    Step(
+        "tags_changes",
+        inputs=(MEMBERSHIP_MART, CUSTOMER_360, DEFINITIONS_MART),
+        outputs=(CHANGES_MART,),
+        build=build_changes,
+        description="members, entries and exits per tag and month",
+    ),
+)

@@ -18,6 +18,7 @@ An in-memory warehouse keeps its parts in a temporary folder removed when the pr
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -27,13 +28,19 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from touchpoint.errors import WarehouseError
 
 PARTS_TABLE = "warehouse_parts"
 SUFFIX = ".parquet"
-ROW_GROUP_ROWS = 122_880  # DuckDB's row group: a reader splits a part across threads by these
+# Rows per Parquet row group: readers (DuckDB, Spark) split a part across threads by row
+# groups, and a dictionary page is per row group. pyarrow's default; 2M-row parts measured
+# 9.6 MB at this size and at 512 k rows, 9.6 MB (10 % more with every text column given a
+# dictionary) at DuckDB's 122,880.
+ROW_GROUP_ROWS = 1 << 20
+DICTIONARY_MAX_SHARE = 1 / 8  # a text column gets a dictionary if its values repeat this much
 _DIR_VARIABLE = "touchpoint_parts_folder"
 
 
@@ -41,14 +48,29 @@ _DIR_VARIABLE = "touchpoint_parts_folder"
 class Part:
     """Store ``data`` as the part ``name`` of the view ``view`` (replacing a part so named).
 
-    Text fields whose metadata ``compression`` is ``dictionary`` are written with Parquet
-    dictionary encoding (vocabularies: few distinct values); other text is written plain, which
-    spares the writer a dictionary attempt on ids that are all distinct.
+    Text fields whose metadata ``compression`` is ``dictionary`` (vocabularies), and other
+    text whose values repeat, are written with Parquet dictionary encoding; text that is
+    nearly all distinct (ids) is written plain, whether or not it came as an Arrow dictionary
+    (:class:`PartWriter`).
     """
 
     view: str
     name: str
     data: pa.Table
+
+
+@dataclass(frozen=True)
+class WrittenPart:
+    """A part already written to its final name by a :class:`PartWriter`, to register.
+
+    Until the transaction that registers it commits, no view reads it, and a later write to
+    its view deletes it as an orphan (a killed load).
+    """
+
+    view: str
+    name: str
+    n_rows: int
+    schema: pa.Schema
 
 
 @dataclass(frozen=True)
@@ -83,7 +105,7 @@ def parts_folder(raw: duckdb.DuckDBPyConnection) -> Path:
     else:
         folder = Path(tempfile.mkdtemp(prefix="touchpoint-memory-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    raw.execute(f"SET VARIABLE {_DIR_VARIABLE} = {_literal(str(folder))}")
+    raw.execute(f"SET VARIABLE {_DIR_VARIABLE} = ?", [str(folder)])
     return folder
 
 
@@ -113,59 +135,177 @@ def _exists(raw: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return row[0] if row else None
 
 
-def remove_orphans(raw: duckdb.DuckDBPyConnection, views: Sequence[str]) -> None:
-    """Delete the files in the folders of ``views`` that no view reads (left by a kill)."""
+def remove_orphans(
+    raw: duckdb.DuckDBPyConnection, views: Sequence[str], *, spare: Sequence[str] = ()
+) -> None:
+    """Delete the files in the folders of ``views`` that no view reads (left by a kill).
+
+    ``spare`` names parts written for the transaction about to register them.
+    """
     folder = parts_folder(raw)
     for view in views:
         where = folder / view
         if not where.is_dir():
             continue
-        keep = {name + SUFFIX for name in registered(raw, view)}
+        keep = {name + SUFFIX for name in [*registered(raw, view), *spare]}
         for path in where.iterdir():
             if path.name not in keep and (path.suffix == SUFFIX or ".tmp-" in path.name):
                 path.unlink(missing_ok=True)
 
 
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
+
+
+def _dictionary_pays(field: pa.Field, column: pa.ChunkedArray) -> bool:
+    """Whether a text column is worth a Parquet dictionary, judged on its first row group.
+
+    A vocabulary (field metadata ``compression: dictionary``) always is. Other text is when
+    its values repeat (at most one distinct value in ``DICTIONARY_MAX_SHARE`` of the rows):
+    ids that are nearly all distinct are written plain, where zstd compresses them better
+    than a dictionary page that holds every value again in each row group (a 1 M-customer
+    ``ivr_events`` part written with its read-time Arrow dictionaries was 4.9 GB).
+    """
+    if (field.metadata or {}).get(b"compression") == b"dictionary":
+        return True
+    sample = column.slice(0, ROW_GROUP_ROWS)
+    if len(sample) == 0:
+        return False
+    if pa.types.is_dictionary(sample.type):
+        sample = sample.cast(sample.type.value_type)
+    distinct = pc.count_distinct(sample, mode="all").as_py()
+    return distinct <= max(1, int(len(sample) * DICTIONARY_MAX_SHARE))
+
+
+def _layout(data: pa.Table) -> tuple[pa.Schema, list[str]]:
+    """The schema a part is written with, and its dictionary-encoded columns.
+
+    Text columns that pay for a dictionary are Arrow dictionaries (written as the Parquet
+    dictionary), the others plain text, whatever type the first rows came in.
+    """
+    fields, encoded = [], []
+    for field, column in zip(data.schema, data.columns, strict=True):
+        value_type = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if not _is_text(value_type):
+            fields.append(field)
+        elif _dictionary_pays(field, column):
+            fields.append(field.with_type(pa.dictionary(pa.int32(), value_type)))
+            encoded.append(field.name)
+        else:
+            fields.append(field.with_type(value_type))
+    return pa.schema(fields, metadata=data.schema.metadata), encoded
+
+
+def _to_layout(data: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = []
+    for field, column in zip(schema, data.columns, strict=True):
+        if column.type != field.type:
+            if pa.types.is_dictionary(field.type) and not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column).cast(field.type)
+            else:
+                column = column.cast(field.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+class PartWriter:
+    """Write one part in batches, durably: a temporary name, fsync, then the final name.
+
+    The column layout (which text columns get a dictionary) is chosen on the first batch and
+    kept for the rest, so a part is one Parquet file with one schema however it was fed.
+    Each :meth:`write` adds row groups of at most ``ROW_GROUP_ROWS`` rows. Nothing is at the
+    final name until :meth:`close`; :meth:`abort` removes the temporary file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> writer = PartWriter(folder, "v", "p")
+    >>> writer.write(pa.table({"k": ["a", "b"]}))
+    >>> writer.write(pa.table({"k": ["c"]}))
+    >>> pq.read_table(writer.close()).num_rows
+    3
+    """
+
+    def __init__(self, folder: Path, view: str, name: str) -> None:
+        self.where = folder / view
+        self.final = self.where / f"{name}{SUFFIX}"
+        self.temporary = self.where / f"{name}{SUFFIX}.tmp-{os.getpid()}"
+        self.n_rows = 0
+        self._sink = None
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def _open(self, data: pa.Table) -> None:
+        self.where.mkdir(parents=True, exist_ok=True)
+        self._schema, encoded = _layout(data)
+        with_statistics = [  # min/max of times and numbers let readers skip row groups
+            f.name
+            for f in self._schema
+            if not _is_text(f.type) and not pa.types.is_dictionary(f.type)
+        ]
+        self._sink = open(self.temporary, "wb")  # noqa: SIM115 (closed in close/abort)
+        self._writer = pq.ParquetWriter(
+            self._sink,
+            self._schema,
+            compression="zstd",
+            compression_level=1,
+            use_dictionary=encoded or False,
+            write_statistics=with_statistics or False,
+        )
+
+    def write(self, data: pa.Table) -> None:
+        """Append ``data`` (same column names and order as the first batch)."""
+        if data.num_rows == 0 and self._writer is not None:
+            return
+        try:
+            if self._writer is None:
+                self._open(data)
+            assert self._writer is not None and self._schema is not None
+            self._writer.write_table(_to_layout(data, self._schema), row_group_size=ROW_GROUP_ROWS)
+        except OSError as exc:
+            self.abort()
+            raise self._error(exc) from None
+        self.n_rows += data.num_rows
+
+    def close(self) -> Path:
+        """Finish the file and move it to its final name; that path."""
+        if self._writer is None:
+            raise WarehouseError(f"{self.final}: a part needs at least one batch of rows")
+        try:
+            self._writer.close()
+            self._sink.flush()
+            os.fsync(self._sink.fileno())
+            self._sink.close()
+            os.replace(self.temporary, self.final)
+            _fsync_folder(self.where)
+        except OSError as exc:
+            self.abort()
+            raise self._error(exc) from None
+        return self.final
+
+    def abort(self) -> None:
+        """Drop what was written (the final name is never touched)."""
+        with contextlib.suppress(Exception):
+            if self._writer is not None:
+                self._writer.close()
+        with contextlib.suppress(Exception):
+            if self._sink is not None:
+                self._sink.close()
+        self.temporary.unlink(missing_ok=True)
+
+    def _error(self, exc: OSError) -> WarehouseError:
+        return WarehouseError(
+            f"{self.final}: cannot write the stored rows: {exc.strerror}; "
+            "check the disk has space and the folder is writable"
+        )
+
+
 def write_part(folder: Path, part: Part) -> Path:
     """Write ``part`` durably under ``folder`` (temporary name, fsync, rename); its path."""
-    where = folder / part.view
-    where.mkdir(parents=True, exist_ok=True)
-    final = where / f"{part.name}{SUFFIX}"
-    temporary = where / f"{part.name}{SUFFIX}.tmp-{os.getpid()}"
-    data = part.data
-    encoded = [
-        f.name
-        for f in data.schema
-        if (f.metadata or {}).get(b"compression") == b"dictionary" or pa.types.is_dictionary(f.type)
-    ]
-    with_statistics = [  # min/max of times and numbers let readers skip row groups; text's cost
-        f.name
-        for f in data.schema
-        if not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-        and not pa.types.is_dictionary(f.type)
-    ]
-    try:
-        with open(temporary, "wb") as sink:
-            pq.write_table(
-                data,
-                sink,
-                row_group_size=ROW_GROUP_ROWS,
-                compression="zstd",
-                compression_level=1,
-                use_dictionary=encoded,
-                write_statistics=with_statistics or False,
-            )
-            sink.flush()
-            os.fsync(sink.fileno())
-        os.replace(temporary, final)
-        _fsync_folder(where)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise WarehouseError(
-            f"{final}: cannot write the stored rows: {exc.strerror}; "
-            "check the disk has space and the folder is writable"
-        ) from None
-    return final
+    writer = PartWriter(folder, part.view, part.name)
+    writer.write(part.data)
+    return writer.close()
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -191,7 +331,7 @@ def view_columns(raw: duckdb.DuckDBPyConnection, view: str) -> list[tuple[str, s
 def register(
     raw: duckdb.DuckDBPyConnection,
     *,
-    parts: Sequence[Part],
+    parts: Sequence[Part | WrittenPart],
     drops: Sequence[DropParts],
     empty_columns: dict[str, list[tuple[str, str]]],
 ) -> None:
@@ -209,7 +349,8 @@ def register(
                 [drop.view, list(drop.names)],
             )
     for part in parts:
-        if part.data.num_rows == 0:
+        n_rows = part.n_rows if isinstance(part, WrittenPart) else part.data.num_rows
+        if n_rows == 0:
             continue
         path = folder / part.view / f"{part.name}{SUFFIX}"
         raw.execute(
@@ -217,7 +358,7 @@ def register(
         )
         raw.execute(
             f"INSERT INTO {PARTS_TABLE} VALUES (?, ?, ?, ?)",
-            [part.view, part.name, part.data.num_rows, path.stat().st_size],
+            [part.view, part.name, n_rows, path.stat().st_size],
         )
     for view in dict.fromkeys([p.view for p in parts] + [d.view for d in drops]):
         kind = _exists(raw, view)

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from touchpoint.channels import ESCALATION_MARTS, KPI_MARTS, KPIS_MART, TOTALS_MART
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section
+from touchpoint.report.context import ReportContext, Section, as_frame, as_rows
 
 MONTHLY = KPI_MARTS["month"]
 BY_REGION = ESCALATION_MARTS["region"]
@@ -24,7 +24,7 @@ def _monthly(ctx: ReportContext) -> pd.DataFrame:
     rows = mart.filter(mart.dimension == "all").select(
         "period_start", "channel", "n_contacts", "cost_yuan", "self_service_share"
     )
-    frame = rows.order_by(["period_start", "channel"]).to_pandas()
+    frame = rows.order_by(["period_start", "channel"]).pipe(as_frame)
     frame["channel_label"] = [ctx.label("channel", c) for c in frame["channel"]]
     return frame
 
@@ -39,13 +39,13 @@ def _headline(ctx: ReportContext) -> dict | None:
     table = ctx.table(KPIS_MART)
     if table is None:
         return None
-    rows = table.to_pyarrow().to_pylist()
+    rows = table.pipe(as_rows)
     return rows[0] if rows else None
 
 
 def build(ctx: ReportContext) -> list[Block]:
     monthly = _monthly(ctx)
-    totals = ctx.table(TOTALS_MART).to_pandas()
+    totals = ctx.table(TOTALS_MART).pipe(as_frame)
     headline = _headline(ctx) or {}
     minutes = headline.get("escalation_window_minutes") or 60
     n_contacts = int(totals["n_contacts"].sum())
@@ -119,7 +119,7 @@ def build(ctx: ReportContext) -> list[Block]:
         blocks += [Figure(contacts), Figure(cost), Figure(self_service_chart, height=320)]
     by_region = ctx.table(BY_REGION)
     if by_region is not None:
-        blocks.append(_escalation_chart(ctx, by_region.to_pandas(), headline, minutes))
+        blocks.append(_escalation_chart(ctx, by_region.pipe(as_frame), headline, minutes))
     blocks += _repeats(ctx, totals, n_contacts)
     return blocks
 

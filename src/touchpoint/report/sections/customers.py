@@ -1,98 +1,56 @@
 """Section "Customers": channel preference levels, contribution tiers, negative-value customers
-and cost to serve (from ``mart_customer_360`` and ``mart_channel_preference``)."""
+and cost to serve. The figures come from :func:`touchpoint.customers.overview`; this section
+only lays them out."""
 
 from __future__ import annotations
 
-import ibis
 import pandas as pd
 import plotly.express as px
 
-from touchpoint.customers import C360_MART, PREFERENCE_MART
+from touchpoint import customers
+from touchpoint.customers import C360_MART
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
 from touchpoint.report.context import ReportContext, Section
 
 
-def _latest(table: ibis.Table) -> ibis.Table:
-    return table.filter(table.month == table.month.max().as_scalar())
-
-
-def _levels_by_channel(ctx: ReportContext, c360: ibis.Table, channels: list[str]) -> pd.DataFrame:
-    """Customers at each level 1..5 per channel (all businesses), latest month."""
-    long = c360.select(*[c360[f"pref_level_{c}"].name(c) for c in channels]).pivot_longer(
-        ibis.selectors.all(), names_to="channel", values_to="level"
-    )
-    used = long.filter(long.level > 0)
-    counted = used.group_by("channel", "level").agg(n_customers=used.count()).to_pandas()
+def _levels_by_channel(ctx: ReportContext, rows: list[dict]) -> pd.DataFrame:
+    counted = pd.DataFrame(rows, columns=["channel", "level", "n_customers"])
     counted["channel_label"] = [ctx.label("channel", c) for c in counted["channel"]]
     counted["level"] = counted["level"].astype(str)
-    return counted.sort_values(["channel", "level"])
+    return counted
 
 
-def _levels_by_business(ctx: ReportContext, pref: ibis.Table) -> pd.DataFrame:
-    """Share of the business's customers at level 3 or more, per business × channel, latest month."""
-    latest = _latest(pref)
-    users = latest.group_by("business").agg(n_users=latest.customer_id.nunique())
-    high = latest.filter(latest.level >= 3)
-    strong = high.group_by("business", "channel").agg(n_strong=high.count())
-    frame = strong.join(users, "business").to_pandas()
-    frame["share"] = frame["n_strong"] / frame["n_users"]
+def _levels_by_business(ctx: ReportContext, rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["business", "channel", "n_strong", "n_users", "share"])
     frame["business_label"] = [ctx.label("business", b) for b in frame["business"]]
     frame["channel_label"] = [ctx.label("channel", c) for c in frame["channel"]]
     return frame
 
 
-def _tiers(ctx: ReportContext, c360: ibis.Table, channels: list[str]) -> pd.DataFrame:
-    agg = c360.group_by("contribution_tier").agg(
-        n_customers=c360.count(),
-        net_contribution_yuan=c360.net_contribution_yuan.sum(),
-        arpu_yuan=c360.arpu_yuan.mean(),
-        cost_to_serve_yuan=c360.cost_to_serve_yuan.sum(),
-        **{f"n_{c}": c360[f"n_contacts_{c}"].sum() for c in channels},
-    )
-    return agg.order_by("contribution_tier").to_pandas()
+def _tier(ctx: ReportContext, tier: int | None) -> str:
+    return ctx.t("customers.no_bill") if tier is None else str(tier)
 
 
 def build(ctx: ReportContext) -> list[Block]:
-    channels = ctx.config.ids("channel")
-    c360 = _latest(ctx.table(C360_MART))
-    stats = (
-        c360.aggregate(
-            month=c360.month.max(),
-            n=c360.count(),
-            n_negative=(c360.net_contribution_yuan < 0).fill_null(False).cast("int64").sum(),
-            negative_yuan=ibis.ifelse(
-                c360.net_contribution_yuan < 0, c360.net_contribution_yuan, 0.0
-            ).sum(),
-            cost=c360.cost_to_serve_yuan.sum(),
-            arpu=c360.arpu_yuan.mean(),
-        )
-        .to_pandas()
-        .iloc[0]
-    )
-    n = int(stats["n"])
+    summary = customers.overview(ctx.con, ctx.config)
+    n = summary.n_customers
     if n == 0:
         return [Markdown(ctx.t("customers.empty"))]
-    month = str(stats["month"])[:7]
+    month = summary.month
     blocks: list[Block] = [
         Markdown(ctx.t("customers.intro", month=month)),
         Kpis(
             [
                 (ctx.t("customers.kpi_customers"), ctx.number(n)),
-                (ctx.t("customers.kpi_arpu"), ctx.money(float(stats["arpu"] or 0))),
-                (ctx.t("customers.kpi_cost"), ctx.money(float(stats["cost"] or 0))),
-                (ctx.t("customers.kpi_negative"), ctx.number(int(stats["n_negative"] or 0))),
-                (
-                    ctx.t("customers.kpi_negative_share"),
-                    ctx.percent(int(stats["n_negative"] or 0) / n),
-                ),
-                (
-                    ctx.t("customers.kpi_negative_yuan"),
-                    ctx.money(float(stats["negative_yuan"] or 0)),
-                ),
+                (ctx.t("customers.kpi_arpu"), ctx.money(summary.arpu_yuan)),
+                (ctx.t("customers.kpi_cost"), ctx.money(summary.cost_yuan)),
+                (ctx.t("customers.kpi_negative"), ctx.number(summary.n_negative)),
+                (ctx.t("customers.kpi_negative_share"), ctx.percent(summary.n_negative / n)),
+                (ctx.t("customers.kpi_negative_yuan"), ctx.money(summary.negative_yuan)),
             ]
         ),
     ]
-    levels = _levels_by_channel(ctx, c360, channels)
+    levels = _levels_by_channel(ctx, summary.levels_by_channel)
     if not levels.empty:
         figure = px.bar(
             levels,
@@ -108,9 +66,8 @@ def build(ctx: ReportContext) -> list[Block]:
             category_orders={"level": ["1", "2", "3", "4", "5"]},
         )
         blocks.append(Figure(figure))
-    pref = ctx.table(PREFERENCE_MART)
-    if pref is not None:
-        by_business = _levels_by_business(ctx, pref)
+    if summary.levels_by_business:
+        by_business = _levels_by_business(ctx, summary.levels_by_business)
         if not by_business.empty:
             grid = by_business.pivot_table(
                 index="business_label", columns="channel_label", values="share", fill_value=0.0
@@ -128,13 +85,8 @@ def build(ctx: ReportContext) -> list[Block]:
                 },
             )
             blocks.append(Figure(figure, height=max(320, 80 + 40 * len(grid))))
-    tiers = _tiers(ctx, c360, channels)
-    tiers["tier"] = [
-        ctx.t("customers.no_bill") if pd.isna(t) else str(int(t))
-        for t in tiers["contribution_tier"]
-    ]
-    tiers["share"] = tiers["n_customers"] / n
-    tiers["cost_per_customer"] = tiers["cost_to_serve_yuan"] / tiers["n_customers"]
+    tiers = pd.DataFrame(summary.tiers)
+    tiers["tier"] = [_tier(ctx, t) for t in tiers["contribution_tier"]]
     blocks += [
         Markdown(ctx.t("customers.tiers_intro")),
         Table(
@@ -168,14 +120,14 @@ def build(ctx: ReportContext) -> list[Block]:
             },
         ),
     ]
-    cost_rows = []
-    for _, row in tiers.iterrows():
-        for c in channels:
-            cost = float(row[f"n_{c}"] or 0) * ctx.config.channel(c).cost_per_contact_yuan
-            if cost > 0:
-                cost_rows.append(
-                    {"tier": row["tier"], "channel": ctx.label("channel", c), "cost": cost}
-                )
+    cost_rows = [
+        {
+            "tier": _tier(ctx, row["contribution_tier"]),
+            "channel": ctx.label("channel", row["channel"]),
+            "cost": row["cost_yuan"],
+        }
+        for row in summary.cost_by_tier
+    ]
     if cost_rows:
         figure = px.bar(
             pd.DataFrame(cost_rows),

@@ -8,7 +8,7 @@ import plotly.express as px
 
 from touchpoint.contract import ENTITIES
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section
+from touchpoint.report.context import ReportContext, Section, as_frame
 
 # The first timestamp or date column of an entity dates its rows.
 _DATE_COLUMN = {
@@ -25,14 +25,14 @@ def _entity_coverage(ctx: ReportContext) -> pd.DataFrame:
             continue
         column = _DATE_COLUMN[name]
         if column is None:
-            stats = table.aggregate(n=table.count()).to_pandas().iloc[0]
+            stats = table.aggregate(n=table.count()).pipe(as_frame).iloc[0]
             first = last = None
         else:
             stats = (
                 table.aggregate(
                     n=table.count(), first=table[column].min(), last=table[column].max()
                 )
-                .to_pandas()
+                .pipe(as_frame)
                 .iloc[0]
             )
             first, last = stats["first"], stats["last"]
@@ -41,8 +41,8 @@ def _entity_coverage(ctx: ReportContext) -> pd.DataFrame:
                 "entity": ctx.t(f"data.entity_{name}"),
                 "table": entity.table,
                 "n_rows": int(stats["n"]),
-                "first": "–" if first is None or pd.isna(first) else str(first)[:10],
-                "last": "–" if last is None or pd.isna(last) else str(last)[:10],
+                "first": ctx.date(first),
+                "last": ctx.date(last),
             }
         )
     return pd.DataFrame(rows, columns=["entity", "table", "n_rows", "first", "last"])
@@ -56,7 +56,7 @@ def _rows_by_month(ctx: ReportContext) -> pd.DataFrame:
         if table is None or column is None or name == "customers":  # join dates span decades
             continue
         month = table[column].truncate("M").cast("date").name("month")
-        counted = table.group_by(month).aggregate(n_rows=table.count()).to_pandas()
+        counted = table.group_by(month).aggregate(n_rows=table.count()).pipe(as_frame)
         counted["entity"] = ctx.t(f"data.entity_{name}")
         frames.append(counted)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -67,7 +67,7 @@ def _quarantine_by_reason(quarantine: ibis.Table) -> pd.DataFrame:
         quarantine.group_by(["entity", "reason"])
         .aggregate(n_rows=quarantine.count())
         .order_by(ibis.desc("n_rows"))
-        .to_pandas()
+        .pipe(as_frame)
     )
 
 
@@ -81,7 +81,7 @@ def build(ctx: ReportContext) -> list[Block]:
             n_loaded=files.n_loaded.sum(),
             n_quarantined=files.n_quarantined.sum(),
         )
-        .to_pandas()
+        .pipe(as_frame)
         .iloc[0]
     )
     n_read = int(totals["n_read"] or 0)

@@ -10,13 +10,13 @@ from plotly.colors import sample_colorscale
 
 from touchpoint import ivr
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section
+from touchpoint.report.context import ReportContext, Section, as_frame
 
 _ABANDON_EXITS = ("n_exits_hang_up", "n_exits_timeout", "n_exits_invalid", "n_exits_other")
 
 
 def _nodes(ctx: ReportContext) -> pd.DataFrame:
-    nodes = ctx.table(ivr.NODES_MART).to_pandas()
+    nodes = ctx.table(ivr.NODES_MART).pipe(as_frame)
     nodes["n_abandoned"] = nodes[list(_ABANDON_EXITS)].sum(axis=1)
     visits = nodes["n_visits"].where(nodes["n_visits"] > 0)
     nodes["drop_off_rate"] = (
@@ -28,8 +28,8 @@ def _nodes(ctx: ReportContext) -> pd.DataFrame:
 def _sankey(ctx: ReportContext, nodes: pd.DataFrame) -> go.Figure:
     """Forward moves parent -> child (back-tracks left out: a Sankey has no cycles), then each
     node's endings into three outcome boxes."""
-    tree = ctx.table(ivr.TREE_MART).to_pandas()
-    moves = ctx.table(ivr.MOVES_CUBE).to_pandas()
+    tree = ctx.table(ivr.TREE_MART).pipe(as_frame)
+    moves = ctx.table(ivr.MOVES_CUBE).pipe(as_frame)
     parent = dict(zip(tree["node_id"], tree["parent_node_id"], strict=True))
     forward = moves[
         moves["to_node_id"].notna() & (moves["to_node_id"].map(parent) == moves["from_node_id"])
@@ -112,7 +112,7 @@ def _containment_chart(ctx: ReportContext, rows: pd.DataFrame, dimension: str) -
 
 
 def build(ctx: ReportContext) -> list[Block]:
-    kpis = ctx.table(ivr.KPIS_MART).to_pandas().iloc[0]
+    kpis = ctx.table(ivr.KPIS_MART).pipe(as_frame).iloc[0]
     nodes = _nodes(ctx)
     blocks: list[Block] = [
         Markdown(ctx.t("ivr.intro", hours=ctx.number(kpis["verified_window_hours"]))),
@@ -160,7 +160,7 @@ def build(ctx: ReportContext) -> list[Block]:
             },
         )
     )
-    lost = ctx.table(ivr.LOST_MART).order_by("lost_rank").limit(10).to_pandas()
+    lost = ctx.table(ivr.LOST_MART).order_by("lost_rank").limit(10).pipe(as_frame)
     lost_columns = {
         "lost_rank": "col_rank",
         "node_id": "col_node",
@@ -186,7 +186,7 @@ def build(ctx: ReportContext) -> list[Block]:
         ),
         Markdown(f"**{ctx.t('ivr.containment_heading')}**"),
     ]
-    containment = ctx.table(ivr.CONTAINMENT_MART).to_pandas()
+    containment = ctx.table(ivr.CONTAINMENT_MART).pipe(as_frame)
     for dimension in ("business", "region"):
         if (containment["dimension"] == dimension).any():
             blocks.append(Figure(_containment_chart(ctx, containment, dimension)))

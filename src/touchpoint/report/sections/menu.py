@@ -10,7 +10,7 @@ import plotly.express as px
 from touchpoint.ivr import RECOMMENDATIONS_MART
 from touchpoint.report import i18n
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section
+from touchpoint.report.context import ReportContext, Section, as_frame
 
 MAX_ROWS = 20
 
@@ -31,7 +31,7 @@ def proposal_text(row: dict[str, Any], lang: str) -> str:
 
 def recommendations_frame(ctx: ReportContext, limit: int = MAX_ROWS) -> pd.DataFrame:
     table = ctx.table(RECOMMENDATIONS_MART)
-    frame = table.order_by("rank").limit(limit).to_pandas()
+    frame = table.order_by("rank").limit(limit).pipe(as_frame)
     rows = frame.to_dict("records")
     frame["kind_label"] = [ctx.t(f"menu.kind_{k}") for k in frame["kind"]]
     frame["proposal"] = [proposal_text(_clean(r), ctx.lang) for r in rows]
@@ -54,7 +54,7 @@ def build(ctx: ReportContext) -> list[Block]:
     if frame.empty:
         return [*blocks, Markdown(ctx.t("menu.none"))]
     table = ctx.table(RECOMMENDATIONS_MART)
-    counts = table.group_by("kind").aggregate(n=table.count()).to_pandas()
+    counts = table.group_by("kind").aggregate(n=table.count()).pipe(as_frame)
     n_fix = int(counts.loc[counts["kind"] == "fix", "n"].sum())
     best = frame.iloc[0]
     blocks.append(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 
-from touchpoint import customers
+from touchpoint import customers, tags
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section
+from touchpoint.report.context import ReportContext, Section, as_frame
 
 
 def _names(ctx: ReportContext) -> dict[str, str]:
@@ -15,13 +15,13 @@ def _names(ctx: ReportContext) -> dict[str, str]:
     definitions = ctx.table("mart_tag_definitions")
     if definitions is None:
         return {}
-    current = definitions.filter(definitions.is_current).to_pandas()
+    current = definitions.filter(definitions.is_current).pipe(as_frame)
     column = "name_zh" if ctx.lang == "zh" else "name_en"
     return dict(zip(current.tag_id, current[column], strict=True))
 
 
 def _coverage(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int]:
-    changes = ctx.table("mart_tag_changes").to_pandas()
+    changes = ctx.table("mart_tag_changes").pipe(as_frame)
     changes["tag"] = [names.get(t, t) for t in changes.tag_id]
     last_month = changes.month.max()
     figure = px.line(
@@ -85,7 +85,7 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
     table = ctx.table("mart_tag_validation")
     if table is None:
         return [], 0
-    v = table.to_pandas()
+    v = table.pipe(as_frame)
     if v.empty:
         return [], 0
     v["tag"] = [names.get(t, t) for t in v.tag_id]
@@ -181,34 +181,15 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
 
 
 def _wiki(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int, int]:
-    ratings, comments = ctx.table("tag_ratings"), ctx.table("tag_comments")
-    r = (
-        ratings.to_pandas()
-        if ratings is not None
-        else pd.DataFrame(columns=["tag_id", "version", "stars"])
-    )
-    c = (
-        comments.to_pandas()
-        if comments is not None
-        else pd.DataFrame(columns=["tag_id", "version", "comment", "author", "commented_at"])
-    )
-    if r.empty and c.empty:
+    ratings, comments = ctx.table(tags.RATINGS_TABLE), ctx.table(tags.COMMENTS_TABLE)
+    rows = tags.wiki_summary(ratings, comments)
+    if not rows:
         return [Markdown(ctx.t("tags.no_wiki"))], 0, 0
-    rated = r.groupby(["tag_id", "version"]).agg(
-        rating=("stars", "mean"), n_ratings=("stars", "size")
-    )
-    c = c.sort_values("commented_at")
-    commented = c.groupby(["tag_id", "version"]).agg(
-        n_comments=("comment", "size"),
-        last_comment=("comment", "last"),
-        last_author=("author", "last"),
-    )
-    summary = rated.join(commented, how="outer").reset_index()
+    summary = pd.DataFrame(rows)
     summary["tag"] = [names.get(t, t) for t in summary.tag_id]
-    summary["n_ratings"] = summary.n_ratings.fillna(0).astype(int)
-    summary["n_comments"] = summary.n_comments.fillna(0).astype(int)
+    summary["rating"] = summary.rating.astype(float)
     summary["last_comment"] = [
-        "" if pd.isna(text) else f"{author}: {text}"
+        "" if text is None else f"{author}: {text}"
         for text, author in zip(summary.last_comment, summary.last_author, strict=True)
     ]
     table = Table(
@@ -223,7 +204,7 @@ def _wiki(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int, 
         },
         formats={"rating": lambda x: "–" if pd.isna(x) else f"{x:.1f} ★"},
     )
-    return [table], int(len(r)), int(len(c))
+    return [table], sum(r["n_ratings"] for r in rows), sum(r["n_comments"] for r in rows)
 
 
 def build(ctx: ReportContext) -> list[Block]:
@@ -231,7 +212,7 @@ def build(ctx: ReportContext) -> list[Block]:
     validation = ctx.table("mart_tag_validation")
     confidence = 0.95
     if validation is not None:
-        levels = validation.select("confidence").distinct().to_pandas().confidence
+        levels = validation.select("confidence").distinct().pipe(as_frame).confidence
         confidence = float(levels.iloc[0]) if len(levels) else confidence
     coverage, n_members = _coverage(ctx, names)
     lifts, n_churn = _validation(ctx, names)
