@@ -238,3 +238,21 @@ def test_the_truth_rule_is_in_the_data_contract():
     text = (Path(__file__).resolve().parents[2] / "docs" / "data-contract.md").read_text()
     assert "named **`truth`**" in text and "symbolic link" in text
     assert ENTITIES  # the contract module is importable beside the document
+
+
+def test_the_command_line_shows_skipped_folders_in_the_table_and_in_json(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "truth").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (folder / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (folder / "truth" / "customers.csv").write_text("customer_id\nC1\n")
+    (folder / "orders.csv").write_text("")
+    warehouse = str(tmp_path / "wh.duckdb")
+    table = CliRunner().invoke(app, ["ingest", str(folder), "-w", warehouse])
+    assert table.exit_code == 0, table.output  # skipping by rule is no failure
+    assert table.output.count("skipped") >= 4  # two rows, two notes
+    assert "named `truth`" in table.output and "symbolic link" in table.output
+    again = CliRunner().invoke(app, ["ingest", str(folder), "--json", "-w", warehouse])
+    summaries = {Path(s["path"]).name: s for s in json.loads(again.stdout)}
+    assert summaries["truth"]["status"] == summaries["linked"]["status"] == "skipped"
+    assert summaries["orders.csv"]["status"] == "unchanged"

@@ -31,7 +31,7 @@ from hostile_world import (
     ingest_files,
     stamp_text,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from touchpoint.contract import ENTITIES
@@ -101,3 +101,30 @@ def contacts_with_mixed_fractions(draw) -> Case:
 @given(case=contacts_with_mixed_fractions())
 def test_fractions_and_offsets_never_reverse_a_contact(tmp_path_factory, case):
     _check_formats(tmp_path_factory, case, ["csv", "jsonl"])
+
+
+@pytest.mark.slow
+@settings(HOSTILE, max_examples=1)
+@given(data=st.data())
+def test_json_timestamps_that_start_after_the_first_megabyte(tmp_path_factory, data):
+    """The columns to read as text are learnt from the first lines; later ones count too."""
+    entity = ENTITIES["complaints"]
+    base = data.draw(cases(entity, min_size=2, max_size=4))
+    style = StampStyle(
+        "%Y-%m-%dT%H:%M:%S", data.draw(st.sampled_from(["z", "colon", "hours"])), 0, False
+    )
+    rows = []
+    for i in range(3_000):  # about 1.3 MB of lines without a resolved_at
+        cells = dict(base.rows[i % len(base.rows)].cells)
+        cells["complaint_id"] = Cell(f"C{i}", None, f"C{i}")
+        cells["category"] = Cell("c" * 400, None, "c" * 400)
+        cells["resolved_at"] = Cell(None)
+        rows.append(Row(cells, set()))
+    for i, row in enumerate(base.rows):  # then lines whose resolved_at has an offset
+        cells = dict(row.cells)
+        created = cells["created_at"].stored
+        text, stored = stamp_text(data.draw, created + dt.timedelta(hours=1), style)
+        cells["complaint_id"] = Cell(f"L{i}", None, f"L{i}")
+        cells["resolved_at"] = Cell(text, stored, stored)
+        rows.append(Row(cells, set()))
+    _check_formats(tmp_path_factory, Case(entity, rows, base.header), ["jsonl"])

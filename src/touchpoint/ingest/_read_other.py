@@ -158,14 +158,42 @@ def _fast_jsonl(data: bytes) -> pa.Table:
     PyArrow turns ``"08:00:00+08:00"`` into a naive UTC timestamp and leaves
     ``"08:00:00.5+08:00"`` as text: the offset is lost and two columns of one row follow two
     rules. Kept as text, JSON timestamps and dates take the same path as CSV ones. Which
-    columns those are is learnt from a first read, then the file is read once more with
-    them as text (only when some column is such).
+    columns those are is learnt from the first lines; a column that only later looks like
+    timestamps costs a second read.
     """
-    table = pjson.read_json(pa.BufferReader(data))
-    stamped = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
-    if not stamped:
-        return table
-    schema = pa.schema([pa.field(name, pa.string()) for name in stamped])
+    sample = pjson.read_json(pa.BufferReader(_first_lines(data)))
+    stamped = _timestamp_columns(sample)
+    table = _read_json_as_text(data, stamped, sample.column_names)
+    later = _timestamp_columns(table)
+    if later:
+        table = _read_json_as_text(data, stamped + later, sample.column_names)
+    return table
+
+
+_SCHEMA_SAMPLE_BYTES = 1 << 20
+
+
+def _first_lines(data: bytes) -> bytes:
+    if len(data) <= _SCHEMA_SAMPLE_BYTES:
+        return data
+    cut = data.rfind(b"\n", 0, _SCHEMA_SAMPLE_BYTES)
+    return data[: cut + 1] if cut > 0 else data
+
+
+def _timestamp_columns(table: pa.Table) -> list[str]:
+    return [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
+
+
+def _read_json_as_text(data: bytes, names: list[str], first: list[str]) -> pa.Table:
+    """Read JSON lines with the columns ``names`` as text, the others as inferred.
+
+    Explicit columns would come first: the columns are put back in the order the file's
+    first lines give (``first``), then any that only later lines have.
+    """
+    if not names:
+        return pjson.read_json(pa.BufferReader(data))
+    schema = pa.schema([pa.field(name, pa.string()) for name in names])
     options = pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-    again = pjson.read_json(pa.BufferReader(data), parse_options=options)
-    return again.select(table.column_names)  # explicit columns come first: the file's order
+    table = pjson.read_json(pa.BufferReader(data), parse_options=options)
+    order = [n for n in first if n in table.column_names]
+    return table.select(order + [n for n in table.column_names if n not in order])
