@@ -64,6 +64,7 @@ def spark_dialect():
     ibis.options.pyspark = before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step_name", list(STEPS))
 def test_each_step_compiles_for_spark(spark_dialect, step_name):
     step = STEPS[step_name]
