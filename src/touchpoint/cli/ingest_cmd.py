@@ -93,6 +93,17 @@ def ingest_command(
             show_default=False,
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Files read and checked at once, each in its own process; each still "
+            "commits on its own, in order. Default: one per core.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
@@ -104,13 +115,14 @@ def ingest_command(
     """
     settings = load_config(config)
     with open_warehouse(warehouse, write=True) as con:
-        summaries = _ingest(con, paths, settings, entity, encoding, batch_rows, json_output)
+        options = {"config": settings, "entity": entity, "encoding": encoding}
+        options |= {"batch_rows": batch_rows, "jobs": jobs}
+        summaries = _ingest(con, paths, options, json_output)
     if any(s.status == "failed" for s in summaries):
         raise typer.Exit(1)
 
 
-def _ingest(con, paths, settings, entity, encoding, batch_rows, json_output) -> list[FileSummary]:
-    options = {"config": settings, "entity": entity, "encoding": encoding, "batch_rows": batch_rows}
+def _ingest(con, paths, options, json_output) -> list[FileSummary]:
     if json_output:
         summaries = ingest(con, paths, **options)
         typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from touchpoint.config import Config, load_config
 from touchpoint.contract import ENTITIES, Entity, arrow_schema
 from touchpoint.contract.arrow import ARROW_TYPES
-from touchpoint.errors import InputFileError, SchemaError, TouchpointError
+from touchpoint.errors import ConfigError, InputFileError, SchemaError, TouchpointError
 from touchpoint.ingest._batches import (
     batch_rows_setting,
     csv_batches,
@@ -37,7 +39,7 @@ from touchpoint.ingest._bookkeeping import (
     quarantine_rows,
 )
 from touchpoint.ingest._columns import match_columns
-from touchpoint.ingest._pii import hash_msisdn_array, pii_key
+from touchpoint.ingest._pii import hash_msisdn_array, pii_key, pseudonymise_source
 from touchpoint.ingest._read_csv import read_csv
 from touchpoint.ingest._read_other import read_jsonl, read_parquet
 from touchpoint.ingest._reading import ReadResult
@@ -49,10 +51,11 @@ from touchpoint.warehouse import (
     Delete,
     DropParts,
     Insert,
+    PartWriter,
     WrittenPart,
     keys_already_loaded,
     load_atomically,
-    part_writer,
+    prepare_parts_folder,
     repeated_keys_in_part,
 )
 
@@ -148,15 +151,15 @@ class _FileLoader:
 
     def __init__(
         self,
-        con: DuckDBBackend,
         config: Config,
         source: SourceFile,
         encoding: str | None,
         pii_key_for: Callable[[], bytes],
         report: Callable[[str, float], None],
         batch_rows: int,
+        folder: Path,
     ) -> None:
-        self.con = con
+        self.folder = folder
         self.config = config
         self.source = source
         self.entity = ENTITIES[source.entity or ""]
@@ -184,41 +187,58 @@ class _FileLoader:
             )
         return iter([(self._read_whole(), 1.0)])
 
-    def run(self) -> FileSummary:
-        self.report("hashing", 0.0)
-        file_id = file_id_of(self.source.path)
-        versions = loaded_versions(self.con)
-        for version in versions:
-            if version.file_id == file_id:
-                return self._unchanged(version)
-        replaced = [v for v in versions if v.path == self.path_text]
-        writer = part_writer(self.con, self.entity.table, file_id)
+    def stage(self, file_id: str, query_con: DuckDBBackend) -> _Staged:
+        """Read, check and store the file's batches as an unregistered part.
+
+        Needs no warehouse (``query_con`` only reads Parquet files), so files can be staged
+        in parallel processes; :meth:`finish` then commits them one by one.
+        """
+        writer = PartWriter(self.folder, self.entity.table, file_id)
         # The keys of rows quarantined for other reasons: a later row repeating one of them
         # is a duplicate too, as when the whole file is checked at once.
-        bad_keys = part_writer(self.con, self.entity.table, f"{file_id}.keys-of-bad-rows")
+        bad_keys = PartWriter(self.folder, self.entity.table, f"{file_id}.keys-of-bad-rows")
         loaded = _Loaded(file_id)
-        written: list[Path] = []
+        staged = _Staged(loaded)
         try:
             for read, done in self._batches():
                 self.report(f"reading, checking and storing {loaded.n_read:,} rows", 0.8 * done)
                 self._load_batch(read, writer, bad_keys, loaded)
             for each in (writer, bad_keys):
                 if each.n_rows:
-                    written.append(each.close())
+                    staged.files.append(each.close())
                 else:
                     each.abort()
-            if written:
+            staged.has_part = writer.n_rows > 0
+            if loaded.n_batches > 1 and staged.files:
                 self.report(f"checking the keys of {loaded.n_read:,} rows", 0.85)
-                self._repeated_keys(written, loaded, versions, replaced)
-            if bad_keys.n_rows:
-                written.pop().unlink(missing_ok=True)
-            self.report(f"loading {loaded.n_read:,} rows", 0.9)
-            return self._commit(loaded, replaced)
+                known = set(_concatenated(loaded.duplicated).tolist())
+                key = self.entity.key
+                for row in repeated_keys_in_part(query_con, staged.files, key).to_pylist():
+                    if row["_row"] not in known:
+                        staged.in_file[row["_row"]] = (
+                            f"{_key_of(row, key)} (first at row {row['first_row']})"
+                        )
         except BaseException:
             for each in (writer, bad_keys):
                 each.abort()
-            for path in written:
-                path.unlink(missing_ok=True)  # never registered: no view reads it
+            staged.discard()
+            raise
+        return staged
+
+    def finish(
+        self, con: DuckDBBackend, staged: _Staged, versions: list[LoadedVersion]
+    ) -> FileSummary:
+        """Check the staged rows' keys against the loaded ones and commit the file."""
+        try:
+            replaced = [v for v in versions if v.path == self.path_text]
+            if staged.files:
+                self._repeated_keys(con, staged, versions, replaced)
+            if len(staged.files) > int(staged.has_part):
+                staged.files.pop().unlink(missing_ok=True)  # the keys of bad rows
+            self.report(f"loading {staged.loaded.n_read:,} rows", 0.9)
+            return self._commit(con, staged.loaded, replaced)
+        except BaseException:
+            staged.discard()
             raise
 
     def _load_batch(self, read: ReadResult, writer, bad_keys, loaded: _Loaded) -> None:
@@ -226,6 +246,7 @@ class _FileLoader:
         table = read.table.rename_columns(
             [match.renames.get(n, n) for n in read.table.column_names]
         )
+        table = pseudonymise_source(table, self.entity, self.pii_key_for)
         validated = validate(table, self.entity, self.config, row_numbers=read.row_numbers)
         bad = validated.bad_positions()
         writer.write(self._stored_rows(validated, bad, loaded.file_id, read.row_numbers))
@@ -258,7 +279,7 @@ class _FileLoader:
         loaded.encoding = read.encoding
         loaded.ignored = match.ignored
 
-    def _unchanged(self, version: LoadedVersion) -> FileSummary:
+    def unchanged(self, con: DuckDBBackend, version: LoadedVersion) -> FileSummary:
         where = "" if version.path == self.path_text else f" from {version.path}"
         return FileSummary(
             path=str(self.source.path),
@@ -267,7 +288,7 @@ class _FileLoader:
             n_read=version.n_read,
             n_loaded=version.n_loaded,
             n_quarantined=version.n_quarantined,
-            quarantined_by_reason=quarantine_counts(self.con, version.file_id),
+            quarantined_by_reason=quarantine_counts(con, version.file_id),
             file_id=version.file_id,
             file_format=self.source.file_format,
             message=f"same content already loaded{where} at {version.loaded_at:%Y-%m-%d %H:%M:%S}; nothing added",
@@ -275,39 +296,36 @@ class _FileLoader:
 
     def _repeated_keys(
         self,
-        files: list[Path],
-        loaded: _Loaded,
+        con: DuckDBBackend,
+        staged: _Staged,
         versions: list[LoadedVersion],
         replaced: list[LoadedVersion],
     ) -> None:
         """``duplicate_key`` for rows whose key an earlier batch or another file has.
 
-        ``files``: the part, then the keys of the rows quarantined for other reasons (which
-        get the problem too, as when a file is checked at once, but are no rows to take
-        out). Repeats within one batch were found by :func:`validate` with the batch.
+        The staged files are the part, then the keys of the rows quarantined for other
+        reasons (which get the problem too, as when a file is checked at once, but are no
+        rows to take out). Repeats within one batch were found by :func:`validate` with the
+        batch, repeats across batches by :meth:`stage`.
         """
         key = self.entity.key
-        in_file: dict[int, str] = {}
-        if loaded.n_batches > 1:
-            known = set(_concatenated(loaded.duplicated).tolist())
-            for row in repeated_keys_in_part(self.con, files, key).to_pylist():
-                if row["_row"] not in known:
-                    in_file[row["_row"]] = f"{_key_of(row, key)} (first at row {row['first_row']})"
+        loaded = staged.loaded
         paths = {v.file_id: v.path for v in versions}
         already: dict[int, str] = {}
         for row in keys_already_loaded(
-            self.con, files, self.entity.table, key, excluded_files=[v.file_id for v in replaced]
+            con, staged.files, self.entity.table, key, excluded_files=[v.file_id for v in replaced]
         ).to_pylist():
             where = paths.get(row["loaded_file_id"], row["loaded_file_id"])
             already[row["_row"]] = (
                 f"{_key_of(row, key)} (loaded from {where} row {row['loaded_row']})"
             )
+        in_file = staged.in_file
         if not in_file and not already:
             return
         rows = np.array(sorted(in_file.keys() | already.keys()), dtype=np.int64)
         stored = rows[~np.isin(rows, _concatenated(loaded.bad_rows))]
         if len(stored):
-            _rewrite_part_without(self.con, files[0], self.entity.table, loaded.file_id, stored)
+            _rewrite_part_without(staged.files[0], self.folder, self.entity.table, stored)
         for detail in (in_file, already):
             if detail:
                 self._quarantine_late(detail, loaded)
@@ -373,7 +391,9 @@ class _FileLoader:
             stored = stored.filter(pa.array(keep))
         return _conform(stored, stored_schema(self.entity))
 
-    def _commit(self, loaded: _Loaded, replaced: list[LoadedVersion]) -> FileSummary:
+    def _commit(
+        self, con: DuckDBBackend, loaded: _Loaded, replaced: list[LoadedVersion]
+    ) -> FileSummary:
         file_id = loaded.file_id
         quarantine = _in_row_order(loaded.quarantine)
         status = "replaced" if replaced else "loaded"
@@ -395,7 +415,8 @@ class _FileLoader:
         old = tuple(v.file_id for v in replaced)
         deletes = [Delete(FILES_TABLE, "file_id", old), Delete(QUARANTINE_TABLE, "file_id", old)]
         load_atomically(
-            self.con,
+            con,
+            clean_orphans=False,  # other files' parts may be being staged beside this one
             deletes=deletes,
             inserts=[Insert(QUARANTINE_TABLE, quarantine), Insert(FILES_TABLE, log_row)],
             written_parts=[
@@ -441,6 +462,20 @@ class _Loaded:
     duplicated: list[np.ndarray] = dataclasses.field(default_factory=list)  # within a batch
 
 
+@dataclass
+class _Staged:
+    """A file read, checked and stored as an unregistered part, waiting for its commit."""
+
+    loaded: _Loaded
+    files: list[Path] = dataclasses.field(default_factory=list)  # part, keys of bad rows
+    has_part: bool = False
+    in_file: dict[int, str] = dataclasses.field(default_factory=dict)  # across batches
+
+    def discard(self) -> None:
+        for path in self.files:
+            path.unlink(missing_ok=True)  # never registered: no view reads it
+
+
 def _concatenated(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, np.int64)
 
@@ -457,11 +492,9 @@ def _in_row_order(tables: list[pa.Table]) -> pa.Table:
     return together.take(pc.sort_indices(together, [("row", "ascending")]))
 
 
-def _rewrite_part_without(
-    con: DuckDBBackend, part: Path, view: str, name: str, rows: np.ndarray
-) -> None:
+def _rewrite_part_without(part: Path, folder: Path, view: str, rows: np.ndarray) -> None:
     """Write ``part`` again without the rows numbered ``rows`` (batch by batch)."""
-    writer = part_writer(con, view, name)
+    writer = PartWriter(folder, view, part.name.removesuffix(".parquet"))
     try:
         for batch in pq.ParquetFile(part).iter_batches(batch_size=1 << 20):
             keep = ~np.isin(batch.column("_row").to_numpy(), rows)
@@ -514,6 +547,147 @@ def _check_options(entity: str | None, encoding: str | None) -> None:
             ) from None
 
 
+@dataclass
+class _Planned:
+    """A file to load, its position in the run, its content hash or why it failed."""
+
+    index: int
+    source: SourceFile
+    file_id: str | None = None
+    failure: FileSummary | None = None
+
+
+def _hash_each(sources: list[SourceFile], progress: _Progress) -> list[_Planned]:
+    plan = []
+    for index, source in enumerate(sources):
+        if source.problem is not None:
+            plan.append(_Planned(index, source, failure=_failed(source, source.problem)))
+            continue
+        progress.report(index, source.path.name, "hashing", 0.0)
+        try:
+            plan.append(_Planned(index, source, file_id=file_id_of(source.path)))
+        except InputFileError as exc:
+            plan.append(_Planned(index, source, failure=_failed(source, str(exc))))
+    return plan
+
+
+# Starting a worker process (imports included) costs 2-3 s of CPU on this machine, as much as
+# staging 30-50 MB of Parquet: smaller runs load in this process.
+PARALLEL_MIN_BYTES = 64 << 20
+
+
+def _worth_processes(to_stage: list[_Planned]) -> bool:
+    return sum(_size(item.source.path) for item in to_stage) >= PARALLEL_MIN_BYTES
+
+
+def _jobs_setting(jobs: int | None) -> int:
+    if jobs is None:
+        return max(os.cpu_count() or 1, 1)
+    if jobs < 1:
+        raise ConfigError(f"--jobs={jobs}: files loaded at once must be at least 1")
+    return jobs
+
+
+def _quiet(stage: str, fraction: float) -> None:
+    """Progress of a file staged in another process: reported when it commits."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker process needs to stage one file (picklable)."""
+
+    config: Config
+    source: SourceFile
+    encoding: str | None
+    pii_key: bytes | None
+    batch_rows: int
+    folder: Path
+    file_id: str
+
+
+def _stage_in_worker(job: _Job) -> _Staged:
+    from touchpoint.warehouse import connect
+
+    def key() -> bytes:
+        assert job.pii_key is not None  # resolved by the parent for entities with phones
+        return job.pii_key
+
+    loader = _FileLoader(
+        job.config, job.source, job.encoding, key, _quiet, job.batch_rows, job.folder
+    )
+    query_con = connect(":memory:")
+    try:
+        return loader.stage(job.file_id, query_con)
+    finally:
+        query_con.disconnect()
+
+
+class _Pool:
+    """Worker processes staging files ahead of their commits in the parent."""
+
+    def __init__(
+        self,
+        jobs: int,
+        config: Config,
+        encoding: str | None,
+        pii_key: bytes | None,
+        batch_rows: int,
+        folder: Path,
+    ) -> None:
+        self.executor = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+        )
+        self.job = {"config": config, "encoding": encoding, "pii_key": pii_key}
+        self.job |= {"batch_rows": batch_rows, "folder": folder}
+        self.futures: dict[int, Future] = {}
+
+    def submit(self, item: _Planned) -> None:
+        assert item.file_id is not None
+        job = _Job(source=item.source, file_id=item.file_id, **self.job)
+        self.futures[item.index] = self.executor.submit(_stage_in_worker, job)
+
+    def take(self, index: int) -> Future | None:
+        """The staging of the file ``index``, now the caller's to commit or discard."""
+        return self.futures.pop(index, None)
+
+    def close(self) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        self.executor.shutdown(wait=True)
+        for future in self.futures.values():  # staged but never taken (an error stopped us)
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().discard()
+
+
+def _load_one(
+    con: DuckDBBackend, loader: _FileLoader, item: _Planned, pool: _Pool | None
+) -> FileSummary:
+    """Stage (or take the staged) file and commit it; a failure of the file is a summary."""
+    source = item.source
+    future = pool.take(item.index) if pool is not None else None
+    try:
+        versions = loaded_versions(con)
+        for version in versions:
+            if version.file_id == item.file_id:
+                if future is not None:
+                    future.result().discard()
+                return loader.unchanged(con, version)
+        assert item.file_id is not None
+        staged = future.result() if future is not None else loader.stage(item.file_id, con)
+        return loader.finish(con, staged, versions)
+    except (InputFileError, SchemaError) as exc:
+        return _failed(source, str(exc))
+    except TouchpointError:
+        raise  # the warehouse or the configuration: every other file would fail too
+    except Exception as exc:  # a bug must not cost the other files their load
+        return _failed(
+            source,
+            f"{source.path}: unexpected {type(exc).__name__} while ingesting "
+            f"({str(exc).splitlines()[0] if str(exc) else 'no message'}); nothing of "
+            "the file was loaded; please report this with the file",
+        )
+
+
 def ingest(
     con: DuckDBBackend,
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
@@ -523,6 +697,7 @@ def ingest(
     encoding: str | None = None,
     on_progress: ProgressCallback | None = None,
     batch_rows: int | None = None,
+    jobs: int | None = 1,
 ) -> list[FileSummary]:
     """Validate source files and load them into the warehouse, one transaction per file.
 
@@ -550,6 +725,10 @@ def ingest(
         Rows read, checked and stored at a time (Parquet; a CSV block holds about as many
         rows of 128 bytes); peak memory grows with it, not with the file. ``None``: the
         ``TOUCHPOINT_INGEST_BATCH_ROWS`` environment variable, else 1,000,000.
+    jobs
+        Files read, checked and stored at once, each in its own process (``None``: one per
+        core). Each file still commits in its own transaction, in the order of ``paths``, so
+        the summaries and the log are those of loading the files one by one.
 
     Returns
     -------
@@ -564,7 +743,8 @@ def ingest(
     []
     """
     _check_options(entity, encoding)
-    rows_per_batch = batch_rows_setting(batch_rows)
+    batch_rows_setting(batch_rows)  # a bad setting fails before any file is touched
+    _jobs_setting(jobs)
     config = config or load_config()
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -577,34 +757,41 @@ def ingest(
             key.append(pii_key(con, config))
         return key[0]
 
+    rows_per_batch = batch_rows_setting(batch_rows)
+    folder = prepare_parts_folder(con, [ENTITIES[e].table for e in ENTITIES])
+    plan = _hash_each(sources, progress)
+    known = {v.file_id for v in loaded_versions(con)}
+    to_stage = []
+    for item in plan:  # the same content twice is staged once (its part has one name)
+        if item.file_id and item.file_id not in known:
+            to_stage.append(item)
+            known.add(item.file_id)
+    pool = None
+    if _jobs_setting(jobs) > 1 and len(to_stage) > 1 and _worth_processes(to_stage):
+        needs_key = any(c.pii for i in to_stage for c in ENTITIES[i.source.entity or ""].columns)
+        key_bytes = pii_key_once() if needs_key else None
+        pool = _Pool(_jobs_setting(jobs), config, encoding, key_bytes, rows_per_batch, folder)
+        for item in to_stage:
+            pool.submit(item)
     summaries = []
-    for index, source in enumerate(sources):
-        name = source.path.name
+    try:
+        for item in plan:
+            index, source = item.index, item.source
+            name = source.path.name
 
-        def report(stage: str, fraction: float, index: int = index, name: str = name) -> None:
-            progress.report(index, name, stage, fraction)
+            def report(stage: str, fraction: float, index: int = index, name: str = name) -> None:
+                progress.report(index, name, stage, fraction)
 
-        if source.problem is not None:
-            summaries.append(_failed(source, source.problem))
-        else:
-            try:
+            if item.failure is not None:
+                summaries.append(item.failure)
+            else:
                 loader = _FileLoader(
-                    con, config, source, encoding, pii_key_once, report, rows_per_batch
+                    config, source, encoding, pii_key_once, report, rows_per_batch, folder
                 )
-                summaries.append(loader.run())
-            except (InputFileError, SchemaError) as exc:
-                summaries.append(_failed(source, str(exc)))
-            except TouchpointError:
-                raise  # the warehouse or the configuration: every other file would fail too
-            except Exception as exc:  # a bug must not cost the other files their load
-                summaries.append(
-                    _failed(
-                        source,
-                        f"{source.path}: unexpected {type(exc).__name__} while ingesting "
-                        f"({str(exc).splitlines()[0] if str(exc) else 'no message'}); nothing of "
-                        "the file was loaded; please report this with the file",
-                    )
-                )
-        progress.finish(index)
-        report("done", 0.0)
+                summaries.append(_load_one(con, loader, item, pool))
+            progress.finish(index)
+            report("done", 0.0)
+    finally:
+        if pool is not None:
+            pool.close()
     return summaries

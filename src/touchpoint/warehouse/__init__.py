@@ -25,6 +25,7 @@ from touchpoint.warehouse.loading import (
     keys_already_loaded,
     load_atomically,
     part_writer,
+    prepare_parts_folder,
     repeated_keys_in_part,
 )
 from touchpoint.warehouse.parts import PARTS_TABLE, DropParts, Part, PartWriter, WrittenPart
@@ -38,6 +39,7 @@ __all__ = [
     "WrittenPart",
     "keys_already_loaded",
     "part_writer",
+    "prepare_parts_folder",
     "repeated_keys_in_part",
     "Delete",
     "Insert",

@@ -136,6 +136,7 @@ def load_atomically(
     parts: Sequence[Part] = (),
     written_parts: Sequence[WrittenPart] = (),
     drop_parts: Sequence[DropParts] = (),
+    clean_orphans: bool = True,
 ) -> None:
     """Apply ``deletes``, ``inserts`` and parts in one transaction: all of them land, or none.
 
@@ -156,6 +157,10 @@ def load_atomically(
         register (streaming ingest); deleted again if the transaction fails.
     drop_parts
         Parts to unregister; their files are deleted after the commit.
+    clean_orphans
+        First delete the files no view reads in the folders of the views written (left by
+        a killed load). ``False`` when other processes are writing parts there (parallel
+        ingest cleans once, before it starts them: :func:`prepare_parts_folder`).
 
     Raises
     ------
@@ -165,8 +170,9 @@ def load_atomically(
     raw = con.con
     every_part = [*parts, *written_parts]
     views = sorted({p.view for p in every_part} | {d.view for d in drop_parts})
-    if every_part or drop_parts:
+    if clean_orphans and (every_part or drop_parts):
         _parts.remove_orphans(raw, views, spare=[p.name for p in written_parts])
+    if every_part or drop_parts:
         for part in every_part:
             _check_part_columns(raw, part)
         folder = _parts.parts_folder(raw)
@@ -202,8 +208,7 @@ def load_atomically(
         raw.commit()
     except BaseException as exc:
         raw.rollback()
-        if every_part or drop_parts:  # the written parts are unregistered: delete them now
-            _parts.remove_orphans(raw, sorted({p.view for p in every_part}))
+        _delete_unregistered(raw, every_part)  # written for this transaction only
         if isinstance(exc, duckdb.Error):
             raise WarehouseError(
                 f"writing to the warehouse failed and was rolled back: {exc}".splitlines()[0]
@@ -211,6 +216,27 @@ def load_atomically(
         raise
     if drop_parts:
         _parts.delete_files(raw, drop_parts)
+
+
+def _delete_unregistered(
+    raw: duckdb.DuckDBPyConnection, parts: Sequence[Part | WrittenPart]
+) -> None:
+    if not parts:
+        return
+    folder = _parts.parts_folder(raw)
+    for part in parts:
+        if part.name not in _parts.registered(raw, part.view):
+            (folder / part.view / f"{part.name}{_parts.SUFFIX}").unlink(missing_ok=True)
+
+
+def prepare_parts_folder(con: DuckDBBackend, views: Sequence[str]) -> Path:
+    """Delete what killed loads left in the folders of ``views``; the parts folder.
+
+    Call it before starting processes that write parts (:class:`PartWriter`) for
+    ``load_atomically(..., clean_orphans=False)`` to register.
+    """
+    _parts.remove_orphans(con.con, views)
+    return _parts.parts_folder(con.con)
 
 
 def database_path(con: DuckDBBackend) -> Path | None:
