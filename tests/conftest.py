@@ -155,8 +155,6 @@ SLOW_ELSEWHERE = (
     "tests/cli/test_cli_run_report.py::",
     "tests/ingest/test_ingest_idempotence.py::test_a_load_killed_before_commit",
     "tests/ingest/test_ingest_properties.py::",
-    "tests/pipeline/test_pipeline_runner.py::test_registered_steps_run_on_contacts_alone",
-    "tests/pipeline/test_spark_portability.py::",
     "tests/tags/test_tags_cli.py::",
     "tests/tags/test_tags_reference_agreement.py::",
     "tests/tags/test_tags_report.py::",
