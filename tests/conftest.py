@@ -1,4 +1,9 @@
-"""Shared fixtures: a tiny hand-built warehouse whose every number is known."""
+"""Shared fixtures: a tiny hand-built warehouse whose every number is known, and the simulated
+worlds several test modules read (simulated once per session).
+
+Tests marked ``slow`` (see :func:`pytest_collection_modifyitems`) stay out of ``make
+test-fast``; ``make test`` runs everything.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.warehouse import connect
 
 T0 = dt.datetime(2026, 3, 2, 9, 0)
+# `--doctest-modules` would import every conftest.py as a module named "conftest" (the test
+# folders are not packages), and all but the first would clash; they hold no doctests.
+collect_ignore_glob = ["*conftest.py"]
 
 
 def _stg(entity: str, rows: list[dict]) -> pa.Table:
@@ -126,3 +134,40 @@ def ingested_world(simulated_world, tmp_path_factory):
     run_pipeline(con, load_config())
     yield con, summaries, realised, result
     con.disconnect()
+
+
+@pytest.fixture(scope="session")
+def calibration_world(tmp_path_factory):
+    """A world large enough for the brief's figures to settle: 12,000 customers × 2 months,
+    seed 3 (read-only: copy it before continuing it)."""
+    from touchpoint.simulate import simulate
+
+    return simulate(tmp_path_factory.mktemp("calibration"), customers=12_000, months=2, seed=3)
+
+
+#: Fixtures that simulate a world: every test using one is slow.
+WORLD_FIXTURES = frozenset({"simulated_world", "ingested_world", "calibration_world"})
+#: Slow tests (several seconds each, 2 cores) in files being rewritten by parallel work,
+#: marked here instead of by a decorator; each moves to its file when the file is next edited.
+SLOW_ELSEWHERE = (
+    "tests/cli/test_cli_demo.py::",
+    "tests/cli/test_cli_errors.py::test_every_command_has_help",
+    "tests/cli/test_cli_run_report.py::",
+    "tests/ingest/test_ingest_idempotence.py::test_a_load_killed_before_commit",
+    "tests/ingest/test_ingest_properties.py::",
+    "tests/pipeline/test_pipeline_runner.py::test_registered_steps_run_on_contacts_alone",
+    "tests/pipeline/test_spark_portability.py::",
+    "tests/tags/test_tags_cli.py::",
+    "tests/tags/test_tags_reference_agreement.py::",
+    "tests/tags/test_tags_report.py::",
+    "tests/test_benchmark_harness.py::",
+    "tests/warehouse/test_warehouse_parts.py::test_a_kill_between_the_file_and_the_commit",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test that uses a simulated world or is listed in SLOW_ELSEWHERE."""
+    for item in items:
+        uses_world = WORLD_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if uses_world or item.nodeid.startswith(SLOW_ELSEWHERE):
+            item.add_marker(pytest.mark.slow)

@@ -31,3 +31,8 @@ class WarehouseError(TouchpointError, RuntimeError):
 
 class RuleError(TouchpointError, ValueError):
     """A rule (tag, survey strategy, ...) cannot be parsed; the message gives the position."""
+
+
+class PipelineError(TouchpointError, ValueError):
+    """The analytics steps cannot be ordered (a cycle, a table nobody writes) or a step broke
+    its declaration (a build returned other tables than it declares)."""

@@ -63,6 +63,7 @@ def long_world(tmp_path_factory):
     con.disconnect()
 
 
+@pytest.mark.slow
 def test_payment_levels_rank_customers_like_the_planted_payment_preferences(long_world):
     last, _, planted, pay_channels = long_world
     pay = last[last.business == "payment"]
@@ -79,6 +80,7 @@ def test_payment_levels_rank_customers_like_the_planted_payment_preferences(long
     assert min(share for share, _ in rho.values()) >= 0.6
 
 
+@pytest.mark.slow
 def test_agent_shares_rise_with_the_planted_agent_preference(long_world):
     """Per customer × business a year holds a handful of contacts (2 to 9 on average), so a
     customer's share is a noisy reading of the planted weight: even an oracle that draws the

@@ -11,6 +11,8 @@ from touchpoint.config import load_config
 from touchpoint.pipeline import run_pipeline
 from touchpoint.warehouse import connect
 
+pytestmark = pytest.mark.slow  # the module's warehouse runs the whole pipeline
+
 runner = CliRunner(env={"COLUMNS": "250"})
 
 

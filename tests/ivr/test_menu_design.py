@@ -296,11 +296,13 @@ def test_fixes_bring_each_error_rate_down_to_the_menu_median():
     assert (a["main_error_kind"], b["main_error_kind"]) == ("timeouts", "zero_outs")
 
 
+@pytest.mark.slow
 def test_fix_needs_significance():
     recs = recommend(FIX_CALLS, fix_min_actions=5, promote_min_share=1.0)
     assert not any(kind == "fix" for kind, _ in recs)  # A has 4 actions, B 3: too few
 
 
+@pytest.mark.slow
 def test_step_builds_cube_and_mart_from_events():
     out = build_menu_design({"stg_ivr_events": journeys(CALLS)}, load_config())
     assert set(out) == {"int_ivr_menu_replay", "mart_ivr_menu_recommendations"}
@@ -326,6 +328,7 @@ def test_settings_refuse_bad_values_with_their_key(tmp_path):
     assert load_menu_design_settings().seconds_per_added_option == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "calls",
     [{}, {"c1": [(0, "root", "hang_up", None)]}, {"c1": [*START, (3, "root", "hang_up", None)]}],

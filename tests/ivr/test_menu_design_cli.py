@@ -14,6 +14,8 @@ from touchpoint.config import load_config
 from touchpoint.ivr import build_menu_design
 from touchpoint.warehouse import connect, write_table
 
+pytestmark = pytest.mark.slow  # the module's warehouse runs the whole pipeline
+
 runner = CliRunner(env={"COLUMNS": "220"})
 
 

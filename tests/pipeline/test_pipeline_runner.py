@@ -1,7 +1,11 @@
 import ibis
+import pytest
 
+from touchpoint.capability import Step
 from touchpoint.config import load_config
-from touchpoint.pipeline import STEPS, Step, run_pipeline
+from touchpoint.errors import PipelineError
+from touchpoint.pipeline import STEPS, order_steps, pipeline_steps, run_pipeline
+from touchpoint.pipeline.registry import CAPABILITIES, SOURCE_TABLES, capability_steps
 
 
 def _count_by_channel(tables, config):
@@ -21,11 +25,32 @@ def _needs_mart(tables, config):
     }
 
 
-def test_steps_run_in_order_and_skip_missing_inputs(tiny_warehouse):
+def _step(name, reads, writes, optional=()):
+    return Step(name, inputs=reads, optional=optional, outputs=writes, build=lambda t, c: {})
+
+
+def test_steps_run_in_dependency_order_and_skip_missing_inputs(tiny_warehouse):
     steps = [
-        Step("by_channel", ("stg_contacts",), _count_by_channel),
-        Step("total", ("mart_test_by_channel",), _needs_mart, optional_inputs=("stg_customers",)),
-        Step("needs_bills", ("stg_bills",), _count_by_channel),
+        # Listed before the step whose table it reads: the runner orders them.
+        Step(
+            "total",
+            inputs=("mart_test_by_channel",),
+            optional=("stg_customers",),
+            outputs=("mart_test_total",),
+            build=_needs_mart,
+        ),
+        Step(
+            "by_channel",
+            inputs=("stg_contacts",),
+            outputs=("mart_test_by_channel",),
+            build=_count_by_channel,
+        ),
+        Step(
+            "needs_bills",
+            inputs=("stg_bills",),
+            outputs=("mart_test_bills",),
+            build=_count_by_channel,
+        ),
     ]
     seen = []
     results = run_pipeline(
@@ -48,11 +73,122 @@ def test_steps_run_in_order_and_skip_missing_inputs(tiny_warehouse):
     ]
 
 
+def test_a_build_returning_other_tables_than_declared_is_refused_before_writing(tiny_warehouse):
+    step = Step(
+        "liar",
+        inputs=("stg_contacts",),
+        outputs=("mart_test_by_channel", "mart_test_other"),
+        build=_count_by_channel,
+    )
+    with pytest.raises(PipelineError) as info:
+        run_pipeline(tiny_warehouse, load_config(), steps=[step])
+    assert str(info.value) == (
+        "step 'liar' returned ['mart_test_by_channel'] but declares outputs "
+        "['mart_test_by_channel', 'mart_test_other'] (undeclared: [], not returned: "
+        "['mart_test_other']); make build return exactly its declared outputs"
+    )
+    assert "mart_test_by_channel" not in tiny_warehouse.list_tables()
+
+
+def test_order_is_topological_and_ties_keep_registration_order():
+    a = _step("a", ("stg_contacts",), ("mart_a",))
+    b = _step("b", ("mart_c",), ("mart_b",))
+    c = _step("c", ("stg_contacts",), ("mart_c",))
+    d = _step("d", ("stg_contacts",), ("mart_d",), optional=("mart_b",))
+    # b waits for c, d for b (an optional input is also a dependency); a and c are free.
+    names = [s.name for s in order_steps([a, b, c, d], sources={"stg_contacts"})]
+    assert names == ["a", "c", "b", "d"]
+    assert [s.name for s in order_steps([d, c, b, a], sources={"stg_contacts"})] == [
+        "c",
+        "b",
+        "d",
+        "a",
+    ]
+
+
+def test_a_step_may_read_its_own_previous_output():
+    history = _step("history", ("stg_contacts",), ("mart_h",), optional=("mart_h",))
+    assert order_steps([history], sources={"stg_contacts"}) == [history]
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            [_step("x", ("mart_nowhere",), ("mart_x",))],
+            "step 'x' reads 'mart_nowhere', which no registered step writes and no source "
+            "provides; register the step that writes it or correct the name",
+        ),
+        (
+            [_step("x", ("stg_contacts",), ("mart_x",), optional=("stg_typo",))],
+            "step 'x' reads 'stg_typo', which no registered step writes and no source "
+            "provides; register the step that writes it or correct the name",
+        ),
+        (
+            [
+                _step("x", ("stg_contacts",), ("mart_x",)),
+                _step("y", ("stg_contacts",), ("mart_x",)),
+            ],
+            "table 'mart_x' is written by both step 'x' and step 'y'; one table has one producer",
+        ),
+        (
+            [
+                _step("x", ("stg_contacts",), ("mart_x",)),
+                _step("x", ("stg_contacts",), ("mart_y",)),
+            ],
+            "two steps are named 'x'; step names must be unique",
+        ),
+        (
+            [
+                _step("p", ("mart_r",), ("mart_p",)),
+                _step("q", ("mart_p",), ("mart_q",)),
+                _step("r", ("mart_q",), ("mart_r",)),
+                _step("free", ("stg_contacts",), ("mart_free",)),
+            ],
+            "the steps form a cycle: p -> q -> r -> p (q reads mart_p, written by p; "
+            "r reads mart_q, written by q; p reads mart_r, written by r)",
+        ),
+    ],
+)
+def test_bad_registrations_are_refused_in_one_line(steps, message):
+    with pytest.raises(PipelineError) as info:
+        order_steps(steps, sources={"stg_contacts"})
+    assert str(info.value) == message
+    assert "\n" not in str(info.value)
+
+
+def test_bad_step_declarations_are_refused():
+    with pytest.raises(PipelineError, match="write \\('stg_contacts',\\)"):
+        Step("s", inputs="stg_contacts", outputs=("m",), build=lambda t, c: {})
+    with pytest.raises(PipelineError, match="declares no outputs"):
+        Step("s", inputs=("stg_contacts",), outputs=(), build=lambda t, c: {})
+    with pytest.raises(PipelineError, match="both required and optional"):
+        Step("s", inputs=("a",), optional=("a",), outputs=("m",), build=lambda t, c: {})
+
+
+def test_every_registered_capability_declares_its_steps_and_the_order_respects_them():
+    steps = pipeline_steps()
+    assert [s.name for s in steps] == [s.name for s in STEPS]
+    assert sum(len(capability_steps(name)) for name in CAPABILITIES) == len(steps) >= 13
+    position = {s.name: i for i, s in enumerate(steps)}
+    writer = {table: s.name for s in steps for table in s.outputs}
+    for step in steps:
+        for table in step.reads:
+            assert table in SOURCE_TABLES or table in writer, (step.name, table)
+            if writer.get(table, step.name) != step.name:
+                assert position[writer[table]] < position[step.name], (step.name, table)
+    assert position["customers"] < position["tags"] < position["tags_changes"]
+
+
 def test_registered_steps_run_on_contacts_alone(tiny_warehouse):
-    results = {r.step: r for r in run_pipeline(tiny_warehouse, load_config(), steps=STEPS)}
+    results = {r.step: r for r in run_pipeline(tiny_warehouse, load_config())}
     assert results["channels_cubes"].ran and results["channels"].ran
-    # No IVR events in this warehouse: no hotline-call cube, and the marts run without it.
-    assert "mart_channels_calls_daily" not in results["channels_cubes"].tables
+    # No IVR events in this warehouse: no hotline-call cube, no escalation marts, and the
+    # channel marts run without them.
+    assert results["channels_calls_cube"].skipped_reason == ("missing input table stg_ivr_events")
+    assert results["channels_escalation"].skipped_reason == (
+        "missing input table mart_channels_calls_daily"
+    )
     kpis = tiny_warehouse.table("mart_channels_kpis").to_pyarrow().to_pylist()[0]
     # u2's web payment at 09:10 is followed by a store payment the next day at 09:00:
     # within 24 h of its end, so 1 repeat among 5 contacts; the agent row shares call c1.

@@ -13,15 +13,17 @@ from touchpoint.cli import main
 from touchpoint.errors import ConfigError
 from touchpoint.simulate import continue_world, simulate
 
+pytestmark = pytest.mark.slow  # each test simulates or continues a world
+
 STORES = ["store", "partner_store"]
 
 
 @pytest.fixture(scope="module")
-def loop(tmp_path_factory):
-    """12,000 customers × 2 months; a random half of February's store payers get a diversion
-    SMS, and the world goes on for 2 months. A copy is continued too (determinism)."""
+def loop(tmp_path_factory, calibration_world):
+    """The shared 12,000 customers × 2 months; a random half of February's store payers get a
+    diversion SMS, and the world goes on for 2 months. A copy is continued too (determinism)."""
     root = tmp_path_factory.mktemp("loop")
-    simulate(root / "world", customers=12_000, months=2, seed=3)
+    shutil.copytree(calibration_world.out_dir, root / "world")
     customers_before = pd.read_parquet(root / "world" / "customers.parquet")
     shutil.copytree(root / "world", root / "copy")
     payments = pd.read_parquet(root / "world" / "payments.parquet")

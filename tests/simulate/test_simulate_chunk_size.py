@@ -13,6 +13,8 @@ from touchpoint.contract import ENTITIES
 from touchpoint.simulate import continue_world, load_params, simulate
 from touchpoint.simulate.chunk import ACTIONS
 
+pytestmark = pytest.mark.slow  # worlds at several chunk sizes
+
 SIZES = (4096, 1000, 333)
 # Each world is continued in yet another chunk size than it was simulated in.
 CONTINUED_IN = {4096: 250, 1000: 4096, 333: 777}

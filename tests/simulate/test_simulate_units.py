@@ -9,13 +9,7 @@ import pytest
 
 from touchpoint.simulate import keyed_random as kr
 from touchpoint.simulate import load_params
-from touchpoint.simulate.chunk import (
-    Plan,
-    _divert,
-    _hotline_follow_ups,
-    _per_customer,
-    _work_order_outcomes,
-)
+from touchpoint.simulate.contacts import hotline_follow_ups
 from touchpoint.simulate.hotline import (
     OUTCOME_ABANDONED,
     OUTCOME_RESOLVED,
@@ -26,6 +20,7 @@ from touchpoint.simulate.hotline import (
 from touchpoint.simulate.keyed_random import Site
 from touchpoint.simulate.population import month_bounds
 from touchpoint.simulate.timing import DAY_US, HOUR_US, day_weights, exposure
+from touchpoint.simulate.work_orders import Plan, divert, per_customer, work_order_outcomes
 
 
 def test_day_weights_of_february_2026():
@@ -46,7 +41,7 @@ def test_day_weights_of_february_2026():
 
 def test_divert_moves_the_share_and_keeps_the_sum():
     p = np.array([[0.5, 0.3, 0.2, 0.0]])
-    moved = _divert(p, np.array([0.5]), np.array([0, 1]), np.array([[0, 0, 0.25, 0.75]]))
+    moved = divert(p, np.array([0.5]), np.array([0, 1]), np.array([[0, 0, 0.25, 0.75]]))
     # Half of 0.8 leaves the first two channels: 0.1 to the third, 0.3 to the fourth.
     assert moved.tolist()[0] == pytest.approx([0.25, 0.15, 0.3, 0.3])
 
@@ -67,7 +62,7 @@ def _plan(**kw):
 
 
 def test_two_work_orders_combine_and_start_with_the_first():
-    start, strength = _per_customer(3, _plan(), 0)
+    start, strength = per_customer(3, _plan(), 0)
     assert start[0] == 3 and strength[0] == pytest.approx(1 - 0.5 * 0.8)
     assert strength[1] == 0 and start[1] == np.iinfo(np.int64).max
 
@@ -76,8 +71,7 @@ def test_individual_effects_from_expected_counts_and_hazards():
     class State:
         leave_us = np.array([2**62, 2**62])
 
-    outcomes = _work_order_outcomes(
-        None,
+    outcomes = work_order_outcomes(
         _plan(),
         State(),
         {
@@ -155,16 +149,16 @@ def test_a_caller_who_gives_up_on_the_hotline_tries_another_channel():
     habits = np.array([[[0.25, 0.25, 0.25, 0.25]] * 2])  # [customer, business, channel]
     calls = _calls()
     far = np.array([10 * DAY_US])
-    tried = _hotline_follow_ups(_params_with_hotline_repeat(1.0), calls, channels, habits, far)
+    tried = hotline_follow_ups(_params_with_hotline_repeat(1.0), calls, channels, habits, far)
     # Only the calls that failed and were not redialled: the abandoned one and the agent leg.
     assert tried["key"].tolist() == kr.fold(calls.key[[2, 3]], Site.HOTLINE_FOLLOW_UP).tolist()
     assert set(tried["channel"].tolist()) <= {2, 3}  # never back to the hotline
     ended = np.array([2 * HOUR_US + 60_000_000, 3 * HOUR_US + 400_000_000])
     gap_hours = (tried["start_us"] - ended) / HOUR_US
     assert ((gap_hours >= 0.3 - 1e-6) & (gap_hours <= 20)).all()
-    none = _hotline_follow_ups(_params_with_hotline_repeat(0.0), calls, channels, habits, far)
+    none = hotline_follow_ups(_params_with_hotline_repeat(0.0), calls, channels, habits, far)
     assert len(none["key"]) == 0
     # Nobody follows up after leaving the network (here: before the earliest possible try).
     left_at = np.array([ended[0] + int(0.3 * HOUR_US) - 1])
-    gone = _hotline_follow_ups(_params_with_hotline_repeat(1.0), calls, channels, habits, left_at)
+    gone = hotline_follow_ups(_params_with_hotline_repeat(1.0), calls, channels, habits, left_at)
     assert len(gone["key"]) == 0

@@ -45,12 +45,6 @@ def test_ingest_accepts_every_simulated_row(ingested_world):
     assert sum(s.n_quarantined for s in summaries) == 0
 
 
-@pytest.fixture(scope="module")
-def calibration_world(tmp_path_factory):
-    """A world large enough for the brief's figures to settle (12,000 customers × 2 months)."""
-    return simulate(tmp_path_factory.mktemp("calibration"), customers=12_000, months=2, seed=3)
-
-
 def test_realised_figures_reproduce_the_brief(calibration_world):
     f = calibration_world.realised
     assert f["ivr_containment_rate"] == pytest.approx(0.79, abs=0.02)  # seed 003: 79.03 %
@@ -101,9 +95,6 @@ def test_realised_figures_equal_a_recount_from_the_written_files(simulated_world
         calls.started_at.dt.date.shift(-1)
     )
     assert redialled.mean() == pytest.approx(realised["hotline_redial_rate"], abs=1e-12)
-    assert realised["hotline_redial_rate"] == pytest.approx(
-        1 - 1 / realised["calls_per_dialling_customer_per_day"], abs=1e-12
-    )
     # Churn: who left (source file) and why (truth), over the simulated months.
     customers = pd.read_parquet(result.files["customers"])
     left = customers[customers.status == "left"]
@@ -119,6 +110,38 @@ def test_realised_figures_equal_a_recount_from_the_written_files(simulated_world
         assert shares.get(reason, 0.0) == pytest.approx(share, abs=1e-12), reason
 
 
+def test_redials_follow_the_planted_probabilities(simulated_world):
+    """A caller dials again the same day with the planted probability: after a call that
+    solved the need (self service completed, or an agent resolved it) and after one that did
+    not. Recounted from the files: a redial is the same customer's next IVR call the same day.
+
+    Two small biases, both under 2 points here: the day's end and the cap on calls a day
+    stop some redials; another need the same day looks like one.
+    """
+    result, _ = simulated_world
+    planted = load_params().hotline
+    events = pd.read_parquet(result.files["ivr_events"]).sort_values(["call_id", "seq"])
+    last_type = events.groupby("call_id").event_type.last()
+    contacts = pd.read_parquet(result.files["contacts"])
+    agent_outcome = contacts[contacts.channel == "agent"].set_index("call_id").outcome
+    calls = contacts[contacts.channel == "ivr"].sort_values(["customer_id", "started_at"])
+    resolved = calls.call_id.map(last_type).eq("self_service_complete") | calls.call_id.map(
+        agent_outcome
+    ).eq("resolved")
+    redialled = calls.customer_id.eq(calls.customer_id.shift(-1)) & calls.started_at.dt.date.eq(
+        calls.started_at.dt.date.shift(-1)
+    )
+    for solved, p in (
+        (True, planted.redial_after_resolved),
+        (False, planted.redial_after_unresolved),
+    ):
+        mine = redialled[resolved == solved]
+        se = (p * (1 - p) / len(mine)) ** 0.5
+        assert len(mine) > 500, solved
+        assert mine.mean() == pytest.approx(p, abs=3 * se + 0.02), (solved, mine.mean(), p)
+
+
+@pytest.mark.slow
 def test_the_same_seed_gives_identical_files(tmp_path):
     a = simulate(tmp_path / "a", customers=500, months=1, seed=5)
     b = simulate(tmp_path / "b", customers=500, months=1, seed=5)
@@ -128,6 +151,7 @@ def test_the_same_seed_gives_identical_files(tmp_path):
     assert c.files["contacts"].read_bytes() != a.files["contacts"].read_bytes()
 
 
+@pytest.mark.slow
 def test_a_customer_does_not_depend_on_how_many_follow(tmp_path):
     params = load_params(chunk_size=256)
     # Two whole chunks of 256: their customers must come out the same inside a larger world.
@@ -139,6 +163,7 @@ def test_a_customer_does_not_depend_on_how_many_follow(tmp_path):
     pd.testing.assert_frame_equal(first.reset_index(drop=True), same.reset_index(drop=True))
 
 
+@pytest.mark.slow
 def test_changed_parameters_move_their_figures(tmp_path):
     base = load_params()
     confusing = load_params(ivr__confusing_factor=10.0)
@@ -153,6 +178,7 @@ def test_changed_parameters_move_their_figures(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_gbk_csv_world_is_strict_gbk_and_ingests_like_parquet(tmp_path):
     from touchpoint.ingest import ingest
     from touchpoint.warehouse import connect

@@ -15,6 +15,8 @@ import pytest
 
 from touchpoint.simulate import load_params, simulate
 
+pytestmark = pytest.mark.slow  # an 8,000 × 6 world
+
 CUSTOMERS, MONTHS, SEED = 8000, 6, 23
 DIGITAL = ["web", "app"]
 

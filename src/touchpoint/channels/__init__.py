@@ -21,19 +21,22 @@ Pure Ibis functions over the warehouse tables ``stg_contacts``, ``stg_customers`
 [0.5]
 """
 
+from touchpoint.capability import Step
 from touchpoint.channels._build import (
     CALLS_CUBE,
-    CUBES_INPUTS,
     ESCALATION_MARTS,
     KPI_MARTS,
     KPIS_MART,
-    MARTS_INPUTS,
     REPEATS_MART,
     TOTALS_MART,
     VOLUME_CUBE,
     build,
+    build_calls_cube,
     build_cubes,
+    build_escalation,
+    build_kpi_marts,
     build_marts,
+    build_volume_cube,
     kpis_for,
 )
 from touchpoint.channels._calls import call_volume, hotline_call_facts, last_ivr_events
@@ -73,20 +76,23 @@ __all__ = [
     "channel_kpi_rows",
     "headline",
     "CALLS_CUBE",
-    "CUBES_INPUTS",
     "DIMENSIONS",
     "ESCALATION_MARTS",
     "KPIS_MART",
     "KPI_MARTS",
-    "MARTS_INPUTS",
     "PERIODS",
+    "STEPS",
     "REPEATS_MART",
     "TOTALS_MART",
     "VOLUME_CUBE",
     "ChannelsSettings",
     "build",
+    "build_calls_cube",
     "build_cubes",
+    "build_escalation",
+    "build_kpi_marts",
     "build_marts",
+    "build_volume_cube",
     "call_volume",
     "channel_costs",
     "channel_kpis",
@@ -109,3 +115,37 @@ __all__ = [
     "repeat_summary",
     "settings_from_config",
 ]
+
+#: The pipeline steps of the channel analytics (``touchpoint.pipeline`` orders and runs them).
+STEPS = (
+    Step(
+        "channels_cubes",
+        inputs=("stg_contacts",),
+        optional=("stg_customers",),
+        outputs=(VOLUME_CUBE,),
+        build=build_volume_cube,
+        description="daily contact volume cube: contacts, repeats, cost by channel and dimension",
+    ),
+    Step(
+        "channels_calls_cube",
+        inputs=("stg_contacts", "stg_ivr_events"),
+        outputs=(CALLS_CUBE,),
+        build=build_calls_cube,
+        description="daily hotline-call cube: calls ended in the IVR, escalations to an agent",
+    ),
+    Step(
+        "channels",
+        inputs=(VOLUME_CUBE, "stg_contacts"),
+        optional=("stg_customers", CALLS_CUBE),
+        outputs=(*KPI_MARTS.values(), TOTALS_MART, REPEATS_MART, KPIS_MART),
+        build=build_kpi_marts,
+        description="channel KPIs by period and dimension, totals, repeats, headline KPIs",
+    ),
+    Step(
+        "channels_escalation",
+        inputs=(CALLS_CUBE,),
+        outputs=tuple(ESCALATION_MARTS.values()),
+        build=build_escalation,
+        description="IVR -> agent escalation by region, business and last IVR node",
+    ),
+)

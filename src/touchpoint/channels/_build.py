@@ -33,57 +33,44 @@ ESCALATION_MARTS = {
     "business": "mart_channels_escalation_by_business",
     "last_node_id": "mart_channels_escalation_by_node",
 }
-#: Inputs of each step: (required, optional).
-CUBES_INPUTS = (("stg_contacts",), ("stg_customers", "stg_ivr_events"))
-MARTS_INPUTS = ((VOLUME_CUBE, "stg_contacts"), ("stg_customers", CALLS_CUBE))
 
 
-def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
-    """Step ``channels_cubes``: the daily volume cube and, with IVR events, the daily call cube.
-
-    Parameters
-    ----------
-    tables
-        ``stg_contacts`` (required), ``stg_customers`` and ``stg_ivr_events`` (optional).
-
-    Returns
-    -------
-    dict
-        ``mart_channels_volume_daily`` (one row per day × channel × region × brand × value tier
-        × business) and ``mart_channels_calls_daily`` (one row per day × region × business ×
-        last IVR node × ended in the IVR or not).
-    """
+def build_volume_cube(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``channels_cubes``: ``mart_channels_volume_daily``, one row per day × channel ×
+    region × brand × value tier × business, from ``stg_contacts`` (and ``stg_customers`` for the
+    customer's brand and tier when it exists)."""
     settings = settings_from_config(config)
-    contacts = tables["stg_contacts"]
-    facts = contact_facts(contacts, tables.get("stg_customers"), config, settings)
-    out = {VOLUME_CUBE: contact_volume(facts)}
-    if "stg_ivr_events" in tables:
-        calls = hotline_call_facts(
-            clean_contacts(contacts, settings), tables["stg_ivr_events"], settings
-        )
-        out[CALLS_CUBE] = call_volume(calls)
-    return out
+    facts = contact_facts(tables["stg_contacts"], tables.get("stg_customers"), config, settings)
+    return {VOLUME_CUBE: contact_volume(facts)}
 
 
-def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
-    """Step ``channels``: the channel marts from the cubes and ``stg_contacts``.
+def build_calls_cube(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``channels_calls_cube``: ``mart_channels_calls_daily``, one row per day × region ×
+    business × last IVR node × ended in the IVR or not, from ``stg_contacts`` and
+    ``stg_ivr_events``."""
+    settings = settings_from_config(config)
+    calls = hotline_call_facts(
+        clean_contacts(tables["stg_contacts"], settings), tables["stg_ivr_events"], settings
+    )
+    return {CALLS_CUBE: call_volume(calls)}
+
+
+def build_kpi_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``channels``: the KPI marts from the volume cube and ``stg_contacts``.
 
     Returns
     -------
     dict
         ``mart_channels_kpis_{daily,weekly,monthly}`` (one row per period × dimension ×
         dimension value × channel, for the dimensions of ``mart_dimensions`` in the
-        settings; see :func:`kpis_for` for the others), ``mart_channels_totals`` (one row per channel),
-        ``mart_channels_repeats`` (one row per channel × business), ``mart_channels_kpis``
-        (one row) and, with the call cube,
-        ``mart_channels_escalation_by_{region,business,node}`` (one row per region / business /
-        last IVR node).
+        settings; see :func:`kpis_for` for the others), ``mart_channels_totals`` (one row per
+        channel), ``mart_channels_repeats`` (one row per channel × business) and
+        ``mart_channels_kpis`` (one row; its escalation figures need the call cube).
     """
     settings = settings_from_config(config)
     volume = tables[VOLUME_CUBE]
     contacts = clean_contacts(tables["stg_contacts"], settings)
     customers = tables.get("stg_customers")
-    calls = tables.get(CALLS_CUBE)
     channel_ids = config.ids("channel")
     marts = {
         name: channel_kpis_all_dimensions(
@@ -99,10 +86,32 @@ def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
     }
     marts[TOTALS_MART] = channel_totals(volume, contacts, channel_ids, settings)
     marts[REPEATS_MART] = repeat_summary(volume, ("channel", "business"))
-    marts[KPIS_MART] = headline_kpis(volume, contacts, calls, settings)
-    if calls is not None:
-        for column, name in ESCALATION_MARTS.items():
-            marts[name] = escalation_summary(calls, (column,))
+    marts[KPIS_MART] = headline_kpis(volume, contacts, tables.get(CALLS_CUBE), settings)
+    return marts
+
+
+def build_escalation(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``channels_escalation``: ``mart_channels_escalation_by_{region,business,node}``
+    (one row per region / business / last IVR node) from the call cube."""
+    calls = tables[CALLS_CUBE]
+    return {name: escalation_summary(calls, (column,)) for column, name in ESCALATION_MARTS.items()}
+
+
+def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """The volume cube and, with ``stg_ivr_events``, the call cube (steps ``channels_cubes``
+    and ``channels_calls_cube`` together)."""
+    out = build_volume_cube(tables, config)
+    if "stg_ivr_events" in tables:
+        out |= build_calls_cube(tables, config)
+    return out
+
+
+def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """The channel marts from the cubes and ``stg_contacts``: those of :func:`build_kpi_marts`
+    and, with the call cube, those of :func:`build_escalation`."""
+    marts = build_kpi_marts(tables, config)
+    if CALLS_CUBE in tables:
+        marts |= build_escalation(tables, config)
     return marts
 
 

@@ -84,6 +84,26 @@ def ingest_command(
             "--encoding", help="Encoding of every CSV (e.g. gbk), instead of detecting it."
         ),
     ] = None,
+    batch_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-rows",
+            help="Rows read, checked and stored at a time; memory grows with it, not with "
+            "the file. Default: TOUCHPOINT_INGEST_BATCH_ROWS, else 1,000,000.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Files read and checked at once, each in its own process; each still "
+            "commits on its own, in order. Default: one per core.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
@@ -95,25 +115,20 @@ def ingest_command(
     """
     settings = load_config(config)
     with open_warehouse(warehouse, write=True) as con:
-        summaries = _ingest(con, paths, settings, entity, encoding, json_output)
+        options = {"config": settings, "entity": entity, "encoding": encoding}
+        options |= {"batch_rows": batch_rows, "jobs": jobs}
+        summaries = _ingest(con, paths, options, json_output)
     if any(s.status == "failed" for s in summaries):
         raise typer.Exit(1)
 
 
-def _ingest(con, paths, settings, entity, encoding, json_output) -> list[FileSummary]:
+def _ingest(con, paths, options, json_output) -> list[FileSummary]:
     if json_output:
-        summaries = ingest(con, paths, config=settings, entity=entity, encoding=encoding)
+        summaries = ingest(con, paths, **options)
         typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))
     else:
         with progress_bar("ingesting") as on_progress:
-            summaries = ingest(
-                con,
-                paths,
-                config=settings,
-                entity=entity,
-                encoding=encoding,
-                on_progress=on_progress,
-            )
+            summaries = ingest(con, paths, on_progress=on_progress, **options)
         console.print(_summary_table(summaries))
         _notes(summaries)
     return summaries

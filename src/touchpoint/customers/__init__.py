@@ -20,12 +20,10 @@ the pipeline writes ``mart_customer_contacts_monthly``, ``mart_channel_preferenc
 [2, 1]
 """
 
+from touchpoint.capability import Step
 from touchpoint.customers._build import (
-    C360_INPUTS,
     C360_MART,
-    CONTACTS_INPUTS,
     CONTACTS_MART,
-    PREFERENCE_INPUTS,
     PREFERENCE_MART,
     build,
     build_360,
@@ -73,13 +71,11 @@ from touchpoint.customers._surveys import (
 )
 
 __all__ = [
-    "C360_INPUTS",
     "C360_MART",
-    "CONTACTS_INPUTS",
     "CONTACTS_MART",
-    "PREFERENCE_INPUTS",
     "PREFERENCE_MART",
     "PROFILE_KEYS",
+    "STEPS",
     "CustomersOverview",
     "CustomersSettings",
     "UnknownCustomerError",
@@ -112,3 +108,30 @@ __all__ = [
     "with_contribution_tier",
     "with_identity_flag",
 ]
+
+#: The pipeline steps of the customer analytics (``touchpoint.pipeline`` orders and runs them).
+STEPS = (
+    Step(
+        "customer_contacts",
+        inputs=("stg_customers",),
+        optional=("stg_contacts", "stg_payments"),
+        outputs=(CONTACTS_MART,),
+        build=build_contacts,
+        description="contacts and payments per customer, month, business and channel; cost",
+    ),
+    Step(
+        "channel_preference",
+        inputs=(CONTACTS_MART,),
+        outputs=(PREFERENCE_MART,),
+        build=build_preference,
+        description="channel preference levels per customer, business and channel",
+    ),
+    Step(
+        "customers",
+        inputs=("stg_customers", CONTACTS_MART),
+        optional=(PREFERENCE_MART, "stg_bills", "stg_orders", "stg_complaints", "stg_surveys"),
+        outputs=(C360_MART,),
+        build=build_360,
+        description="customer 360: profile, value, contacts, cost, satisfaction, levels, tiers",
+    ),
+)

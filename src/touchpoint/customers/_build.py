@@ -13,13 +13,6 @@ from touchpoint.customers._settings import settings_from_config
 CONTACTS_MART = "mart_customer_contacts_monthly"
 PREFERENCE_MART = "mart_channel_preference"
 C360_MART = "mart_customer_360"
-#: Inputs of each step: (required, optional).
-CONTACTS_INPUTS = (("stg_customers",), ("stg_contacts", "stg_payments"))
-PREFERENCE_INPUTS = ((CONTACTS_MART,), ())
-C360_INPUTS = (
-    ("stg_customers", CONTACTS_MART),
-    (PREFERENCE_MART, "stg_bills", "stg_orders", "stg_complaints", "stg_surveys"),
-)
 
 
 def build_contacts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:

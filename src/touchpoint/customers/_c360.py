@@ -140,6 +140,11 @@ def customer_360(
 ) -> ibis.Table:
     """The customer 360 of the data contract in docs/customers.md.
 
+    Each part is a narrow per customer × month table joined onto the spine of the months each
+    customer was in the network: bills, contacts and payments by channel (with the cost to
+    serve), orders, complaints, surveys; then trailing three-month sums, the channel
+    preference levels and, last, the profile.
+
     Parameters
     ----------
     customers
@@ -170,131 +175,164 @@ def customer_360(
             "orders": orders,
         }
     )
-    people = customers.select(
-        "customer_id",
-        "brand",
-        "value_tier",
-        "region",
-        "plan_id",
-        "join_date",
-        "leave_date",
-        "birth_year",
-        is_group_key_person=customers.is_group_key_person.fill_null(False),
-        is_family_plan=customers.is_family_plan.fill_null(False),
+    t = _customer_months(customers, spine_months)
+    t = _attach(t, _bills_monthly(bills), _BILL_COLUMNS)
+    contacts_m = (
+        None if contacts_monthly is None else _contacts_by_channel(contacts_monthly, config)
     )
-    # The spine: every month of the data in which the customer was in the network. It
-    # carries only its keys; the profile joins the narrow monthly result at the end.
+    t = _attach(t, contacts_m, _contact_columns(channels))
+    t = _attach(t, _orders_monthly(orders, settings), _ORDER_COLUMNS)
+    t = _attach(t, _complaints_monthly(complaints), {"n_complaints": (0, "int64")})
+    t = _attach(t, _surveys_by_month(surveys, settings), _SURVEY_COLUMNS)
+    t = _trailing_three_months(t, channels)
+    overall = payment = None
+    if contacts_monthly is not None:
+        if preference is None:
+            last_month = spine_months.month.max().as_scalar()
+            preference = channel_preference(contacts_monthly, settings, last_month)
+        overall, payment = _levels_by_channel(preference, channels, settings)
+    t = _attach(t, overall, {f"pref_level_{c}": (0, "int64") for c in channels})
+    t = _attach(t, payment, {f"pref_level_payment_{c}": (0, "int64") for c in channels})
+    out = _with_profile(t, customers, settings)
+    out = with_contribution_tier(out, settings)
+    return with_identity_flag(out, settings)
+
+
+def _customer_months(customers: ibis.Table, spine_months: ibis.Table) -> ibis.Table:
+    """The spine: every month of the data in which the customer was in the network.
+
+    It carries only its keys (``customer_id, month_idx``); the profile joins the narrow
+    monthly result at the end.
+    """
     spine = customers.select("customer_id", "join_date", "leave_date").cross_join(spine_months)
     next_month = month_from_index(spine.month_idx + 1)
-    spine = spine.filter(
+    return spine.filter(
         (spine.join_date < next_month)
         & (spine.leave_date.isnull() | (spine.leave_date >= spine.month))
     ).select("customer_id", "month_idx")
 
-    def attach(base: ibis.Table, other: ibis.Table | None, defaults: dict) -> ibis.Table:
-        """Left-join a per-customer × ``month_idx`` table; absent tables or rows give
-        ``defaults``."""
-        if other is None:
-            return base.mutate(**{k: ibis.literal(v, t) for k, (v, t) in defaults.items()})
-        other = other.rename(o_customer_id="customer_id", o_month_idx="month_idx")
-        joined = base.left_join(
-            other,
-            [base.customer_id == other.o_customer_id, base.month_idx == other.o_month_idx],
-        )
-        return joined.select(
-            *base.columns,
-            **{
-                k: (joined[k].fill_null(v) if v is not None else joined[k]).cast(t)
-                for k, (v, t) in defaults.items()
-            },
-        )
 
-    # Bills: this month's values (null without a bill).
-    bills_m = None
-    if bills is not None:
-        bills_m = _monthly(
-            bills,
-            "bill_month",
-            arpu_yuan=lambda b: b.arpu_yuan.sum(),
-            points=lambda b: b.points.max(),
-            arrears_yuan=lambda b: b.arrears_yuan.sum(),
-            voice_minutes=lambda b: b.voice_minutes.sum(),
-            data_mb=lambda b: b.data_mb.sum(),
-            sms_count=lambda b: b.sms_count.sum(),
-        )
-    t = attach(
-        spine,
-        bills_m,
-        {
-            "arpu_yuan": (None, "float64"),
-            "points": (None, "int64"),
-            "arrears_yuan": (None, "float64"),
-            "voice_minutes": (None, "float64"),
-            "data_mb": (None, "float64"),
-            "sms_count": (None, "int64"),
+#: A part's columns as joined onto the spine: name -> (value when absent, type).
+Defaults = dict[str, tuple[object, str]]
+
+
+def _attach(base: ibis.Table, other: ibis.Table | None, defaults: Defaults) -> ibis.Table:
+    """Left-join a per-customer × ``month_idx`` table; absent tables or rows give ``defaults``."""
+    if other is None:
+        return base.mutate(**{k: ibis.literal(v, t) for k, (v, t) in defaults.items()})
+    other = other.rename(o_customer_id="customer_id", o_month_idx="month_idx")
+    joined = base.left_join(
+        other,
+        [base.customer_id == other.o_customer_id, base.month_idx == other.o_month_idx],
+    )
+    return joined.select(
+        *base.columns,
+        **{
+            k: (joined[k].fill_null(v) if v is not None else joined[k]).cast(t)
+            for k, (v, t) in defaults.items()
         },
     )
 
-    # Contacts and payments by channel, and cost to serve.
-    contact_cols = {"n_contacts": (0, "int64"), "n_payments": (0, "int64")}
-    contact_cols |= {f"n_contacts_{c}": (0, "int64") for c in channels}
-    contact_cols |= {f"n_payments_{c}": (0, "int64") for c in channels}
-    contact_cols["cost_to_serve_yuan"] = (0.0, "float64")
-    contacts_m = None
-    if contacts_monthly is not None:
-        contacts_m = _contacts_by_channel(contacts_monthly, config)
-    t = attach(t, contacts_m, contact_cols)
 
-    # Orders, complaints and surveys per month (their trailing sums come below).
-    orders_m = None
-    if orders is not None:
-        subscribed = orders.action == settings.subscribe_action
-        family = ibis.literal(False)
-        for prefix in settings.family_or_group_product_prefixes:
-            family = family | orders.product_id.lower().startswith(prefix.lower())
-        orders = orders.mutate(
-            _sub=subscribed.cast("int64"), _fam=(subscribed & family).cast("int64")
-        )
-        orders_m = _monthly(
-            orders,
-            "ordered_at",
-            n_orders_subscribe=lambda o: o._sub.sum(),
-            n_family_or_group_orders=lambda o: o._fam.sum(),
-        )
-    t = attach(
-        t, orders_m, {"n_orders_subscribe": (0, "int64"), "n_family_or_group_orders": (0, "int64")}
-    )
-    complaints_m = None
-    if complaints is not None:
-        complaints_m = _monthly(complaints, "created_at", n_complaints=lambda k: k.count())
-    t = attach(t, complaints_m, {"n_complaints": (0, "int64")})
-    surveys_m = None
-    if surveys is not None:
-        sv = surveys_monthly(surveys, settings)
-        surveys_m = sv.select(
-            "customer_id",
-            "n_surveys_replied",
-            "n_surveys_dissatisfied",
-            "n_surveys_classified",
-            "score_sum",
-            month_idx=month_index(sv.month),
-        )
-    t = attach(
-        t,
-        surveys_m,
-        {
-            "n_surveys_replied": (0, "int64"),
-            "n_surveys_dissatisfied": (0, "int64"),
-            "n_surveys_classified": (0, "int64"),
-            "score_sum": (0.0, "float64"),
-        },
+# Bills: this month's values (null without a bill).
+_BILL_COLUMNS: Defaults = {
+    "arpu_yuan": (None, "float64"),
+    "points": (None, "int64"),
+    "arrears_yuan": (None, "float64"),
+    "voice_minutes": (None, "float64"),
+    "data_mb": (None, "float64"),
+    "sms_count": (None, "int64"),
+}
+
+
+def _bills_monthly(bills: ibis.Table | None) -> ibis.Table | None:
+    """The month's bill per customer × ``month_idx`` (values summed, points the highest)."""
+    if bills is None:
+        return None
+    return _monthly(
+        bills,
+        "bill_month",
+        arpu_yuan=lambda b: b.arpu_yuan.sum(),
+        points=lambda b: b.points.max(),
+        arrears_yuan=lambda b: b.arrears_yuan.sum(),
+        voice_minutes=lambda b: b.voice_minutes.sum(),
+        data_mb=lambda b: b.data_mb.sum(),
+        sms_count=lambda b: b.sms_count.sum(),
     )
 
-    # Trailing three months (this one included) and the ARPU trend. A customer's months are
-    # consecutive (in the network from joining to leaving), so the two rows before are the
-    # two months before: lags, which are far cheaper than range frames. The window runs on
-    # the narrow monthly table (keys and values): the profile and the preference levels
-    # join after it, so DuckDB does not carry ~100 columns through the window's sort.
+
+def _contact_columns(channels: list[str]) -> Defaults:
+    """Contacts and payments in total and by channel, and the cost to serve (zero when absent)."""
+    columns: Defaults = {"n_contacts": (0, "int64"), "n_payments": (0, "int64")}
+    columns |= {f"n_contacts_{c}": (0, "int64") for c in channels}
+    columns |= {f"n_payments_{c}": (0, "int64") for c in channels}
+    columns["cost_to_serve_yuan"] = (0.0, "float64")
+    return columns
+
+
+_ORDER_COLUMNS: Defaults = {
+    "n_orders_subscribe": (0, "int64"),
+    "n_family_or_group_orders": (0, "int64"),
+}
+
+
+def _orders_monthly(orders: ibis.Table | None, settings: CustomersSettings) -> ibis.Table | None:
+    """Subscriptions, and those to a family or group product, per customer × ``month_idx``."""
+    if orders is None:
+        return None
+    subscribed = orders.action == settings.subscribe_action
+    family = ibis.literal(False)
+    for prefix in settings.family_or_group_product_prefixes:
+        family = family | orders.product_id.lower().startswith(prefix.lower())
+    orders = orders.mutate(_sub=subscribed.cast("int64"), _fam=(subscribed & family).cast("int64"))
+    return _monthly(
+        orders,
+        "ordered_at",
+        n_orders_subscribe=lambda o: o._sub.sum(),
+        n_family_or_group_orders=lambda o: o._fam.sum(),
+    )
+
+
+def _complaints_monthly(complaints: ibis.Table | None) -> ibis.Table | None:
+    """Complaints per customer × ``month_idx``."""
+    if complaints is None:
+        return None
+    return _monthly(complaints, "created_at", n_complaints=lambda k: k.count())
+
+
+_SURVEY_COLUMNS: Defaults = {
+    "n_surveys_replied": (0, "int64"),
+    "n_surveys_dissatisfied": (0, "int64"),
+    "n_surveys_classified": (0, "int64"),
+    "score_sum": (0.0, "float64"),
+}
+
+
+def _surveys_by_month(surveys: ibis.Table | None, settings: CustomersSettings) -> ibis.Table | None:
+    """Replies, dissatisfied and classified replies and their score sum per customer ×
+    ``month_idx`` (:func:`surveys_monthly`)."""
+    if surveys is None:
+        return None
+    sv = surveys_monthly(surveys, settings)
+    return sv.select(
+        "customer_id",
+        "n_surveys_replied",
+        "n_surveys_dissatisfied",
+        "n_surveys_classified",
+        "score_sum",
+        month_idx=month_index(sv.month),
+    )
+
+
+def _trailing_three_months(t: ibis.Table, channels: list[str]) -> ibis.Table:
+    """The monthly columns with their trailing three months (this one included), the ARPU
+    trend, the satisfaction score and the net contribution.
+
+    A customer's months are consecutive (in the network from joining to leaving), so the two
+    rows before are the two months before: lags, which are far cheaper than range frames. The
+    window runs on the narrow monthly table (keys and values): the profile and the preference
+    levels join after it, so DuckDB does not carry ~100 columns through the window's sort.
+    """
     w = ibis.window(group_by="customer_id", order_by="month_idx")
 
     def last3(column: ibis.Value) -> ibis.Value:
@@ -311,7 +349,7 @@ def customer_360(
     arpu_3m = ibis.ifelse(
         n_3m > 0, (sum_before + t.arpu_yuan.fill_null(0.0)) / n_3m, ibis.null("float64")
     )
-    t = t.select(
+    return t.select(
         "customer_id",
         "month_idx",
         "arpu_yuan",
@@ -341,21 +379,26 @@ def customer_360(
         net_contribution_yuan=(t.arpu_yuan - t.cost_to_serve_yuan).cast("float64"),
     )
 
-    # Preference levels over all businesses, and for the payment business.
-    overall = payment = None
-    if contacts_monthly is not None:
-        if preference is None:
-            last_month = spine_months.month.max().as_scalar()
-            preference = channel_preference(contacts_monthly, settings, last_month)
-        overall, payment = _levels_by_channel(preference, channels, settings)
-    t = attach(t, overall, {f"pref_level_{c}": (0, "int64") for c in channels})
-    t = attach(t, payment, {f"pref_level_payment_{c}": (0, "int64") for c in channels})
 
-    # The profile, and the columns computed from it.
+def _with_profile(t: ibis.Table, customers: ibis.Table, settings: CustomersSettings) -> ibis.Table:
+    """The monthly columns after the customer's profile and the columns computed from it
+    (tenure, new subscriber, left this month, age)."""
+    people = customers.select(
+        "customer_id",
+        "brand",
+        "value_tier",
+        "region",
+        "plan_id",
+        "join_date",
+        "leave_date",
+        "birth_year",
+        is_group_key_person=customers.is_group_key_person.fill_null(False),
+        is_family_plan=customers.is_family_plan.fill_null(False),
+    )
     t = t.join(people, "customer_id")
     month = month_from_index(t.month_idx)
     tenure = (t.month_idx - month_index(t.join_date)).cast("int64")
-    out = t.select(
+    return t.select(
         "customer_id",
         month=month,
         brand=t.brand,
@@ -378,8 +421,6 @@ def customer_360(
             if c not in ("customer_id", "month_idx") and c not in people.columns
         },
     )
-    out = with_contribution_tier(out, settings)
-    return with_identity_flag(out, settings)
 
 
 def with_contribution_tier(table: ibis.Table, settings: CustomersSettings) -> ibis.Table:

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import codecs
-import hashlib
+import dataclasses
+import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from touchpoint.config import Config, load_config
 from touchpoint.contract import ENTITIES, Entity, arrow_schema
 from touchpoint.contract.arrow import ARROW_TYPES
-from touchpoint.errors import InputFileError, SchemaError, TouchpointError
+from touchpoint.errors import ConfigError, InputFileError, SchemaError, TouchpointError
+from touchpoint.ingest._batches import (
+    batch_rows_setting,
+    csv_batches,
+    file_id_of,
+    parquet_batches,
+)
 from touchpoint.ingest._bookkeeping import (
     FILES_SCHEMA,
     FILES_TABLE,
@@ -30,15 +39,25 @@ from touchpoint.ingest._bookkeeping import (
     quarantine_rows,
 )
 from touchpoint.ingest._columns import match_columns
-from touchpoint.ingest._pii import hash_msisdn_array, pii_key
+from touchpoint.ingest._pii import hash_msisdn_array, pii_key, pseudonymise_source
 from touchpoint.ingest._read_csv import read_csv
 from touchpoint.ingest._read_other import read_jsonl, read_parquet
 from touchpoint.ingest._reading import ReadResult
 from touchpoint.ingest._sources import SourceFile, discover, known_entities
 from touchpoint.ingest._summary import FileSummary
-from touchpoint.ingest._validate import ProblemBatch, Validated, key_text, validate
+from touchpoint.ingest._validate import ProblemBatch, Validated, validate
 from touchpoint.ingest._values import plain
-from touchpoint.warehouse import Delete, DropParts, Insert, Part, load_atomically
+from touchpoint.warehouse import (
+    Delete,
+    DropParts,
+    Insert,
+    PartWriter,
+    WrittenPart,
+    keys_already_loaded,
+    load_atomically,
+    prepare_parts_folder,
+    repeated_keys_in_part,
+)
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -109,7 +128,9 @@ def _read(source: SourceFile, data: bytes, config: Config, encoding: str | None)
         return read_parquet(data, where=str(source.path))
     if source.file_format == "jsonl":
         return read_jsonl(data, forced=encoding)
-    return read_csv(data, encodings=config.ingest.csv_encodings, forced=encoding)
+    return read_csv(
+        data, encodings=config.ingest.csv_encodings, forced=encoding, where=str(source.path)
+    )
 
 
 def _now_local(config: Config) -> datetime:
@@ -117,49 +138,148 @@ def _now_local(config: Config) -> datetime:
 
 
 class _FileLoader:
-    """Ingests one source file; the steps share the file's read data."""
+    """Ingests one source file in batches: each is read, validated and appended to the part.
+
+    The file's part is written under its final name but registered (made visible) only by
+    the one transaction that also writes its quarantine and log rows, so a load killed at
+    any point leaves nothing of the file. Keys repeated across batches, and keys already
+    loaded from other files, are found afterwards by DuckDB over the part on disk
+    (:func:`~touchpoint.warehouse.repeated_keys_in_part`,
+    :func:`~touchpoint.warehouse.keys_already_loaded`); their rows are then taken out of the
+    part and quarantined as ``duplicate_key``.
+    """
 
     def __init__(
         self,
-        con: DuckDBBackend,
         config: Config,
         source: SourceFile,
         encoding: str | None,
         pii_key_for: Callable[[], bytes],
         report: Callable[[str, float], None],
+        batch_rows: int,
+        folder: Path,
     ) -> None:
-        self.con = con
+        self.folder = folder
         self.config = config
         self.source = source
         self.entity = ENTITIES[source.entity or ""]
         self.encoding = encoding
         self.pii_key_for = pii_key_for
         self.report = report
+        self.batch_rows = batch_rows
         self.path_text = str(source.path.resolve())
+        self.pii_columns = [c.name for c in self.entity.columns if c.pii]
 
-    def run(self) -> FileSummary:
-        self.report("hashing", 0.0)
-        data = _read_bytes(self.source.path)
-        file_id = hashlib.sha256(data).hexdigest()
-        versions = loaded_versions(self.con)
-        for version in versions:
-            if version.file_id == file_id:
-                return self._unchanged(version)
-        replaced = [v for v in versions if v.path == self.path_text]
-        self.report("reading", 0.05)
-        read = _read(self.source, data, self.config, self.encoding)
-        del data
-        self.report(f"validating {read.n_read:,} rows", 0.4)
+    def _read_whole(self) -> ReadResult:
+        return _read(self.source, _read_bytes(self.source.path), self.config, self.encoding)
+
+    def _batches(self) -> Iterator[tuple[ReadResult, float]]:
+        path = self.source.path
+        if self.source.file_format == "parquet":
+            return parquet_batches(path, self.batch_rows, self._read_whole)
+        if self.source.file_format == "csv":
+            return csv_batches(
+                path,
+                self.batch_rows,
+                self._read_whole,
+                encodings=self.config.ingest.csv_encodings,
+                forced=self.encoding,
+            )
+        return iter([(self._read_whole(), 1.0)])
+
+    def stage(self, file_id: str, query_con: DuckDBBackend) -> _Staged:
+        """Read, check and store the file's batches as an unregistered part.
+
+        Needs no warehouse (``query_con`` only reads Parquet files), so files can be staged
+        in parallel processes; :meth:`finish` then commits them one by one.
+        """
+        writer = PartWriter(self.folder, self.entity.table, file_id)
+        # The keys of rows quarantined for other reasons: a later row repeating one of them
+        # is a duplicate too, as when the whole file is checked at once.
+        bad_keys = PartWriter(self.folder, self.entity.table, f"{file_id}.keys-of-bad-rows")
+        loaded = _Loaded(file_id)
+        staged = _Staged(loaded)
+        try:
+            for read, done in self._batches():
+                self.report(f"reading, checking and storing {loaded.n_read:,} rows", 0.8 * done)
+                self._load_batch(read, writer, bad_keys, loaded)
+            for each in (writer, bad_keys):
+                if each.n_rows:
+                    staged.files.append(each.close())
+                else:
+                    each.abort()
+            staged.has_part = writer.n_rows > 0
+            if loaded.n_batches > 1 and staged.files:
+                self.report(f"checking the keys of {loaded.n_read:,} rows", 0.85)
+                known = set(_concatenated(loaded.duplicated).tolist())
+                key = self.entity.key
+                for row in repeated_keys_in_part(query_con, staged.files, key).to_pylist():
+                    if row["_row"] not in known:
+                        staged.in_file[row["_row"]] = (
+                            f"{_key_of(row, key)} (first at row {row['first_row']})"
+                        )
+        except BaseException:
+            for each in (writer, bad_keys):
+                each.abort()
+            staged.discard()
+            raise
+        return staged
+
+    def finish(
+        self, con: DuckDBBackend, staged: _Staged, versions: list[LoadedVersion]
+    ) -> FileSummary:
+        """Check the staged rows' keys against the loaded ones and commit the file."""
+        try:
+            replaced = [v for v in versions if v.path == self.path_text]
+            if staged.files:
+                self._repeated_keys(con, staged, versions, replaced)
+            if len(staged.files) > int(staged.has_part):
+                staged.files.pop().unlink(missing_ok=True)  # the keys of bad rows
+            self.report(f"loading {staged.loaded.n_read:,} rows", 0.9)
+            return self._commit(con, staged.loaded, replaced)
+        except BaseException:
+            staged.discard()
+            raise
+
+    def _load_batch(self, read: ReadResult, writer, bad_keys, loaded: _Loaded) -> None:
         match = match_columns(read.table.column_names, self.entity)
         table = read.table.rename_columns(
             [match.renames.get(n, n) for n in read.table.column_names]
         )
+        table = pseudonymise_source(table, self.entity, self.pii_key_for)
         validated = validate(table, self.entity, self.config, row_numbers=read.row_numbers)
-        self._check_against_loaded(validated, versions, replaced)
-        self.report(f"loading {read.n_read:,} rows", 0.8)
-        return self._load(file_id, read, table, validated, match.ignored, replaced)
+        bad = validated.bad_positions()
+        writer.write(self._stored_rows(validated, bad, loaded.file_id, read.row_numbers))
+        if len(bad):
+            rows = pa.array(bad)
+            keys = {k: plain(validated.columns[k]).take(rows) for k in self.entity.key}
+            bad_keys.write(pa.table({**keys, "_row": pa.array(read.row_numbers[bad])}))
+            loaded.bad_rows.append(read.row_numbers[bad])
+        for problem in validated.problems:
+            if problem.reason == "duplicate_key":
+                loaded.duplicated.append(read.row_numbers[problem.positions])
+        loaded.quarantine.append(
+            quarantine_rows(
+                file_id=loaded.file_id,
+                path=self.path_text,
+                entity=self.entity.name,
+                table=table,
+                problems=validated.problems,
+                malformed=read.malformed,
+                row_numbers=read.row_numbers,
+                line_numbers=read.line_numbers() if len(bad) else None,
+                pii_columns=self.pii_columns,
+                has_pii=bool(self.pii_columns),
+            )
+        )
+        loaded.n_batches += 1
+        loaded.n_read += read.n_read
+        loaded.n_loaded += read.table.num_rows - len(bad)
+        loaded.n_quarantined += len(bad) + len(read.malformed)
+        loaded.encoding = read.encoding
+        loaded.ignored = match.ignored
 
-    def _unchanged(self, version: LoadedVersion) -> FileSummary:
+    def unchanged(self, con: DuckDBBackend, version: LoadedVersion) -> FileSummary:
         where = "" if version.path == self.path_text else f" from {version.path}"
         return FileSummary(
             path=str(self.source.path),
@@ -168,66 +288,86 @@ class _FileLoader:
             n_read=version.n_read,
             n_loaded=version.n_loaded,
             n_quarantined=version.n_quarantined,
-            quarantined_by_reason=quarantine_counts(self.con, version.file_id),
+            quarantined_by_reason=quarantine_counts(con, version.file_id),
             file_id=version.file_id,
             file_format=self.source.file_format,
             message=f"same content already loaded{where} at {version.loaded_at:%Y-%m-%d %H:%M:%S}; nothing added",
         )
 
-    def _check_against_loaded(
+    def _repeated_keys(
         self,
-        validated: Validated,
+        con: DuckDBBackend,
+        staged: _Staged,
         versions: list[LoadedVersion],
         replaced: list[LoadedVersion],
     ) -> None:
-        """``duplicate_key`` for rows whose key was already loaded from another file."""
-        if self.entity.table not in self.con.list_tables():
-            return
-        # Every row goes in: a null key part never equals anything in the join.
-        candidates = pa.table(
-            {
-                **{k: plain(validated.columns[k]) for k in self.entity.key},
-                "_position": pa.array(
-                    np.arange(len(validated.columns[self.entity.key[0]])), pa.int64()
-                ),
-            }
-        )
-        loaded = self.con.table(self.entity.table)
-        excluded = [v.file_id for v in replaced]
-        if excluded:
-            loaded = loaded.filter(~loaded._file_id.isin(excluded))
-        loaded = loaded.select(*self.entity.key, "_file_id", "_row")
-        matches = self.con.to_pyarrow(
-            ibis.memtable(candidates)
-            .join(loaded, list(self.entity.key))
-            .select("_position", "_file_id", "_row")
-        )
-        if not matches.num_rows:
-            return
-        matches = matches.take(
-            pc.sort_indices(matches, [("_position", "ascending"), ("_row", "ascending")])
-        )
-        first = np.unique(matches["_position"].to_numpy(), return_index=True)[1]
-        matches = matches.take(pa.array(first))
-        found = matches["_position"].to_numpy()
+        """``duplicate_key`` for rows whose key an earlier batch or another file has.
+
+        The staged files are the part, then the keys of the rows quarantined for other
+        reasons (which get the problem too, as when a file is checked at once, but are no
+        rows to take out). Repeats within one batch were found by :func:`validate` with the
+        batch, repeats across batches by :meth:`stage`.
+        """
+        key = self.entity.key
+        loaded = staged.loaded
         paths = {v.file_id: v.path for v in versions}
-        detail = [
-            f"{text} (loaded from {paths.get(fid, fid)} row {row})"
-            for text, fid, row in zip(
-                key_text(validated.columns, self.entity.key, found),
-                matches["_file_id"].to_pylist(),
-                matches["_row"].to_pylist(),
-                strict=True,
+        already: dict[int, str] = {}
+        for row in keys_already_loaded(
+            con, staged.files, self.entity.table, key, excluded_files=[v.file_id for v in replaced]
+        ).to_pylist():
+            where = paths.get(row["loaded_file_id"], row["loaded_file_id"])
+            already[row["_row"]] = (
+                f"{_key_of(row, key)} (loaded from {where} row {row['loaded_row']})"
             )
-        ]
-        validated.problems.append(
-            ProblemBatch(
-                found,
-                ",".join(self.entity.key),
-                "duplicate_key",
-                detail=np.array(detail, dtype=object),
+        in_file = staged.in_file
+        if not in_file and not already:
+            return
+        rows = np.array(sorted(in_file.keys() | already.keys()), dtype=np.int64)
+        stored = rows[~np.isin(rows, _concatenated(loaded.bad_rows))]
+        if len(stored):
+            _rewrite_part_without(staged.files[0], self.folder, self.entity.table, stored)
+        for detail in (in_file, already):
+            if detail:
+                self._quarantine_late(detail, loaded)
+        loaded.n_loaded -= len(stored)
+        loaded.n_quarantined += len(stored)
+
+    def _quarantine_late(self, detail: dict[int, str], loaded: _Loaded) -> None:
+        """``duplicate_key`` quarantine rows for the rows ``detail`` names (with its text).
+
+        The file is read again for the rows' source records.
+        """
+        rows = np.array(list(detail), dtype=np.int64)
+        for read, _ in self._batches():
+            positions = np.flatnonzero(np.isin(read.row_numbers, rows))
+            if not len(positions):
+                continue
+            match = match_columns(read.table.column_names, self.entity)
+            table = read.table.rename_columns(
+                [match.renames.get(n, n) for n in read.table.column_names]
             )
-        )
+            found = read.row_numbers[positions]
+            loaded.quarantine.append(
+                quarantine_rows(
+                    file_id=loaded.file_id,
+                    path=self.path_text,
+                    entity=self.entity.name,
+                    table=table,
+                    problems=[
+                        ProblemBatch(
+                            positions,
+                            ",".join(self.entity.key),
+                            "duplicate_key",
+                            detail=np.array([detail[int(r)] for r in found], dtype=object),
+                        )
+                    ],
+                    malformed=[],
+                    row_numbers=read.row_numbers,
+                    line_numbers=read.line_numbers(),
+                    pii_columns=self.pii_columns,
+                    has_pii=bool(self.pii_columns),
+                )
+            )
 
     def _stored_rows(
         self, validated: Validated, bad: np.ndarray, file_id: str, row_numbers: np.ndarray
@@ -251,31 +391,11 @@ class _FileLoader:
             stored = stored.filter(pa.array(keep))
         return _conform(stored, stored_schema(self.entity))
 
-    def _load(
-        self,
-        file_id: str,
-        read: ReadResult,
-        table: pa.Table,
-        validated: Validated,
-        ignored: tuple[str, ...],
-        replaced: list[LoadedVersion],
+    def _commit(
+        self, con: DuckDBBackend, loaded: _Loaded, replaced: list[LoadedVersion]
     ) -> FileSummary:
-        bad = validated.bad_positions()
-        stored = self._stored_rows(validated, bad, file_id, read.row_numbers)
-        pii_columns = [c.name for c in self.entity.columns if c.pii]
-        quarantine = quarantine_rows(
-            file_id=file_id,
-            path=self.path_text,
-            entity=self.entity.name,
-            table=table,
-            problems=validated.problems,
-            malformed=read.malformed,
-            row_numbers=read.row_numbers,
-            line_numbers=read.line_numbers() if len(bad) else None,
-            pii_columns=pii_columns,
-            has_pii=bool(pii_columns),
-        )
-        n_quarantined = len(bad) + len(read.malformed)
+        file_id = loaded.file_id
+        quarantine = _in_row_order(loaded.quarantine)
         status = "replaced" if replaced else "loaded"
         log_row = pa.table(
             {
@@ -283,11 +403,11 @@ class _FileLoader:
                 "path": [self.path_text],
                 "entity": [self.entity.name],
                 "file_format": [self.source.file_format],
-                "encoding": [read.encoding],
+                "encoding": [loaded.encoding],
                 "status": [status],
-                "n_read": [read.n_read],
-                "n_loaded": [stored.num_rows],
-                "n_quarantined": [n_quarantined],
+                "n_read": [loaded.n_read],
+                "n_loaded": [loaded.n_loaded],
+                "n_quarantined": [loaded.n_quarantined],
                 "loaded_at": [_now_local(self.config)],
             },
             schema=FILES_SCHEMA,
@@ -295,10 +415,13 @@ class _FileLoader:
         old = tuple(v.file_id for v in replaced)
         deletes = [Delete(FILES_TABLE, "file_id", old), Delete(QUARANTINE_TABLE, "file_id", old)]
         load_atomically(
-            self.con,
+            con,
+            clean_orphans=False,  # other files' parts may be being staged beside this one
             deletes=deletes,
             inserts=[Insert(QUARANTINE_TABLE, quarantine), Insert(FILES_TABLE, log_row)],
-            parts=[Part(self.entity.table, file_id, stored)],
+            written_parts=[
+                WrittenPart(self.entity.table, file_id, loaded.n_loaded, stored_schema(self.entity))
+            ],
             drop_parts=[
                 DropParts(ENTITIES[e].table, tuple(v.file_id for v in replaced if v.entity == e))
                 for e in sorted({v.entity for v in replaced})
@@ -311,16 +434,75 @@ class _FileLoader:
             path=str(self.source.path),
             entity=self.entity.name,
             status=status,
-            n_read=read.n_read,
-            n_loaded=stored.num_rows,
-            n_quarantined=n_quarantined,
+            n_read=loaded.n_read,
+            n_loaded=loaded.n_loaded,
+            n_quarantined=loaded.n_quarantined,
             quarantined_by_reason=dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
             file_id=file_id,
             file_format=self.source.file_format,
-            encoding=read.encoding,
-            ignored_columns=ignored,
+            encoding=loaded.encoding,
+            ignored_columns=loaded.ignored,
             message=f"replaced the earlier version of {self.path_text}" if replaced else None,
         )
+
+
+@dataclass
+class _Loaded:
+    """What the batches of one file have added up to so far."""
+
+    file_id: str
+    n_batches: int = 0
+    n_read: int = 0
+    n_loaded: int = 0
+    n_quarantined: int = 0
+    encoding: str | None = None
+    ignored: tuple[str, ...] = ()
+    quarantine: list[pa.Table] = dataclasses.field(default_factory=list)
+    bad_rows: list[np.ndarray] = dataclasses.field(default_factory=list)
+    duplicated: list[np.ndarray] = dataclasses.field(default_factory=list)  # within a batch
+
+
+@dataclass
+class _Staged:
+    """A file read, checked and stored as an unregistered part, waiting for its commit."""
+
+    loaded: _Loaded
+    files: list[Path] = dataclasses.field(default_factory=list)  # part, keys of bad rows
+    has_part: bool = False
+    in_file: dict[int, str] = dataclasses.field(default_factory=dict)  # across batches
+
+    def discard(self) -> None:
+        for path in self.files:
+            path.unlink(missing_ok=True)  # never registered: no view reads it
+
+
+def _concatenated(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.empty(0, np.int64)
+
+
+def _key_of(row: dict, key: Sequence[str]) -> str:
+    return ", ".join(str(row[k]) for k in key)
+
+
+def _in_row_order(tables: list[pa.Table]) -> pa.Table:
+    """The batches' quarantine rows as one table ordered by row (stable within a row)."""
+    if len(tables) == 1:
+        return tables[0]
+    together = pa.concat_tables(tables)
+    return together.take(pc.sort_indices(together, [("row", "ascending")]))
+
+
+def _rewrite_part_without(part: Path, folder: Path, view: str, rows: np.ndarray) -> None:
+    """Write ``part`` again without the rows numbered ``rows`` (batch by batch)."""
+    writer = PartWriter(folder, view, part.name.removesuffix(".parquet"))
+    try:
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=1 << 20):
+            keep = ~np.isin(batch.column("_row").to_numpy(), rows)
+            writer.write(pa.Table.from_batches([batch]).filter(pa.array(keep)))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -365,6 +547,147 @@ def _check_options(entity: str | None, encoding: str | None) -> None:
             ) from None
 
 
+@dataclass
+class _Planned:
+    """A file to load, its position in the run, its content hash or why it failed."""
+
+    index: int
+    source: SourceFile
+    file_id: str | None = None
+    failure: FileSummary | None = None
+
+
+def _hash_each(sources: list[SourceFile], progress: _Progress) -> list[_Planned]:
+    plan = []
+    for index, source in enumerate(sources):
+        if source.problem is not None:
+            plan.append(_Planned(index, source, failure=_failed(source, source.problem)))
+            continue
+        progress.report(index, source.path.name, "hashing", 0.0)
+        try:
+            plan.append(_Planned(index, source, file_id=file_id_of(source.path)))
+        except InputFileError as exc:
+            plan.append(_Planned(index, source, failure=_failed(source, str(exc))))
+    return plan
+
+
+# Starting a worker process (imports included) costs 2-3 s of CPU on this machine, as much as
+# staging 30-50 MB of Parquet: smaller runs load in this process.
+PARALLEL_MIN_BYTES = 64 << 20
+
+
+def _worth_processes(to_stage: list[_Planned]) -> bool:
+    return sum(_size(item.source.path) for item in to_stage) >= PARALLEL_MIN_BYTES
+
+
+def _jobs_setting(jobs: int | None) -> int:
+    if jobs is None:
+        return max(os.cpu_count() or 1, 1)
+    if jobs < 1:
+        raise ConfigError(f"--jobs={jobs}: files loaded at once must be at least 1")
+    return jobs
+
+
+def _quiet(stage: str, fraction: float) -> None:
+    """Progress of a file staged in another process: reported when it commits."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker process needs to stage one file (picklable)."""
+
+    config: Config
+    source: SourceFile
+    encoding: str | None
+    pii_key: bytes | None
+    batch_rows: int
+    folder: Path
+    file_id: str
+
+
+def _stage_in_worker(job: _Job) -> _Staged:
+    from touchpoint.warehouse import connect
+
+    def key() -> bytes:
+        assert job.pii_key is not None  # resolved by the parent for entities with phones
+        return job.pii_key
+
+    loader = _FileLoader(
+        job.config, job.source, job.encoding, key, _quiet, job.batch_rows, job.folder
+    )
+    query_con = connect(":memory:")
+    try:
+        return loader.stage(job.file_id, query_con)
+    finally:
+        query_con.disconnect()
+
+
+class _Pool:
+    """Worker processes staging files ahead of their commits in the parent."""
+
+    def __init__(
+        self,
+        jobs: int,
+        config: Config,
+        encoding: str | None,
+        pii_key: bytes | None,
+        batch_rows: int,
+        folder: Path,
+    ) -> None:
+        self.executor = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+        )
+        self.job = {"config": config, "encoding": encoding, "pii_key": pii_key}
+        self.job |= {"batch_rows": batch_rows, "folder": folder}
+        self.futures: dict[int, Future] = {}
+
+    def submit(self, item: _Planned) -> None:
+        assert item.file_id is not None
+        job = _Job(source=item.source, file_id=item.file_id, **self.job)
+        self.futures[item.index] = self.executor.submit(_stage_in_worker, job)
+
+    def take(self, index: int) -> Future | None:
+        """The staging of the file ``index``, now the caller's to commit or discard."""
+        return self.futures.pop(index, None)
+
+    def close(self) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        self.executor.shutdown(wait=True)
+        for future in self.futures.values():  # staged but never taken (an error stopped us)
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().discard()
+
+
+def _load_one(
+    con: DuckDBBackend, loader: _FileLoader, item: _Planned, pool: _Pool | None
+) -> FileSummary:
+    """Stage (or take the staged) file and commit it; a failure of the file is a summary."""
+    source = item.source
+    future = pool.take(item.index) if pool is not None else None
+    try:
+        versions = loaded_versions(con)
+        for version in versions:
+            if version.file_id == item.file_id:
+                if future is not None:
+                    future.result().discard()
+                return loader.unchanged(con, version)
+        assert item.file_id is not None
+        staged = future.result() if future is not None else loader.stage(item.file_id, con)
+        return loader.finish(con, staged, versions)
+    except (InputFileError, SchemaError) as exc:
+        return _failed(source, str(exc))
+    except TouchpointError:
+        raise  # the warehouse or the configuration: every other file would fail too
+    except Exception as exc:  # a bug must not cost the other files their load
+        return _failed(
+            source,
+            f"{source.path}: unexpected {type(exc).__name__} while ingesting "
+            f"({str(exc).splitlines()[0] if str(exc) else 'no message'}); nothing of "
+            "the file was loaded; please report this with the file",
+        )
+
+
 def ingest(
     con: DuckDBBackend,
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
@@ -373,6 +696,8 @@ def ingest(
     entity: str | None = None,
     encoding: str | None = None,
     on_progress: ProgressCallback | None = None,
+    batch_rows: int | None = None,
+    jobs: int | None = 1,
 ) -> list[FileSummary]:
     """Validate source files and load them into the warehouse, one transaction per file.
 
@@ -396,6 +721,14 @@ def ingest(
         The encoding of every CSV, instead of trying ``config.ingest.csv_encodings``.
     on_progress
         Called as ``on_progress(description, completed, total)`` (in bytes of source files).
+    batch_rows
+        Rows read, checked and stored at a time (Parquet; a CSV block holds about as many
+        rows of 128 bytes); peak memory grows with it, not with the file. ``None``: the
+        ``TOUCHPOINT_INGEST_BATCH_ROWS`` environment variable, else 1,000,000.
+    jobs
+        Files read, checked and stored at once, each in its own process (``None``: one per
+        core). Each file still commits in its own transaction, in the order of ``paths``, so
+        the summaries and the log are those of loading the files one by one.
 
     Returns
     -------
@@ -410,6 +743,8 @@ def ingest(
     []
     """
     _check_options(entity, encoding)
+    batch_rows_setting(batch_rows)  # a bad setting fails before any file is touched
+    _jobs_setting(jobs)
     config = config or load_config()
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -422,32 +757,41 @@ def ingest(
             key.append(pii_key(con, config))
         return key[0]
 
+    rows_per_batch = batch_rows_setting(batch_rows)
+    folder = prepare_parts_folder(con, [ENTITIES[e].table for e in ENTITIES])
+    plan = _hash_each(sources, progress)
+    known = {v.file_id for v in loaded_versions(con)}
+    to_stage = []
+    for item in plan:  # the same content twice is staged once (its part has one name)
+        if item.file_id and item.file_id not in known:
+            to_stage.append(item)
+            known.add(item.file_id)
+    pool = None
+    if _jobs_setting(jobs) > 1 and len(to_stage) > 1 and _worth_processes(to_stage):
+        needs_key = any(c.pii for i in to_stage for c in ENTITIES[i.source.entity or ""].columns)
+        key_bytes = pii_key_once() if needs_key else None
+        pool = _Pool(_jobs_setting(jobs), config, encoding, key_bytes, rows_per_batch, folder)
+        for item in to_stage:
+            pool.submit(item)
     summaries = []
-    for index, source in enumerate(sources):
-        name = source.path.name
+    try:
+        for item in plan:
+            index, source = item.index, item.source
+            name = source.path.name
 
-        def report(stage: str, fraction: float, index: int = index, name: str = name) -> None:
-            progress.report(index, name, stage, fraction)
+            def report(stage: str, fraction: float, index: int = index, name: str = name) -> None:
+                progress.report(index, name, stage, fraction)
 
-        if source.problem is not None:
-            summaries.append(_failed(source, source.problem))
-        else:
-            try:
-                loader = _FileLoader(con, config, source, encoding, pii_key_once, report)
-                summaries.append(loader.run())
-            except (InputFileError, SchemaError) as exc:
-                summaries.append(_failed(source, str(exc)))
-            except TouchpointError:
-                raise  # the warehouse or the configuration: every other file would fail too
-            except Exception as exc:  # a bug must not cost the other files their load
-                summaries.append(
-                    _failed(
-                        source,
-                        f"{source.path}: unexpected {type(exc).__name__} while ingesting "
-                        f"({str(exc).splitlines()[0] if str(exc) else 'no message'}); nothing of "
-                        "the file was loaded; please report this with the file",
-                    )
+            if item.failure is not None:
+                summaries.append(item.failure)
+            else:
+                loader = _FileLoader(
+                    config, source, encoding, pii_key_once, report, rows_per_batch, folder
                 )
-        progress.finish(index)
-        report("done", 0.0)
+                summaries.append(_load_one(con, loader, item, pool))
+            progress.finish(index)
+            report("done", 0.0)
+    finally:
+        if pool is not None:
+            pool.close()
     return summaries

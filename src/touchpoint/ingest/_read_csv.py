@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from touchpoint.errors import InputFileError
 from touchpoint.ingest._reading import (
     MalformedRow,
     ReadResult,
@@ -97,6 +98,39 @@ def _physical_line_count(data: bytes) -> int:
     return data.count(b"\n", 0, end) + 1 if end else 0
 
 
+def _records_by_quote_parity(data: bytes) -> int:
+    """Non-empty records in ``data`` (header included), counted without a CSV parser.
+
+    A line break ends a record when an even number of quotes precede it (RFC 4180: a quoted
+    value opens and closes with a quote, and a quote inside it is doubled). ``"`` and line
+    breaks are single bytes that never occur inside a multi-byte character of UTF-8, GBK or
+    GB18030, so the bytes are counted as they are. Empty lines are no record (as the readers
+    skip them).
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(raw == ord('"'))
+    breaks = np.flatnonzero(raw == ord("\n"))
+    ends = breaks[np.searchsorted(quotes, breaks) % 2 == 0]
+    starts = np.concatenate([[0], ends + 1])
+    stops = np.concatenate([ends, [len(raw)]])
+    ends_in_cr = (stops > starts) & (raw[np.maximum(stops - 1, 0)] == ord("\r"))
+    return int(np.count_nonzero(stops - starts - ends_in_cr > 0))
+
+
+def _trusted(data: bytes, n_rows: int) -> bool:
+    """Whether a parser's ``n_rows`` records agree with an independent count of the bytes.
+
+    A quote opened and never closed makes a parser read every later line into one value
+    (issue 11): the rows are then fewer than the records the line breaks and quotes say. An
+    odd number of quotes is such a quote (or a literal one: the careful path decides).
+    """
+    if data.count(b'"') % 2:
+        return False
+    if _physical_line_count(data) == n_rows + 1:
+        return True  # one line per record, no blank line: nothing can have been swallowed
+    return _records_by_quote_parity(data) == n_rows + 1
+
+
 def _fast(data: bytes, encoding: str, delimiter: str, names: list[str]) -> pa.Table | None:
     """PyArrow read with every column as text; ``None`` when any record is malformed."""
     if not names:
@@ -108,7 +142,7 @@ def _fast(data: bytes, encoding: str, delimiter: str, names: list[str]) -> pa.Ta
         block_size=BLOCK_SIZE,
     )
     try:
-        return pcsv.read_csv(
+        table = pcsv.read_csv(
             pa.BufferReader(data),
             read_options=options,
             parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
@@ -120,6 +154,7 @@ def _fast(data: bytes, encoding: str, delimiter: str, names: list[str]) -> pa.Ta
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
         return None
+    return table if _trusted(data, table.num_rows) else None
 
 
 def _record_start_lines(text: str, delimiter: str) -> list[int]:
@@ -158,6 +193,10 @@ class _CarefulReader:
         self.rows: list[list[str]] = []
         self.row_lines: list[int] = []
         self.malformed: list[MalformedRow] = []
+        # Which lines a record (row, malformed row, header or blank) took: every line must be
+        # taken exactly by the end, the reader's count checked against the file's lines.
+        self.taken = np.zeros(len(self.lines) + 1, dtype=bool)
+        self.taken[0] = True
 
     def _undecodable(self, fields: list[str]) -> bool:
         return self.has_undecodable and any(has_undecodable(f) for f in fields)
@@ -166,6 +205,7 @@ class _CarefulReader:
         return len(self.rows) + len(self.malformed)
 
     def _take(self, fields: list[str], start: int, end: int) -> None:
+        self.taken[start : end + 1] = True
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             return  # a blank line is no row
         if self.header is None:
@@ -204,8 +244,23 @@ class _CarefulReader:
             self._malformed(line_no, line_no, f"{len(fields)} fields, expected {n_columns}")
 
     def _malformed(self, start: int, end: int, detail: str) -> None:
+        self.taken[start : end + 1] = True
         text = printable("".join(self.lines[start - 1 : end]).rstrip("\r\n"))
         self.malformed.append(MalformedRow(self._row_count() + 1, start, text, detail))
+
+    def _never_closed(self, start: int, end: int) -> bool:
+        """Whether the record on lines ``start``..``end`` (the file's last) ends inside quotes.
+
+        Python's lenient reader takes the rest of the file as the value of a quote opened and
+        never closed; its strict reader says so ("unexpected end of data").
+        """
+        if end < len(self.lines) or '"' not in self.lines[start - 1]:
+            return False
+        try:
+            list(csv.reader(self.lines[start - 1 : end], delimiter=self.delimiter, strict=True))
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+        return False
 
     def read(self) -> None:
         position = 0  # lines consumed by earlier readers (a csv.Error ends a reader)
@@ -216,8 +271,15 @@ class _CarefulReader:
                 for fields in reader:
                     start = position + previous + 1
                     previous = reader.line_num
+                    if self.header is not None and self._never_closed(start, position + previous):
+                        # Its own line is the broken row; the lines it swallowed are read again.
+                        self._malformed(start, start, "a quote opened on this line is never closed")
+                        position = start
+                        break
                     self._take(fields, start, position + previous)
-                return
+                else:
+                    return
+                continue
             except csv.Error as exc:
                 failed_through = max(reader.line_num, previous + 1)
                 self._malformed(
@@ -225,11 +287,22 @@ class _CarefulReader:
                 )
                 position += failed_through
 
+    def first_line_not_taken(self) -> int | None:
+        missed = np.flatnonzero(~self.taken)
+        return int(missed[0]) if len(missed) else None
 
-def _careful(data: bytes, encoding: str, delimiter: str) -> ReadResult:
+
+def _careful(data: bytes, encoding: str, delimiter: str, where: str) -> ReadResult:
     text = data.decode(encoding, errors="surrogateescape")
     reader = _CarefulReader(text, delimiter)
     reader.read()
+    missed = reader.first_line_not_taken()
+    if missed is not None:  # a reader bug, not bad content: refuse rather than load fewer rows
+        raise InputFileError(
+            f"{where}: line {missed}: no row or malformed row accounts for this line, so the "
+            "file's rows cannot be counted; nothing of the file was loaded; please report this "
+            "with the file"
+        )
     names = _unique([printable(n) for n in reader.header or []])
     columns = list(zip(*reader.rows, strict=True)) if reader.rows else [() for _ in names]
     table = pa.table(
@@ -248,7 +321,9 @@ def _careful(data: bytes, encoding: str, delimiter: str) -> ReadResult:
     )
 
 
-def read_csv(data: bytes, *, encodings: Sequence[str], forced: str | None = None) -> ReadResult:
+def read_csv(
+    data: bytes, *, encodings: Sequence[str], forced: str | None = None, where: str = "CSV"
+) -> ReadResult:
     """Read CSV bytes; every column as text.
 
     Parameters
@@ -259,6 +334,12 @@ def read_csv(data: bytes, *, encodings: Sequence[str], forced: str | None = None
         Encodings to try in order when ``forced`` is not given (``config.ingest.csv_encodings``).
     forced
         The encoding to use (``--encoding``).
+    where
+        The file, for messages.
+
+    The rows of the fast path are checked against a count of the records that the file's
+    line breaks and quotes delimit; when they disagree (a quote never closed swallows the
+    lines after it) the careful path reads the file, and it accounts for every line.
     """
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
@@ -277,6 +358,6 @@ def read_csv(data: bytes, *, encodings: Sequence[str], forced: str | None = None
             data.decode(encoding)
         except UnicodeDecodeError:
             continue  # maybe the next encoding fits; the careful path takes the first one below
-        return _careful(data, encoding, delimiter)
+        return _careful(data, encoding, delimiter, where)
     encoding = tried[0]
-    return _careful(data, encoding, _header(data, encoding)[1])
+    return _careful(data, encoding, _header(data, encoding)[1], where)

@@ -26,14 +26,15 @@ the figures; the pipeline writes small cubes (step ``ivr_cubes``) and the marts 
 [20.0]
 """
 
+from touchpoint.capability import Step
 from touchpoint.ivr._build import (
     CALLS_CUBE,
     CONTAINMENT_MART,
-    CUBES_INPUTS,
+    CUBES,
     GRAPH_MART,
     KPIS_MART,
     LOST_MART,
-    MARTS_INPUTS,
+    MARTS,
     MOVES_CUBE,
     NODE_STATS_CUBE,
     NODES_MART,
@@ -56,22 +57,6 @@ from touchpoint.ivr._calls import (
     top_paths,
 )
 from touchpoint.ivr._journeys import event_steps, node_visits, unshared_steps
-from touchpoint.ivr._menu_design import (
-    DESIGN_INPUTS,
-    RECOMMENDATIONS_MART,
-    REPLAY_INPUTS,
-    REPLAY_TABLE,
-    MenuDesignSettings,
-    build_menu_design,
-    build_menu_replay,
-    load_menu_design_settings,
-    menu_ancestors,
-    menu_design_settings_from_config,
-    menu_recommendations,
-    menu_replay_cube,
-    node_measures,
-    replay_tree,
-)
 from touchpoint.ivr._nodes import (
     EXIT_KINDS,
     LOST_COLUMNS,
@@ -89,6 +74,22 @@ from touchpoint.ivr._nodes import (
 )
 from touchpoint.ivr._queries import VIEWS, recommendation_rows, view_rows
 from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
+from touchpoint.ivr.menu_design import (
+    DESIGN_INPUTS,
+    RECOMMENDATIONS_MART,
+    REPLAY_INPUTS,
+    REPLAY_TABLE,
+    MenuDesignSettings,
+    build_menu_design,
+    build_menu_replay,
+    load_menu_design_settings,
+    menu_ancestors,
+    menu_design_settings_from_config,
+    menu_recommendations,
+    menu_replay_cube,
+    node_measures,
+    replay_tree,
+)
 
 __all__ = [
     "VIEWS",
@@ -96,7 +97,7 @@ __all__ = [
     "view_rows",
     "CALLS_CUBE",
     "CONTAINMENT_MART",
-    "CUBES_INPUTS",
+    "CUBES",
     "DESIGN_INPUTS",
     "EXIT_KINDS",
     "GRAPH_MART",
@@ -104,7 +105,7 @@ __all__ = [
     "KPIS_MART",
     "LOST_COLUMNS",
     "LOST_MART",
-    "MARTS_INPUTS",
+    "MARTS",
     "MOVES_CUBE",
     "MenuDesignSettings",
     "NODES_MART",
@@ -114,6 +115,7 @@ __all__ = [
     "RECOMMENDATIONS_MART",
     "REPLAY_INPUTS",
     "REPLAY_TABLE",
+    "STEPS",
     "TREE_MART",
     "build",
     "build_cubes",
@@ -153,3 +155,35 @@ __all__ = [
     "visit_counts",
     "wrong_turns",
 ]
+
+#: The pipeline steps of the IVR analytics (``touchpoint.pipeline`` orders and runs them).
+STEPS = (
+    Step(
+        "ivr_menu_replay",
+        inputs=("stg_ivr_events",),
+        outputs=(REPLAY_TABLE,),
+        build=build_menu_replay,
+        description="IVR steps aggregated by the call's ending and the move (one pass over the events)",
+    ),
+    Step(
+        "ivr_menu_design",
+        inputs=(REPLAY_TABLE,),
+        outputs=(RECOMMENDATIONS_MART,),
+        build=build_menu_design,
+        description="menu recommendations (promote, merge, drop, fix) by replaying the journeys",
+    ),
+    Step(
+        "ivr_cubes",
+        inputs=("stg_ivr_events", "stg_contacts"),
+        outputs=CUBES,
+        build=build_cubes,
+        description="IVR node statistics, moves between nodes, daily call cube and path cube",
+    ),
+    Step(
+        "ivr",
+        inputs=CUBES,
+        outputs=MARTS,
+        build=build_marts,
+        description="IVR menu tree, node table, lost points, graph, paths, containment, KPIs",
+    ),
+)

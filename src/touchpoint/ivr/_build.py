@@ -43,9 +43,8 @@ GRAPH_MART = "mart_ivr_graph"
 PATHS_MART = "mart_ivr_paths"
 CONTAINMENT_MART = "mart_ivr_containment"
 KPIS_MART = "mart_ivr_kpis"
-#: Inputs of each step: (required, optional).
-CUBES_INPUTS = (("stg_ivr_events", "stg_contacts"), ())
-MARTS_INPUTS = ((NODE_STATS_CUBE, MOVES_CUBE, CALLS_CUBE, PATHS_CUBE), ())
+CUBES = (NODE_STATS_CUBE, MOVES_CUBE, CALLS_CUBE, PATHS_CUBE)
+MARTS = (TREE_MART, NODES_MART, LOST_MART, GRAPH_MART, PATHS_MART, CONTAINMENT_MART, KPIS_MART)
 
 
 def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:

@@ -1,18 +1,85 @@
-"""The analytics pipeline: run every step whose inputs exist and write its marts.
+"""The analytics pipeline: order every registered step from what it reads and writes, run
+those whose inputs exist, and write their tables to the warehouse.
 
->>> from touchpoint.pipeline import STEPS
->>> STEPS[0].name
-'channels_cubes'
+How a new capability registers
+------------------------------
+A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``), and one line here.
+
+1. In ``src/touchpoint/churn/__init__.py``, declare its steps as a tuple named ``STEPS``::
+
+       from touchpoint.capability import Step
+
+       STEPS = (
+           Step(
+               "churn_scores",                              # unique over all capabilities
+               inputs=("mart_customer_360",),               # needed: skipped when one is missing
+               optional=("stg_campaign_responses",),        # passed when they exist
+               outputs=("mart_churn_scores",),              # exactly what build returns
+               build=build_scores,                          # (tables, config) -> {name: expr}
+               description="one line for `touchpoint run` and docs/marts.md",
+           ),
+       )
+
+   ``build`` is a pure Ibis function: ``tables`` maps each input name (and each optional one
+   that exists) to its table; it returns one unevaluated expression per declared output, all
+   of them, every time (a table that exists only sometimes belongs to a step of its own, with
+   the table it depends on as a required input). The order of ``STEPS`` does not matter: the
+   pipeline runs a step after every step that writes one of its inputs or optional inputs.
+2. Add the package to :data:`~touchpoint.pipeline.registry.CAPABILITIES` in
+   ``pipeline/registry.py``: one line, ``"touchpoint.churn",``.
+3. Describe every table the steps write in ``src/touchpoint/churn/marts.yaml``: its grain,
+   key columns, each column with its type and a one-line meaning, and its invariants
+   (``not_null``, ``accepted_values``, ``expressions`` in the tag-rule language); see
+   ``channels/marts.yaml`` and :mod:`touchpoint.capability`. The common test
+   ``tests/pipeline/test_marts_common.py`` then runs the new steps on the shared simulated
+   world, checks each table against its contract and compiles the steps for Spark, with no
+   test to write for it; regenerate ``docs/marts.md`` with
+   ``python -m touchpoint.pipeline.doc --write``.
+4. Settings, if any: a model deriving from :class:`~touchpoint.config.SectionSettings` (types
+   and limits, no default values) with the defaults in ``churn/defaults.yaml`` under a
+   section named after the capability (``churn:``), and one
+   ``SettingsSection(ChurnSettings, "churn", DEFAULTS_PATH)`` (see ``tags/_settings.py``).
+   A user's configuration file then takes a top-level ``churn:`` section with no change to
+   ``config/``; :func:`check_config` (run by :func:`run_pipeline`) refuses a section no
+   capability declares. The hotline's IVR and agent channel ids come from the configuration
+   (:meth:`~touchpoint.config.Config.hotline_channel`, or derive the model from
+   :class:`~touchpoint.config.HotlineSettings`), not from a setting of one's own.
+
+A table two steps write, a table a step reads that no step writes and no source provides, and
+a cycle are refused in one line (:class:`~touchpoint.errors.PipelineError`) when the steps are
+ordered; a build that returns other tables than its step declares is refused before anything
+of that step is written.
+
+>>> from touchpoint.pipeline import pipeline_steps
+>>> [step.name for step in pipeline_steps()][:2]
+['channels_cubes', 'channels_calls_cube']
 """
 
-from touchpoint.pipeline.registry import Step, StepResult
+from touchpoint.capability import Step
+from touchpoint.pipeline.registry import (
+    CAPABILITIES,
+    StepResult,
+    check_config,
+    order_steps,
+    pipeline_steps,
+)
 from touchpoint.pipeline.runner import RUNS_TABLE, run_pipeline
-from touchpoint.pipeline.steps import STEPS
 
 __all__ = [
+    "CAPABILITIES",
     "RUNS_TABLE",
     "STEPS",
     "Step",
     "StepResult",
+    "check_config",
+    "order_steps",
+    "pipeline_steps",
     "run_pipeline",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # STEPS is computed when first read (see touchpoint.pipeline.steps).
+    if name == "STEPS":
+        return list(pipeline_steps())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 import ibis
 import pyarrow as pa
 
+from touchpoint.capability import Step
 from touchpoint.config import Config
-from touchpoint.pipeline.registry import Step, StepResult
+from touchpoint.pipeline.registry import StepResult, check_config, order_steps, pipeline_steps
 from touchpoint.warehouse import write_table
 
 RUNS_TABLE = "pipeline_runs"
@@ -24,7 +25,7 @@ def run_pipeline(
     steps: Sequence[Step] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> list[StepResult]:
-    """Run every step whose required inputs exist, in order, writing its tables.
+    """Run every step whose required inputs exist, in dependency order, writing its tables.
 
     Parameters
     ----------
@@ -33,7 +34,9 @@ def run_pipeline(
     config
         The configuration passed to every step.
     steps
-        The steps to run; all of :data:`~touchpoint.pipeline.steps.STEPS` by default.
+        The steps to run; every registered capability's by default
+        (:func:`~touchpoint.pipeline.registry.pipeline_steps`). They run in dependency order;
+        a table a step reads that none of them writes is taken from the warehouse.
     on_progress
         Called as ``on_progress(step_name, steps_done, n_steps)`` before each step and once at the end.
 
@@ -42,11 +45,17 @@ def run_pipeline(
     list of StepResult
         One per step, in order; a skipped step names the input it lacked. The same rows are
         appended to the ``pipeline_runs`` table (one row per step and table written).
-    """
-    if steps is None:
-        from touchpoint.pipeline.steps import STEPS
 
-        steps = STEPS
+    Raises
+    ------
+    PipelineError
+        When the steps cannot be ordered (one line: the cycle, or the table nobody writes) or
+        a build returns other tables than its step declares (nothing of that step is written).
+    ConfigError
+        When ``config`` has a section no capability claims, or a bad value in one.
+    """
+    check_config(config)
+    steps = list(pipeline_steps()) if steps is None else order_steps(steps)
     results: list[StepResult] = []
     ran_at = dt.datetime.now().replace(microsecond=0)
     for index, step in enumerate(steps):
@@ -57,9 +66,10 @@ def run_pipeline(
         if missing:
             results.append(StepResult(step.name, {}, 0.0, f"missing input table {missing[0]}"))
             continue
-        names = [*step.inputs, *(name for name in step.optional_inputs if name in existing)]
+        names = [*step.inputs, *(name for name in step.optional if name in existing)]
         start = time.perf_counter()
         built = step.build({name: con.table(name) for name in names}, config)
+        step.check_outputs(built)
         written = {}
         for table_name, expression in built.items():
             table = write_table(con, table_name, expression)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -9,13 +11,15 @@ import pyarrow.compute as pc
 from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.errors import ConfigError
 from touchpoint.simulate import keyed_random as kr
-from touchpoint.simulate.chunk import SATISFIED, Chunk, ordinals
+from touchpoint.simulate.chunk import Chunk
 from touchpoint.simulate.hotline import OUTCOME_RESOLVED
 from touchpoint.simulate.ivr_walk import EVENT_TYPES
 from touchpoint.simulate.keyed_random import Site
 from touchpoint.simulate.menu import Menu
 from touchpoint.simulate.params import SimParams
 from touchpoint.simulate.population import TIERS
+from touchpoint.simulate.rows import ordinals
+from touchpoint.simulate.surveys import SATISFIED
 
 OUTCOMES = np.array(["resolved", "transferred", "abandoned", "unresolved"], dtype=object)
 PRODUCTS = np.array(
@@ -103,67 +107,112 @@ def _ts(us: np.ndarray) -> pa.Array:
     return pa.array(us.astype("datetime64[us]"), pa.timestamp("us"))
 
 
+@dataclass
+class _Names:
+    """A chunk's codes as the names the files carry, and its customers' ids."""
+
+    regions: np.ndarray
+    brands: np.ndarray
+    businesses: np.ndarray
+    channels: np.ndarray
+    customer_ids: pa.Array
+
+    @classmethod
+    def of(cls, chunk: Chunk, params: SimParams, channels: list[str]) -> _Names:
+        return cls(
+            regions=np.array(list(params.population.regions), dtype=object),
+            brands=np.array(list(params.population.brands), dtype=object),
+            businesses=np.array(list(params.contacts.needs_per_month), dtype=object),
+            channels=np.array(channels, dtype=object),
+            customer_ids=pc.binary_join_element_wise(
+                "C", pc.utf8_lpad(pa.array(chunk.population.index).cast(pa.string()), 8, "0"), ""
+            ),
+        )
+
+    def customer(self, local: np.ndarray) -> pa.Array:
+        """The ids of the chunk's customers at positions ``local``."""
+        return self.customer_ids.take(pa.array(local, pa.int64()))
+
+
+def _draw(keys: np.ndarray, site: Site) -> np.ndarray:
+    """A cosmetic field's draw: keyed by its row's key too."""
+    return kr.uniform(kr.fold(keys, site))
+
+
 def chunk_tables(
     chunk: Chunk, params: SimParams, menu: Menu, channels: list[str]
 ) -> dict[str, pa.Table]:
-    pop, calls = chunk.population, chunk.calls
+    """A chunk's rows as one Arrow table per entity of the data contract.
 
-    def draw(keys, site):  # cosmetic fields: keyed by their row's key too
-        return kr.uniform(kr.fold(keys, site))
+    Ids come from each row's customer, month and rank in the month (:func:`id_numbers`), so
+    a survey can name the contact it asks about by the same number.
+    """
+    names = _Names.of(chunk, params, channels)
+    call_numbers = id_numbers(chunk.population.index[chunk.calls.customer], chunk.calls.month)
+    contact_numbers = id_numbers(
+        chunk.population.index[chunk.contacts["customer"]], chunk.contacts["month"]
+    )
+    return {
+        "customers": _customers(chunk, names),
+        "contacts": _contacts(chunk, names, channels, call_numbers, contact_numbers),
+        "ivr_events": _ivr_events(chunk, names, menu, call_numbers),
+        "payments": _payments(chunk, names),
+        "bills": _bills(chunk, names),
+        "complaints": _complaints(chunk, names),
+        "orders": _orders(chunk, names),
+        "surveys": _surveys(chunk, names, call_numbers, contact_numbers),
+        "campaign_responses": _campaign_responses(chunk, names, params),
+    }
 
-    region_names = np.array(list(params.population.regions), dtype=object)
-    brand_names = np.array(list(params.population.brands), dtype=object)
-    businesses = np.array(list(params.contacts.needs_per_month), dtype=object)
-    channel_names = np.array(channels, dtype=object)
-    customer_ids = pc.binary_join_element_wise(
-        "C", pc.utf8_lpad(pa.array(pop.index).cast(pa.string()), 8, "0"), ""
+
+def _customers(chunk: Chunk, names: _Names) -> pa.Table:
+    pop = chunk.population
+    left = chunk.leave_us != np.iinfo(np.int64).max
+    return _table(
+        "customers",
+        {
+            "customer_id": names.customer_ids,
+            "msisdn": pc.binary_join_element_wise(
+                "1",
+                pc.utf8_lpad(
+                    pa.array(38_000_000_000 + pop.index * 7 % 1_999_999_999).cast(pa.string()),
+                    10,
+                    "0",
+                ),
+                "",
+            ),
+            "join_date": pop.join_us.astype("datetime64[us]").astype("datetime64[D]"),
+            "brand": names.brands[pop.brand],
+            "value_tier": np.array(TIERS, dtype=object)[pop.tier],
+            "region": names.regions[pop.region],
+            "plan_id": np.array(["P18", "P38", "P58", "P88", "P128", "P188", "P288"], dtype=object)[
+                np.clip(np.searchsorted([25, 45, 70, 100, 150, 220], pop.arpu_yuan), 0, 6)
+            ],
+            "birth_year": pop.birth_year,
+            "gender": np.where(pop.is_female, "F", "M").astype(object),
+            "is_group_key_person": pop.is_group_key_person,
+            "is_family_plan": pop.is_family_plan,
+            "status": np.where(left, "left", "active").astype(object),
+            "leave_date": pa.array(
+                np.where(left, chunk.leave_us, 0).astype("datetime64[us]").astype("datetime64[D]"),
+                mask=~left,
+            ),
+        },
     )
 
-    def cust(local):
-        return customer_ids.take(pa.array(local, pa.int64()))
 
-    left = chunk.leave_us != np.iinfo(np.int64).max
-    tables = {
-        "customers": _table(
-            "customers",
-            {
-                "customer_id": customer_ids,
-                "msisdn": pc.binary_join_element_wise(
-                    "1",
-                    pc.utf8_lpad(
-                        pa.array(38_000_000_000 + pop.index * 7 % 1_999_999_999).cast(pa.string()),
-                        10,
-                        "0",
-                    ),
-                    "",
-                ),
-                "join_date": pop.join_us.astype("datetime64[us]").astype("datetime64[D]"),
-                "brand": brand_names[pop.brand],
-                "value_tier": np.array(TIERS, dtype=object)[pop.tier],
-                "region": region_names[pop.region],
-                "plan_id": np.array(
-                    ["P18", "P38", "P58", "P88", "P128", "P188", "P288"], dtype=object
-                )[np.clip(np.searchsorted([25, 45, 70, 100, 150, 220], pop.arpu_yuan), 0, 6)],
-                "birth_year": pop.birth_year,
-                "gender": np.where(pop.is_female, "F", "M").astype(object),
-                "is_group_key_person": pop.is_group_key_person,
-                "is_family_plan": pop.is_family_plan,
-                "status": np.where(left, "left", "active").astype(object),
-                "leave_date": pa.array(
-                    np.where(left, chunk.leave_us, 0)
-                    .astype("datetime64[us]")
-                    .astype("datetime64[D]"),
-                    mask=~left,
-                ),
-            },
-        ),
-    }
+def _contacts(
+    chunk: Chunk,
+    names: _Names,
+    channels: list[str],
+    call_numbers: np.ndarray,
+    contact_numbers: np.ndarray,
+) -> pa.Table:
+    """A hotline call's IVR row and, when transferred, its agent row; the other contacts."""
+    pop, calls, o = chunk.population, chunk.calls, chunk.contacts
     n_calls = len(calls.customer)
-    call_numbers = id_numbers(pop.index[calls.customer], calls.month)
     call_ids = ids("H", call_numbers)
     t = np.flatnonzero(calls.is_transferred)
-    o = chunk.contacts
-    contact_numbers = id_numbers(pop.index[o["customer"]], o["month"])
     is_store = np.isin(
         o["channel"], [channels.index(x) for x in ("store", "partner_store", "kiosk")]
     )
@@ -174,7 +223,7 @@ def chunk_tables(
             start=calls.start_us,
             end=calls.ivr_end_us,
             channel=np.full(n_calls, "ivr", dtype=object),
-            business=businesses[calls.business],
+            business=names.businesses[calls.business],
             outcome=OUTCOMES[calls.ivr_outcome],
             agent_id=pa.nulls(n_calls, pa.string()),
             store_id=pa.nulls(n_calls, pa.string()),
@@ -186,7 +235,7 @@ def chunk_tables(
             start=calls.agent_start_us[t],
             end=calls.agent_end_us[t],
             channel=np.full(len(t), "agent", dtype=object),
-            business=businesses[calls.business[t]],
+            business=names.businesses[calls.business[t]],
             outcome=np.where(calls.agent_resolved[t], "resolved", "unresolved").astype(object),
             agent_id=pc.binary_join_element_wise(
                 "A",
@@ -203,13 +252,13 @@ def chunk_tables(
             customer=o["customer"],
             start=o["start_us"],
             end=o["end_us"],
-            channel=channel_names[o["channel"]],
-            business=businesses[o["business"]],
+            channel=names.channels[o["channel"]],
+            business=names.businesses[o["business"]],
             outcome=OUTCOMES[o["outcome"]],
             agent_id=pa.nulls(len(o["customer"]), pa.string()),
             store_id=pa.array(
                 np.char.add(
-                    region_names[pop.region[o["customer"]]].astype(str),
+                    names.regions[pop.region[o["customer"]]].astype(str),
                     kr.integers(kr.fold(o["key"], Site.STORE_ID), 1, 30).astype(str),
                 ).astype(object),
                 mask=~is_store,
@@ -226,18 +275,18 @@ def chunk_tables(
             np.concatenate([calls.customer, calls.customer[t], o["customer"]]),
         )
     )
-    tables["contacts"] = pa.concat_tables(
+    return pa.concat_tables(
         _table(
             "contacts",
             {
                 "contact_id": p["contact_id"],
-                "customer_id": cust(p["customer"]),
+                "customer_id": names.customer(p["customer"]),
                 "started_at": _ts(p["start"]),
                 "ended_at": _ts(p["end"]),
                 "channel": p["channel"],
                 "business": p["business"],
                 "outcome": p["outcome"],
-                "region": region_names[pop.region[p["customer"]]],
+                "region": names.regions[pop.region[p["customer"]]],
                 "agent_id": p["agent_id"],
                 "store_id": p["store_id"],
                 "call_id": p["call_id"],
@@ -245,35 +294,45 @@ def chunk_tables(
         )
         for p in contact_parts
     ).take(pa.array(contact_order, pa.int64()))
+
+
+def _ivr_events(chunk: Chunk, names: _Names, menu: Menu, call_numbers: np.ndarray) -> pa.Table:
+    calls = chunk.calls
     keys = calls.event_key
-    tables["ivr_events"] = _table(
+    return _table(
         "ivr_events",
         {
-            "call_id": call_ids.take(pa.array(calls.event_call, pa.int64())),
+            "call_id": ids("H", call_numbers).take(pa.array(calls.event_call, pa.int64())),
             "seq": calls.event_seq,
-            "customer_id": cust(calls.customer[calls.event_call]),
+            "customer_id": names.customer(calls.customer[calls.event_call]),
             "event_at": _ts(calls.event_us),
             "node_id": menu.ids[calls.event_node],
             "event_type": np.array(EVENT_TYPES, dtype=object)[calls.event_type],
             "key": pa.array(keys, pa.string(), mask=keys == ""),
         },
     )
+
+
+def _payments(chunk: Chunk, names: _Names) -> pa.Table:
     p = chunk.payments
-    tables["payments"] = _table(
+    return _table(
         "payments",
         {
-            "payment_id": ids("P", id_numbers(pop.index[p["customer"]], p["month"])),
-            "customer_id": cust(p["customer"]),
+            "payment_id": ids("P", id_numbers(chunk.population.index[p["customer"]], p["month"])),
+            "customer_id": names.customer(p["customer"]),
             "paid_at": _ts(p["at_us"]),
-            "channel": channel_names[p["channel"]],
+            "channel": names.channels[p["channel"]],
             "amount_yuan": np.maximum(p["amount"], 10.0),
         },
     )
+
+
+def _bills(chunk: Chunk, names: _Names) -> pa.Table:
     b = chunk.bills
-    tables["bills"] = _table(
+    return _table(
         "bills",
         {
-            "customer_id": cust(b["customer"]),
+            "customer_id": names.customer(b["customer"]),
             "bill_month": b["month_us"].astype("datetime64[us]").astype("datetime64[D]"),
             "arpu_yuan": b["arpu"],
             "voice_minutes": b["voice"],
@@ -283,13 +342,16 @@ def chunk_tables(
             "arrears_yuan": b["arrears"],
         },
     )
+
+
+def _complaints(chunk: Chunk, names: _Names) -> pa.Table:
     k = chunk.complaints
-    resolved = draw(k["key"], Site.COMPLAINT_RESOLVED) < 0.9
-    tables["complaints"] = _table(
+    resolved = _draw(k["key"], Site.COMPLAINT_RESOLVED) < 0.9
+    return _table(
         "complaints",
         {
-            "complaint_id": ids("Q", id_numbers(pop.index[k["customer"]], k["month"])),
-            "customer_id": cust(k["customer"]),
+            "complaint_id": ids("Q", id_numbers(chunk.population.index[k["customer"]], k["month"])),
+            "customer_id": names.customer(k["customer"]),
             "created_at": _ts(k["at_us"]),
             "channel": np.array(["agent", "store", "web"], dtype=object)[
                 kr.choice(kr.fold(k["key"], Site.COMPLAINT_CHANNEL), [0.7, 0.2, 0.1])
@@ -315,21 +377,31 @@ def chunk_tables(
             ),
         },
     )
+
+
+def _orders(chunk: Chunk, names: _Names) -> pa.Table:
     r = chunk.orders
-    tables["orders"] = _table(
+    return _table(
         "orders",
         {
-            "order_id": ids("O", id_numbers(pop.index[r["customer"]], r["month"])),
-            "customer_id": cust(r["customer"]),
+            "order_id": ids("O", id_numbers(chunk.population.index[r["customer"]], r["month"])),
+            "customer_id": names.customer(r["customer"]),
             "ordered_at": _ts(r["at_us"]),
             "action": np.where(
-                draw(r["key"], Site.ORDER_ACTION) < 0.8, "subscribe", "unsubscribe"
+                _draw(r["key"], Site.ORDER_ACTION) < 0.8, "subscribe", "unsubscribe"
             ).astype(object),
             "product_id": PRODUCTS[kr.integers(kr.fold(r["key"], Site.PRODUCT), 0, len(PRODUCTS))],
-            "channel": channel_names[r["channel"]],
+            "channel": names.channels[r["channel"]],
         },
     )
+
+
+def _surveys(
+    chunk: Chunk, names: _Names, call_numbers: np.ndarray, contact_numbers: np.ndarray
+) -> pa.Table:
+    """Surveys, each naming the contact it asks about (an agent, other or IVR contact id)."""
     s = chunk.surveys
+    n_calls = len(chunk.calls.customer)
     text = np.array(
         [_reply(sat, draw) for sat, draw in zip(s["satisfaction"], s["text_draw"], strict=True)],
         dtype=object,
@@ -355,11 +427,11 @@ def chunk_tables(
         ),
         "",
     )
-    tables["surveys"] = _table(
+    return _table(
         "surveys",
         {
-            "survey_id": ids("S", id_numbers(pop.index[s["customer"]], s["month"])),
-            "customer_id": cust(s["customer"]),
+            "survey_id": ids("S", id_numbers(chunk.population.index[s["customer"]], s["month"])),
+            "customer_id": names.customer(s["customer"]),
             "contact_id": contact_ref,
             "survey_channel": np.where(s["is_sms"], "sms", "ivr").astype(object),
             "sent_at": _ts(s["sent_us"]),
@@ -369,9 +441,13 @@ def chunk_tables(
             "reply_text": pa.array(text, pa.string(), mask=~s["replied"]),
         },
     )
+
+
+def _campaign_responses(chunk: Chunk, names: _Names, params: SimParams) -> pa.Table:
+    """Responses to the month's marketing offers (SMS)."""
     f = chunk.offers
     nf = len(f["customer"])
-    accepted = draw(f["key"], Site.OFFER_ACCEPTED) < params.campaigns.accept_rate
+    accepted = _draw(f["key"], Site.OFFER_ACCEPTED) < params.campaigns.accept_rate
     response = np.where(
         accepted,
         "accepted",
@@ -381,14 +457,16 @@ def chunk_tables(
     ).astype(object)
     responded = response != "no_response"
     start = np.datetime64(params.start_month, "M")
-    tables["campaign_responses"] = _table(
+    return _table(
         "campaign_responses",
         {
-            "work_order_id": ids("W", id_numbers(pop.index[f["customer"]], f["month"])),
+            "work_order_id": ids(
+                "W", id_numbers(chunk.population.index[f["customer"]], f["month"])
+            ),
             "campaign_id": np.array(
                 [f"cmp_{start + int(m)}_data".replace("-", "") for m in f["month"]], dtype=object
             ),
-            "customer_id": cust(f["customer"]),
+            "customer_id": names.customer(f["customer"]),
             "channel": np.full(nf, "sms", dtype=object),
             "sent_at": _ts(f["at_us"]),
             "response": response,
@@ -406,7 +484,6 @@ def chunk_tables(
             ),
         },
     )
-    return tables
 
 
 def _reply(satisfaction: int, draw: float) -> str:

@@ -21,12 +21,11 @@ entries and exits into ``mart_tag_changes``.
 ['a']
 """
 
+from touchpoint.capability import Step
 from touchpoint.tags._build import (
     CAMPAIGN_RESPONSES,
-    CHANGES_INPUTS,
     CHANGES_MART,
     DEFINITIONS_MART,
-    INPUTS,
     MEMBERSHIP_MART,
     VALIDATION_MART,
     build,
@@ -110,14 +109,13 @@ __all__ = [
     "wiki_summary",
     "CAMPAIGN_RESPONSES",
     "CATALOGUE_ENV",
-    "CHANGES_INPUTS",
     "CHANGES_MART",
     "CUSTOMER_360",
     "DEFAULT_CATALOGUE_PATH",
     "DEFINITIONS_MART",
-    "INPUTS",
     "MEMBERSHIP_MART",
     "OUTCOMES",
+    "STEPS",
     "VALIDATION_MART",
     "AppliesTo",
     "Catalogue",
@@ -154,3 +152,23 @@ __all__ = [
     "tag_validation",
     "tokenize",
 ]
+
+#: The pipeline steps of the tag engine (``touchpoint.pipeline`` orders and runs them). The
+#: ``tags`` step reads the definitions its previous run wrote, to keep every version's row.
+STEPS = (
+    Step(
+        "tags",
+        inputs=(CUSTOMER_360,),
+        optional=(CAMPAIGN_RESPONSES, DEFINITIONS_MART),
+        outputs=(MEMBERSHIP_MART, VALIDATION_MART, DEFINITIONS_MART),
+        build=build,
+        description="tag catalogue on the customer 360: monthly membership, lift validation",
+    ),
+    Step(
+        "tags_changes",
+        inputs=(MEMBERSHIP_MART, CUSTOMER_360, DEFINITIONS_MART),
+        outputs=(CHANGES_MART,),
+        build=build_changes,
+        description="members, entries and exits per tag and month",
+    ),
+)

@@ -21,9 +21,6 @@ CHANGES_MART = "mart_tag_changes"
 VALIDATION_MART = "mart_tag_validation"
 DEFINITIONS_MART = "mart_tag_definitions"
 CAMPAIGN_RESPONSES = "stg_campaign_responses"
-#: Inputs of each step: (required, optional).
-INPUTS = ((CUSTOMER_360,), (CAMPAIGN_RESPONSES, DEFINITIONS_MART))
-CHANGES_INPUTS = ((MEMBERSHIP_MART, CUSTOMER_360, DEFINITIONS_MART), ())
 
 DEFINITION_SCHEMA = {
     "tag_id": "string",

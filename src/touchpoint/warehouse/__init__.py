@@ -22,15 +22,25 @@ from touchpoint.warehouse.loading import (
     Insert,
     database_path,
     ensure_table,
+    keys_already_loaded,
     load_atomically,
+    part_writer,
+    prepare_parts_folder,
+    repeated_keys_in_part,
 )
-from touchpoint.warehouse.parts import PARTS_TABLE, DropParts, Part
+from touchpoint.warehouse.parts import PARTS_TABLE, DropParts, Part, PartWriter, WrittenPart
 
 __all__ = [
     "KILL_BEFORE_COMMIT_ENV",
     "PARTS_TABLE",
     "DropParts",
     "Part",
+    "PartWriter",
+    "WrittenPart",
+    "keys_already_loaded",
+    "part_writer",
+    "prepare_parts_folder",
+    "repeated_keys_in_part",
     "Delete",
     "Insert",
     "database_path",

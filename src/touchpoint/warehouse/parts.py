@@ -60,6 +60,20 @@ class Part:
 
 
 @dataclass(frozen=True)
+class WrittenPart:
+    """A part already written to its final name by a :class:`PartWriter`, to register.
+
+    Until the transaction that registers it commits, no view reads it, and a later write to
+    its view deletes it as an orphan (a killed load).
+    """
+
+    view: str
+    name: str
+    n_rows: int
+    schema: pa.Schema
+
+
+@dataclass(frozen=True)
 class DropParts:
     """Remove the parts ``names`` from the view ``view`` (unknown names are ignored)."""
 
@@ -121,14 +135,19 @@ def _exists(raw: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return row[0] if row else None
 
 
-def remove_orphans(raw: duckdb.DuckDBPyConnection, views: Sequence[str]) -> None:
-    """Delete the files in the folders of ``views`` that no view reads (left by a kill)."""
+def remove_orphans(
+    raw: duckdb.DuckDBPyConnection, views: Sequence[str], *, spare: Sequence[str] = ()
+) -> None:
+    """Delete the files in the folders of ``views`` that no view reads (left by a kill).
+
+    ``spare`` names parts written for the transaction about to register them.
+    """
     folder = parts_folder(raw)
     for view in views:
         where = folder / view
         if not where.is_dir():
             continue
-        keep = {name + SUFFIX for name in registered(raw, view)}
+        keep = {name + SUFFIX for name in [*registered(raw, view), *spare]}
         for path in where.iterdir():
             if path.name not in keep and (path.suffix == SUFFIX or ".tmp-" in path.name):
                 path.unlink(missing_ok=True)
@@ -312,7 +331,7 @@ def view_columns(raw: duckdb.DuckDBPyConnection, view: str) -> list[tuple[str, s
 def register(
     raw: duckdb.DuckDBPyConnection,
     *,
-    parts: Sequence[Part],
+    parts: Sequence[Part | WrittenPart],
     drops: Sequence[DropParts],
     empty_columns: dict[str, list[tuple[str, str]]],
 ) -> None:
@@ -330,7 +349,8 @@ def register(
                 [drop.view, list(drop.names)],
             )
     for part in parts:
-        if part.data.num_rows == 0:
+        n_rows = part.n_rows if isinstance(part, WrittenPart) else part.data.num_rows
+        if n_rows == 0:
             continue
         path = folder / part.view / f"{part.name}{SUFFIX}"
         raw.execute(
@@ -338,7 +358,7 @@ def register(
         )
         raw.execute(
             f"INSERT INTO {PARTS_TABLE} VALUES (?, ?, ?, ?)",
-            [part.view, part.name, part.data.num_rows, path.stat().st_size],
+            [part.view, part.name, n_rows, path.stat().st_size],
         )
     for view in dict.fromkeys([p.view for p in parts] + [d.view for d in drops]):
         kind = _exists(raw, view)
