@@ -16,7 +16,8 @@ class FileSummary:
     every problem it has. ``quarantined_by_reason`` counts (row, problem) pairs, so a row with
     two problems counts under both reasons. For an ``unchanged`` file the counts are those of
     the earlier load (nothing was added). A ``failed`` file could not be read at all; ``error``
-    says why and how to fix it.
+    says why and how to fix it. A ``skipped`` entry is a folder the walk did not enter (named
+    ``truth``, or a symbolic link); ``message`` says why.
     """
 
     path: str
