@@ -248,10 +248,21 @@ def test_retention_marts_from_the_world(world):
 
 
 def test_too_few_months_leave_a_note_not_an_error(world):
-    one_month = world.features[world.features.month <= pd.Timestamp("2026-02-01")].copy()
-    one_month.loc[one_month.month == pd.Timestamp("2026-02-01"), "churn_next_month"] = None
+    one_month = world.features[world.features.month == pd.Timestamp("2026-01-01")].copy()
+    one_month["churn_next_month"] = None  # the last month of an export: outcome unknown
     marts = churn_tables(one_month, world.settings)
     evaluation = marts[EVALUATION_MART].to_pandas()
-    assert len(evaluation) == 1 and "at least two months" in evaluation.note.iloc[0]
+    assert len(evaluation) == 1 and "next month is known" in evaluation.note.iloc[0]
     assert marts[SCORES_MART].count().to_pyarrow().as_py() == 0
     assert "reason_1" in marts[SCORES_MART].columns
+
+
+def test_one_labelled_month_is_cross_validated_within_it(world):
+    two = world.features[world.features.month <= pd.Timestamp("2026-02-01")].copy()
+    two.loc[two.month == pd.Timestamp("2026-02-01"), "churn_next_month"] = None
+    marts = churn_tables(two, world.settings)
+    evaluation = marts[EVALUATION_MART].to_pandas().set_index("model")
+    assert "cross-validated within 2026-01" in evaluation.loc["lightgbm", "note"]
+    assert evaluation.loc["lightgbm", "roc_auc"] > 0.55
+    scores = marts[SCORES_MART].to_pandas()
+    assert len(scores) == (two.month == pd.Timestamp("2026-02-01")).sum()

@@ -20,6 +20,7 @@ docs/churn.md describes the method, what a feature may see, and the measured fig
 True
 """
 
+from touchpoint.capability import Step
 from touchpoint.churn._build import (
     CALIBRATION_MART,
     DRIVERS_MART,
@@ -72,6 +73,7 @@ from touchpoint.churn._settings import (
 )
 
 __all__ = [
+    "STEPS",
     "CALIBRATION_MART",
     "CURVES_MART",
     "PROJECTION_MART",
@@ -121,3 +123,23 @@ __all__ = [
     "top_decile_lift",
     "top_reasons",
 ]
+
+#: The pipeline steps of churn prediction and retention (``touchpoint.pipeline`` runs them).
+STEPS = (
+    Step(
+        "churn",
+        inputs=INPUTS[0],
+        optional=INPUTS[1],
+        outputs=OUTPUTS,
+        build=build,
+        description="churn model on past months: held-out measures, latest month scored with reasons",
+    ),
+    Step(
+        "retention",
+        inputs=RETENTION_INPUTS[0],
+        optional=RETENTION_INPUTS[1],
+        outputs=RETENTION_OUTPUTS,
+        build=build_retention,
+        description="Kaplan-Meier retention by join year; sBG fitted to the new cohorts",
+    ),
+)

@@ -11,11 +11,15 @@ not make old cohorts look immortal.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from statistics import NormalDist
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
+from lifelines.exceptions import StatError
 
 
 def _month_index(value: ir.Value) -> ir.IntegerValue:
@@ -56,6 +60,45 @@ def customer_lifetimes(
     return out.drop("_join")
 
 
+def product_limit(
+    entry: np.ndarray, periods: np.ndarray, left: np.ndarray, level: float = 0.95
+) -> pd.DataFrame:
+    """Kaplan-Meier's product-limit estimate with left truncation and exponential Greenwood
+    intervals, by hand: the fallback for a cohort lifelines refuses (everyone at risk leaves at
+    some period, so the curve reaches 0), and a check of lifelines on the others (tests).
+
+    Returns one row per period from ``entry.min() + 1`` to ``periods.max()``: ``n_at_risk``,
+    ``n_left``, ``survival``, ``survival_low``, ``survival_high``.
+    """
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    survival, greenwood, rows = 1.0, 0.0, []
+    for period in range(int(entry.min()) + 1, int(periods.max()) + 1):
+        at_risk = int(((entry < period) & (periods >= period)).sum())
+        n_left = int((left & (periods == period)).sum())
+        if at_risk > 0 and n_left > 0:
+            survival *= 1 - n_left / at_risk
+            if at_risk > n_left:
+                greenwood += n_left / (at_risk * (at_risk - n_left))
+        if 0 < survival < 1 and greenwood > 0:
+            # Interval of log(-log S), mapped back: always inside (0, 1).
+            spread = z * math.sqrt(greenwood) / abs(math.log(survival))
+            low = survival ** math.exp(spread)
+            high = survival ** math.exp(-spread)
+        else:
+            low = high = survival
+        rows.append(
+            {
+                "period": period,
+                "n_at_risk": at_risk,
+                "n_left": n_left,
+                "survival": survival,
+                "survival_low": low,
+                "survival_high": high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def kaplan_meier(lifetimes: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Kaplan-Meier retention per cohort, with ``level`` intervals (lifelines' exponential
     Greenwood intervals), from :func:`customer_lifetimes` rows.
@@ -68,34 +111,27 @@ def kaplan_meier(lifetimes: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         ``survival`` is the share still in the network after ``period`` periods, among
         those who had reached the cohort's first observed period.
     """
-    rows = []
+    frames = []
     for cohort, group in lifetimes.groupby("cohort", sort=True):
-        fitter = KaplanMeierFitter(alpha=1 - level)
-        fitter.fit(
-            group["periods"],
-            event_observed=group["has_left"].astype(bool),
-            entry=group["entry_periods"],
-        )
-        ci = fitter.confidence_interval_survival_function_
-        sf = fitter.survival_function_
         entry = group["entry_periods"].to_numpy()
         periods = group["periods"].to_numpy()
         left = group["has_left"].astype(bool).to_numpy()
-        for period in range(int(entry.min()) + 1, int(periods.max()) + 1):
-            at = sf.index[sf.index <= period].max()
-            rows.append(
-                {
-                    "cohort": str(cohort),
-                    "period": period,
-                    # Under observation in this period: entered before it, not gone before it.
-                    "n_at_risk": int(((entry < period) & (periods >= period)).sum()),
-                    "n_left": int((left & (periods == period)).sum()),
-                    "survival": float(sf.loc[at].iloc[0]),
-                    "survival_low": float(ci.loc[at].iloc[0]),
-                    "survival_high": float(ci.loc[at].iloc[1]),
-                }
-            )
-    return pd.DataFrame(rows)
+        curve = product_limit(entry, periods, left, level)
+        fitter = KaplanMeierFitter(alpha=1 - level)
+        try:
+            fitter.fit(periods, event_observed=left, entry=entry)
+        except StatError:
+            pass  # the curve reaches 0 with too few entrants: keep the product limit's
+        else:
+            sf = fitter.survival_function_.iloc[:, 0]
+            ci = fitter.confidence_interval_survival_function_
+            at = [sf.index[sf.index <= p].max() for p in curve["period"]]
+            curve["survival"] = sf.loc[at].to_numpy()
+            curve["survival_low"] = ci.iloc[:, 0].loc[at].to_numpy()
+            curve["survival_high"] = ci.iloc[:, 1].loc[at].to_numpy()
+        curve.insert(0, "cohort", str(cohort))
+        frames.append(curve)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def cohort_active_counts(lifetimes: pd.DataFrame) -> dict[str, list[int]]:

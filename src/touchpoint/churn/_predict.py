@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedKFold
 
 from touchpoint.churn._features import KEYS, LABEL, feature_columns
 from touchpoint.churn._metrics import binary_metrics, calibration_table
@@ -89,32 +90,87 @@ def _labelled_months(frame: pd.DataFrame) -> list:
     return sorted(known["month"].unique())
 
 
+FOLDS = 5
+
+
+def _one_month(by_month: dict, month, columns: list[str], settings: ChurnSettings) -> ChurnRun:
+    """One labelled month: no later month to hold out, so the measures are cross-validated
+    within it (stratified folds, out-of-fold probabilities) and say so in their note; the
+    model that scores the latest month is trained on it with cross-fitted calibration."""
+    rows = by_month[month]
+    X, y = rows[columns], rows[LABEL].astype(bool).to_numpy()
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=settings.model.random_state)
+    p_model, p_base = np.zeros(len(y)), np.zeros(len(y))
+    for train, test in folds.split(X, y):
+        fold = make_model(settings).fit(X.iloc[train], y[train])
+        p_model[test] = fold.predict_proba(X.iloc[test])[:, 1]
+        base = logistic_baseline(X).fit(baseline_frame(X.iloc[train]), y[train])
+        p_base[test] = base.predict_proba(baseline_frame(X.iloc[test]))[:, 1]
+    note = (
+        f"cross-validated within {_month_text(month)} ({FOLDS} folds): "
+        "no later month to hold out yet"
+    )
+    evaluation = [
+        {
+            "model": name,
+            "train_months": [_month_text(month)],
+            "calibration_months": [],
+            "test_month": _month_text(month),
+            **binary_metrics(y, p, settings.calibration_bins),
+            "note": note,
+        }
+        for name, p in (("lightgbm", p_model), ("logistic", p_base))
+    ]
+    final = make_model(settings).fit(X, y)
+    latest = max(by_month)
+    holdout = score_with_reasons(final, rows, settings)
+    holdout["churn_probability"] = p_model  # out of fold, as measured
+    return ChurnRun(
+        evaluation=evaluation,
+        calibration=calibration_table(y, p_model, settings.calibration_bins),
+        drivers=driver_summary(X, final.contributions(X), settings),
+        holdout=holdout,
+        scores=score_with_reasons(final, by_month[latest], settings),
+        model=final,
+        months={
+            "labelled": [_month_text(month)],
+            "scored": [_month_text(latest)],
+            "final_train": [_month_text(month)],
+            "final_calibration": [],
+        },
+    )
+
+
 def predict_churn(features: pd.DataFrame, settings: ChurnSettings) -> ChurnRun:
     """Train, measure and score (the time-ordered recipe of docs/churn.md).
 
     With labelled months m1 < ... < mk: the model is trained on m1..m(k-2), calibrated on
     m(k-1) and measured on mk (the logistic baseline is trained on m1..m(k-1)); the same
     recipe one month later (trained on m1..m(k-1), calibrated on mk) scores the latest
-    month. With two labelled months the calibration is cross-fitted on the training month.
+    month. With two labelled months the calibration is cross-fitted on the training month;
+    with one, the measures are cross-validated within it (their ``note`` says so).
 
     Raises
     ------
     ChurnDataError
-        Fewer than two labelled months, or a month without a churner.
+        No labelled month, or a labelled month with fewer than five churners.
     """
     months = _labelled_months(features)
-    if len(months) < 2:
+    if not months:
         raise ChurnDataError(
-            f"churn prediction needs at least two months whose next month is known "
-            f"(found {len(months)}: {[_month_text(m) for m in months]}); load more months"
+            "churn prediction needs a month whose next month is known (found none); "
+            "load at least two months"
         )
     by_month = {m: features[features["month"] == m] for m in features["month"].unique()}
     for m in months:
-        if by_month[m][LABEL].astype(bool).sum() == 0:
+        if by_month[m][LABEL].astype(bool).sum() < FOLDS:
             raise ChurnDataError(
-                f"no customer left in the month after {_month_text(m)}: nothing to learn"
+                f"fewer than {FOLDS} customers left in the month after {_month_text(m)}: "
+                "too few to learn from"
             )
     columns = feature_columns(list(features.columns))
+    if len(months) == 1:
+        return _one_month(by_month, months[0], columns, settings)
 
     def rows(ms) -> pd.DataFrame:
         return pd.concat([by_month[m] for m in ms])

@@ -27,6 +27,7 @@ CAPABILITIES: tuple[str, ...] = (
     "touchpoint.ivr",
     "touchpoint.customers",
     "touchpoint.tags",
+    "touchpoint.churn",
 )
 
 #: Tables ingest provides (``stg_*``, one per source entity of the data contract).
