@@ -145,9 +145,9 @@ owner only. The key is never in the repository. In the quarantine a phone number
 are masked (`***-****-****`). Looking a customer up by phone number hashes the number the
 same way (`touchpoint.ingest.msisdn_lookup_hash`).
 A mobile number anywhere else (11 digits starting 13 to 19, ASCII or full-width, with
-blanks or dashes inside, after `+86`, `0086` or `86`, glued to words or Chinese text; or a
-number column holding one) is replaced before it is stored: in the text and number columns
-that `stg_*` keeps (ids, free text such as `reply_text`) by `[msisdn:<hash>]`, the same hash
+blanks or dashes inside, after `+86`, `0086` or `86`, glued to words or Chinese text) is
+replaced before it is stored: in the text columns that `stg_*` keeps (ids, free text such
+as `reply_text`; number columns keep their numbers) by `[msisdn:<hash>]`, the same hash
 as `msisdn_hash`, so a `customer_id` that is a phone number still joins across entities; in
 the quarantine's `value` and `record` (any column, column names and malformed lines
 included) its digits are masked.

@@ -191,10 +191,11 @@ _SHORTEST_MOBILE_BYTES = 11  # eleven ASCII digits: shorter values need no regex
 # Numbers that are mobile numbers, bare (13000000000 to 19999999999) or after 86.
 _MOBILE_NUMBER_RANGES = ((13_000_000_000, 20_000_000_000), (8_613_000_000_000, 8_620_000_000_000))
 PSEUDONYM_FORMAT = "[msisdn:{}]"
-#: Contract types whose source text is stored as it is (text) or as the number it reads as:
-#: only these can carry a phone number into ``stg_*``. Dates, timestamps, yes/no and
-#: vocabulary values are stored only when they read as one, which no phone number does.
-_STORED_AS_GIVEN = ("string", "int64", "float64")
+#: Contract types whose source text is stored as it is: only text can carry a phone number
+#: into ``stg_*`` as a phone number. Dates, timestamps, yes/no and vocabulary values are stored
+#: only when they read as one, which no phone number does; a number column keeps its value as
+#: a number (13000000000 points are points: the contract's numbers are stored as given).
+_STORED_AS_GIVEN = ("string",)
 
 KeySource = bytes | Callable[[], bytes]
 
@@ -405,8 +406,8 @@ def pseudonymise_source(table: pa.Table, entity: Entity, key: KeySource) -> pa.T
     """Pseudonymise the mobile numbers that ``stg_<entity>`` could store from a source table.
 
     Run on each source table as read (column names matched to the contract), before it is
-    validated. Scanned: the contract's text columns that are not vocabularies, and its numeric
-    columns; not the phone column, which is hashed whole. Dates, timestamps, yes/no and
+    validated. Scanned: the contract's text columns that are not vocabularies; not the phone
+    column, which is hashed whole, nor number columns, whose values are stored as numbers. Dates, timestamps, yes/no and
     vocabulary values are stored only as what they read as, and columns outside the contract
     are not stored, so a number in them can only reach the quarantine, which masks every
     number it keeps (:func:`mask_phone_numbers_table`). Scanning only the stored columns, and
