@@ -6,6 +6,7 @@ import codecs
 import dataclasses
 import multiprocessing
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from touchpoint.warehouse import (
     Insert,
     PartWriter,
     WrittenPart,
+    key_check_connection,
     keys_already_loaded,
     load_atomically,
     prepare_parts_folder,
@@ -604,9 +606,11 @@ class _Job:
     file_id: str
 
 
-def _stage_in_worker(job: _Job) -> _Staged:
-    from touchpoint.warehouse import connect
+def _spill_folder(folder: Path) -> Path:
+    return folder / f".key-check-spill-{os.getpid()}"
 
+
+def _stage_in_worker(job: _Job) -> _Staged:
     def key() -> bytes:
         assert job.pii_key is not None  # resolved by the parent for entities with phones
         return job.pii_key
@@ -614,11 +618,12 @@ def _stage_in_worker(job: _Job) -> _Staged:
     loader = _FileLoader(
         job.config, job.source, job.encoding, key, _quiet, job.batch_rows, job.folder
     )
-    query_con = connect(":memory:")
+    query_con = key_check_connection(_spill_folder(job.folder))
     try:
         return loader.stage(job.file_id, query_con)
     finally:
         query_con.disconnect()
+        shutil.rmtree(_spill_folder(job.folder), ignore_errors=True)
 
 
 class _Pool:
@@ -659,7 +664,11 @@ class _Pool:
 
 
 def _load_one(
-    con: DuckDBBackend, loader: _FileLoader, item: _Planned, pool: _Pool | None
+    con: DuckDBBackend,
+    loader: _FileLoader,
+    item: _Planned,
+    pool: _Pool | None,
+    query_con: Callable[[], DuckDBBackend],
 ) -> FileSummary:
     """Stage (or take the staged) file and commit it; a failure of the file is a summary."""
     source = item.source
@@ -672,7 +681,7 @@ def _load_one(
                     future.result().discard()
                 return loader.unchanged(con, version)
         assert item.file_id is not None
-        staged = future.result() if future is not None else loader.stage(item.file_id, con)
+        staged = future.result() if future is not None else loader.stage(item.file_id, query_con())
         return loader.finish(con, staged, versions)
     except (InputFileError, SchemaError) as exc:
         return _failed(source, str(exc))
@@ -772,6 +781,13 @@ def ingest(
         pool = _Pool(_jobs_setting(jobs), config, encoding, key_bytes, rows_per_batch, folder)
         for item in to_stage:
             pool.submit(item)
+    checks: list[DuckDBBackend] = []
+
+    def key_checks() -> DuckDBBackend:
+        if not checks:
+            checks.append(key_check_connection(_spill_folder(folder)))
+        return checks[0]
+
     summaries = []
     try:
         for item in plan:
@@ -787,10 +803,13 @@ def ingest(
                 loader = _FileLoader(
                     config, source, encoding, pii_key_once, report, rows_per_batch, folder
                 )
-                summaries.append(_load_one(con, loader, item, pool))
+                summaries.append(_load_one(con, loader, item, pool, key_checks))
             progress.finish(index)
             report("done", 0.0)
     finally:
         if pool is not None:
             pool.close()
+        for check in checks:
+            check.disconnect()
+            shutil.rmtree(_spill_folder(folder), ignore_errors=True)
     return summaries
