@@ -43,16 +43,29 @@ def test_bad_values_name_the_key_and_the_value(tmp_path):
 
 
 def test_ids_must_exist_in_the_configuration(config):
-    with pytest.raises(ConfigError, match=r"ivr_channel: 'hotline' is not a configured channel"):
-        ChannelsSettings(ivr_channel="hotline").check_against(config)
+    with pytest.raises(
+        ConfigError, match=r"transfer_event_type: 'hotline' is not a configured ivr_event_type"
+    ):
+        ChannelsSettings(transfer_event_type="hotline").check_against(config)
 
 
 def test_settings_travel_on_the_configuration_when_it_carries_them(config):
     assert settings_from_config(config) == ChannelsSettings()
-    carrier = config.model_copy()
-    # What the pipeline will see once Config accepts a channels_analytics section.
-    object.__setattr__(carrier, "channels_analytics", {"repeat_window_hours": 6})
+    carrier = config.model_copy(update={"channels_analytics": {"repeat_window_hours": 6}})
     assert settings_from_config(carrier).repeat_window_hours == 6
+
+
+def test_the_hotline_channels_come_from_the_configuration(config):
+    assert (ChannelsSettings().ivr_channel, ChannelsSettings().agent_channel) == ("ivr", "agent")
+    channels = [
+        c.model_copy(update={"hotline_leg": {"ivr": None, "web": "ivr"}.get(c.id, c.hotline_leg)})
+        for c in config.channels
+    ]
+    moved = config.model_copy(update={"channels": tuple(channels)})
+    assert settings_from_config(moved).ivr_channel == "web"
+    assert settings_from_config(moved).agent_channel == "agent"
+    with pytest.raises(ConfigError, match="channels_analytics.ivr_channel: Extra inputs"):
+        settings_from_config(config.model_copy(update={"channels_analytics": {"ivr_channel": "x"}}))
 
 
 def test_missing_contact_columns_are_named(config):

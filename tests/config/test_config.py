@@ -74,7 +74,8 @@ def test_analytics_sections_of_a_user_file_reach_their_capability(tmp_path):
     )
     config = load_config(path)
     assert settings_from_config(config).repeat_window_hours == 48
-    assert load_config().channels_analytics is None  # the defaults keep the built-in settings
+    assert config.section("channels_analytics") == {"repeat_window_hours": 48}
+    assert load_config().section("channels_analytics") is None  # the built-in settings
     assert settings_from_config(load_config()).repeat_window_hours == 24
     assert customers_settings(config) == customers_settings(load_config())
 

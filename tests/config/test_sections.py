@@ -7,7 +7,15 @@ from types import SimpleNamespace
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from touchpoint.config import SettingsSection, read_settings_file, section_settings
+from touchpoint.config import (
+    SectionSettings,
+    SettingsSection,
+    load_config,
+    read_settings_file,
+    registered_sections,
+    section_settings,
+)
+from touchpoint.config.sections import section_defaults
 from touchpoint.errors import ConfigError
 
 
@@ -148,3 +156,66 @@ def test_the_capabilities_keep_their_messages(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"ivr_menu_design\.\(section\): .*promote_min_depth"):
         load_menu_design_settings(path)
+
+
+def _a_configuration_with(tmp_path, text):
+    # A file per text: load_config caches by path.
+    path = tmp_path / f"mine{abs(hash(text))}.yaml"
+    path.write_text("version: 1\n" + text, encoding="utf-8")
+    return load_config(path)
+
+
+def test_a_section_needs_no_field_in_the_central_model_and_an_unknown_one_is_refused(tmp_path):
+    from touchpoint.pipeline import check_config
+
+    config = _a_configuration_with(tmp_path, "tags:\n  confidence: 0.9\n")
+    assert "tags" not in type(config).model_fields
+    check_config(config)  # every capability registered: the section is claimed
+    typo = _a_configuration_with(tmp_path, "customer_analytics:\n  new_subscriber_months: 2\n")
+    with pytest.raises(ConfigError) as info:
+        check_config(typo)
+    message = str(info.value)
+    assert message.startswith("configuration: unknown section 'customer_analytics' (known: ")
+    known = message.split("(known: ", 1)[1].split(")", 1)[0].split(", ")
+    # Every capability's section is named, in order; a new capability adds its own.
+    assert known == sorted(known)
+    assert {"channels_analytics", "customers_analytics", "ivr_analytics", "tags"} <= set(known)
+    bad = _a_configuration_with(tmp_path, "tags:\n  confidence: 2\n")
+    with pytest.raises(ConfigError, match=r"^configuration: tags\.confidence: "):
+        check_config(bad)
+
+
+def test_two_models_may_not_claim_one_section():
+    from touchpoint.channels import ChannelsSettings
+    from touchpoint.tags import TagsSettings
+
+    with pytest.raises(ConfigError, match="'tags' is declared twice"):
+        SettingsSection(ChannelsSettings, "tags", None)
+    assert registered_sections()["tags"].model is TagsSettings
+
+
+def test_defaults_live_once_in_the_yaml_file():
+    """A model deriving from SectionSettings gives no default of a key its YAML file holds,
+    and constructing it bare gives exactly the file's values (no split between the two)."""
+    import touchpoint.pipeline  # noqa: F401  (imports every capability: all sections known)
+
+    checked = 0
+    for name, section in registered_sections().items():
+        if not issubclass(section.model, SectionSettings):
+            continue
+        from_yaml = section_defaults(section.defaults_path, name)
+        for field_name in from_yaml:
+            field = section.model.model_fields[field_name]
+            assert field.is_required(), f"{name}.{field_name} has a default in the model too"
+        assert section.model() == section.load(), name
+        checked += 1
+    assert checked >= 4  # channels, ivr, customers, tags
+
+
+def test_a_nested_settings_model_keeps_the_defaults_a_user_leaves_out(tmp_path):
+    from touchpoint.customers import load_customers_settings
+
+    path = tmp_path / "c.yaml"
+    path.write_text("customers_analytics:\n  identity:\n    max_points: 100\n", encoding="utf-8")
+    identity = load_customers_settings(path).identity
+    assert (identity.max_points, identity.any_flag) == (100, ("is_group_key_person",))

@@ -10,6 +10,21 @@ below the capabilities, so each can import :class:`Step` without importing the p
 ('mart_n',)
 """
 
+from touchpoint.capability._marts import (
+    MARTS_FILE,
+    ColumnContract,
+    MartContract,
+    VocabularyValues,
+    load_mart_contracts,
+)
 from touchpoint.capability._step import BuildFunction, Step
 
-__all__ = ["BuildFunction", "Step"]
+__all__ = [
+    "MARTS_FILE",
+    "BuildFunction",
+    "ColumnContract",
+    "MartContract",
+    "Step",
+    "VocabularyValues",
+    "load_mart_contracts",
+]

@@ -1,6 +1,8 @@
 """Settings of the channel analytics: windows and the ids they refer to, validated by pydantic.
 
-The defaults live in ``defaults.yaml`` beside this module (section ``channels_analytics``).
+The defaults live in ``defaults.yaml`` beside this module (section ``channels_analytics``), and
+only there; the hotline's IVR and agent channels are those the main configuration marks
+(``hotline_leg``).
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from touchpoint.config import Config, SettingsSection
+from touchpoint.config import Config, HotlineSettings, SettingsSection
 from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
@@ -20,7 +22,7 @@ PeriodName = Literal["day", "week", "month"]
 DimensionName = Literal["region", "brand", "value_tier", "business"]
 
 
-class ChannelsSettings(BaseModel):
+class ChannelsSettings(HotlineSettings):
     """Windows and ids used by the channel analytics (see ``defaults.yaml`` for each one's meaning).
 
     Examples
@@ -31,22 +33,15 @@ class ChannelsSettings(BaseModel):
     172800
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    SECTION = SECTION
+    DEFAULTS_PATH = DEFAULTS_PATH
 
-    repeat_window_hours: float = Field(default=24, gt=0, le=24 * 31)
-    escalation_window_minutes: int = Field(default=60, gt=0, le=24 * 60)
-    ivr_channel: str = "ivr"
-    agent_channel: str = "agent"
-    transfer_event_type: str = "transfer_agent"
-    resolved_outcome: str = "resolved"
-    unknown_label: str = Field(default="unknown", min_length=1)
-    mart_dimensions: dict[PeriodName, tuple[DimensionName, ...]] = Field(
-        default_factory=lambda: {
-            "day": ("brand", "value_tier"),
-            "week": ("brand", "value_tier"),
-            "month": ("region", "brand", "value_tier", "business"),
-        }
-    )
+    repeat_window_hours: float = Field(gt=0, le=24 * 31)
+    escalation_window_minutes: int = Field(gt=0, le=24 * 60)
+    transfer_event_type: str
+    resolved_outcome: str
+    unknown_label: str = Field(min_length=1)
+    mart_dimensions: dict[PeriodName, tuple[DimensionName, ...]]
 
     @property
     def repeat_window_seconds(self) -> int:
@@ -55,8 +50,6 @@ class ChannelsSettings(BaseModel):
     def check_against(self, config: Config) -> ChannelsSettings:
         """Refuse ids that the main configuration does not know; all problems in one error."""
         checks = [
-            ("ivr_channel", self.ivr_channel, "channel"),
-            ("agent_channel", self.agent_channel, "channel"),
             ("transfer_event_type", self.transfer_event_type, "ivr_event_type"),
             ("resolved_outcome", self.resolved_outcome, "outcome"),
         ]
@@ -101,9 +94,9 @@ def load_channels_settings(
         With the file and the key of every value that is not allowed.
     """
     settings = _SETTINGS.load(path)
-    return settings.check_against(config) if config is not None else settings
+    return settings.with_hotline(config).check_against(config) if config is not None else settings
 
 
 def settings_from_config(config: Config) -> ChannelsSettings:
     """The ``channels_analytics`` section of ``config``, else the defaults; checked against it."""
-    return _SETTINGS.from_config(config).check_against(config)
+    return _SETTINGS.from_config(config).with_hotline(config).check_against(config)

@@ -15,11 +15,7 @@ from rich.table import Table
 from touchpoint.cli.customer_cmd import CardContext, CardSection
 from touchpoint.tags import customer_tags
 
-_HEADERS = {
-    "en": ("tag", "since", "script", "timing", "channel"),
-    "zh": ("标签", "起始月", "营销话术", "时机", "渠道"),
-}
-_NONE = {"en": "No tag.", "zh": "无标签。"}
+_HEADERS = ("tag", "since", "script", "timing", "channel")
 
 
 def _collect_tags(ctx: CardContext) -> list[dict[str, Any]] | None:
@@ -27,12 +23,11 @@ def _collect_tags(ctx: CardContext) -> list[dict[str, Any]] | None:
 
 
 def _render_tags(data: list[dict[str, Any]], ctx: CardContext) -> RenderableType:
-    lang = "zh" if ctx.lang == "zh" else "en"
     if not data:
-        return _NONE[lang]
+        return ctx.t("no_tag")
     table = Table(header_style="bold", box=None)
-    for header in _HEADERS[lang]:
-        table.add_column(header, overflow="fold")
+    for header in _HEADERS:
+        table.add_column(ctx.t(f"tag_{header}"), overflow="fold")
     for r in data:
         table.add_row(
             r["name"],

@@ -23,7 +23,7 @@ from touchpoint.cli.app import (
 )
 from touchpoint.cli.common import Column, open_warehouse, print_json, show_rows
 from touchpoint.config import Config, load_config
-from touchpoint.labels import INVALID_TEXT, is_invalid
+from touchpoint.labels import INVALID_TEXT, is_invalid, translate
 
 
 class Dimension(StrEnum):
@@ -37,49 +37,6 @@ class PeriodChoice(StrEnum):
     day = "day"
     week = "week"
     month = "month"
-
-
-_HEADERS = {
-    "en": {
-        "period_start": "Period",
-        "channel": "Channel",
-        "n_contacts": "Contacts",
-        "n_customers": "Customers",
-        "contacts_per_customer": "Per customer",
-        "contact_share": "Contact share",
-        "customer_share": "Reach",
-        "cost_yuan": "Cost (yuan)",
-        "self_service_share": "Self-service share",
-        "n_contacts_change_rate": "Δ contacts",
-        "all": "All",
-        "key": "Figure",
-        "value": "Value",
-    },
-    "zh": {
-        "period_start": "周期",
-        "channel": "渠道",
-        "n_contacts": "接触量",
-        "n_customers": "客户数",
-        "contacts_per_customer": "人均接触",
-        "contact_share": "接触占比",
-        "customer_share": "客户覆盖",
-        "cost_yuan": "成本(元)",
-        "self_service_share": "自助占比",
-        "n_contacts_change_rate": "接触环比",
-        "all": "全部",
-        "key": "指标",
-        "value": "数值",
-    },
-}
-_DIMENSION_NAMES = {
-    "en": {
-        "region": "Region",
-        "brand": "Brand",
-        "value_tier": "Value tier",
-        "business": "Business",
-    },
-    "zh": {"region": "地区", "brand": "品牌", "value_tier": "客户等级", "business": "业务"},
-}
 
 
 def _percent(value: float | None, signed: bool = False) -> str:
@@ -98,23 +55,24 @@ def _label(config: Config, vocabulary: str | None, value: str, lang: str) -> str
 
 
 def _channel_columns(by: str | None, config: Config, lang: str) -> list[Column]:
-    headers = _HEADERS[lang]
+    def header(key: str) -> str:
+        return translate(f"channels.term_{key}", lang)
 
     def right(key: str, cell) -> Column:
-        return Column(key, headers[key], lambda v, _row: cell(v), "right")
+        return Column(key, header(key), lambda v, _row: cell(v), "right")
 
-    columns = [Column("period_start", headers["period_start"], lambda v, _row: v.isoformat())]
+    columns = [Column("period_start", header("period_start"), lambda v, _row: v.isoformat())]
     if by:
         columns.append(
             Column(
                 "dimension_value",
-                _DIMENSION_NAMES[lang][by],
+                header(f"dimension_{by}"),
                 lambda v, _row: _label(config, by, v, lang),
             )
         )
     return [
         *columns,
-        Column("channel", headers["channel"], lambda v, _row: _label(config, "channel", v, lang)),
+        Column("channel", header("channel"), lambda v, _row: _label(config, "channel", v, lang)),
         right("n_contacts", lambda v: f"{v:,}"),
         right("n_customers", lambda v: f"{v:,}"),
         right("contacts_per_customer", lambda v: f"{v:.2f}"),
@@ -165,10 +123,9 @@ def kpis(
     if as_json:
         print_json(document)
         return
-    headers = _HEADERS[lang]
     table = Table(header_style="bold")
-    table.add_column(headers["key"])
-    table.add_column(headers["value"], justify="right")
+    table.add_column(translate("channels.term_key", lang))
+    table.add_column(translate("channels.term_value", lang), justify="right")
     for key, value in document.items():
         if isinstance(value, dict):
             for sub_key, sub_value in value.items():

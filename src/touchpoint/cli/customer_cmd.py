@@ -37,107 +37,9 @@ from touchpoint.labels import (
     format_percent,
     format_value,
     to_rows,
+    translate,
 )
 from touchpoint.warehouse import read_table
-
-_TEXT = {
-    "en": {
-        "profile": "Profile",
-        "value": "Value",
-        "channels": "Channels (this month / last 3 months)",
-        "preferences": "Channel preference levels (0 never … 5 relies on it)",
-        "recent_contacts": "Recent contacts",
-        "satisfaction": "Complaints and satisfaction (last 3 months)",
-        "tags": "Tags and marketing hints",
-        "customer": "Customer",
-        "month": "Month",
-        "brand": "Brand",
-        "value_tier": "VIP tier",
-        "region": "Region",
-        "plan_id": "Plan",
-        "join_date": "Joined",
-        "leave_date": "Left",
-        "tenure_months": "Tenure (months)",
-        "age_years": "Age",
-        "flags": "Flags",
-        "arpu_yuan": "ARPU (yuan)",
-        "arpu_3m_avg_yuan": "ARPU 3-month mean",
-        "arpu_trend_3m": "ARPU trend",
-        "points": "Points",
-        "arrears_yuan": "Arrears (yuan)",
-        "cost_to_serve_yuan": "Cost to serve (yuan)",
-        "net_contribution_yuan": "Net contribution (yuan)",
-        "contribution_tier": "Contribution tier (1 best)",
-        "channel": "Channel",
-        "business": "Business",
-        "n_contacts": "Contacts",
-        "n_contacts_3m": "Contacts 3m",
-        "n_payments_3m": "Payments 3m",
-        "level": "Level",
-        "overall": "all businesses",
-        "share": "Share",
-        "started_at": "Started",
-        "outcome": "Outcome",
-        "n_complaints_3m": "Complaints",
-        "n_surveys_replied_3m": "Surveys replied",
-        "n_surveys_dissatisfied_3m": "Dissatisfied replies",
-        "satisfaction_score_3m": "Satisfaction score (0-1)",
-        "is_group_key_person": "group key person",
-        "is_family_plan": "family plan",
-        "is_new_subscriber": "new subscriber",
-        "is_identity_customer": "identity customer",
-        "has_left_in_month": "left this month",
-        "none": "none",
-    },
-    "zh": {
-        "profile": "基本信息",
-        "value": "价值",
-        "channels": "渠道接触（本月 / 近3个月）",
-        "preferences": "渠道偏好等级（0 从不使用 … 5 依赖）",
-        "recent_contacts": "最近接触",
-        "satisfaction": "投诉与满意度（近3个月）",
-        "tags": "标签与营销提示",
-        "customer": "客户",
-        "month": "月份",
-        "brand": "品牌",
-        "value_tier": "客户等级",
-        "region": "地区",
-        "plan_id": "套餐",
-        "join_date": "入网日期",
-        "leave_date": "离网日期",
-        "tenure_months": "网龄（月）",
-        "age_years": "年龄",
-        "flags": "标识",
-        "arpu_yuan": "ARPU（元）",
-        "arpu_3m_avg_yuan": "近3月平均ARPU",
-        "arpu_trend_3m": "ARPU变化",
-        "points": "积分",
-        "arrears_yuan": "欠费（元）",
-        "cost_to_serve_yuan": "服务成本（元）",
-        "net_contribution_yuan": "净贡献（元）",
-        "contribution_tier": "贡献等级（1最高）",
-        "channel": "渠道",
-        "business": "业务",
-        "n_contacts": "接触次数",
-        "n_contacts_3m": "近3月接触",
-        "n_payments_3m": "近3月缴费",
-        "level": "等级",
-        "overall": "全部业务",
-        "share": "占比",
-        "started_at": "开始时间",
-        "outcome": "结果",
-        "n_complaints_3m": "投诉次数",
-        "n_surveys_replied_3m": "回复调查",
-        "n_surveys_dissatisfied_3m": "不满意回复",
-        "satisfaction_score_3m": "满意度得分（0-1）",
-        "is_group_key_person": "集团关键人",
-        "is_family_plan": "家庭套餐",
-        "is_new_subscriber": "新入网",
-        "is_identity_customer": "身份客户",
-        "has_left_in_month": "本月离网",
-        "none": "无",
-    },
-}
 
 
 @dataclass
@@ -161,7 +63,11 @@ class CardContext:
         return self.cache["tables"]
 
     def t(self, key: str) -> str:
-        return _TEXT.get(self.lang, _TEXT["en"]).get(key, key)
+        """The card's text of ``key`` (``customers.card_<key>``), the key itself if it has none."""
+        try:
+            return translate(f"customers.card_{key}", self.lang)
+        except KeyError:
+            return key
 
     def fmt(self, value: Any, digits: int = 2) -> str:
         """A card cell: numbers with separators, ✓ for true, "invalid" for a broken value."""

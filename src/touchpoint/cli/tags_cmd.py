@@ -24,7 +24,7 @@ from touchpoint.cli.app import (
 from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.customer_cmd import CARD_SECTIONS
 from touchpoint.config import Config, load_config
-from touchpoint.errors import ConfigError
+from touchpoint.labels import text, translate
 from touchpoint.tags import (
     LISTED_LIFTS,
     Catalogue,
@@ -63,100 +63,8 @@ VersionOption = Annotated[
 ]
 
 
-_T = {
-    "en": {
-        "id": "Tag",
-        "name": "Name",
-        "category": "Category",
-        "version": "Version",
-        "members": "Members (last month)",
-        "members_over_time": "Members by month",
-        "n_members": "Members",
-        "parameters": "Parameters",
-        "rating": "Rating",
-        "churn_lift": "Churn lift [interval]",
-        "complaint_lift": "Complaint lift [interval]",
-        "corrected_note": "* no member (or no other customer) had the outcome: the plain ratio "
-        "of the two rates, beside an interval that adds 0.5 to every count",
-        "definition": "Definition",
-        "rule": "Rule",
-        "applies_to": "Applies to",
-        "everyone": "everyone",
-        "hint": "Marketing hint",
-        "script": "Script",
-        "timing": "Timing",
-        "channel": "Channel",
-        "owner": "Owner",
-        "month": "Month",
-        "entered": "Entered",
-        "left": "Left",
-        "outcome": "Outcome",
-        "lift": "Lift",
-        "ci": "{level} interval",
-        "discriminates": "Discriminates",
-        "ratings": "Ratings",
-        "comments": "Comments",
-        "none": "none yet",
-        "validity": "Rule check",
-        "valid": "valid against {schema}",
-        "no_history": "no membership yet: run `touchpoint run` once mart_customer_360 exists",
-    },
-    "zh": {
-        "id": "标签",
-        "name": "名称",
-        "category": "类别",
-        "version": "版本",
-        "members": "成员数（最近一月）",
-        "members_over_time": "每月成员数",
-        "n_members": "成员数",
-        "parameters": "参数",
-        "rating": "评分",
-        "churn_lift": "离网提升度 [区间]",
-        "complaint_lift": "投诉提升度 [区间]",
-        "corrected_note": "* 成员（或其他客户）中无人出现该结果：显示两个比率的直接比值，区间在每个计数上加 0.5",
-        "definition": "定义",
-        "rule": "规则",
-        "applies_to": "适用客户",
-        "everyone": "全部客户",
-        "hint": "营销建议",
-        "script": "营销用语",
-        "timing": "营销时机",
-        "channel": "营销渠道",
-        "owner": "负责人",
-        "month": "月份",
-        "entered": "新进入",
-        "left": "退出",
-        "outcome": "结果指标",
-        "lift": "提升度",
-        "ci": "{level} 置信区间",
-        "discriminates": "有区分力",
-        "ratings": "评分",
-        "comments": "评论",
-        "none": "暂无",
-        "validity": "规则校验",
-        "valid": "对 {schema} 校验通过",
-        "no_history": "尚无成员数据：待 mart_customer_360 生成后运行 `touchpoint run`",
-    },
-}
-_OUTCOMES = {
-    "en": {
-        "churn_next_month": "Churn next month",
-        "complaint_next_month": "Complaint next month",
-        "campaign_accepted_next_month": "Campaign accepted next month",
-    },
-    "zh": {
-        "churn_next_month": "次月离网",
-        "complaint_next_month": "次月投诉",
-        "campaign_accepted_next_month": "次月接受营销",
-    },
-}
-
-
 def _t(lang: str, key: str, **values: Any) -> str:
-    if lang not in _T:
-        raise ConfigError(f"unknown language {lang!r}; use en or zh")
-    text = _T[lang][key]
-    return text.format(**values) if values else text
+    return text(f"tags.term_{key}", lang, **values)
 
 
 @tags_app.command("list")
@@ -311,8 +219,15 @@ def _print_validation(rows: list[dict[str, Any]], lang: str) -> None:
         else:
             lift, ci = f"{r['lift']:.2f}", f"{r['lift_low']:.2f} – {r['lift_high']:.2f}"
         flag = {True: "✓", False: "✗", None: "–"}[r["is_discriminating"]]
-        table.add_row(_OUTCOMES[lang].get(r["outcome"], r["outcome"]), lift, ci, flag)
+        table.add_row(_outcome(r["outcome"], lang), lift, ci, flag)
     console.print(table)
+
+
+def _outcome(outcome: str, lang: str) -> str:
+    try:
+        return translate(f"tags.outcome_{outcome}", lang)
+    except KeyError:
+        return outcome
 
 
 @tags_app.command()

@@ -8,15 +8,29 @@
 
 from touchpoint.config.loading import DEFAULT_CONFIG_PATH, load_config
 from touchpoint.config.models import Channel, Config, VocabEntry
-from touchpoint.config.sections import SettingsSection, read_settings_file, section_settings
+from touchpoint.config.sections import (
+    HotlineSettings,
+    SectionSettings,
+    SettingsSection,
+    check_sections,
+    merge_over_defaults,
+    read_settings_file,
+    registered_sections,
+    section_settings,
+)
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "Channel",
     "Config",
+    "HotlineSettings",
+    "SectionSettings",
     "SettingsSection",
     "VocabEntry",
+    "check_sections",
     "load_config",
+    "merge_over_defaults",
     "read_settings_file",
+    "registered_sections",
     "section_settings",
 ]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from touchpoint.errors import ConfigError
+
+HotlineLeg = Literal["ivr", "agent"]
 
 
 class _Strict(BaseModel):
@@ -24,10 +29,15 @@ class VocabEntry(_Strict):
 
 
 class Channel(VocabEntry):
-    """A service channel with its cost per contact (the operator's own figure)."""
+    """A service channel with its cost per contact (the operator's own figure).
+
+    ``hotline_leg`` marks the two channels of the hotline: ``ivr`` (the automated menu) and
+    ``agent`` (a person). Every analytics reads them from here (:meth:`Config.hotline_channel`).
+    """
 
     cost_per_contact_yuan: float = Field(ge=0)
     is_self_service: bool
+    hotline_leg: HotlineLeg | None = None
 
 
 class PiiConfig(_Strict):
@@ -38,6 +48,18 @@ class PiiConfig(_Strict):
 class IngestConfig(_Strict):
     csv_encodings: tuple[str, ...] = ("utf-8", "gb18030")
     null_values: tuple[str, ...] = ("", "NULL", "null", "\\N")
+    # Dates and timestamps outside this range are quarantined as out_of_range (a year-0
+    # birthday is a typo, not a customer); no latest_date: the last day of next year.
+    earliest_date: dt.date = dt.date(1900, 1, 1)
+    latest_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> IngestConfig:
+        if self.latest_date is not None and self.latest_date < self.earliest_date:
+            raise ValueError(
+                f"latest_date {self.latest_date} is before earliest_date {self.earliest_date}"
+            )
+        return self
 
     @field_validator("csv_encodings")
     @classmethod
@@ -72,7 +94,17 @@ def _check_unique(entries: tuple[VocabEntry, ...], what: str) -> None:
 
 
 class Config(_Strict):
-    """The whole configuration; see ``config/defaults/touchpoint.yaml`` for the documented defaults."""
+    """The whole configuration; see ``config/defaults/touchpoint.yaml`` for the documented defaults.
+
+    Besides the fields below, every other top-level key is a capability's settings section
+    (``channels_analytics``, ``tags``, ...): kept as given, read by the capability's
+    :class:`~touchpoint.config.SettingsSection` (which checks it and names the dotted path of a
+    bad value), and refused by :func:`~touchpoint.config.check_sections` when no capability
+    claims it. So a new capability's section needs no field here.
+    """
+
+    # Extra top-level keys are the capabilities' sections (see the docstring).
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     version: int = Field(ge=1, le=1)
     timezone: str = "Asia/Shanghai"
@@ -81,14 +113,6 @@ class Config(_Strict):
     vocabularies: dict[str, tuple[VocabEntry, ...]]
     pii: PiiConfig = PiiConfig()
     ingest: IngestConfig = IngestConfig()
-    # Settings of the analytics, one section per capability. This bottom layer cannot import
-    # the capabilities, so each one checks its own section (naming the dotted path of a bad
-    # value) when it loads its settings; absent sections take the capability's defaults.
-    channels_analytics: dict[str, Any] | None = None
-    ivr_analytics: dict[str, Any] | None = None
-    ivr_menu_design: dict[str, Any] | None = None
-    customers_analytics: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -108,6 +132,12 @@ class Config(_Strict):
         if not self.channels:
             raise ValueError("channels: at least one channel is needed")
         _check_unique(self.channels, "channels")
+        for leg in ("ivr", "agent"):
+            marked = [c.id for c in self.channels if c.hotline_leg == leg]
+            if len(marked) > 1:
+                raise ValueError(
+                    f"channels: {marked} are all marked hotline_leg: {leg}; mark one channel"
+                )
         for name, entries in self.vocabularies.items():
             if not entries:
                 raise ValueError(f"vocabularies.{name}: at least one value is needed")
@@ -155,4 +185,33 @@ class Config(_Strict):
                 return channel
         raise KeyError(
             f"unknown channel {channel_id!r}; configured: {', '.join(self.ids('channel'))}"
+        )
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        """The capabilities' settings sections this configuration carries, by name."""
+        return dict(self.model_extra or {})
+
+    def section(self, name: str) -> Any:
+        """The section ``name`` as given (``None`` when absent: the capability's defaults)."""
+        return (self.model_extra or {}).get(name)
+
+    def hotline_channel(self, leg: HotlineLeg) -> str:
+        """The id of the channel marked ``hotline_leg: <leg>`` (``"ivr"`` or ``"agent"``).
+
+        >>> from touchpoint.config import load_config
+        >>> load_config().hotline_channel("agent")
+        'agent'
+
+        Raises
+        ------
+        ConfigError
+            When no channel carries the mark.
+        """
+        for channel in self.channels:
+            if channel.hotline_leg == leg:
+                return channel.id
+        raise ConfigError(
+            f"configuration: no channel is marked hotline_leg: {leg}; add it to the hotline's "
+            f"{leg} channel in the channels section (ids: {', '.join(self.ids('channel'))})"
         )

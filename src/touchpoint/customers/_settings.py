@@ -1,6 +1,8 @@
 """Settings of the customer analytics, validated by pydantic.
 
-The defaults live in ``defaults.yaml`` beside this module (section ``customers_analytics``).
+The defaults live in ``defaults.yaml`` beside this module (section ``customers_analytics``), and
+only there; the hotline's IVR and agent channels are those the main configuration marks
+(``hotline_leg``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from touchpoint.config import Config, SettingsSection
+from touchpoint.config import Config, HotlineSettings, SettingsSection
 from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
@@ -34,8 +36,8 @@ class PreferenceLevel(_Strict):
 class ContributionTiers(_Strict):
     """Five tiers by net contribution: four cut points, highest first."""
 
-    method: Literal["yuan", "quantile"] = "yuan"
-    cut_points: tuple[float, float, float, float] = (150.0, 80.0, 30.0, 0.0)
+    method: Literal["yuan", "quantile"]
+    cut_points: tuple[float, float, float, float]
 
     @model_validator(mode="after")
     def _descending(self) -> ContributionTiers:
@@ -52,11 +54,9 @@ class ContributionTiers(_Strict):
 class IdentityRule(_Strict):
     """Identity customer: points below ``max_points`` and a flag or a VIP tier."""
 
-    max_points: int = Field(default=3900, ge=0)
-    any_flag: tuple[Literal["is_group_key_person", "is_family_plan"], ...] = (
-        "is_group_key_person",
-    )
-    value_tiers: tuple[str, ...] = ()
+    max_points: int = Field(ge=0)
+    any_flag: tuple[Literal["is_group_key_person", "is_family_plan"], ...]
+    value_tiers: tuple[str, ...]
 
 
 class SurveyRule(_Strict):
@@ -79,7 +79,7 @@ class SurveyRule(_Strict):
         return value
 
 
-class CustomersSettings(_Strict):
+class CustomersSettings(HotlineSettings):
     """Windows, thresholds and rules of the customer analytics (see ``defaults.yaml``).
 
     Examples
@@ -88,30 +88,25 @@ class CustomersSettings(_Strict):
     3
     >>> CustomersSettings().level_for(n_contacts=1, share=1.0)
     1
+    >>> len(CustomersSettings().survey_rules)  # the nine rules of defaults.yaml
+    9
     """
 
-    preference_window_months: int = Field(default=3, ge=1, le=24)
-    preference_levels: tuple[PreferenceLevel, ...] = (
-        PreferenceLevel(level=1, min_contacts=1, min_share=0.0),
-        PreferenceLevel(level=2, min_contacts=2, min_share=0.2),
-        PreferenceLevel(level=3, min_contacts=3, min_share=0.4),
-        PreferenceLevel(level=4, min_contacts=4, min_share=0.6),
-        PreferenceLevel(level=5, min_contacts=6, min_share=0.8),
-    )
-    collapse_transferred_calls: bool = True
-    payment_business: str = "payment"
-    family_or_group_product_prefixes: tuple[str, ...] = ("family", "group")
-    subscribe_action: str = "subscribe"
-    new_subscriber_months: int = Field(default=3, ge=1)
-    contribution_tiers: ContributionTiers = ContributionTiers()
-    identity: IdentityRule = IdentityRule()
-    survey_classes: dict[str, float] = Field(
-        default_factory=lambda: {"satisfied": 1.0, "neutral": 0.5, "dissatisfied": 0.0}
-    )
-    dissatisfied_class: str = "dissatisfied"
-    survey_rules: tuple[SurveyRule, ...] = ()
-    ivr_channel: str = "ivr"
-    agent_channel: str = "agent"
+    SECTION = SECTION
+    DEFAULTS_PATH = DEFAULTS_PATH
+
+    preference_window_months: int = Field(ge=1, le=24)
+    preference_levels: tuple[PreferenceLevel, ...]
+    collapse_transferred_calls: bool
+    payment_business: str
+    family_or_group_product_prefixes: tuple[str, ...]
+    subscribe_action: str
+    new_subscriber_months: int = Field(ge=1)
+    contribution_tiers: ContributionTiers
+    identity: IdentityRule
+    survey_classes: dict[str, float]
+    dissatisfied_class: str
+    survey_rules: tuple[SurveyRule, ...]
 
     @model_validator(mode="after")
     def _consistent(self) -> CustomersSettings:
@@ -155,8 +150,6 @@ class CustomersSettings(_Strict):
         for field, value, vocabulary in (
             ("payment_business", self.payment_business, "business"),
             ("subscribe_action", self.subscribe_action, "order_action"),
-            ("ivr_channel", self.ivr_channel, "channel"),
-            ("agent_channel", self.agent_channel, "channel"),
         ):
             try:
                 allowed = config.ids(vocabulary)
@@ -190,9 +183,9 @@ def load_customers_settings(
         With the file and the key of every value that is not allowed.
     """
     settings = _SETTINGS.load(path)
-    return settings.check_against(config) if config is not None else settings
+    return settings.with_hotline(config).check_against(config) if config is not None else settings
 
 
 def settings_from_config(config: Config) -> CustomersSettings:
     """The ``customers_analytics`` section of ``config``, else the defaults; checked against it."""
-    return _SETTINGS.from_config(config).check_against(config)
+    return _SETTINGS.from_config(config).with_hotline(config).check_against(config)

@@ -15,7 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from touchpoint.ingest._pii import mask_digits, mask_digits_array, mask_number_runs
+from touchpoint.ingest._pii import (
+    mask_digits,
+    mask_digits_array,
+    mask_number_runs,
+    mask_phone_numbers,
+    mask_phone_numbers_array,
+    mask_phone_numbers_table,
+)
 from touchpoint.ingest._reading import MalformedRow
 from touchpoint.ingest._validate import ProblemBatch
 from touchpoint.ingest._values import as_text
@@ -101,7 +108,8 @@ def _cut_array(values: pa.Array) -> pa.Array:
 
 def _values_of(batch: ProblemBatch, *, masked: bool) -> pa.Array:
     if batch.detail is not None:
-        return pa.array([_cut(str(v)) for v in batch.detail], pa.string())
+        detail = pa.array([str(v) for v in batch.detail], pa.string())
+        return _cut_array(mask_phone_numbers_array(detail))
     if batch.source is None:
         return pa.nulls(len(batch.positions), pa.string())
     taken = batch.source.take(pa.array(batch.positions))
@@ -115,15 +123,20 @@ def _values_of(batch: ProblemBatch, *, masked: bool) -> pa.Array:
             pa.string(),
         )
     text = text.cast(pa.string())
-    return _cut_array(mask_digits_array(text) if masked else text)
+    return _cut_array(mask_digits_array(text) if masked else mask_phone_numbers_array(text))
 
 
 def _records(table: pa.Table, positions: np.ndarray, pii_columns: Sequence[str]) -> list[str]:
-    """The raw rows at ``positions`` as JSON objects, phone numbers masked."""
+    """The raw rows at ``positions`` as JSON objects, phone numbers masked.
+
+    The phone columns' digits are masked whole; in every other column and column name, the
+    digits of each mobile number (which ingest pseudonymises only where ``stg_*`` could
+    store it).
+    """
     if table.num_columns == 0:  # Arrow loses the row count of a table without columns
         rows: list[dict] = [{} for _ in positions]
     else:
-        rows = table.take(pa.array(positions)).to_pylist()
+        rows = mask_phone_numbers_table(table.take(pa.array(positions))).to_pylist()
     out = []
     for row in rows:
         for name in pii_columns:
@@ -176,7 +189,11 @@ def quarantine_rows(
             )
         )
     if malformed:
-        clean = [mask_number_runs(m.text) if has_pii else m.text for m in malformed]
+        # A raw line was never split into columns: mask every mobile number in it, and in an
+        # entity with a phone column every run of digits that could be one.
+        clean = [
+            mask_phone_numbers(mask_number_runs(m.text) if has_pii else m.text) for m in malformed
+        ]
         parts.append(
             pa.table(
                 {

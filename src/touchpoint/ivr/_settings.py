@@ -1,6 +1,7 @@
 """Settings of the IVR journey analytics, validated by pydantic.
 
-The defaults live in ``defaults.yaml`` beside this module (section ``ivr_analytics``). The
+The defaults live in ``defaults.yaml`` beside this module (section ``ivr_analytics``), and only
+there. The
 hotline ids (IVR and agent channels, the transfer event type, the label of unknown values) are
 those of the channel analytics (:class:`touchpoint.channels.ChannelsSettings`), reused rather
 than repeated.
@@ -11,11 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from touchpoint.channels import ChannelsSettings
 from touchpoint.channels import settings_from_config as channels_settings_from_config
-from touchpoint.config import Config, SettingsSection
+from touchpoint.config import Config, SectionSettings, SettingsSection
 from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
@@ -31,7 +32,7 @@ _EVENT_TYPE_FIELDS = (
 )
 
 
-class IvrSettings(BaseModel):
+class IvrSettings(SectionSettings):
     """Windows, ids and sizes used by the IVR analytics (``defaults.yaml`` explains each).
 
     Examples
@@ -42,21 +43,23 @@ class IvrSettings(BaseModel):
     1800
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    SECTION = SECTION
+    DEFAULTS_PATH = DEFAULTS_PATH
 
-    verified_window_hours: float = Field(default=24, gt=0, le=24 * 31)
-    call_start_event_type: str = "call_start"
-    prompt_event_type: str = "prompt"
-    key_event_type: str = "key"
-    timeout_event_type: str = "timeout"
-    invalid_event_type: str = "invalid"
-    complete_event_type: str = "self_service_complete"
-    hang_up_event_type: str = "hang_up"
-    back_key: str = Field(default="*", min_length=1)
-    top_paths: int = Field(default=50, gt=0, le=100_000)
-    lost_min_visits: int = Field(default=30, ge=0)
-    max_menu_depth: int = Field(default=12, gt=0, le=64)
-    path_separator: str = Field(default=" > ", min_length=1)
+    verified_window_hours: float = Field(gt=0, le=24 * 31)
+    call_start_event_type: str
+    prompt_event_type: str
+    key_event_type: str
+    timeout_event_type: str
+    invalid_event_type: str
+    complete_event_type: str
+    hang_up_event_type: str
+    back_key: str = Field(min_length=1)
+    top_paths: int = Field(gt=0, le=100_000)
+    lost_min_visits: int = Field(ge=0)
+    max_menu_depth: int = Field(gt=0, le=64)
+    path_separator: str = Field(min_length=1)
+    # Not a key of the section: the channel analytics' settings, set from the configuration.
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
 
     @property

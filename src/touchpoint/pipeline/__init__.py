@@ -27,6 +27,28 @@ A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``), and one
    pipeline runs a step after every step that writes one of its inputs or optional inputs.
 2. Add the package to :data:`~touchpoint.pipeline.registry.CAPABILITIES` in
    ``pipeline/registry.py``: one line, ``"touchpoint.churn",``.
+3. Describe every table the steps write in ``src/touchpoint/churn/marts.yaml``: its grain,
+   key columns, each column with its type and a one-line meaning, and its invariants
+   (``not_null``, ``accepted_values``, ``expressions`` in the tag-rule language); see
+   ``channels/marts.yaml`` and :mod:`touchpoint.capability`. The common test
+   ``tests/pipeline/test_marts_common.py`` then runs the new steps on the shared simulated
+   world, checks each table against its contract and compiles the steps for Spark, with no
+   test to write for it; regenerate ``docs/marts.md`` with
+   ``python -m touchpoint.pipeline.doc --write``.
+4. Settings, if any: a model deriving from :class:`~touchpoint.config.SectionSettings` (types
+   and limits, no default values; class variables ``SECTION = "churn"`` and
+   ``DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"``) with the defaults in
+   ``churn/defaults.yaml`` under ``churn:``, and one
+   ``SettingsSection(ChurnSettings, "churn", DEFAULTS_PATH)`` (see ``tags/_settings.py``).
+   A user's configuration file then takes a top-level ``churn:`` section with no change to
+   ``config/``; :func:`check_config` (run by :func:`run_pipeline`) refuses a section no
+   capability declares. The hotline's IVR and agent channel ids come from the configuration
+   (:meth:`~touchpoint.config.Config.hotline_channel`, or derive the model from
+   :class:`~touchpoint.config.HotlineSettings`), not from a setting of one's own.
+
+The package imports the capabilities it reads from, ``touchpoint.capability``,
+``touchpoint.config`` and ``touchpoint.errors``; never ``touchpoint.pipeline``, the warehouse,
+DuckDB or the adapters (``make lint`` refuses it, with no line to add to ``pyproject.toml``).
 
 A table two steps write, a table a step reads that no step writes and no source provides, and
 a cycle are refused in one line (:class:`~touchpoint.errors.PipelineError`) when the steps are
@@ -42,6 +64,7 @@ from touchpoint.capability import Step
 from touchpoint.pipeline.registry import (
     CAPABILITIES,
     StepResult,
+    check_config,
     order_steps,
     pipeline_steps,
 )
@@ -53,6 +76,7 @@ __all__ = [
     "STEPS",
     "Step",
     "StepResult",
+    "check_config",
     "order_steps",
     "pipeline_steps",
     "run_pipeline",

@@ -17,6 +17,7 @@ from functools import cache
 from types import ModuleType
 
 from touchpoint.capability import Step
+from touchpoint.config import Config, check_sections
 from touchpoint.contract import ENTITIES
 from touchpoint.errors import PipelineError
 
@@ -26,6 +27,7 @@ CAPABILITIES: tuple[str, ...] = (
     "touchpoint.ivr",
     "touchpoint.customers",
     "touchpoint.tags",
+    "touchpoint.churn",
 )
 
 #: Tables ingest provides (``stg_*``, one per source entity of the data contract).
@@ -77,6 +79,14 @@ def pipeline_steps() -> tuple[Step, ...]:
     """
     steps = [step for name in CAPABILITIES for step in capability_steps(name)]
     return tuple(order_steps(steps, sources=SOURCE_TABLES))
+
+
+def check_config(config: Config) -> None:
+    """Refuse a settings section of ``config`` that no registered capability claims, and a bad
+    value in any of them, before anything runs (:func:`touchpoint.config.check_sections`)."""
+    for name in CAPABILITIES:
+        capability_module(name)  # importing a capability registers its settings section
+    check_sections(config)
 
 
 def _producers(steps: Sequence[Step]) -> dict[str, Step]:

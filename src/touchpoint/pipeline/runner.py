@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from touchpoint.capability import Step
 from touchpoint.config import Config
-from touchpoint.pipeline.registry import StepResult, order_steps, pipeline_steps
+from touchpoint.pipeline.registry import StepResult, check_config, order_steps, pipeline_steps
 from touchpoint.warehouse import write_table
 
 RUNS_TABLE = "pipeline_runs"
@@ -51,7 +51,10 @@ def run_pipeline(
     PipelineError
         When the steps cannot be ordered (one line: the cycle, or the table nobody writes) or
         a build returns other tables than its step declares (nothing of that step is written).
+    ConfigError
+        When ``config`` has a section no capability claims, or a bad value in one.
     """
+    check_config(config)
     steps = list(pipeline_steps()) if steps is None else order_steps(steps)
     results: list[StepResult] = []
     ran_at = dt.datetime.now().replace(microsecond=0)

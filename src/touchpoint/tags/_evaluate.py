@@ -9,9 +9,11 @@ from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
+from ibis.common.exceptions import IbisError
 
+from touchpoint.errors import RuleError
 from touchpoint.tags._catalogue import Catalogue
-from touchpoint.tags._rules import compile_tree
+from touchpoint.tags._rules import Node, compile_tree
 
 MEMBER_PREFIX = "is_member__"
 SCOPE_PREFIX = "in_scope__"
@@ -28,15 +30,27 @@ def tag_flags(c360: ir.Table, catalogue: Catalogue, keep: Sequence[str] = ()) ->
     flags = {}
     for tag in catalogue.tags:
         rule, scope = catalogue.trees[tag.id]
-        member = compile_tree(rule, c360, catalogue.parameters)
+        member = _compiled(tag.id, "rule", rule, c360, catalogue)
         if scope is not None:
-            in_scope = compile_tree(scope, c360, catalogue.parameters)
+            in_scope = _compiled(tag.id, "applies_to", scope, c360, catalogue)
             member = member & in_scope
         else:
             in_scope = ibis.literal(True)
         flags[MEMBER_PREFIX + tag.id] = member
         flags[SCOPE_PREFIX + tag.id] = in_scope
     return c360.select("customer_id", "month", *keep, **flags)
+
+
+def _compiled(tag_id: str, what: str, tree: Node, c360: ir.Table, catalogue: Catalogue) -> ir.Value:
+    """The rule's Ibis value; a rule that cannot be compiled is one clear error, no traceback."""
+    try:
+        return compile_tree(tree, c360, catalogue.parameters)
+    except (ValueError, TypeError, RecursionError, IbisError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RuleError(
+            f"tag {tag_id}: the {what} cannot be evaluated ({first}); check it with "
+            "`touchpoint tags check`"
+        ) from None
 
 
 def _versions(catalogue: Catalogue) -> ir.Table:

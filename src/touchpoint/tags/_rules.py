@@ -18,7 +18,12 @@ Grammar (lowest precedence first)::
     unary   := "-" unary | atom
     atom    := NUMBER | STRING | true | false | null | COLUMN | "$" PARAMETER | "(" expr ")"
 
-``op`` is one of ``= == != <> < <= > >=``; keywords are case-insensitive. Nothing is ever
+``op`` is one of ``= == != <> < <= > >=``; keywords are case-insensitive. Arithmetic is in
+floating point; a division or remainder by zero, and a result beyond the largest number, is
+null (so the comparison it is part of is false, never "infinitely large"). What a rule cannot
+mean is refused with its position, before anything runs: a number beyond ±2**63, a division
+by a constant zero, a NUL character in a string, a text compared with a date that is no date
+(``join_date > '2024-13-01'``), or nesting deeper than :data:`MAX_RULE_DEPTH`. Nothing is ever
 passed to Python's ``eval``: the parser builds a small tree that :func:`compile_rule` checks
 against a table schema (unknown columns, with a suggestion; type mismatches) and turns into an
 Ibis expression. Every problem carries the 1-based column of the rule where it starts.
@@ -32,7 +37,9 @@ True
 
 from __future__ import annotations
 
+import datetime as dt_
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -43,6 +50,10 @@ import ibis.expr.types as ir
 
 Kind = Literal["number", "string", "boolean", "date", "null"]
 KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "true", "false"}
+#: Deepest nesting of a rule (parentheses, operators in a row, ``not not ...``): far beyond
+#: what a person writes, far below what Python, Ibis and DuckDB can walk.
+MAX_RULE_DEPTH = 40
+LARGEST_INTEGER = 2**63 - 1
 COMPARISONS = {
     "=": "==",
     "==": "==",
@@ -121,6 +132,8 @@ def tokenize(text: str) -> list[Token]:
                 )
             except ValueError:
                 raise RuleSyntaxError(RuleProblem(col, f"malformed number {raw!r}")) from None
+            if not _representable(value):
+                raise RuleSyntaxError(RuleProblem(col, _too_large(raw)))
             tokens.append(Token("number", raw, value, col))
             i = j
         elif ch in "'\"":
@@ -129,6 +142,10 @@ def tokenize(text: str) -> list[Token]:
             while j < n and text[j] != ch:
                 if text[j] == "\\" and j + 1 < n:
                     j += 1
+                if text[j] == "\x00":
+                    raise RuleSyntaxError(
+                        RuleProblem(j + 1, "a string cannot hold the NUL character (\\x00)")
+                    )
                 chars.append(text[j])
                 j += 1
             if j >= n:
@@ -163,6 +180,20 @@ def tokenize(text: str) -> list[Token]:
             raise RuleSyntaxError(RuleProblem(col, f"unexpected character {ch!r}"))
     tokens.append(Token("end", "", None, n + 1))
     return tokens
+
+
+def _representable(value: Any) -> bool:
+    """A number the engine holds exactly as written: a 64-bit integer or a finite float."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -LARGEST_INTEGER - 1 <= value <= LARGEST_INTEGER
+    return math.isfinite(value)
+
+
+def _too_large(raw: str) -> str:
+    shown = raw if len(raw) <= 24 else f"{raw[:20]}... ({len(raw)} characters)"
+    return f"the number {shown} is too large: numbers must lie within ±9223372036854775807"
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,6 +263,13 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
+
+    def _deeper(self) -> None:
+        """One more level of recursion; refused past :data:`MAX_RULE_DEPTH` (no RecursionError)."""
+        self.depth += 1
+        if self.depth > MAX_RULE_DEPTH:
+            raise RuleSyntaxError(RuleProblem(self.tok.column, _too_deep()))
 
     @property
     def tok(self) -> Token:
@@ -280,8 +318,11 @@ class _Parser:
 
     def not_(self) -> Node:
         if self._is("keyword", "not"):
+            self._deeper()
             op = self._advance()
-            return Unary(op.column, "not", self.not_())
+            node = Unary(op.column, "not", self.not_())
+            self.depth -= 1
+            return node
         return self.compare()
 
     def compare(self) -> Node:
@@ -352,8 +393,11 @@ class _Parser:
 
     def unary(self) -> Node:
         if self._is("op", "-"):
+            self._deeper()
             op = self._advance()
-            return Unary(op.column, "-", self.unary())
+            node = Unary(op.column, "-", self.unary())
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Node:
@@ -371,9 +415,11 @@ class _Parser:
             self._advance()
             return Param(token.column, token.value)
         if self._is("op", "("):
+            self._deeper()
             self._advance()
             node = self.expr()
             self._expect("op", ")", "')' to close the '(' opened at column " + str(token.column))
+            self.depth -= 1
             return node
         raise self._error("a column, a number, a string, true, false, null or '('")
 
@@ -384,18 +430,48 @@ def parse_rule(text: str) -> Node:
     >>> parse_rule("a + b * 2 > 3").op
     '>'
     """
-    return _Parser(tokenize(text)).parse()
+    tree = _Parser(tokenize(text)).parse()
+    too_deep = _first_too_deep(tree)
+    if too_deep is not None:  # a long chain of operators nests as deep as parentheses
+        raise RuleSyntaxError(RuleProblem(too_deep.column, _too_deep()))
+    return tree
+
+
+def _too_deep() -> str:
+    return (
+        f"the rule nests deeper than {MAX_RULE_DEPTH} levels (parentheses, 'not' or operators "
+        "in a row); split it into simpler conditions or use 'in [...]'"
+    )
+
+
+def _children(node: Node) -> list[Node]:
+    found: list[Node] = []
+    for value in vars(node).values():
+        for child in value if isinstance(value, tuple) else (value,):
+            if isinstance(child, Node):
+                found.append(child)
+    return found
+
+
+def _first_too_deep(tree: Node) -> Node | None:
+    """The first node (in rule order) deeper than :data:`MAX_RULE_DEPTH`; walked without recursion."""
+    stack = [(tree, 1)]
+    deepest: list[Node] = []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_RULE_DEPTH:
+            deepest.append(node)
+            continue
+        stack.extend((child, depth + 1) for child in _children(node))
+    return min(deepest, key=lambda n: n.column) if deepest else None
 
 
 def _names_of(node: Node, kind: type[Column] | type[Param]) -> set[str]:
     if isinstance(node, kind):
         return {node.name}
     found: set[str] = set()
-    for value in vars(node).values():
-        children = value if isinstance(value, tuple) else (value,)
-        for child in children:
-            if isinstance(child, Node):
-                found |= _names_of(child, kind)
+    for child in _children(node):
+        found |= _names_of(child, kind)
     return found
 
 
@@ -437,6 +513,35 @@ def _literal_kind(value: Any) -> Kind:
     return "string"
 
 
+_ARITHMETIC = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "%": lambda a, b: a % b,
+}
+
+
+def _as_float(value: Any) -> Any:
+    """Arithmetic in floating point: no integer overflow error on any row's values."""
+    return value if value.type().is_floating() else value.cast("float64")
+
+
+def _finite(value: Any) -> Any:
+    """``value``, or null where it is infinite or not a number (an overflow, 0 * inf)."""
+    return ibis.ifelse(value.isinf() | value.isnan(), ibis.null("float64"), value)
+
+
+def _is_iso_date(text: Any) -> bool:
+    if not isinstance(text, str) or len(text) != 10:
+        return False
+    try:
+        dt_.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class _Compiler:
     schema: Mapping[str, dt.DataType]
@@ -464,6 +569,9 @@ class _Compiler:
 
     def _literal(self, node: Literal_) -> tuple[Kind, Any]:
         kind = _literal_kind(node.value)
+        if kind == "number" and not _representable(node.value):  # e.g. -(2**63) - 1 in a list
+            self.problem(node, _too_large(str(node.value)))
+            return kind, None
         return kind, self._value(kind, node.value)
 
     def _column(self, node: Column) -> tuple[Kind | None, Any]:
@@ -487,7 +595,36 @@ class _Compiler:
             self.problem(node, f"parameter '${node.name}' must be a number, string or boolean")
             return None, None
         kind = _literal_kind(value)
+        if kind == "number" and not _representable(value):
+            self.problem(node, f"parameter '${node.name}': " + _too_large(str(value)))
+            return None, None
+        if kind == "string" and "\x00" in value:
+            self.problem(node, f"parameter '${node.name}' cannot hold the NUL character (\\x00)")
+            return None, None
         return kind, self._value(kind, value)
+
+    def _constant(self, node: Node) -> float | None:
+        """The value of a numeric expression without columns, or None (not constant, unknown)."""
+        if isinstance(node, Literal_):
+            value = node.value
+        elif isinstance(node, Param):
+            value = self.parameters.get(node.name)
+        elif isinstance(node, Unary) and node.op == "-":
+            inner = self._constant(node.operand)
+            return None if inner is None else -inner
+        elif isinstance(node, Binary) and node.op in ("+", "-", "*", "/", "%"):
+            left, right = self._constant(node.left), self._constant(node.right)
+            if left is None or right is None or (node.op in "/%" and right == 0):
+                return None
+            try:
+                return float(_ARITHMETIC[node.op](left, right))
+            except (OverflowError, ZeroDivisionError):
+                return None
+        else:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
 
     def _unary(self, node: Unary) -> tuple[Kind | None, Any]:
         kind, value = self.visit(node.operand)
@@ -499,7 +636,9 @@ class _Compiler:
             return want, None
         if value is None:
             return want, None
-        return want, (~value if node.op == "not" else -value)
+        if value.type().is_null():  # 'not null', '- null': null of the operator's type
+            return want, ibis.null("boolean" if node.op == "not" else "float64")
+        return want, (~value if node.op == "not" else -_as_float(value))
 
     def _binary(self, node: Binary) -> tuple[Kind | None, Any]:
         lk, lv = self.visit(node.left)
@@ -516,15 +655,16 @@ class _Compiler:
             for kind, side in ((lk, node.left), (rk, node.right)):
                 if kind not in (None, "number", "null"):
                     self.problem(side, f"arithmetic '{op}' needs numbers, found a {kind}")
+            if op in ("/", "%") and self._constant(node.right) == 0:
+                what = "division" if op == "/" else "remainder"
+                self.problem(node, f"{what} by zero: the right side of '{op}' is always 0")
+                return "number", None
             if lv is None or rv is None:
                 return "number", None
-            return "number", {
-                "+": lambda: lv + rv,
-                "-": lambda: lv - rv,
-                "*": lambda: lv * rv,
-                "/": lambda: lv / rv,
-                "%": lambda: lv % rv,
-            }[op]()
+            left, right = _as_float(lv), _as_float(rv)
+            if op in ("/", "%"):  # by zero: null, never an infinite value that compares true
+                right = right.nullif(0.0)
+            return "number", _finite(_ARITHMETIC[op](left, right))
         # comparison
         op = node.text or op
         if "null" in (lk, rk):
@@ -541,6 +681,8 @@ class _Compiler:
         ):
             self.problem(node, f"'{op}' does not order true/false; use '=' or '!='")
             return "boolean", None
+        self._check_date_text(lk, node.right, rk)
+        self._check_date_text(rk, node.left, lk)
         if lv is None or rv is None:
             return "boolean", None
         lv, rv = self._align_dates(lk, lv, rk, rv)
@@ -554,12 +696,26 @@ class _Compiler:
         }[node.op]()
 
     def _align_dates(self, lk: Kind | None, lv: Any, rk: Kind | None, rv: Any) -> tuple[Any, Any]:
-        # A date column compared with '2024-03-01': the string is read as a date.
+        # A date column compared with '2024-03-01': the string is read as a date (a text
+        # column's value that is no date reads as null; a literal one is refused by check).
         if lk == "date" and rk == "string":
-            rv = rv.cast("date")
+            rv = rv.try_cast("date")
         elif rk == "date" and lk == "string":
-            lv = lv.cast("date")
+            lv = lv.try_cast("date")
         return lv, rv
+
+    def _check_date_text(self, kind: Kind | None, other: Node, other_kind: Kind | None) -> None:
+        """A literal (or parameter) text compared with a date must be a date, YYYY-MM-DD."""
+        if kind != "date" or other_kind != "string":
+            return
+        if isinstance(other, Literal_):
+            text = other.value
+        elif isinstance(other, Param):
+            text = self.parameters.get(other.name)
+        else:
+            return
+        if not _is_iso_date(text):
+            self.problem(other, f"{text!r} is compared with a date but is no date (YYYY-MM-DD)")
 
     def _inlist(self, node: InList) -> tuple[Kind | None, Any]:
         kind, value = self.visit(node.operand)
@@ -572,6 +728,10 @@ class _Compiler:
                 )
         if len(kinds) > 1 and kind is None:
             self.problem(node, f"the list mixes {' and '.join(sorted(kinds))} values")
+        for item in node.items:
+            self._check_date_text(kind, item, _literal_kind(item.value))
+            if _literal_kind(item.value) == "number" and not _representable(item.value):
+                self.problem(item, _too_large(str(item.value)))
         if value is None or self.problems:
             return "boolean", None
         values = [item.value for item in node.items]
@@ -593,10 +753,19 @@ class _Compiler:
                 self.problem(bound, f"'between' bound is a {bound_kind}, the value is a {kind}")
         if kind == "boolean":
             self.problem(node, "'between' does not order true/false")
+        parts = (
+            (kind, node.operand, value),
+            (low_kind, node.low, low),
+            (high_kind, node.high, high),
+        )
+        is_dated = any(k == "date" for k, _, _ in parts)
+        if is_dated:  # every text among the three is read as a date
+            for part_kind, part, _ in parts:
+                self._check_date_text("date", part, part_kind)
         if value is None or low is None or high is None:
             return "boolean", None
-        _, low = self._align_dates(kind, value, low_kind, low)
-        _, high = self._align_dates(kind, value, high_kind, high)
+        if is_dated:
+            value, low, high = (v.try_cast("date") if k == "string" else v for k, _, v in parts)
         result = value.between(low, high)
         return "boolean", (~result if node.negated else result)
 

@@ -1,0 +1,135 @@
+"""Churn features and the label, as pure Ibis table -> table functions.
+
+What a feature may see: for the row of customer *c* in month *m*, only what happened up to
+the end of month *m* (the customer 360 of month *m* and of the months before it, contacts
+started in month *m*). What it may not: anything dated after month *m*, the customer's
+``leave_date`` and ``has_left_in_month`` (they are the answer), nor a statistic computed over
+all months at once (a mean over the whole export would carry the future into the past).
+The label ``churn_next_month`` looks one month ahead and is never a feature.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from touchpoint.churn._settings import ChurnSettings
+
+KEYS = ("customer_id", "month")
+LABEL = "churn_next_month"
+
+
+def _month(value: ir.TimestampValue) -> ir.DateValue:
+    return value.truncate("M").cast("date")
+
+
+def _add_months(month: ir.DateValue, n: int) -> ir.DateValue:
+    return (month + ibis.interval(months=n)).cast("date")
+
+
+def contact_outcomes_monthly(contacts: ir.Table, settings: ChurnSettings) -> ir.Table:
+    """Fault reports and unresolved contacts per customer and month.
+
+    A hotline call is one contact however many legs it has (IVR, then agent): it is
+    resolved when any leg ends ``resolved_outcome``, and it falls in the month it started.
+    Every other contact counts on its own.
+
+    Returns
+    -------
+    ibis.Table
+        One row per customer × month with a contact: ``customer_id, month,
+        n_fault_contacts, n_unresolved_contacts``.
+    """
+    resolved = settings.resolved_outcome
+    c = contacts.mutate(
+        _resolved=(contacts.outcome == resolved).fill_null(False),
+        _fault=(contacts.business == settings.fault_business).fill_null(False),
+    )
+    calls = (
+        c.filter(c.call_id.notnull())
+        .group_by("customer_id", "call_id")
+        .agg(
+            started_at=c.started_at.min(),
+            _resolved=c._resolved.any(),
+            _fault=c._fault.any(),
+        )
+        .select("customer_id", "started_at", "_resolved", "_fault")
+    )
+    others = c.filter(c.call_id.isnull()).select("customer_id", "started_at", "_resolved", "_fault")
+    units = calls.union(others)
+    return units.group_by("customer_id", month=_month(units.started_at)).agg(
+        n_fault_contacts=units._fault.cast("int64").sum(),
+        n_unresolved_contacts=(~units._resolved).cast("int64").sum(),
+    )
+
+
+def _arpu_log_slope(t: ir.Table) -> ir.Value:
+    """Least-squares slope of log ARPU on the month over the customer's months so far (this
+    one included): the monthly growth rate of the bill, null with fewer than two bills."""
+    w = ibis.window(group_by="customer_id", order_by="month", preceding=None, following=0)
+    has = (t.arpu_yuan > 0).fill_null(False)
+    x = (t.month.year() * 12 + t.month.month()).cast("float64")
+    y = ibis.ifelse(has, t.arpu_yuan.log(), 0.0)
+    one = has.cast("float64")
+    n = one.sum().over(w)
+    sx, sy = (x * one).sum().over(w), (y * one).sum().over(w)
+    sxx, sxy = (x * x * one).sum().over(w), (x * y * one).sum().over(w)
+    den = n * sxx - sx * sx
+    return ibis.ifelse((n >= 2) & (den > 0), (n * sxy - sx * sy) / den, ibis.null("float64"))
+
+
+def churn_features(c360: ir.Table, contacts: ir.Table | None, settings: ChurnSettings) -> ir.Table:
+    """Features and label for churn prediction.
+
+    Parameters
+    ----------
+    c360
+        ``mart_customer_360`` (one row per customer × month in the network).
+    contacts
+        ``stg_contacts`` for fault reports and unresolved contacts, or ``None`` (then those
+        two features are absent).
+    settings
+        Which columns are excluded or categorical.
+
+    Returns
+    -------
+    ibis.Table
+        One row per customer × month in which the customer is still in the network at the
+        month's end (not left by then): the keys, the features (the 360's columns but the
+        excluded ones; ``has_arrears``; ``arpu_log_slope``; ``n_fault_contacts``,
+        ``n_unresolved_contacts``) and ``churn_next_month``: the customer's ``leave_date``
+        falls in the following month; null for the last month of the data (not known yet).
+    """
+    t = c360
+    next_month = _add_months(t.month, 1)
+    still_in = t.leave_date.isnull() | (t.leave_date >= next_month)
+    last = t.month.max().as_scalar()
+    leaves_next = (
+        t.leave_date.notnull()
+        & (t.leave_date >= next_month)
+        & (t.leave_date < _add_months(t.month, 2))
+    )
+    t = t.mutate(
+        arpu_log_slope=_arpu_log_slope(t),
+        has_arrears=(t.arrears_yuan > 0).fill_null(False),
+        **{LABEL: ibis.ifelse(t.month < last, leaves_next.fill_null(False), ibis.null("boolean"))},
+    ).filter(still_in)
+    if contacts is not None:
+        outcomes = contact_outcomes_monthly(contacts, settings).rename(
+            o_customer_id="customer_id", o_month="month"
+        )
+        joined = t.left_join(
+            outcomes, [t.customer_id == outcomes.o_customer_id, t.month == outcomes.o_month]
+        )
+        t = joined.select(
+            *t.columns,
+            n_fault_contacts=joined.n_fault_contacts.fill_null(0),
+            n_unresolved_contacts=joined.n_unresolved_contacts.fill_null(0),
+        )
+    features = [c for c in t.columns if c not in (*KEYS, LABEL) and not settings.is_excluded(c)]
+    return t.select(*KEYS, *features, LABEL)
+
+
+def feature_columns(table_columns: list[str]) -> list[str]:
+    """The feature columns of a :func:`churn_features` table (all but the keys and label)."""
+    return [c for c in table_columns if c not in (*KEYS, LABEL)]

@@ -1,0 +1,158 @@
+"""``touchpoint churn``: evaluate the churn model on any table; ``touchpoint retention``:
+fit the shifted-beta-geometric model to a cohort table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from touchpoint.churn import ShiftedBetaGeometric, evaluate_file, read_cohort_table
+from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, app, console
+from touchpoint.cli.common import print_json
+from touchpoint.config import load_config
+from touchpoint.labels import translate
+
+churn_app = typer.Typer(
+    help="Churn prediction: evaluate the model on any table.", no_args_is_help=True
+)
+retention_app = typer.Typer(
+    help="Retention: the shifted-beta-geometric model of cohort retention.", no_args_is_help=True
+)
+app.add_typer(churn_app, name="churn")
+app.add_typer(retention_app, name="retention")
+
+
+class _Labels:
+    """``t["key"]``: the text of ``churn.key`` in one language (locales/churn.yaml)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> str:
+        return translate(f"churn.{key}", self.lang)
+
+
+def _labels(lang: str) -> _Labels:
+    return _Labels(lang)
+
+
+@churn_app.command("evaluate")
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file, one row per customer.")],
+    target: Annotated[str, typer.Option("--target", help="Column that says who churned.")],
+    positive: Annotated[
+        str | None,
+        typer.Option("--positive", help="Value of the target column that means churn."),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=20, help="Folds.")] = 5,
+    as_json: JsonOption = False,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """Cross-validated evaluation of the churn model on any table with a target column."""
+    load_config(config)  # checked like everywhere else; the file alone decides the rest
+    result = evaluate_file(file, target, positive, folds=folds)
+    if as_json:
+        print_json(result)
+        return
+    t = _labels(lang)
+    console.print(t["title"].format(folds=folds, file=file), highlight=False)
+    console.print(
+        t["rows"].format(
+            n=result["n_rows"],
+            pos=result["n_positive"],
+            positive=result["positive"],
+            rate=result["base_rate"],
+            k=result["n_features"],
+        ),
+        highlight=False,
+    )
+    if result["ignored_columns"]:
+        console.print(t["ignored"].format(cols=", ".join(result["ignored_columns"])))
+    table = Table(t["measure"], t["model"], t["baseline"])
+    for metric in ("roc_auc", "pr_auc", "top_decile_lift"):
+        cells = [
+            f"{s[metric]['mean']:.3f} ± {s[metric]['std']:.3f}"
+            for s in (result["summary"]["lightgbm"], result["summary"]["logistic"])
+        ]
+        table.add_row(t[metric], *cells)
+    console.print(table)
+    drivers = Table(t["feature"], t["strength"], t["direction"], title=t["drivers"])
+    for row in result["drivers"]:
+        if row["top_value"] is not None:
+            direction = t["value"].format(value=row["top_value"])
+        elif row["direction"] is None:
+            direction = ""
+        else:
+            direction = t["more"] if row["direction"] > 0 else t["less"]
+        drivers.add_row(row["feature"], f"{row['mean_abs_contribution']:.3f}", direction)
+    console.print(drivers)
+
+
+@retention_app.command("fit")
+def fit(
+    file: Annotated[
+        Path, typer.Argument(help="CSV or Parquet cohort table: period, customers still active.")
+    ],
+    period: Annotated[str, typer.Option("--period", help="Period column.")] = "period",
+    active: Annotated[str, typer.Option("--active", help="Active-customers column.")] = "active",
+    horizon: Annotated[
+        int, typer.Option("--horizon", min=1, max=1000, help="Periods to project.")
+    ] = 12,
+    as_json: JsonOption = False,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """Fit the shifted-beta-geometric model (Fader & Hardie 2007) to one cohort and project it."""
+    load_config(config)  # checked like everywhere else; the file alone decides the rest
+    counts = read_cohort_table(file, period, active)
+    model = ShiftedBetaGeometric().fit(counts)
+    fitted = model.result
+    projection = model.projection(max(horizon, len(counts) - 1))
+    for row in projection:
+        t_ = row["period"]
+        row["observed_active"] = counts[t_] if t_ < len(counts) else None
+    life = model.expected_remaining_lifetime(0, horizon=horizon)
+    if as_json:
+        document = {
+            "file": str(file),
+            "alpha": fitted.alpha,
+            "beta": fitted.beta,
+            "alpha_interval": list(fitted.alpha_interval),
+            "beta_interval": list(fitted.beta_interval),
+            "level": fitted.level,
+            "log_likelihood": fitted.log_likelihood,
+            "n_customers": fitted.n_customers,
+            "n_periods": fitted.n_periods,
+            "expected_remaining_lifetime": life,
+            "lifetime_horizon": horizon,
+            "projection": projection,
+        }
+        print_json(document)
+        return
+    t = _labels(lang)
+    console.print(
+        t["sbg"].format(file=file, n=int(fitted.n_customers), t=fitted.n_periods), highlight=False
+    )
+    params = Table(t["parameter"], t["estimate"], t["interval"].format(level=fitted.level))
+    for name, value, (lo, hi) in (
+        ("alpha", fitted.alpha, fitted.alpha_interval),
+        ("beta", fitted.beta, fitted.beta_interval),
+    ):
+        params.add_row(name, f"{value:.3f}", f"[{lo:.3f}, {hi:.3f}]")
+    console.print(params)
+    console.print(t["loglik"].format(ll=fitted.log_likelihood))
+    table = Table(t["period"], t["observed"], t["survival"], t["rate"], t["expected"])
+    for row in projection:
+        table.add_row(
+            str(row["period"]),
+            "" if row["observed_active"] is None else f"{row['observed_active']:,.0f}",
+            f"{row['survival']:.1%}",
+            "" if row["retention_rate"] is None else f"{row['retention_rate']:.1%}",
+            f"{row['expected_active']:,.0f}",
+        )
+    console.print(table)
+    console.print(t["lifetime"].format(life=life, h=horizon))
