@@ -356,6 +356,7 @@ class _FileLoader:
             table = read.table.rename_columns(
                 [match.renames.get(n, n) for n in read.table.column_names]
             )
+            table = pseudonymise_source(table, self.entity, self.pii_key_for)  # as in a batch
             found = read.row_numbers[positions]
             loaded.quarantine.append(
                 quarantine_rows(
@@ -625,7 +626,7 @@ def _spill_folder(folder: Path) -> Path:
 
 def _stage_in_worker(job: _Job) -> _Staged:
     def key() -> bytes:
-        assert job.pii_key is not None  # resolved by the parent for entities with phones
+        assert job.pii_key is not None  # resolved by the parent before starting workers
         return job.pii_key
 
     loader = _FileLoader(
@@ -789,9 +790,8 @@ def ingest(
             known.add(item.file_id)
     pool = None
     if _jobs_setting(jobs) > 1 and len(to_stage) > 1 and _worth_processes(to_stage):
-        needs_key = any(c.pii for i in to_stage for c in ENTITIES[i.source.entity or ""].columns)
-        key_bytes = pii_key_once() if needs_key else None
-        pool = _Pool(_jobs_setting(jobs), config, encoding, key_bytes, rows_per_batch, folder)
+        # Every entity's text is scanned for phone numbers: the workers need the key.
+        pool = _Pool(_jobs_setting(jobs), config, encoding, pii_key_once(), rows_per_batch, folder)
         for item in to_stage:
             pool.submit(item)
     checks: list[DuckDBBackend] = []
