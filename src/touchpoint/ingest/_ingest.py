@@ -6,6 +6,7 @@ import codecs
 import dataclasses
 import multiprocessing
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from touchpoint.warehouse import (
     Insert,
     PartWriter,
     WrittenPart,
+    key_check_connection,
     keys_already_loaded,
     load_atomically,
     prepare_parts_folder,
@@ -354,6 +356,7 @@ class _FileLoader:
             table = read.table.rename_columns(
                 [match.renames.get(n, n) for n in read.table.column_names]
             )
+            table = pseudonymise_source(table, self.entity, self.pii_key_for)  # as in a batch
             found = read.row_numbers[positions]
             loaded.quarantine.append(
                 quarantine_rows(
@@ -617,21 +620,24 @@ class _Job:
     file_id: str
 
 
-def _stage_in_worker(job: _Job) -> _Staged:
-    from touchpoint.warehouse import connect
+def _spill_folder(folder: Path) -> Path:
+    return folder / f".key-check-spill-{os.getpid()}"
 
+
+def _stage_in_worker(job: _Job) -> _Staged:
     def key() -> bytes:
-        assert job.pii_key is not None  # resolved by the parent for entities with phones
+        assert job.pii_key is not None  # resolved by the parent before starting workers
         return job.pii_key
 
     loader = _FileLoader(
         job.config, job.source, job.encoding, key, _quiet, job.batch_rows, job.folder
     )
-    query_con = connect(":memory:")
+    query_con = key_check_connection(_spill_folder(job.folder))
     try:
         return loader.stage(job.file_id, query_con)
     finally:
         query_con.disconnect()
+        shutil.rmtree(_spill_folder(job.folder), ignore_errors=True)
 
 
 class _Pool:
@@ -672,7 +678,11 @@ class _Pool:
 
 
 def _load_one(
-    con: DuckDBBackend, loader: _FileLoader, item: _Planned, pool: _Pool | None
+    con: DuckDBBackend,
+    loader: _FileLoader,
+    item: _Planned,
+    pool: _Pool | None,
+    query_con: Callable[[], DuckDBBackend],
 ) -> FileSummary:
     """Stage (or take the staged) file and commit it; a failure of the file is a summary."""
     source = item.source
@@ -685,7 +695,7 @@ def _load_one(
                     future.result().discard()
                 return loader.unchanged(con, version)
         assert item.file_id is not None
-        staged = future.result() if future is not None else loader.stage(item.file_id, con)
+        staged = future.result() if future is not None else loader.stage(item.file_id, query_con())
         return loader.finish(con, staged, versions)
     except (InputFileError, SchemaError) as exc:
         return _failed(source, str(exc))
@@ -780,11 +790,17 @@ def ingest(
             known.add(item.file_id)
     pool = None
     if _jobs_setting(jobs) > 1 and len(to_stage) > 1 and _worth_processes(to_stage):
-        needs_key = any(c.pii for i in to_stage for c in ENTITIES[i.source.entity or ""].columns)
-        key_bytes = pii_key_once() if needs_key else None
-        pool = _Pool(_jobs_setting(jobs), config, encoding, key_bytes, rows_per_batch, folder)
+        # Every entity's text is scanned for phone numbers: the workers need the key.
+        pool = _Pool(_jobs_setting(jobs), config, encoding, pii_key_once(), rows_per_batch, folder)
         for item in to_stage:
             pool.submit(item)
+    checks: list[DuckDBBackend] = []
+
+    def key_checks() -> DuckDBBackend:
+        if not checks:
+            checks.append(key_check_connection(_spill_folder(folder)))
+        return checks[0]
+
     summaries = []
     try:
         for item in plan:
@@ -800,10 +816,13 @@ def ingest(
                 loader = _FileLoader(
                     config, source, encoding, pii_key_once, report, rows_per_batch, folder
                 )
-                summaries.append(_load_one(con, loader, item, pool))
+                summaries.append(_load_one(con, loader, item, pool, key_checks))
             progress.finish(index)
             report("done", 0.0)
     finally:
         if pool is not None:
             pool.close()
+        for check in checks:
+            check.disconnect()
+            shutil.rmtree(_spill_folder(folder), ignore_errors=True)
     return summaries

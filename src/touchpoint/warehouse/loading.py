@@ -310,6 +310,28 @@ def keys_already_loaded(
     ).to_arrow_table()
 
 
+# Memory of the DuckDB connection that checks a staged file's keys; beyond it DuckDB spills to
+# disk. The hash grouping of the 1 M-customer world's 42.8 M IVR keys took 4.1 GB without a
+# limit, 1.4 GB peak with this one (the same 16-18 CPU s).
+KEY_CHECK_MEMORY = "1GB"
+
+
+def key_check_connection(spill_folder: Path) -> DuckDBBackend:
+    """An in-memory DuckDB connection for :func:`repeated_keys_in_part` in bounded memory.
+
+    It reads Parquet files only (no warehouse is opened, so worker processes can use it while
+    the parent holds the warehouse); its memory is capped at ``KEY_CHECK_MEMORY`` and what
+    does not fit spills under ``spill_folder``.
+    """
+    import ibis
+
+    raw = duckdb.connect(
+        ":memory:",
+        config={"memory_limit": KEY_CHECK_MEMORY, "temp_directory": str(spill_folder)},
+    )
+    return ibis.duckdb.from_connection(raw)
+
+
 def part_writer(con: DuckDBBackend, view: str, name: str) -> PartWriter:
     """A :class:`PartWriter` for the part ``name`` of ``view`` in this warehouse's folder.
 
