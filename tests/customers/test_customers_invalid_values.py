@@ -9,6 +9,7 @@ those values as invalid ("invalid" / "无效"), while every other figure stays a
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow as pa
 import pytest
@@ -45,6 +46,8 @@ def broken_warehouse(tmp_path_factory):
     settings = ", ".join(f"{column} = {value}" for column, value in BROKEN.items())
     con.raw_sql(f"UPDATE mart_customer_360 SET {settings} WHERE customer_id = 'u1'")
     con.raw_sql("UPDATE stg_customers SET join_date = DATE '0000-01-01' WHERE customer_id = 'u1'")
+    # A customer without a bill: no contribution tier (shown as "no bill").
+    con.raw_sql("UPDATE mart_customer_360 SET contribution_tier = NULL WHERE customer_id = 'u2'")
     con.disconnect()
     return str(path)
 
@@ -89,3 +92,7 @@ def test_the_report_renders_and_marks_the_broken_values(broken_warehouse, lang, 
     # Customers: the mean ARPU (10^300 / 3) and the tier's summed net contribution (inf).
     assert customers.count(invalid) >= 2
     assert "section_failed" not in html and "Not shown" not in html and "未显示" not in html
+    # The tier column names tiers as people count them: "1", never "1.0" or "nan".
+    tiers = re.findall(r'<tr><td class="txt">([^<]*)</td>', customers)
+    assert all(t.isdigit() or t in ("no bill", "无账单") for t in tiers), tiers
+    assert {"no bill", "无账单"} & set(tiers) and any(t.isdigit() for t in tiers), tiers

@@ -56,7 +56,7 @@ from touchpoint.channels._kpis import (
     channel_kpis_all_dimensions,
     channel_totals,
 )
-from touchpoint.channels._queries import channel_kpi_rows, headline
+from touchpoint.channels._queries import ChannelsOverview, channel_kpi_rows, headline, overview
 from touchpoint.channels._reach import channel_reach
 from touchpoint.channels._settings import (
     ChannelsSettings,
@@ -71,6 +71,8 @@ from touchpoint.channels._summary import (
 )
 
 __all__ = [
+    "ChannelsOverview",
+    "overview",
     "channel_kpi_rows",
     "headline",
     "CALLS_CUBE",

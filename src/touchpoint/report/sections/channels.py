@@ -1,7 +1,7 @@
 """Section "Channels": channel mix and cost over time, self service, escalation, repeats.
 
-Built on the channel marts (``touchpoint.channels``): the monthly KPI mart (dimension "all"),
-the per-channel totals, the headline row and the escalation by region.
+The figures come from :func:`touchpoint.channels.overview` (the monthly KPI mart, the
+per-channel totals, the headline row and the escalation by region); this section lays them out.
 """
 
 from __future__ import annotations
@@ -9,22 +9,22 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+import pyarrow as pa
 
-from touchpoint.channels import ESCALATION_MARTS, KPI_MARTS, KPIS_MART, TOTALS_MART
+from touchpoint import channels
+from touchpoint.channels import KPI_MARTS, TOTALS_MART
+from touchpoint.labels import to_frame
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section, as_frame, as_rows
+from touchpoint.report.context import ReportContext, Section
 
 MONTHLY = KPI_MARTS["month"]
-BY_REGION = ESCALATION_MARTS["region"]
 
 
-def _monthly(ctx: ReportContext) -> pd.DataFrame:
+def _monthly(ctx: ReportContext, monthly: pa.Table) -> pd.DataFrame:
     """One row per month × channel: contacts, cost, and the month's self-service share."""
-    mart = ctx.table(MONTHLY)
-    rows = mart.filter(mart.dimension == "all").select(
-        "period_start", "channel", "n_contacts", "cost_yuan", "self_service_share"
-    )
-    frame = rows.order_by(["period_start", "channel"]).pipe(as_frame)
+    frame = monthly.to_pandas(date_as_object=False)
+    # whole seconds, as Ibis gives dates: the charts then carry the same text as before
+    frame["period_start"] = frame["period_start"].astype("datetime64[s]")
     frame["channel_label"] = [ctx.label("channel", c) for c in frame["channel"]]
     return frame
 
@@ -35,31 +35,20 @@ def _channel_order(ctx: ReportContext, channels: pd.Series) -> list[str]:
     return [ctx.label("channel", c) for c in ctx.config.ids("channel") if c in present]
 
 
-def _headline(ctx: ReportContext) -> dict | None:
-    table = ctx.table(KPIS_MART)
-    if table is None:
-        return None
-    rows = table.pipe(as_rows)
-    return rows[0] if rows else None
-
-
 def build(ctx: ReportContext) -> list[Block]:
-    monthly = _monthly(ctx)
-    totals = ctx.table(TOTALS_MART).pipe(as_frame)
-    headline = _headline(ctx) or {}
+    summary = channels.overview(ctx.con)
+    monthly = _monthly(ctx, summary.monthly)
+    totals = to_frame(summary.totals)
+    headline = summary.headline
     minutes = headline.get("escalation_window_minutes") or 60
-    n_contacts = int(totals["n_contacts"].sum())
-    self_service = totals.loc[totals["is_self_service"].fillna(False), "n_contacts"].sum()
+    n_contacts = summary.n_contacts
     blocks: list[Block] = [
         Markdown(ctx.t("channels.intro")),
         Kpis(
             [
                 (ctx.t("channels.kpi_contacts"), ctx.number(n_contacts)),
-                (ctx.t("channels.kpi_cost"), ctx.money(float(totals["cost_yuan"].sum()))),
-                (
-                    ctx.t("channels.kpi_self_service"),
-                    ctx.percent(self_service / n_contacts if n_contacts else None),
-                ),
+                (ctx.t("channels.kpi_cost"), ctx.money(summary.cost_yuan)),
+                (ctx.t("channels.kpi_self_service"), ctx.percent(summary.self_service_share)),
                 (
                     ctx.t("channels.kpi_escalation", minutes=minutes),
                     ctx.percent(headline.get("ivr_to_agent_60min_rate")),
@@ -117,10 +106,10 @@ def build(ctx: ReportContext) -> list[Block]:
         for figure in (contacts, cost, self_service_chart):
             figure.update_xaxes(tickformat="%Y-%m", dtick="M1")
         blocks += [Figure(contacts), Figure(cost), Figure(self_service_chart, height=320)]
-    by_region = ctx.table(BY_REGION)
-    if by_region is not None:
-        blocks.append(_escalation_chart(ctx, by_region.pipe(as_frame), headline, minutes))
-    blocks += _repeats(ctx, totals, n_contacts)
+    if summary.escalation_by_region is not None:
+        regions = to_frame(summary.escalation_by_region)
+        blocks.append(_escalation_chart(ctx, regions, headline, minutes))
+    blocks += _repeats(ctx, totals)
     return blocks
 
 
@@ -154,10 +143,9 @@ def _escalation_chart(
     return Figure(figure, height=380)
 
 
-def _repeats(ctx: ReportContext, totals: pd.DataFrame, n_contacts: int) -> list[Block]:
+def _repeats(ctx: ReportContext, totals: pd.DataFrame) -> list[Block]:
     frame = totals.copy()
     frame["channel_label"] = [ctx.label("channel", c) for c in frame["channel"]]
-    frame["contact_share"] = frame["n_contacts"] / n_contacts if n_contacts else None
     figure = go.Figure(
         [
             go.Bar(

@@ -86,7 +86,8 @@ def build(ctx: ReportContext) -> list[Block]:
             )
             blocks.append(Figure(figure, height=max(320, 80 + 40 * len(grid))))
     tiers = pd.DataFrame(summary.tiers)
-    tiers["tier"] = [_tier(ctx, t) for t in tiers["contribution_tier"]]
+    # From the rows, not the frame: pandas would turn the tiers into floats (1.0, NaN).
+    tiers["tier"] = [_tier(ctx, row["contribution_tier"]) for row in summary.tiers]
     blocks += [
         Markdown(ctx.t("customers.tiers_intro")),
         Table(
