@@ -13,6 +13,11 @@ Usage::
     .venv/bin/python scripts/compare_run_tables.py --base main --customers 4000 --months 3
 
 Exit code 0 when every table agrees, 1 otherwise (each difference printed on one line).
+
+Run for issue 12 against 67fea42 (main before the Step API): the demo world (50,000 customers
+× 6 months, seed 7) gave 43 tables, 5,767,207 rows, the same column by column (26 min on the
+shared 2-core machine, most of it the row-by-row comparison in Python); 4,000 × 3 gave 43
+tables, 253,549 rows, the same.
 """
 
 from __future__ import annotations
