@@ -69,6 +69,7 @@ def spark_dialect():
 IN_MEMORY_STEPS = {"churn", "retention"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step_name", list(STEPS))
 def test_each_step_compiles_for_spark(spark_dialect, step_name):
     if step_name in IN_MEMORY_STEPS:

@@ -180,6 +180,7 @@ def test_every_registered_capability_declares_its_steps_and_the_order_respects_t
     assert position["customers"] < position["tags"] < position["tags_changes"]
 
 
+@pytest.mark.slow
 def test_registered_steps_run_on_contacts_alone(tiny_warehouse):
     results = {r.step: r for r in run_pipeline(tiny_warehouse, load_config())}
     assert results["channels_cubes"].ran and results["channels"].ran

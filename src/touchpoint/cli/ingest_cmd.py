@@ -26,7 +26,13 @@ def _top_reasons(summary: FileSummary) -> str:
     return "\n".join(shown)
 
 
-_STATUS_STYLE = {"loaded": "green", "replaced": "cyan", "unchanged": "dim", "failed": "bold red"}
+_STATUS_STYLE = {
+    "loaded": "green",
+    "replaced": "cyan",
+    "unchanged": "dim",
+    "failed": "bold red",
+    "skipped": "yellow",
+}
 
 
 def _summary_table(summaries: list[FileSummary]) -> Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -47,6 +48,18 @@ class PiiConfig(_Strict):
 class IngestConfig(_Strict):
     csv_encodings: tuple[str, ...] = ("utf-8", "gb18030")
     null_values: tuple[str, ...] = ("", "NULL", "null", "\\N")
+    # Dates and timestamps outside this range are quarantined as out_of_range (a year-0
+    # birthday is a typo, not a customer); no latest_date: the last day of next year.
+    earliest_date: dt.date = dt.date(1900, 1, 1)
+    latest_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> IngestConfig:
+        if self.latest_date is not None and self.latest_date < self.earliest_date:
+            raise ValueError(
+                f"latest_date {self.latest_date} is before earliest_date {self.earliest_date}"
+            )
+        return self
 
     @field_validator("csv_encodings")
     @classmethod

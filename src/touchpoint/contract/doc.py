@@ -54,9 +54,16 @@ rows read = rows loaded + rows quarantined.
 ## Files
 
 - **Formats**: CSV (`.csv`, `.txt`, `.tsv`), Parquet (`.parquet`, `.pq`) and JSON lines
-  (`.jsonl`, `.ndjson`, `.json`: one JSON object per line). Folders are walked recursively;
-  hidden files and folders (name starting with `.`) are skipped, and so are files of other
-  types unless their name names an entity.
+  (`.jsonl`, `.ndjson`, `.json`: one JSON object per line). The content must be what the
+  extension says (see [What is refused](#what-is-refused)).
+- **Folders** are walked recursively. Hidden files and folders (name starting with `.`) are
+  skipped silently, and so are files of other types unless their name names an entity. The
+  summary lists every other folder not walked into, with status `skipped` and why:
+  a folder named **`truth`** (the simulator keeps its planted ground truth there, beside the
+  source files, and truth must never reach the analytics: name such a folder's files on the
+  command line if they really are source data) and a **symbolic link** to a folder (not
+  followed: a link may loop or lead out of the folder; name it on the command line to
+  ingest it). A sub-folder that cannot be read is a `failed` entry of its own.
 - **File names** tell the entity: the name must contain one of the entity's file names below
   as a whole word, not glued to other letters: `contacts_2026-03.csv`,
   `gd-contacts.parquet`, `客户资料_202603.csv`. Otherwise the file's folder name is tried
@@ -71,10 +78,13 @@ rows read = rows loaded + rows quarantined.
 - **Header**: names are matched to the columns below ignoring case and surrounding blanks;
   column order does not matter. Extra columns are ignored (the summary lists them). A
   missing optional column is read as blank; a missing **required** column quarantines every
-  row of the file with reason `missing_column`.
+  row of the file with reason `missing_column`. A header that names one column twice (in the
+  same or a different case: `contact_id` and `Contact_ID`) is refused.
 - **Identity of a file** is its content (SHA-256). Loading the same content again adds
   nothing (status `unchanged`). Loading a changed file from the same path replaces every row
-  and quarantine entry of its earlier version (status `replaced`). Each file loads in one
+  and quarantine entry of its earlier version (status `replaced`). An empty file (no bytes,
+  or only blanks) has no content to tell it by: it is identified by its entity and full
+  path, so each one is logged under its own entity with 0 rows. Each file loads in one
   transaction: a load killed half-way leaves nothing of that file.
 - **Storage**: the rows of each loaded file version are one immutable Parquet file (zstd,
   vocabulary columns dictionary-encoded) in a folder beside the warehouse file:
@@ -103,8 +113,15 @@ blanks, a JSON `null`, or one of {nulls} (`ingest.null_values`).
 | date | {_code_list(DATE_FORMATS)} (a month alone is its first day); a timestamp at midnight |
 | timestamp | {_code_list(TIMESTAMP_FORMATS)}; each optionally with fractional seconds and a UTC offset (`2026-03-01T08:00:00.250+08:00`, `...Z`) |
 
-Parquet and JSON values that already have the right type (integers, floats, booleans,
-dates, timestamps) are taken as they are; NaN counts as missing.
+Parquet and JSON values that already have the right type (integers, floats, booleans)
+are taken as they are; NaN counts as missing. Parquet dates and timestamps are taken as they
+are too (a timestamp with a time zone is converted as below). A JSON timestamp or date is a
+string, read by the same rule as a CSV value: the same text gives the same instant in every
+format.
+
+**Plausible dates.** A date or timestamp before {config.ingest.earliest_date} or after the
+{_latest(config)} (`ingest.earliest_date`, `ingest.latest_date`) is quarantined as
+`out_of_range`: `0000-01-01` reads as a date, but no customer joined then.
 
 **Allowed values.** A column with a vocabulary accepts a value's id, its English or Chinese
 name, or one of its aliases, ignoring case and surrounding blanks; the warehouse stores the
@@ -112,8 +129,11 @@ id. The vocabularies are configuration: an operator renames or adds values in YA
 code. The defaults are listed at the end of this page.
 
 **Time zone.** Source timestamps are local operator time in `{config.timezone}` (the
-configuration's `timezone`). A value with a UTC offset is converted to that zone; a value
-without one is taken as already in it. The warehouse stores naive local timestamps.
+configuration's `timezone`). A value with a UTC offset (`Z`, `+08:00`, `+0800`, `+08`) is
+converted to that zone; a value without one is taken as already in it. Fractions of a second
+are kept to the microsecond (further digits are cut). The warehouse stores naive local
+timestamps. This rule is the same for CSV, JSON lines and Parquet text columns, and for a
+column that mixes whole and fractional seconds or values with and without an offset.
 
 **Personal data.** Phone numbers (`msisdn`) never reach the warehouse. Ingest normalises a
 number (removes blanks, dashes, dots and brackets and a leading `+86` or `0086`; it must then
@@ -136,6 +156,27 @@ included) its digits are masked.
 a row already loaded from another file, is quarantined as `duplicate_key`; the first one
 stays.
 
+## What is refused
+
+A file is refused as a whole (status `failed`, exit code 1, one line saying why; nothing of
+it is loaded or quarantined; the other files still load) when:
+
+- its entity cannot be told from its name or folder, or the name matches several entities;
+- its type is not supported (e.g. `contacts.xlsx`);
+- it cannot be read (missing, no permission), or a folder named on the command line cannot
+  be listed;
+- its content is not what its extension says, recognised from its first bytes: a Parquet
+  file, gzip, zip (or `.xlsx`), bzip2, xz, zstd, 7-Zip or RAR archive, an old Excel `.xls`,
+  a PDF or image, an SQLite, ORC, Avro or Arrow file, UTF-16 or UTF-32 text, binary data
+  (control bytes in a CSV header; many control bytes in bytes that are not UTF-8), JSON (an
+  array, or objects) named `.csv`, a JSON array or a pretty-printed JSON document named
+  `.json`/`.jsonl`, or anything but Parquet named `.parquet`; the line says what the file is;
+- it is a damaged Parquet file;
+- its header names one column twice (in any case).
+
+Refusing the whole file is safer than reading it: a Parquet file read as CSV has a junk
+header, so every row would be quarantined as `missing_column`, or worse, some loaded.
+
 ## Quarantine reasons
 
 A row can fail several checks; each failure is its own quarantine row.
@@ -143,6 +184,11 @@ A row can fail several checks; each failure is its own quarantine row.
 | reason | meaning |
 |---|---|
 """
+
+
+def _latest(config: Config) -> str:
+    latest = config.ingest.latest_date
+    return f"day {latest}" if latest is not None else "last day of next year"
 
 
 def _allowed(column: Column, config: Config) -> str:

@@ -29,6 +29,11 @@ QUARANTINE_REASONS: dict[str, str] = {
     ),
     "below_min": "a number below the column's smallest allowed value (e.g. a negative amount)",
     "above_max": "a number above the column's largest allowed value",
+    "out_of_range": (
+        "a date or timestamp outside the plausible range, by default 1900-01-01 to the last "
+        "day of next year (`ingest.earliest_date`, `ingest.latest_date`): a year-0 birthday "
+        "is a typo, and such a value would take reports down later"
+    ),
     "duplicate_key": (
         "the row's key repeats an earlier row of the same file, or a row already loaded from "
         "another file; the first one is kept"

@@ -43,7 +43,14 @@ from touchpoint.ingest._pii import hash_msisdn_array, pii_key, pseudonymise_sour
 from touchpoint.ingest._read_csv import read_csv
 from touchpoint.ingest._read_other import read_jsonl, read_parquet
 from touchpoint.ingest._reading import ReadResult
-from touchpoint.ingest._sources import SourceFile, discover, known_entities
+from touchpoint.ingest._sniff import check_file_content
+from touchpoint.ingest._sources import (
+    SourceFile,
+    discover,
+    file_identity,
+    known_entities,
+    skipped_summary,
+)
 from touchpoint.ingest._summary import FileSummary
 from touchpoint.ingest._validate import ProblemBatch, Validated, validate
 from touchpoint.ingest._values import plain
@@ -193,6 +200,7 @@ class _FileLoader:
         Needs no warehouse (``query_con`` only reads Parquet files), so files can be staged
         in parallel processes; :meth:`finish` then commits them one by one.
         """
+        check_file_content(self.source.path, self.source.file_format or "")
         writer = PartWriter(self.folder, self.entity.table, file_id)
         # The keys of rows quarantined for other reasons: a later row repeating one of them
         # is a duplicate too, as when the whole file is checked at once.
@@ -242,7 +250,7 @@ class _FileLoader:
             raise
 
     def _load_batch(self, read: ReadResult, writer, bad_keys, loaded: _Loaded) -> None:
-        match = match_columns(read.table.column_names, self.entity)
+        match = match_columns(read.table.column_names, self.entity, where=str(self.source.path))
         table = read.table.rename_columns(
             [match.renames.get(n, n) for n in read.table.column_names]
         )
@@ -342,7 +350,7 @@ class _FileLoader:
             positions = np.flatnonzero(np.isin(read.row_numbers, rows))
             if not len(positions):
                 continue
-            match = match_columns(read.table.column_names, self.entity)
+            match = match_columns(read.table.column_names, self.entity, where=str(self.source.path))
             table = read.table.rename_columns(
                 [match.renames.get(n, n) for n in read.table.column_names]
             )
@@ -560,12 +568,16 @@ class _Planned:
 def _hash_each(sources: list[SourceFile], progress: _Progress) -> list[_Planned]:
     plan = []
     for index, source in enumerate(sources):
+        if source.skipped is not None:  # a folder not walked into: said, not failed
+            plan.append(_Planned(index, source, failure=skipped_summary(source)))
+            continue
         if source.problem is not None:
             plan.append(_Planned(index, source, failure=_failed(source, source.problem)))
             continue
         progress.report(index, source.path.name, "hashing", 0.0)
         try:
-            plan.append(_Planned(index, source, file_id=file_id_of(source.path)))
+            file_id = file_identity(source, file_id_of(source.path))
+            plan.append(_Planned(index, source, file_id=file_id))
         except InputFileError as exc:
             plan.append(_Planned(index, source, failure=_failed(source, str(exc))))
     return plan

@@ -15,6 +15,7 @@ from touchpoint.ingest._reading import (
     MalformedRow,
     ReadResult,
     has_undecodable,
+    is_blank,
     printable,
     rows_around_malformed,
     sequential_rows,
@@ -57,8 +58,11 @@ def read_parquet(data: bytes, *, where: str) -> ReadResult:
     """Read Parquet bytes, keeping the file's own column types.
 
     Text columns the file stores as a dictionary come back as dictionary arrays, one
-    dictionary per column for all row groups.
+    dictionary per column for all row groups. An empty file (an export without rows) has
+    no rows.
     """
+    if is_blank(data):
+        return ReadResult(table=pa.table({}), row_numbers=sequential_rows(0))
     try:
         metadata = pq.read_metadata(pa.BufferReader(data))
         table = pq.read_table(
@@ -137,7 +141,7 @@ def read_jsonl(data: bytes, *, forced: str | None = None) -> ReadResult:
         data = data[len(codecs.BOM_UTF8) :]
     if encoding == "utf-8":
         try:
-            table = pjson.read_json(pa.BufferReader(data))
+            table = _fast_jsonl(data)
             return ReadResult(
                 table=table,
                 row_numbers=sequential_rows(table.num_rows),
@@ -146,3 +150,50 @@ def read_jsonl(data: bytes, *, forced: str | None = None) -> ReadResult:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     return _careful_jsonl(data, encoding)
+
+
+def _fast_jsonl(data: bytes) -> pa.Table:
+    """PyArrow's reader, with every column it would read as a timestamp kept as text.
+
+    PyArrow turns ``"08:00:00+08:00"`` into a naive UTC timestamp and leaves
+    ``"08:00:00.5+08:00"`` as text: the offset is lost and two columns of one row follow two
+    rules. Kept as text, JSON timestamps and dates take the same path as CSV ones. Which
+    columns those are is learnt from the first lines; a column that only later looks like
+    timestamps costs a second read.
+    """
+    sample = pjson.read_json(pa.BufferReader(_first_lines(data)))
+    stamped = _timestamp_columns(sample)
+    table = _read_json_as_text(data, stamped, sample.column_names)
+    later = _timestamp_columns(table)
+    if later:
+        table = _read_json_as_text(data, stamped + later, sample.column_names)
+    return table
+
+
+_SCHEMA_SAMPLE_BYTES = 1 << 20
+
+
+def _first_lines(data: bytes) -> bytes:
+    if len(data) <= _SCHEMA_SAMPLE_BYTES:
+        return data
+    cut = data.rfind(b"\n", 0, _SCHEMA_SAMPLE_BYTES)
+    return data[: cut + 1] if cut > 0 else data
+
+
+def _timestamp_columns(table: pa.Table) -> list[str]:
+    return [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
+
+
+def _read_json_as_text(data: bytes, names: list[str], first: list[str]) -> pa.Table:
+    """Read JSON lines with the columns ``names`` as text, the others as inferred.
+
+    Explicit columns would come first: the columns are put back in the order the file's
+    first lines give (``first``), then any that only later lines have.
+    """
+    if not names:
+        return pjson.read_json(pa.BufferReader(data))
+    schema = pa.schema([pa.field(name, pa.string()) for name in names])
+    options = pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    table = pjson.read_json(pa.BufferReader(data), parse_options=options)
+    order = [n for n in first if n in table.column_names]
+    return table.select(order + [n for n in table.column_names if n not in order])

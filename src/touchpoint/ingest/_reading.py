@@ -64,6 +64,14 @@ def printable(text: str) -> str:
     return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group(0)) - 0xDC00:02x}", text)
 
 
+BLANK_AT_MOST = 4096  # a longer file is never blank: spare a copy of a big file's bytes
+
+
+def is_blank(data: bytes) -> bool:
+    """No content: nothing, or only blanks and line breaks (an export without rows)."""
+    return len(data) <= BLANK_AT_MOST and not data.strip()
+
+
 def sequential_rows(n: int) -> np.ndarray:
     return np.arange(1, n + 1, dtype=np.int64)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Status = Literal["loaded", "replaced", "unchanged", "failed"]
+Status = Literal["loaded", "replaced", "unchanged", "failed", "skipped"]
 
 
 @dataclass(frozen=True)

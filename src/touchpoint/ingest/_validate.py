@@ -14,7 +14,13 @@ from touchpoint.contract import Entity
 from touchpoint.contract.arrow import ARROW_TYPES
 from touchpoint.ingest._pii import normalise_msisdn_array
 from touchpoint.ingest._reading import dictionary_encode
-from touchpoint.ingest._values import parse_column, parse_vocabulary, plain
+from touchpoint.ingest._values import (
+    drop_out_of_range,
+    parse_column,
+    parse_vocabulary,
+    plain,
+    plausible_range,
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ def validate(
     """
     n = table.num_rows
     result = Validated(columns={})
+    first_day, last_day = plausible_range(config)
     for column in entity.columns:
         if column.name not in table.column_names:
             result.columns[column.name] = pa.nulls(n, ARROW_TYPES[column.dtype])
@@ -147,6 +154,9 @@ def validate(
             result.add(pc.less(values, column.min_value), column.name, "below_min", source)
         if column.max_value is not None:
             result.add(pc.greater(values, column.max_value), column.name, "above_max", source)
+        if column.dtype in ("date", "timestamp"):
+            values, is_out = drop_out_of_range(values, first_day, last_day)
+            result.add(is_out, column.name, "out_of_range", source)
         result.columns[column.name] = values
     for check in entity.order_checks:
         is_reversed = pc.less(result.columns[check.later], result.columns[check.earlier])

@@ -8,13 +8,16 @@ as they are when their type fits, else read through their text.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from touchpoint.config import Config
 from touchpoint.contract.arrow import ARROW_TYPES
 from touchpoint.contract.formats import DATE_FORMATS, FALSE_WORDS, TIMESTAMP_FORMATS, TRUE_WORDS
 from touchpoint.ingest._reading import dictionary_encode
@@ -480,3 +483,43 @@ def parse_column(
     if dtype == "timestamp":
         return parse_timestamp(text, timezone)
     raise ValueError(f"no parser for contract type {dtype!r}")
+
+
+def plausible_range(config: Config, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The first and last day a source date or timestamp may fall on (both included).
+
+    ``ingest.earliest_date`` and ``ingest.latest_date`` of the configuration; without a
+    latest date, the last day of the year after ``today`` (in the configured time zone).
+
+    >>> from touchpoint.config import load_config
+    >>> plausible_range(load_config(), today=dt.date(2026, 12, 2))
+    (datetime.date(1900, 1, 1), datetime.date(2027, 12, 31))
+    """
+    latest = config.ingest.latest_date
+    if latest is None:
+        today = today or dt.datetime.now(ZoneInfo(config.timezone)).date()
+        latest = dt.date(today.year + 1, 12, 31)
+    return config.ingest.earliest_date, latest
+
+
+def drop_out_of_range(
+    values: pa.Array | pa.ChunkedArray, first: dt.date, last: dt.date
+) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]:
+    """Dates or timestamps with those before ``first`` or after the day ``last`` nulled, and
+    where they were.
+
+    Such values read as a date (``0000-01-01`` is a valid ISO text) but no customer joined
+    before 1900, and a year-0 date cannot even be shown by Python: the row is quarantined
+    as ``out_of_range`` instead of taking reports down later. Nulled, the value takes no
+    part in the later checks (an order check or a key would have to show it).
+    """
+    if pa.types.is_timestamp(values.type):
+        low = pa.scalar(dt.datetime.combine(first, dt.time()), values.type)
+        high = pa.scalar(dt.datetime.combine(last + dt.timedelta(days=1), dt.time()), values.type)
+        is_out = pc.or_(pc.less(values, low), pc.greater_equal(values, high))
+    else:
+        low, high = pa.scalar(first, values.type), pa.scalar(last, values.type)
+        is_out = pc.or_(pc.less(values, low), pc.greater(values, high))
+    if not pc.any(is_out).as_py():  # the usual case: nothing to copy
+        return values, is_out
+    return pc.if_else(is_out, pa.scalar(None, values.type), values), is_out

@@ -75,9 +75,7 @@ from touchpoint.ivr._nodes import (
 from touchpoint.ivr._queries import VIEWS, recommendation_rows, view_rows
 from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
 from touchpoint.ivr.menu_design import (
-    DESIGN_INPUTS,
     RECOMMENDATIONS_MART,
-    REPLAY_INPUTS,
     REPLAY_TABLE,
     MenuDesignSettings,
     build_menu_design,
@@ -98,7 +96,6 @@ __all__ = [
     "CALLS_CUBE",
     "CONTAINMENT_MART",
     "CUBES",
-    "DESIGN_INPUTS",
     "EXIT_KINDS",
     "GRAPH_MART",
     "IvrSettings",
@@ -113,7 +110,6 @@ __all__ = [
     "PATHS_CUBE",
     "PATHS_MART",
     "RECOMMENDATIONS_MART",
-    "REPLAY_INPUTS",
     "REPLAY_TABLE",
     "STEPS",
     "TREE_MART",

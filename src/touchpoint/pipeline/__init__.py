@@ -36,14 +36,19 @@ A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``), and one
    test to write for it; regenerate ``docs/marts.md`` with
    ``python -m touchpoint.pipeline.doc --write``.
 4. Settings, if any: a model deriving from :class:`~touchpoint.config.SectionSettings` (types
-   and limits, no default values) with the defaults in ``churn/defaults.yaml`` under a
-   section named after the capability (``churn:``), and one
+   and limits, no default values; class variables ``SECTION = "churn"`` and
+   ``DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"``) with the defaults in
+   ``churn/defaults.yaml`` under ``churn:``, and one
    ``SettingsSection(ChurnSettings, "churn", DEFAULTS_PATH)`` (see ``tags/_settings.py``).
    A user's configuration file then takes a top-level ``churn:`` section with no change to
    ``config/``; :func:`check_config` (run by :func:`run_pipeline`) refuses a section no
    capability declares. The hotline's IVR and agent channel ids come from the configuration
    (:meth:`~touchpoint.config.Config.hotline_channel`, or derive the model from
    :class:`~touchpoint.config.HotlineSettings`), not from a setting of one's own.
+
+The package imports the capabilities it reads from, ``touchpoint.capability``,
+``touchpoint.config`` and ``touchpoint.errors``; never ``touchpoint.pipeline``, the warehouse,
+DuckDB or the adapters (``make lint`` refuses it, with no line to add to ``pyproject.toml``).
 
 A table two steps write, a table a step reads that no step writes and no source provides, and
 a cycle are refused in one line (:class:`~touchpoint.errors.PipelineError`) when the steps are

@@ -19,9 +19,7 @@ and rank), :mod:`._build` (the pipeline steps).
 """
 
 from touchpoint.ivr.menu_design._build import (
-    DESIGN_INPUTS,
     RECOMMENDATIONS_MART,
-    REPLAY_INPUTS,
     REPLAY_TABLE,
     build_menu_design,
     build_menu_replay,
@@ -41,11 +39,9 @@ from touchpoint.ivr.menu_design._tree import menu_ancestors, replay_tree
 
 __all__ = [
     "DEFAULTS_PATH",
-    "DESIGN_INPUTS",
     "EVENT_COLUMNS",
     "KINDS",
     "RECOMMENDATIONS_MART",
-    "REPLAY_INPUTS",
     "REPLAY_TABLE",
     "SECTION",
     "MenuDesignSettings",

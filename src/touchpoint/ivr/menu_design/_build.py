@@ -11,9 +11,6 @@ from touchpoint.ivr.menu_design._settings import menu_design_settings_from_confi
 
 REPLAY_TABLE = "int_ivr_menu_replay"
 RECOMMENDATIONS_MART = "mart_ivr_menu_recommendations"
-#: Inputs of the two pipeline steps: (required, optional).
-REPLAY_INPUTS: tuple[tuple[str, ...], tuple[str, ...]] = (("stg_ivr_events",), ())
-DESIGN_INPUTS: tuple[tuple[str, ...], tuple[str, ...]] = ((REPLAY_TABLE,), ())
 
 
 def build_menu_replay(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:

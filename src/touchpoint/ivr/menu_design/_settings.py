@@ -1,21 +1,23 @@
 """Settings of the menu recommendations: the ``ivr_menu_design`` section over
-``menu_design.yaml``'s defaults, checked against the channels and event types configured."""
+``menu_design.yaml``'s defaults (the only place they are written), checked against the event
+types configured; the IVR and agent channels are those the configuration marks
+(``hotline_leg``)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from touchpoint.config import Config, SettingsSection
+from touchpoint.config import Config, HotlineSettings, SettingsSection
 from touchpoint.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).parent / "menu_design.yaml"
 SECTION = "ivr_menu_design"
 
 
-class MenuDesignSettings(BaseModel):
+class MenuDesignSettings(HotlineSettings):
     """Settings of the menu recommendations (``menu_design.yaml`` documents each one).
 
     Examples
@@ -29,34 +31,33 @@ class MenuDesignSettings(BaseModel):
     ...
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    SECTION = SECTION
+    DEFAULTS_PATH = DEFAULTS_PATH
 
-    root_node_id: str = Field(default="root", min_length=1)
-    menu_keys: str = Field(default="123456789", min_length=1)
-    back_keys: tuple[str, ...] = ("*",)
-    non_action_event_types: tuple[str, ...] = ("call_start", "prompt")
-    prompt_event_type: str = "prompt"
-    timeout_event_type: str = "timeout"
-    invalid_event_type: str = "invalid"
-    key_event_type: str = "key"
-    transfer_event_type: str = "transfer_agent"
-    hang_up_event_type: str = "hang_up"
-    deliberate_zero_out_nodes: tuple[str, ...] = ("root",)
-    ivr_channel: str = "ivr"
-    agent_channel: str = "agent"
-    ivr_cost_per_second_yuan: float | None = Field(default=None, ge=0)
-    seconds_per_added_option: float = Field(default=1.0, ge=0)
-    days_per_month: float = Field(default=30.4375, gt=0)
-    max_depth: int = Field(default=8, ge=1, le=30)
-    promote_min_depth: int = Field(default=2, ge=2)
-    promote_to_depth: int = Field(default=1, ge=1)
-    promote_min_share: float = Field(default=0.05, ge=0, le=1)
-    merge_max_share: float = Field(default=0.05, ge=0, le=1)
-    drop_max_share: float = Field(default=0.01, ge=0, le=1)
-    fix_min_actions: int = Field(default=30, ge=1)
-    fix_min_ratio: float = Field(default=1.5, ge=1)
-    fix_min_z: float = Field(default=2.0, ge=0)
-    min_cost_saved_yuan_per_month: float = 0.0
+    root_node_id: str = Field(min_length=1)
+    menu_keys: str = Field(min_length=1)
+    back_keys: tuple[str, ...]
+    non_action_event_types: tuple[str, ...]
+    prompt_event_type: str
+    timeout_event_type: str
+    invalid_event_type: str
+    key_event_type: str
+    transfer_event_type: str
+    hang_up_event_type: str
+    deliberate_zero_out_nodes: tuple[str, ...]
+    ivr_cost_per_second_yuan: float | None = Field(ge=0)
+    seconds_per_added_option: float = Field(ge=0)
+    days_per_month: float = Field(gt=0)
+    max_depth: int = Field(ge=1, le=30)
+    promote_min_depth: int = Field(ge=2)
+    promote_to_depth: int = Field(ge=1)
+    promote_min_share: float = Field(ge=0, le=1)
+    merge_max_share: float = Field(ge=0, le=1)
+    drop_max_share: float = Field(ge=0, le=1)
+    fix_min_actions: int = Field(ge=1)
+    fix_min_ratio: float = Field(ge=1)
+    fix_min_z: float = Field(ge=0)
+    min_cost_saved_yuan_per_month: float
 
     @model_validator(mode="after")
     def _depths(self) -> MenuDesignSettings:
@@ -72,11 +73,9 @@ class MenuDesignSettings(BaseModel):
         return self
 
     def check_against(self, config: Config) -> MenuDesignSettings:
-        """Refuse channel and event-type ids the main configuration does not know."""
+        """Refuse event-type ids the main configuration does not know."""
         problems = []
         checks = [
-            ("ivr_channel", self.ivr_channel, "channel"),
-            ("agent_channel", self.agent_channel, "channel"),
             ("transfer_event_type", self.transfer_event_type, "ivr_event_type"),
             ("timeout_event_type", self.timeout_event_type, "ivr_event_type"),
             ("invalid_event_type", self.invalid_event_type, "ivr_event_type"),
@@ -114,9 +113,9 @@ def load_menu_design_settings(
         With the file and the key of every value that is not allowed.
     """
     settings = _SETTINGS.load(path)
-    return settings.check_against(config) if config is not None else settings
+    return settings.with_hotline(config).check_against(config) if config is not None else settings
 
 
 def menu_design_settings_from_config(config: Config) -> MenuDesignSettings:
     """The ``ivr_menu_design`` section of ``config``, else the defaults; checked against it."""
-    return _SETTINGS.from_config(config).check_against(config)
+    return _SETTINGS.from_config(config).with_hotline(config).check_against(config)
