@@ -130,17 +130,17 @@ def kpis(
         if isinstance(value, dict):
             for sub_key, sub_value in value.items():
                 # escape: Rich would read "[chengdu]" as a style tag and drop it
-                table.add_row(escape(f"{key}[{sub_key}]"), _format_value(key, sub_value))
+                table.add_row(escape(f"{key}[{sub_key}]"), _format_value(key, sub_value, lang))
         else:
-            table.add_row(key, _format_value(key, value))
+            table.add_row(key, _format_value(key, value, lang))
     console.print(table)
 
 
-def _format_value(key: str, value: Any) -> str:
+def _format_value(key: str, value: Any, lang: str) -> str:
     if value is None:
         return "–"
     if is_invalid(value) or (isinstance(value, float) and math.isnan(value)):
-        return INVALID_TEXT["en"]
+        return INVALID_TEXT[lang]
     if "rate" in key and isinstance(value, float):
         return _percent(value)
     if isinstance(value, float):
