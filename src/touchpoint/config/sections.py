@@ -157,6 +157,14 @@ class HotlineSettings(SectionSettings):
         copy._hotline = (config.hotline_channel("ivr"), config.hotline_channel("agent"))
         return copy
 
+    def check_against(self, config: Config) -> Any:
+        """Itself, when its ids name what ``config`` has; a subclass checks its own ids."""
+        return self
+
+    def for_config(self, config: Config) -> Any:
+        """A copy with the hotline channels of ``config``, its ids checked against it."""
+        return self.with_hotline(config).check_against(config)
+
 
 def section_settings(
     model_cls: type[M],

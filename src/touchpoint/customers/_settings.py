@@ -183,9 +183,9 @@ def load_customers_settings(
         With the file and the key of every value that is not allowed.
     """
     settings = _SETTINGS.load(path)
-    return settings.with_hotline(config).check_against(config) if config is not None else settings
+    return settings.for_config(config) if config is not None else settings
 
 
 def settings_from_config(config: Config) -> CustomersSettings:
     """The ``customers_analytics`` section of ``config``, else the defaults; checked against it."""
-    return _SETTINGS.from_config(config).with_hotline(config).check_against(config)
+    return _SETTINGS.from_config(config).for_config(config)

@@ -14,6 +14,7 @@ import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from touchpoint.errors import WarehouseError
+from touchpoint.query import require_table
 from touchpoint.warehouse.parts import repoint_views
 
 WAREHOUSE_ENV = "TOUCHPOINT_WAREHOUSE"
@@ -252,15 +253,12 @@ def _size_mib(text: str) -> int:
 
 
 def read_table(con: DuckDBBackend, name: str) -> ibis.Table:
-    """The warehouse table ``name`` as an Ibis table, or a clear error saying how to make it."""
-    if name not in con.list_tables():
-        hint = (
-            "load its source with `touchpoint ingest`"
-            if name.startswith("stg_")
-            else "build it with `touchpoint run`"
-        )
-        raise WarehouseError(f"the warehouse has no table {name!r}: {hint}")
-    return con.table(name)
+    """The warehouse table ``name`` as an Ibis table, or a clear error saying how to make it.
+
+    The same rule as :func:`touchpoint.query.require_table`, which the capabilities' query
+    functions use (they may not import the warehouse).
+    """
+    return require_table(con, name)
 
 
 def write_table(con: DuckDBBackend, name: str, data: ibis.Table | pa.Table) -> ibis.Table:

@@ -113,9 +113,9 @@ def load_menu_design_settings(
         With the file and the key of every value that is not allowed.
     """
     settings = _SETTINGS.load(path)
-    return settings.with_hotline(config).check_against(config) if config is not None else settings
+    return settings.for_config(config) if config is not None else settings
 
 
 def menu_design_settings_from_config(config: Config) -> MenuDesignSettings:
     """The ``ivr_menu_design`` section of ``config``, else the defaults; checked against it."""
-    return _SETTINGS.from_config(config).with_hotline(config).check_against(config)
+    return _SETTINGS.from_config(config).for_config(config)
