@@ -108,6 +108,8 @@ def _evaluate(rule: str) -> list[bool]:
 @example(rule=" or ".join(["a > 1"] * 2000))
 @example(rule="a * 9223372036854775807 * 9223372036854775807 > 1")
 @example(rule="join_date > '2024-13-01'")
+@example(rule=_nest(38, "{} + a"))
+@example(rule=_nest(38, "a / ({})") + " > 0")
 def test_a_rule_is_refused_with_a_position_or_runs_without_error(rule):
     problems = check_rule(rule, SCHEMA, PARAMETERS)
     if problems:
@@ -117,6 +119,21 @@ def test_a_rule_is_refused_with_a_position_or_runs_without_error(rule):
         return
     result = _evaluate(rule)
     assert len(result) == len(ROWS["a"]) and all(isinstance(v, bool) for v in result)
+
+
+@pytest.mark.parametrize("shape", ["{} + a", "- {}", "a / ({})", "({}) % b", "a * ({}) - x"])
+def test_compiled_rule_grows_linearly_with_nesting(shape):
+    """Each operand is named once in the SQL: one more level adds the same number of
+    characters, never a multiple of the rule (3**25 nodes hung a CI run)."""
+
+    def sql_length(depth: int) -> int:
+        rule = _nest(depth, shape) + ("" if shape in ("- {}", "{} + a") else " > 0")
+        assert not check_rule(rule, SCHEMA, PARAMETERS)
+        sql = ibis.to_sql(TABLE.select(r=compile_rule(rule, TABLE, PARAMETERS)))
+        return len("".join(sql.split()))  # not the indentation, which grows with the depth
+
+    steps = [sql_length(d + 1) - sql_length(d) for d in (5, 10, 15)]
+    assert 0 < steps[0] == steps[1] == steps[2], steps
 
 
 @pytest.mark.parametrize(

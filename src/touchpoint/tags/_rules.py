@@ -528,8 +528,13 @@ def _as_float(value: Any) -> Any:
 
 
 def _finite(value: Any) -> Any:
-    """``value``, or null where it is infinite or not a number (an overflow, 0 * inf)."""
-    return ibis.ifelse(value.isinf() | value.isnan(), ibis.null("float64"), value)
+    """``value``, or null where it is infinite or not a number (an overflow, 0 * inf, x / 0).
+
+    ``value`` is named once, inside a one-item list: a test like ``isinf(v) | isnan(v)``, or
+    NULLIF (which DuckDB expands to a CASE), names it two or three times, so a rule with
+    arithmetic nested 25 deep became 3**25 nodes of SQL, a hang and then the OOM killer.
+    """
+    return ibis.array([value]).filter(lambda v: ~(v.isinf() | v.isnan()))[0]
 
 
 def _is_iso_date(text: Any) -> bool:
@@ -661,10 +666,8 @@ class _Compiler:
                 return "number", None
             if lv is None or rv is None:
                 return "number", None
-            left, right = _as_float(lv), _as_float(rv)
-            if op in ("/", "%"):  # by zero: null, never an infinite value that compares true
-                right = right.nullif(0.0)
-            return "number", _finite(_ARITHMETIC[op](left, right))
+            # By zero: inf or NaN, which _finite makes null, never a value that compares true.
+            return "number", _finite(_ARITHMETIC[op](_as_float(lv), _as_float(rv)))
         # comparison
         op = node.text or op
         if "null" in (lk, rk):
