@@ -1,0 +1,106 @@
+"""``touchpoint survey select`` on a hand-built warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from typer.testing import CliRunner
+
+from touchpoint.cli import app
+from touchpoint.warehouse import connect
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+def _warehouse(path):
+    con = connect(path)
+    day = dt.date(2026, 3, 2)
+    ts = [dt.datetime.combine(day, dt.time(h)) for h in (9, 10, 11, 15)]
+    con.create_table(
+        "stg_contacts",
+        pa.table(
+            {
+                "contact_id": ["k1", "k2", "k3", "k4"],
+                "customer_id": ["c1", "c2", "c3", "c4"],
+                "started_at": ts,
+                "ended_at": ts,
+                "channel": ["hotline_agent", "store", "hotline_agent", "hotline_ivr"],
+                "business": ["payment"] * 4,
+                "outcome": ["resolved", "resolved", "unresolved", "resolved"],
+                "region": [None, None, None, None],
+            },
+            schema=pa.schema(
+                [
+                    ("contact_id", pa.string()),
+                    ("customer_id", pa.string()),
+                    ("started_at", pa.timestamp("us")),
+                    ("ended_at", pa.timestamp("us")),
+                    ("channel", pa.string()),
+                    ("business", pa.string()),
+                    ("outcome", pa.string()),
+                    ("region", pa.string()),
+                ]
+            ),
+        ),
+    )
+    con.create_table(
+        "stg_customers",
+        pa.table(
+            {
+                "customer_id": ["c1", "c2", "c3", "c4"],
+                "value_tier": ["gold", "gold", "regular", "gold"],
+                "region": ["n", "n", "n", "n"],
+            }
+        ),
+    )
+    con.disconnect()
+
+
+def test_select_writes_the_days_list(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    _warehouse(wh)
+    strategy = tmp_path / "s.yaml"
+    strategy.write_text(
+        "id: agent_sms\nsurvey_channel: sms\ndaily_quota: 10\n"
+        "dimensions:\n  channel: [hotline_agent, store]\n  customer_level: [gold]\n",
+        encoding="utf-8",
+    )
+    dnd = tmp_path / "dnd.csv"
+    dnd.write_text("customer_id\nc2\n", encoding="utf-8")
+    out = tmp_path / "list.csv"
+    args = [
+        "survey",
+        "select",
+        "-w",
+        str(wh),
+        "--strategy",
+        str(strategy),
+        "--day",
+        "2026-03-02",
+        "--out",
+        str(out),
+        "--do-not-disturb",
+        str(dnd),
+    ]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["n_selected"] == 1
+    assert pa_csv.read_csv(out)["contact_id"].to_pylist() == ["k1"]
+    zh = runner.invoke(app, [*args, "--lang", "zh"])
+    assert zh.exit_code == 0 and "选中" in zh.output
+
+
+def test_a_bad_strategy_is_one_positioned_line(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    _warehouse(wh)
+    strategy = tmp_path / "s.yaml"
+    strategy.write_text("id: x\nsurvey_channel: fax\ndaily_quota: 1\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["survey", "select", "-w", str(wh), "--strategy", str(strategy), "--day", "2026-03-02"]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: ")
+    assert "s.yaml: line 2, column 17: survey_channel" in result.output.replace("\n", "")
