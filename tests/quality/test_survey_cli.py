@@ -7,6 +7,7 @@ import json
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pytest
 from typer.testing import CliRunner
 
 from touchpoint.cli import app
@@ -104,3 +105,33 @@ def test_a_bad_strategy_is_one_positioned_line(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: ")
     assert "s.yaml: line 2, column 17: survey_channel" in result.output.replace("\n", "")
+
+
+@pytest.mark.slow
+def test_csat_and_peak_end_read_the_marts(tmp_path):
+    from touchpoint.config import load_config
+    from touchpoint.ingest import ingest
+    from touchpoint.quality import quality_tables
+    from touchpoint.simulate import simulate
+
+    result = simulate(tmp_path / "w", customers=3000, months=1, seed=2)
+    wh = tmp_path / "w.duckdb"
+    con = connect(wh)
+    ingest(con, list(result.files.values()))
+    names = ("stg_surveys", "stg_contacts", "stg_customers", "stg_ivr_events")
+    for name, expr in quality_tables(*(con.table(n) for n in names), load_config()).items():
+        con.create_table(name, expr.to_pyarrow())
+    con.disconnect()
+    out = runner.invoke(app, ["survey", "csat", "-w", str(wh), "--json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["survey_channel"]: r for r in json.loads(out.output)}
+    assert 0.3 < rows["sms"]["reply_rate"] < 0.5 and rows["ivr"]["reply_rate"] < 0.15
+    zh = runner.invoke(app, ["survey", "csat", "-w", str(wh), "--lang", "zh"])
+    assert zh.exit_code == 0 and "加权满意率" in zh.output
+    pe = runner.invoke(app, ["survey", "peak-end", "-w", str(wh), "--json"])
+    terms = {r["term"]: r for r in json.loads(pe.output)}
+    assert terms["resolved"]["coefficient"] > 0
+    src = runner.invoke(app, ["survey", "peak-end", "--sources", "-w", str(wh)])
+    assert src.exit_code == 0 and "contact_channel" in src.output
+    missing = runner.invoke(app, ["survey", "csat", "-w", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 2

@@ -151,3 +151,107 @@ def select(
     ]
     show_rows(summary, columns, lang=lang, csv=csv)
     console.print(text("quality.select_written", lang, n=selected.num_rows, file=target))
+
+
+def _mart(con, name: str) -> pa.Table:
+    if name not in set(con.list_tables()):
+        raise InputFileError(f"{name}: not in the warehouse; run `touchpoint run` first")
+    return con.table(name).to_pyarrow()
+
+
+def _mart_columns(names: tuple[str, ...], lang: str) -> list[Column]:
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    return [
+        Column(
+            n,
+            translate(f"quality.term_{n}", lang),
+            lambda v, _row: cell(v),
+            "right"
+            if n.startswith(
+                ("n_", "csat", "reply", "unclass", "coef", "std", "ci_", "odds", "bad_")
+            )
+            else "left",
+        )
+        for n in names
+    ]
+
+
+@survey_app.command()
+def csat(
+    by_contact_channel: Annotated[
+        bool, typer.Option("--by-contact-channel", help="Per survey × contact channel.")
+    ] = False,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+) -> None:
+    """Reply rates, unclassified share and CSAT (plain with Wilson interval, and weighted)."""
+    load_config(config)
+    with open_warehouse(warehouse) as con:
+        if by_contact_channel:
+            result = _mart(con, "mart_survey_reply_rates")
+            shown = (
+                "survey_channel",
+                "contact_channel",
+                "n_sent",
+                "reply_rate",
+                "unclassified_share",
+                "csat",
+                "csat_low",
+                "csat_high",
+            )
+        else:
+            result = _mart(con, "mart_survey_satisfaction")
+            shown = (
+                "survey_channel",
+                "month",
+                "n_sent",
+                "reply_rate",
+                "unclassified_share",
+                "csat",
+                "csat_low",
+                "csat_high",
+                "csat_weighted",
+                "csat_weighted_low",
+                "csat_weighted_high",
+            )
+    show_rows(result, _mart_columns(shown, lang), lang=lang, as_json=as_json, csv=csv)
+
+
+@survey_app.command("peak-end")
+def peak_end(
+    sources: Annotated[
+        bool, typer.Option("--sources", help="Where bad peaks come from instead of the model.")
+    ] = False,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+) -> None:
+    """The peak-end model's effects, or the channels, businesses and nodes of bad peaks."""
+    load_config(config)
+    with open_warehouse(warehouse) as con:
+        if sources:
+            result = _mart(con, "mart_peak_end_sources")
+            shown = ("dimension", "value", "n_contacts", "bad_peak_share", "csat", "csat_bad_peak")
+        else:
+            result = _mart(con, "mart_peak_end_effects")
+            shown = (
+                "term",
+                "coefficient",
+                "std_error",
+                "ci_low",
+                "ci_high",
+                "odds_ratio",
+                "n_replies",
+            )
+    show_rows(result, _mart_columns(shown, lang), lang=lang, as_json=as_json, csv=csv)
