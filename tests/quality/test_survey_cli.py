@@ -121,6 +121,19 @@ def test_csat_and_peak_end_read_the_marts(tmp_path):
     names = ("stg_surveys", "stg_contacts", "stg_customers", "stg_ivr_events")
     for name, expr in quality_tables(*(con.table(n) for n in names), load_config()).items():
         con.create_table(name, expr.to_pyarrow())
+    # The customer card's section: the customer's latest replies, newest first.
+    from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, collect_card, render_card
+
+    replied = con.table("mart_survey_replies")
+    who = replied.filter(replied.has_reply).customer_id.min().to_pyarrow().as_py()
+    ctx = CardContext(con, load_config(), who, "zh")
+    section = [s for s in CARD_SECTIONS if s.id == "recent_surveys"]
+    card = collect_card(ctx, section)
+    rows = card["recent_surveys"]
+    assert rows and all(r["survey_channel"] in {"sms", "ivr"} for r in rows)
+    assert [r["sent_at"] for r in rows] == sorted((r["sent_at"] for r in rows), reverse=True)
+    assert any(r["reply_class"] is not None for r in rows)
+    assert render_card(card, ctx, section)[0].title == "最近满意度调查回复"
     con.disconnect()
     out = runner.invoke(app, ["survey", "csat", "-w", str(wh), "--json"])
     assert out.exit_code == 0, out.output

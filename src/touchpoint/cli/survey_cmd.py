@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import typer
+from rich.console import RenderableType
+from rich.table import Table
 
 from touchpoint import quality
 from touchpoint.cli.app import (
@@ -27,9 +29,45 @@ from touchpoint.cli.app import (
     console,
 )
 from touchpoint.cli.common import Column, open_warehouse, print_json, show_rows
+from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
 from touchpoint.errors import ConfigError, InputFileError
 from touchpoint.labels import text, translate
+
+
+def _collect_surveys(ctx: CardContext) -> list[dict] | None:
+    if not (ctx.has("mart_survey_replies") and ctx.has("stg_surveys")):
+        return None
+    rows = quality.customer_recent_replies(
+        ctx.con.table("mart_survey_replies"), ctx.con.table("stg_surveys"), ctx.customer_id
+    ).to_pyarrow()
+    return [
+        {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
+        for r in rows.to_pylist()
+    ]
+
+
+def _render_surveys(data: list[dict], ctx: CardContext) -> RenderableType:
+    if not data:
+        return ctx.t("none")
+    table = Table(header_style="bold", box=None)
+    for key in ("survey_date", "survey_channel", "contact_channel", "reply", "reply_class"):
+        table.add_column(translate(f"quality.card_{key}", ctx.lang), overflow="fold")
+    for r in data:
+        table.add_row(
+            ctx.date(r["sent_at"], 16),
+            ctx.label("survey_channel", r["survey_channel"]),
+            ctx.label("channel", r["contact_channel"]),
+            "–" if r["reply_text"] is None else (r["reply_text"] or '""'),
+            "–"
+            if r["reply_class"] is None
+            else translate(f"quality.class_{r['reply_class']}", ctx.lang),
+        )
+    return table
+
+
+# The customer card shows the customer's latest survey replies.
+CARD_SECTIONS.append(CardSection("recent_surveys", _collect_surveys, _render_surveys))
 
 survey_app = typer.Typer(
     help="Satisfaction surveys: who gets one today, reply rates and CSAT, peak–end.",

@@ -197,3 +197,23 @@ def weighted_csat(frame: pd.DataFrame, by: tuple[str, ...] = ("survey_channel",)
         out,
         columns=[*by, "csat_weighted", "csat_weighted_low", "csat_weighted_high", "n_effective"],
     )
+
+
+def customer_recent_replies(
+    replies: ir.Table, surveys: ir.Table, customer_id: str, n: int = 5
+) -> ir.Table:
+    """The customer's ``n`` latest surveys (newest first), for the customer card.
+
+    ``replies`` is ``mart_survey_replies``, ``surveys`` ``stg_surveys``. One row per survey:
+    ``sent_at, survey_channel, contact_channel, reply_text, reply_class``.
+    """
+    r = replies.filter(replies.customer_id == customer_id)
+    s = surveys.filter(surveys.customer_id == customer_id).select(
+        "survey_id", "sent_at", "reply_text"
+    )
+    j = r.inner_join(s, "survey_id")
+    return (
+        j.select("sent_at", "survey_channel", "contact_channel", "reply_text", "reply_class")
+        .order_by([ibis.desc("sent_at")])
+        .limit(n)
+    )
