@@ -291,9 +291,10 @@ def select_surveys(
     )
     t = t.mutate(_last=last).filter(lambda x: x._last == 0).drop("_last")
     # The quota: the smallest hashes of seed|contact_id (ties broken by contact_id).
-    h = (ibis.literal(strategy.seed + "|") + t.contact_id).hash()
-    t = t.mutate(sample_rank=ibis.row_number().over(order_by=[h, t.contact_id]) + 1)
-    t = t.filter(t.sample_rank <= strategy.daily_quota)
+    # (a top-N, not a rank over every eligible contact: no engine sorts them all)
+    t = t.mutate(_h=(ibis.literal(strategy.seed + "|") + t.contact_id).hash())
+    t = t.order_by([t._h, t.contact_id]).limit(strategy.daily_quota)
+    t = t.mutate(sample_rank=ibis.row_number().over(order_by=[t._h, t.contact_id]) + 1)
     return t.select(
         survey_date=ibis.literal(day, "date"),
         strategy_id=ibis.literal(strategy.id),
