@@ -28,11 +28,11 @@ CUSTOMERS = ibis.memtable(
 )
 # contact, customer, ended, channel, business, outcome, region
 ROWS = [
-    ("k1", "c1", _ts(9, 30), "hotline_agent", "payment", "resolved", None),
+    ("k1", "c1", _ts(9, 30), "agent", "payment", "resolved", None),
     ("k2", "c2", _ts(15, 0), "store", "complaint", "unresolved", "east"),
-    ("k3", "c3", _ts(10, 0), "hotline_agent", "payment", "resolved", None),
-    ("k4", "c4", _ts(20, 0), "hotline_agent", "bill_query", "resolved", None),
-    ("k5", "c1", _ts(11, 0), "hotline_ivr", "payment", "resolved", None),
+    ("k3", "c3", _ts(10, 0), "agent", "payment", "resolved", None),
+    ("k4", "c4", _ts(20, 0), "agent", "bill_query", "resolved", None),
+    ("k5", "c1", _ts(11, 0), "ivr", "payment", "resolved", None),
     ("k6", "c2", _ts(9, 0, DAY - dt.timedelta(days=1)), "store", "payment", "resolved", None),
 ]
 CONTACTS = ibis.memtable(
@@ -72,7 +72,7 @@ dimensions:
     text2 = """
 dimensions:
   time_window: [{from: "09:00", to: "10:00"}, {from: "14:00", to: "21:00"}]
-  channel: [hotline_agent, store]
+  channel: [agent, store]
 """
     # windows: k1 (9:30), k2 (15:00), k4 (20:00); channels keep all three.
     assert _select(text2) == ["k1", "k2", "k4"]
@@ -158,7 +158,7 @@ dimensions:
 
 # -- properties ----------------------------------------------------------------------------
 
-_CH = ["hotline_agent", "store", "hotline_ivr"]
+_CH = ["agent", "store", "ivr"]
 _TIERS = ["gold", "diamond", "regular"]
 contact_rows = st.lists(
     st.tuples(
@@ -217,3 +217,28 @@ def test_selection_properties(rows, quota, tiers, channels, dnd):
         assert _TIERS[c % 3] in tiers and ch in channels
     eligible = {r[0] for r in rows if _TIERS[r[0] % 3] in tiers and r[2] in channels} - dnd
     assert len(picked) == min(quota, len(eligible))  # nobody eligible is left out below quota
+
+
+def test_values_outside_the_configured_vocabularies_are_refused():
+    from touchpoint.config import load_config
+
+    text = """id: s
+survey_channel: sms
+daily_quota: 5
+dimensions:
+  channel: [agent, hotline_agent]
+  customer_level: [gold, vip]
+  region: [anywhere]
+"""
+    with pytest.raises(StrategyError) as err:
+        strategy_from_text(text, "s.yaml", load_config())
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2  # regions are display-only in the configuration: any is accepted
+    assert lines[0].startswith(
+        "s.yaml: line 5, column 20: dimensions.channel.1: 'hotline_agent' is not a configured "
+        "channel; use one of: agent, app,"
+    )
+    assert lines[1].startswith("s.yaml: line 6, column 26: dimensions.customer_level.1: 'vip'")
+    assert strategy_from_text(
+        text.replace(", hotline_agent", "").replace(", vip", ""), "s.yaml", load_config()
+    ).dimensions.channel == ("agent",)

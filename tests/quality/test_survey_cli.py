@@ -28,7 +28,7 @@ def _warehouse(path):
                 "customer_id": ["c1", "c2", "c3", "c4"],
                 "started_at": ts,
                 "ended_at": ts,
-                "channel": ["hotline_agent", "store", "hotline_agent", "hotline_ivr"],
+                "channel": ["agent", "store", "agent", "ivr"],
                 "business": ["payment"] * 4,
                 "outcome": ["resolved", "resolved", "unresolved", "resolved"],
                 "region": [None, None, None, None],
@@ -66,7 +66,7 @@ def test_select_writes_the_days_list(tmp_path):
     strategy = tmp_path / "s.yaml"
     strategy.write_text(
         "id: agent_sms\nsurvey_channel: sms\ndaily_quota: 10\n"
-        "dimensions:\n  channel: [hotline_agent, store]\n  customer_level: [gold]\n",
+        "dimensions:\n  channel: [agent, store]\n  customer_level: [gold]\n",
         encoding="utf-8",
     )
     dnd = tmp_path / "dnd.csv"

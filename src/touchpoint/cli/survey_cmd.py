@@ -127,10 +127,10 @@ def select(
     lang: LangOption = "en",
 ) -> None:
     """Write the day's survey list of STRATEGY from the warehouse's contacts."""
-    load_config(config)
+    cfg = load_config(config)
     with open_warehouse(warehouse) as con:
         the_day = _parse_day(day)
-        s = quality.load_strategy(strategy)
+        s = quality.load_strategy(strategy, cfg)
         dnd = _read_customer_ids(do_not_disturb) if do_not_disturb is not None else None
         tables = set(con.list_tables())
         for needed in ("stg_contacts", "stg_customers"):

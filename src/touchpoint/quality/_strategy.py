@@ -136,10 +136,23 @@ def _node_at(node: yaml.Node | None, loc: tuple[Any, ...], key: bool = False) ->
     return node
 
 
-def strategy_from_text(text: str, source: str = "strategy") -> Strategy:
+#: Dimensions whose values must be ids of a configured vocabulary (regions are display-only
+#: in the configuration, so any region is accepted).
+VOCABULARY_OF = {
+    "customer_level": "value_tier",
+    "channel": "channel",
+    "business": "business",
+    "outcome": "outcome",
+}
+
+
+def strategy_from_text(text: str, source: str = "strategy", config: Any = None) -> Strategy:
     """Parse and validate a strategy; every problem in one :class:`StrategyError`.
 
-    Each problem reads ``<source>: line L, column C: <field path>: <reason>``.
+    Each problem reads ``<source>: line L, column C: <field path>: <reason>``. With a
+    :class:`~touchpoint.config.Config`, a dimension value that is not an id of its vocabulary
+    (``channel: [hotline_agent]`` where the channel is ``agent``) is a problem too: it would
+    silently select nobody.
     """
     try:
         root = yaml.compose(text)
@@ -156,7 +169,7 @@ def strategy_from_text(text: str, source: str = "strategy") -> Strategy:
             "survey_channel, daily_quota and dimensions"
         )
     try:
-        return Strategy.model_validate(data)
+        strategy = Strategy.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -168,16 +181,35 @@ def strategy_from_text(text: str, source: str = "strategy") -> Strategy:
             msg = err["msg"].removeprefix("Value error, ")
             problems.append(f"{source}: {where}{field}: {msg}")
         raise StrategyError("\n".join(problems)) from None
+    if config is not None:
+        problems = []
+        for dim, vocabulary in VOCABULARY_OF.items():
+            known = set(config.ids(vocabulary))
+            for i, value in enumerate(getattr(strategy.dimensions, dim) or ()):
+                if value not in known:
+                    mark = _node_at(root, ("dimensions", dim, i)).start_mark
+                    problems.append(
+                        (
+                            mark.line,
+                            mark.column,
+                            f"{source}: line {mark.line + 1}, column {mark.column + 1}: "
+                            f"dimensions.{dim}.{i}: {value!r} is not a configured {vocabulary}; "
+                            f"use one of: {', '.join(sorted(known))}",
+                        )
+                    )
+        if problems:
+            raise StrategyError("\n".join(p[2] for p in sorted(problems)))
+    return strategy
 
 
-def load_strategy(path: str | Path) -> Strategy:
+def load_strategy(path: str | Path, config: Any = None) -> Strategy:
     """Read a strategy file (see :func:`strategy_from_text`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise StrategyError(f"{p}: survey strategy file not found") from None
-    return strategy_from_text(text, str(p))
+    return strategy_from_text(text, str(p), config)
 
 
 # -- selection ---------------------------------------------------------------------------
