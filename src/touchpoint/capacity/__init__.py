@@ -1,0 +1,50 @@
+"""Capacity: Erlang C / Erlang A staffing, volume forecasts (issue 16 items 4-6).
+
+- **Staffing**: :func:`agents_needed` finds the fewest agents meeting a service-level target
+  (share answered within N seconds), an abandonment target and an occupancy cap, with Erlang C
+  (nobody hangs up) or Erlang A (callers give up after an exponential patience);
+  :func:`staffing_plan` does it for every interval of a forecast, :func:`diversion_what_if`
+  turns the calls a diversion campaign moves off the hotline into agent hours saved
+  (``touchpoint staffing``). The formulas and their sources are in ``_erlang.py`` and
+  docs/capacity.md.
+
+>>> agents_needed(100 / 1800, 180.0, target_sl=0.8, threshold=20.0).agents
+14
+"""
+
+from touchpoint.capacity._erlang import (
+    QueueMeasures,
+    StaffingError,
+    agents_needed,
+    erlang_a_measures,
+    erlang_b,
+    erlang_c,
+    erlang_c_measures,
+    offered_wait_tail,
+)
+from touchpoint.capacity._staffing import (
+    DiversionWhatIf,
+    Targets,
+    agent_hours,
+    diversion_what_if,
+    staffing_plan,
+)
+
+STEPS: tuple = ()
+
+__all__ = [
+    "STEPS",
+    "DiversionWhatIf",
+    "QueueMeasures",
+    "StaffingError",
+    "Targets",
+    "agent_hours",
+    "agents_needed",
+    "diversion_what_if",
+    "erlang_a_measures",
+    "erlang_b",
+    "erlang_c",
+    "erlang_c_measures",
+    "offered_wait_tail",
+    "staffing_plan",
+]
