@@ -7,6 +7,10 @@
   turns the calls a diversion campaign moves off the hotline into agent hours saved
   (``touchpoint staffing``). The formulas and their sources are in ``_erlang.py`` and
   docs/capacity.md.
+- **Forecasts**: :func:`forecast_volumes` forecasts calls per interval with statsforecast
+  (MSTL with day and week seasons, or AutoETS / AutoARIMA) with prediction intervals, and
+  scores a rolling backtest against seasonal naive with MASE per horizon step
+  (``touchpoint forecast FILE --time COL --value COL --horizon 1d``).
 
 >>> agents_needed(100 / 1800, 180.0, target_sl=0.8, threshold=20.0).agents
 14
@@ -22,6 +26,15 @@ from touchpoint.capacity._erlang import (
     erlang_c_measures,
     offered_wait_tail,
 )
+from touchpoint.capacity._forecast import (
+    MODELS,
+    ForecastError,
+    ForecastResult,
+    forecast_volumes,
+    regular_series,
+    seasons_for,
+)
+from touchpoint.capacity._series import interval_seconds_of, interval_series, parse_duration
 from touchpoint.capacity._staffing import (
     DiversionWhatIf,
     Targets,
@@ -33,7 +46,16 @@ from touchpoint.capacity._staffing import (
 STEPS: tuple = ()
 
 __all__ = [
+    "MODELS",
     "STEPS",
+    "ForecastError",
+    "ForecastResult",
+    "forecast_volumes",
+    "interval_seconds_of",
+    "interval_series",
+    "parse_duration",
+    "regular_series",
+    "seasons_for",
     "DiversionWhatIf",
     "QueueMeasures",
     "StaffingError",

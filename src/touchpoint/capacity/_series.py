@@ -7,7 +7,9 @@ import pandas as pd
 from touchpoint.capacity._erlang import StaffingError
 
 
-def interval_series(frame: pd.DataFrame, time: str, value: str, where: str) -> pd.DataFrame:
+def interval_series(
+    frame: pd.DataFrame, time: str, value: str, where: str, by: str | None = None
+) -> pd.DataFrame:
     """``frame`` reduced to (time, value), sorted, parsed; errors name the file and column.
 
     >>> f = pd.DataFrame({"t": ["2026-01-05 09:30", "2026-01-05 09:00"], "n": ["3", "5"]})
@@ -27,11 +29,17 @@ def interval_series(frame: pd.DataFrame, time: str, value: str, where: str) -> p
             raise StaffingError(
                 f"{where}: row {row + 2}, column {name!r}: cannot read {frame[name].iloc[row]!r}"
             )
-    out = pd.DataFrame({time: times, value: values.astype(float)}).dropna(subset=[time])
-    if out[time].duplicated().any():
-        dup = out.loc[out[time].duplicated(), time].iloc[0]
-        raise StaffingError(f"{where}: column {time!r}: {dup} appears twice")
-    return out.sort_values(time).reset_index(drop=True)
+    out = pd.DataFrame({time: times, value: values.astype(float)})
+    keys = [time]
+    if by is not None:
+        out[by] = frame[by].astype(str).to_numpy()
+        keys = [by, time]
+    out = out.dropna(subset=[time])
+    dups = out.duplicated(subset=keys)
+    if dups.any():
+        dup = out.loc[dups, keys].iloc[0].tolist()
+        raise StaffingError(f"{where}: {' '.join(map(str, dup))} appears twice")
+    return out.sort_values(keys).reset_index(drop=True)
 
 
 def interval_seconds_of(times: pd.Series, where: str) -> float:

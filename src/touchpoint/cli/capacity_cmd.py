@@ -10,7 +10,15 @@ import ibis
 import typer
 from rich.table import Table
 
-from touchpoint.capacity import Targets, diversion_what_if, staffing_plan
+from touchpoint.capacity import (
+    MODELS,
+    ForecastError,
+    Targets,
+    diversion_what_if,
+    forecast_volumes,
+    regular_series,
+    staffing_plan,
+)
 from touchpoint.capacity._series import interval_seconds_of, interval_series, parse_duration
 from touchpoint.churn import read_table
 from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, app, console
@@ -170,3 +178,85 @@ def _write(frame, out: Path) -> None:
     else:
         frame.to_csv(tmp, index=False)
     tmp.replace(out)
+
+
+@app.command("forecast")
+def forecast(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet: one row per interval.")],
+    time: Annotated[str, typer.Option("--time", help="Column of interval starts.")] = "ds",
+    value: Annotated[str, typer.Option("--value", help="Column of calls per interval.")] = "y",
+    horizon: Annotated[str, typer.Option("--horizon", help="How far ahead (1d, 2w, 12h).")] = "1d",
+    by: Annotated[
+        str | None, typer.Option("--by", help="Column naming the series (queue, channel).")
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option("--interval", help="Interval length (15min); default: read from the times."),
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="mstl, ets or arima.")] = "mstl",
+    windows: Annotated[int, typer.Option("--windows", min=1, max=50, help="Backtest windows.")] = 3,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Forecast file (CSV or Parquet).")
+    ] = None,
+    as_json: JsonOption = False,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """Forecast calls per interval with intervals; print the rolling backtest (MASE)."""
+    load_config(config)
+    if model not in MODELS:
+        raise ForecastError(f"unknown model {model!r}; use one of: {', '.join(MODELS)}")
+    where = str(file)
+    frame = read_table(file)
+    if by is not None and by not in frame.columns:
+        raise ForecastError(f"{where}: no column {by!r}")
+    series = interval_series(frame, time, value, where, by=by)
+    seconds = parse_duration(interval) if interval else interval_seconds_of(series[time], where)
+    steps = round(parse_duration(horizon) / seconds)
+    if steps < 1:
+        raise ForecastError(f"horizon {horizon} is shorter than one interval")
+    regular, filled = regular_series(series, time, value, seconds, by=by)
+    result = forecast_volumes(
+        regular,
+        interval_seconds=seconds,
+        horizon=steps,
+        model=model,
+        windows=windows,
+        filled_intervals=filled,
+    )
+    path = out or file.with_name(f"{file.stem}_forecast.csv")
+    _write(result.forecast, path)
+    if as_json:
+        print_json(
+            {
+                "interval_seconds": seconds,
+                "horizon": steps,
+                "seasons": list(result.seasons),
+                "model": model,
+                "filled_intervals": filled,
+                "mase_model": result.mase_model,
+                "mase_naive": result.mase_naive,
+                "backtest": result.backtest.to_dict(orient="records"),
+                "written": str(path),
+            }
+        )
+        return
+    t = _t(lang)
+    console.print(
+        t("forecast_title").format(
+            file=file, n=len(regular), minutes=seconds / 60, h=steps, model=model
+        ),
+        highlight=False,
+    )
+    console.print(t("backtest").format(windows=windows), highlight=False)
+    grid = Table(t("step"), t("mase_model"), t("mase_naive"))
+    shown = result.backtest
+    if len(shown) > 12:  # every step would be a long table: the first, then evenly spaced
+        shown = shown.iloc[
+            sorted({0, *range(0, len(shown), max(1, len(shown) // 12)), len(shown) - 1})
+        ]
+    for r in shown.itertuples():
+        grid.add_row(str(r.step), f"{r.mase_model:.3f}", f"{r.mase_naive:.3f}")
+    console.print(grid)
+    console.print(t("overall").format(m=result.mase_model, s=result.mase_naive), highlight=False)
+    console.print(t("written").format(path=path), highlight=False)
