@@ -7,6 +7,9 @@
   turns the calls a diversion campaign moves off the hotline into agent hours saved
   (``touchpoint staffing``). The formulas and their sources are in ``_erlang.py`` and
   docs/capacity.md.
+- **Call detail records**: :func:`cdr_intervals` (arrivals, waits, handle times, service
+  level, abandonment, occupancy per interval), :func:`patience_curve` (Kaplan-Meier, served
+  callers censored) and :func:`mean_patience` (the exponential estimate Erlang A uses).
 - **Forecasts**: :func:`forecast_volumes` forecasts calls per interval with statsforecast
   (MSTL with day and week seasons, or AutoETS / AutoARIMA) with prediction intervals, and
   scores a rolling backtest against seasonal naive with MASE per horizon step
@@ -16,6 +19,7 @@
 14
 """
 
+from touchpoint.capacity._cdr import cdr_intervals, mean_patience, patience_curve, queued_calls
 from touchpoint.capacity._erlang import (
     QueueMeasures,
     StaffingError,
@@ -61,6 +65,10 @@ __all__ = [
     "StaffingError",
     "Targets",
     "agent_hours",
+    "cdr_intervals",
+    "mean_patience",
+    "patience_curve",
+    "queued_calls",
     "agents_needed",
     "diversion_what_if",
     "erlang_a_measures",
