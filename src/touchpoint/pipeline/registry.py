@@ -28,6 +28,7 @@ CAPABILITIES: tuple[str, ...] = (
     "touchpoint.customers",
     "touchpoint.tags",
     "touchpoint.churn",
+    "touchpoint.segments",
 )
 
 #: Tables ingest provides (``stg_*``, one per source entity of the data contract).
