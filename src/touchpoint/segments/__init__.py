@@ -40,6 +40,14 @@ from touchpoint.segments._lifecycle import (
 )
 from touchpoint.segments._model import CustomerSegmenter
 from touchpoint.segments._profiles import describe, name_segments
+from touchpoint.segments._queries import (
+    customer_behaviour,
+    lifecycle_summary,
+    lifecycle_transitions_latest,
+    segment_migration,
+    segment_profiles,
+    segment_stability,
+)
 from touchpoint.segments._settings import (
     STAGES,
     LifecycleSettings,
@@ -68,6 +76,12 @@ __all__ = [
     "SegmentSettings",
     "build",
     "build_lifecycle",
+    "customer_behaviour",
+    "lifecycle_summary",
+    "lifecycle_transitions_latest",
+    "segment_migration",
+    "segment_profiles",
+    "segment_stability",
     "describe",
     "lifecycle_settings_from_config",
     "lifecycle_stages",
