@@ -29,6 +29,7 @@ CAPABILITIES: tuple[str, ...] = (
     "touchpoint.tags",
     "touchpoint.churn",
     "touchpoint.quality",
+    "touchpoint.segments",
 )
 
 #: Tables ingest provides (``stg_*``, one per source entity of the data contract).
