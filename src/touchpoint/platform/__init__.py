@@ -8,6 +8,7 @@ functions and computes no figure of its own.
 False
 """
 
+from touchpoint.platform._app import all_routes, create_app, route_names
 from touchpoint.platform._roles import (
     ANONYMOUS,
     DEFAULT_MATRIX_PATH,
@@ -30,6 +31,9 @@ __all__ = [
     "RoleMatrix",
     "Session",
     "User",
+    "all_routes",
+    "create_app",
+    "route_names",
     "UserError",
     "UserStore",
     "load_role_matrix",
