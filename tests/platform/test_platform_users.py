@@ -125,3 +125,21 @@ def test_the_users_cli_adds_lists_disables_and_sets_roles(tmp_path):
     assert actions == ["user.disable", "user.set_role", "user.add"]
     bad = runner.invoke(app, ["users", "set-role", "bob", "viewer", *w])
     assert bad.exit_code == 2 and "no user 'bob'" in bad.output
+
+
+def test_the_demo_creates_an_administrator_and_says_how_to_log_in(tmp_path, capsys):
+    import re
+
+    from touchpoint.cli.demo_cmd import _demo_administrator
+
+    warehouse = tmp_path / "demo" / "touchpoint.duckdb"
+    passwords = []
+    for _ in range(2):  # a second demo gives the same user a new password
+        _demo_administrator(warehouse)
+        out = capsys.readouterr().out
+        assert f"touchpoint serve -w {warehouse}" in out and "/console/login" in out
+        passwords.append(re.search(r"demo-admin with password (\S+)", out).group(1))
+    store = UserStore(store_path(warehouse))
+    assert passwords[0] != passwords[1]
+    assert store.authenticate("demo-admin", passwords[0]) is None
+    assert store.authenticate("demo-admin", passwords[1]).role == "admin"

@@ -44,6 +44,27 @@ def demo_command(
         stale.unlink(missing_ok=True)
     with open_warehouse(warehouse, write=True) as con:
         _ingest_run_and_report(con, world, config, warehouse, out)
+    _demo_administrator(warehouse)
+
+
+def _demo_administrator(warehouse: Path) -> None:
+    """A demo administrator for the console, and how to log in (a new password each demo)."""
+    import secrets
+
+    from touchpoint.platform import UserStore, store_path
+
+    store = UserStore(store_path(warehouse))
+    password = secrets.token_urlsafe(12)
+    if store.user("demo-admin") is None:
+        store.add_user("demo-admin", password, "admin", by="demo")
+    else:
+        store.set_password("demo-admin", password, by="demo")
+    console.print(
+        f"console: `touchpoint serve -w {warehouse}`, then open http://127.0.0.1:8000/console/login"
+        f" and log in as demo-admin with password {password}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _ingest_run_and_report(con, world, config, warehouse: Path, out: Path) -> None:

@@ -218,6 +218,19 @@ class UserStore:
             "user.set_role", f"{username} to {role}", by,
         )  # fmt: skip
 
+    def set_password(self, username: str, password: str, *, by: str | None = None) -> None:
+        """A new password for ``username`` (their sessions end)."""
+        self._check(username, password=password)
+        with self._connect() as db:
+            changed = db.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ?",
+                (self._hasher.hash(password), username),
+            ).rowcount
+            if changed == 0:
+                raise UserError(f"no user {username!r}; `touchpoint users list` shows them")
+            db.execute("DELETE FROM sessions WHERE username = ?", (username,))
+            self._audit(db, by, "user.set_password", username, None, "cli", "ok")
+
     def set_disabled(self, username: str, disabled: bool = True, *, by: str | None = None) -> None:
         self._change(
             username, "UPDATE users SET is_disabled = ? WHERE username = ?", (int(disabled),),
