@@ -30,7 +30,32 @@ from touchpoint.platform._deps import (
 )
 from touchpoint.platform._security import Problem
 
-router = APIRouter(prefix="/api/v1")
+
+class ProblemOut(BaseModel):
+    """An error (RFC 9457 problem details): what went wrong, in one line."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+_PROBLEM = {"model": ProblemOut, "content": {"application/problem+json": {}}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {**_PROBLEM, "description": text}
+    for status, text in {
+        401: "Not logged in, or the API token is not valid",
+        403: "The role may not use this, or the CSRF token is missing",
+        404: "Not found",
+        413: "Request body too large",
+        422: "Invalid parameters",
+        429: "Too many failed logins",
+        503: "The warehouse is being written by a run, or not built",
+    }.items()
+}
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 Limit = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
@@ -394,7 +419,7 @@ def export_response(rows: list[dict[str, Any]], fmt: ExportFormat, stem: str) ->
             sheet.write_row(i, 0, row)
         book.close()
         data = buffer.getvalue()
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        media = XLSX
     return Response(
         data,
         media_type=media,
@@ -415,10 +440,18 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
 @router.get(
     "/exports/{list_name}",
     name="export",
-    responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}}},
+    response_class=Response,
+    responses={200: {"description": "The list as a file", "content": EXPORT_CONTENT}},
 )
 def export(
     list_name: ListName,
@@ -442,7 +475,12 @@ def export(
     return export_response(rows, format, list_name.value)
 
 
-@router.get("/audit", name="audit", response_model=None)
+@router.get(
+    "/audit",
+    name="audit",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, **EXPORT_CONTENT}}},
+)
 def audit(
     platform: PlatformDep,
     who: PrincipalDep,
