@@ -47,6 +47,26 @@ def demo_command(
         stale.unlink(missing_ok=True)
     with open_warehouse(warehouse, write=True) as con:
         _ingest_run_and_report(con, world, config, warehouse, out, lang)
+    _demo_administrator(warehouse, lang)
+
+
+def _demo_administrator(warehouse: Path, lang: str) -> None:
+    """A demo administrator for the console, and how to log in (a new password each demo)."""
+    import secrets
+
+    from touchpoint.platform import UserStore, store_path
+
+    store = UserStore(store_path(warehouse))
+    password = secrets.token_urlsafe(12)
+    if store.user("demo-admin") is None:
+        store.add_user("demo-admin", password, "admin", by="demo")
+    else:
+        store.set_password("demo-admin", password, by="demo")
+    console.print(
+        text("commands.demo_console", lang, warehouse=warehouse, password=password),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _ingest_run_and_report(con, world, config, warehouse: Path, out: Path, lang: str) -> None:
