@@ -10,6 +10,8 @@ import pytest
 def spark_session():
     from touchpoint.pipeline.spark import spark_session
 
-    session = spark_session(master="local[2]", conf={"spark.driver.memory": "1g"})
+    session = spark_session(
+        master="local[2]", conf={"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "2"}
+    )
     yield session
     session.stop()

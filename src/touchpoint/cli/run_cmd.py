@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated
+
+import typer
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, WarehouseOption, app, console
 from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
-from touchpoint.pipeline import run_pipeline
+from touchpoint.pipeline import run_pipeline, spark_settings_from_config
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 @app.command("run")
-def run_command(warehouse: WarehouseOption = None, config: ConfigOption = None) -> None:
+def run_command(
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="duckdb (this machine) or spark (the `spark:` section of the configuration: "
+            "master, settings; needs pip install 'touchpoint[spark]')"
+        ),
+    ] = Engine.duckdb,
+) -> None:
     """Run every analytics step whose input tables exist and write its marts to the warehouse."""
     settings = load_config(config)
     with open_warehouse(warehouse, write=True) as con, progress_bar("running") as on_progress:
-        results = run_pipeline(con, settings, on_progress=on_progress)
+        if engine is Engine.spark:
+            from touchpoint.pipeline.spark import run_pipeline_spark
+
+            spark = spark_settings_from_config(settings)
+            results = run_pipeline_spark(
+                con, settings, master=spark.master, conf=spark.conf, on_progress=on_progress
+            )
+        else:
+            results = run_pipeline(con, settings, on_progress=on_progress)
     table = Table(title="Pipeline", title_justify="left")
     for name, justify in (
         ("step", "left"),
