@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated
+
+import typer
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, LangOption, WarehouseOption, app, console
@@ -9,12 +13,26 @@ from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.labels import text
-from touchpoint.pipeline import run_pipeline
+from touchpoint.pipeline import run_pipeline, spark_settings_from_config
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 @app.command("run")
 def run_command(
-    warehouse: WarehouseOption = None, config: ConfigOption = None, lang: LangOption = "en"
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="duckdb (this machine) or spark (the `spark:` section of the configuration: "
+            "master, settings; needs pip install 'touchpoint[spark]')"
+        ),
+    ] = Engine.duckdb,
+    lang: LangOption = "en",
 ) -> None:
     """Run every analytics step whose input tables exist and write its marts to the warehouse."""
     settings = load_config(config)
@@ -22,7 +40,15 @@ def run_command(
         open_warehouse(warehouse, write=True) as con,
         progress_bar(text("commands.running", lang)) as on_progress,
     ):
-        results = run_pipeline(con, settings, on_progress=on_progress)
+        if engine is Engine.spark:
+            from touchpoint.pipeline.spark import run_pipeline_spark
+
+            spark = spark_settings_from_config(settings)
+            results = run_pipeline_spark(
+                con, settings, master=spark.master, conf=spark.conf, on_progress=on_progress
+            )
+        else:
+            results = run_pipeline(con, settings, on_progress=on_progress)
     table = Table(title=text("commands.pipeline_title", lang), title_justify="left")
     for name, justify in (
         ("step", "left"),
