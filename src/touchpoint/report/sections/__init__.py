@@ -1,14 +1,23 @@
-"""The report's sections (each capability adds its own; ``Section.order`` sets their order)."""
+"""The report's sections, one module each; ``Section.order`` sets their order.
+
+Every module here that defines ``SECTION`` is a section: discovering them keeps this file free
+of a list that every new capability would have to edit (as the command line finds its
+``*_cmd`` modules).
+"""
+
+import importlib
+import pkgutil
 
 from touchpoint.report.context import Section
-from touchpoint.report.sections import channels, customers, data, ivr, menu, quality, tags
 
-SECTIONS: list[Section] = [
-    data.SECTION,
-    channels.SECTION,
-    ivr.SECTION,
-    menu.SECTION,
-    customers.SECTION,
-    tags.SECTION,
-    quality.SECTION,
-]
+SECTIONS: list[Section] = sorted(
+    (
+        module.SECTION
+        for module in (
+            importlib.import_module(f"{__name__}.{info.name}")
+            for info in pkgutil.iter_modules(__path__)
+        )
+        if isinstance(getattr(module, "SECTION", None), Section)
+    ),
+    key=lambda section: section.order,
+)
