@@ -178,8 +178,10 @@ contact_rows = st.lists(
     tiers=st.lists(st.sampled_from(_TIERS), min_size=1, max_size=3, unique=True),
     channels=st.lists(st.sampled_from(_CH), min_size=1, max_size=3, unique=True),
     dnd=st.sets(st.integers(0, 5)),
+    surveyed=st.dictionaries(st.integers(0, 5), st.integers(0, 60), max_size=6),
+    within=st.integers(1, 40),
 )
-def test_selection_properties(rows, quota, tiers, channels, dnd):
+def test_selection_properties(rows, quota, tiers, channels, dnd, surveyed, within):
     contacts = ibis.memtable(
         pa.table(
             {
@@ -201,21 +203,38 @@ def test_selection_properties(rows, quota, tiers, channels, dnd):
     )
     s = strategy_from_text(
         f"id: p\nsurvey_channel: sms\ndaily_quota: {quota}\n"
+        f"exclude: {{surveyed_within_days: {within}}}\n"
         f"dimensions: {{customer_level: {tiers}, channel: {channels}}}"
     )
     dnd_t = ibis.memtable(pa.table({"customer_id": pa.array([f"c{i}" for i in dnd], pa.string())}))
-    got = select_surveys(contacts, customers, s, DAY, do_not_disturb=dnd_t).to_pyarrow()
+    # Past surveys, days_ago days before DAY (0: on DAY itself, which does not count).
+    past = ibis.memtable(
+        pa.table(
+            {
+                "customer_id": pa.array([f"c{c}" for c in surveyed], pa.string()),
+                "sent_at": pa.array(
+                    [_ts(12, 0, DAY - dt.timedelta(days=d)) for d in surveyed.values()],
+                    pa.timestamp("us"),
+                ),
+            }
+        )
+    )
+    recent = {c for c, d in surveyed.items() if 1 <= d <= within}
+    got = select_surveys(
+        contacts, customers, s, DAY, do_not_disturb=dnd_t, past_surveys=past
+    ).to_pyarrow()
     picked = got["contact_id"].to_pylist()
     by_id = {f"k{i}": r for i, r in enumerate(rows)}
     assert set(picked) <= set(by_id)  # selection ⊆ contacts
     assert len(picked) <= quota  # quota respected
     cust = [by_id[k][0] for k in picked]
     assert len(set(cust)) == len(cust)  # one per customer
-    assert not set(cust) & dnd  # exclusions honoured
+    assert not set(cust) & (dnd | recent)  # exclusions honoured
     for k in picked:  # every dimension holds
         c, _, ch = by_id[k]
         assert _TIERS[c % 3] in tiers and ch in channels
-    eligible = {r[0] for r in rows if _TIERS[r[0] % 3] in tiers and r[2] in channels} - dnd
+    eligible = {r[0] for r in rows if _TIERS[r[0] % 3] in tiers and r[2] in channels}
+    eligible -= dnd | recent
     assert len(picked) == min(quota, len(eligible))  # nobody eligible is left out below quota
 
 

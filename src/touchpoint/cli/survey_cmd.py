@@ -238,6 +238,7 @@ def csat(
             result = _mart(con, "mart_survey_reply_rates")
             shown = (
                 "survey_channel",
+                "strategy_id",
                 "contact_channel",
                 "n_sent",
                 "reply_rate",

@@ -238,6 +238,12 @@ SURVEYS = Entity(
         _c("sent_at", "timestamp", "time sent, local time"),
         _c("replied_at", "timestamp", "time of the reply; blank if none", required=False),
         _c("reply_text", "string", "raw reply (digits, words, emoji, typos...)", required=False),
+        _c(
+            "strategy_id",
+            "string",
+            "the survey strategy that chose the contact (the id in `touchpoint survey select`)",
+            required=False,
+        ),
     ),
     order_checks=(OrderCheck("sent_at", "replied_at", "reply_before_sent"),),
 )

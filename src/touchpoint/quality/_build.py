@@ -80,7 +80,7 @@ def quality_tables(
     satisfaction = summary.left_join(
         w, (summary.survey_channel == w.survey_channel_w) & (summary.month == w.month_w)
     ).drop("survey_channel_w", "month_w")
-    rates = satisfaction_summary(replies, ("survey_channel", "contact_channel"))
+    rates = satisfaction_summary(replies, ("survey_channel", "strategy_id", "contact_channel"))
     # The surveyed contacts and the other legs of their hotline calls (the IVR leg gives the
     # wait for the agent).
     surveyed = contacts.semi_join(replies.select("contact_id"), "contact_id")

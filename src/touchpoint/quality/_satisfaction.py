@@ -27,7 +27,7 @@ def survey_replies(
     -------
     ibis.Table
         One row per survey sent: ``survey_id, customer_id, contact_id, survey_channel,
-        month`` (of ``sent_at``), ``has_reply``, ``reply_class`` (``satisfied``, ``neutral``,
+        strategy_id`` (``unknown`` when the export has none), ``month`` (of ``sent_at``), ``has_reply``, ``reply_class`` (``satisfied``, ``neutral``,
         ``dissatisfied``, ``unclassified`` for a reply no rule reads — a blank one too — and
         null without a reply), ``is_satisfied`` (null unless classified), ``contact_channel,
         business, outcome`` (of the contact asked about; ``unknown`` when it is not in the
@@ -35,12 +35,14 @@ def survey_replies(
     """
     s = surveys
     contact_id = s.contact_id if "contact_id" in s.columns else ibis.null("string")
+    strategy = s.strategy_id if "strategy_id" in s.columns else ibis.null("string")
     base = s.select(
         "survey_id",
         "customer_id",
         "survey_channel",
         "replied_at",
         contact_id=contact_id,
+        strategy_id=strategy.fill_null("unknown"),
         month=s.sent_at.truncate("M").cast("date"),
         reply_text=s.reply_text,
     )
@@ -63,6 +65,7 @@ def survey_replies(
         "customer_id",
         "contact_id",
         "survey_channel",
+        "strategy_id",
         "month",
         has_reply=has_reply,
         reply_class=reply_class,

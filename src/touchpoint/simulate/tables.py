@@ -439,6 +439,12 @@ def _surveys(
                 s["replied_us"].astype("datetime64[us]"), pa.timestamp("us"), mask=~s["replied"]
             ),
             "reply_text": pa.array(text, pa.string(), mask=~s["replied"]),
+            # The simulator's three strategies (docs/simulator.md).
+            "strategy_id": np.where(
+                s["kind"] == 0,
+                "sms_after_agent",
+                np.where(s["kind"] == 1, "sms_after_store", "ivr_after_call"),
+            ).astype(object),
         },
     )
 
