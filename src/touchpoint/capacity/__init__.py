@@ -38,7 +38,13 @@ from touchpoint.capacity._forecast import (
     regular_series,
     seasons_for,
 )
-from touchpoint.capacity._series import interval_seconds_of, interval_series, parse_duration
+from touchpoint.capacity._series import (
+    contact_volumes,
+    interval_seconds_of,
+    interval_series,
+    mean_handle_seconds,
+    parse_duration,
+)
 from touchpoint.capacity._staffing import (
     DiversionWhatIf,
     Targets,
@@ -66,6 +72,8 @@ __all__ = [
     "Targets",
     "agent_hours",
     "cdr_intervals",
+    "contact_volumes",
+    "mean_handle_seconds",
     "mean_patience",
     "patience_curve",
     "queued_calls",

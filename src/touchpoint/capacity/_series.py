@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
+from ibis import _
 
 from touchpoint.capacity._erlang import StaffingError
 
@@ -64,3 +66,27 @@ def parse_duration(text: str) -> float:
     if not seconds > 0:
         raise StaffingError(f"cannot read duration {text!r}; use e.g. 15min, 1h, 1d, 2w")
     return float(seconds)
+
+
+def contact_volumes(
+    contacts: ibis.Table, *, interval_minutes: int = 30, channels: tuple[str, ...] = ()
+) -> ibis.Table:
+    """Contacts started per interval and channel (``channel, interval_start, calls``).
+
+    Intervals with no contact do not appear (the forecast fills them with 0).
+    """
+    t = contacts.filter(contacts.channel.isin(channels)) if channels else contacts
+    return (
+        t.mutate(interval_start=t.started_at.bucket(minutes=interval_minutes))
+        .group_by(["channel", "interval_start"])
+        .aggregate(calls=_.count())
+        .order_by(["channel", "interval_start"])
+    )
+
+
+def mean_handle_seconds(contacts: ibis.Table, channel: str) -> float | None:
+    """Mean duration (ended - started, seconds) of the channel's contacts; None if none."""
+    t = contacts.filter((contacts.channel == channel) & contacts.ended_at.notnull())
+    secs = t.ended_at.epoch_seconds() - t.started_at.epoch_seconds()
+    value = t.aggregate(m=secs.mean(where=secs > 0)).to_pandas().m.iloc[0]
+    return None if pd.isna(value) else float(value)

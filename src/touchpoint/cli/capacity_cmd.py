@@ -19,12 +19,67 @@ from touchpoint.capacity import (
     regular_series,
     staffing_plan,
 )
-from touchpoint.capacity._series import interval_seconds_of, interval_series, parse_duration
+from touchpoint.capacity._series import (
+    contact_volumes,
+    interval_seconds_of,
+    interval_series,
+    mean_handle_seconds,
+    parse_duration,
+)
 from touchpoint.churn import read_table
-from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, app, console
-from touchpoint.cli.common import print_json
+from touchpoint.cli.app import (
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+)
+from touchpoint.cli.common import open_warehouse, print_json
 from touchpoint.config import load_config
+from touchpoint.errors import TouchpointError
 from touchpoint.labels import translate
+
+
+class SourceError(TouchpointError, ValueError):
+    """Neither or both of a FILE and a warehouse."""
+
+
+def _load(
+    file: Path | None,
+    warehouse: Path | None,
+    *,
+    time: str,
+    value: str,
+    interval: str | None,
+    by: str | None,
+    channels: tuple[str, ...],
+):
+    """(series frame, interval seconds, time, value, by, where, contacts table or None)."""
+    if file is not None and warehouse is not None:
+        raise SourceError(f"give a FILE ({file}) or a warehouse ({warehouse}), not both")
+    if file is None and warehouse is None:
+        raise SourceError("give a FILE (CSV or Parquet) or --warehouse")
+    if file is not None:
+        where = str(file)
+        frame = read_table(file)
+        if by is not None and by not in frame.columns:
+            raise SourceError(f"{where}: no column {by!r}")
+        series = interval_series(frame, time, value, where, by=by)
+        seconds = parse_duration(interval) if interval else interval_seconds_of(series[time], where)
+        return series, seconds, time, value, by, where, None
+    seconds = parse_duration(interval or "30min")
+    minutes = seconds / 60
+    if minutes != int(minutes):
+        raise SourceError(f"--interval must be whole minutes for the warehouse, got {interval}")
+    with open_warehouse(warehouse) as con:
+        contacts = con.table("stg_contacts")
+        volumes = contact_volumes(contacts, interval_minutes=int(minutes), channels=channels)
+        frame = volumes.to_pandas()
+        handle = {c: mean_handle_seconds(contacts, c) for c in (channels or ())}
+    if frame.empty:
+        raise SourceError(f"{warehouse}: no contacts in channel(s) {', '.join(channels) or 'any'}")
+    return frame, seconds, "interval_start", "calls", "channel", str(warehouse), handle
 
 
 def _t(lang: str):
@@ -33,7 +88,9 @@ def _t(lang: str):
 
 @app.command("staffing")
 def staffing(
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet: one row per interval.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV or Parquet: one row per interval (or -w).")
+    ] = None,
     time: Annotated[str, typer.Option("--time", help="Column of interval starts.")] = "ds",
     value: Annotated[str, typer.Option("--value", help="Column of calls per interval.")] = "y",
     interval: Annotated[
@@ -42,7 +99,14 @@ def staffing(
             "--interval", help="Interval length (15min, 30min); default: read from the times."
         ),
     ] = None,
-    aht: Annotated[float, typer.Option("--aht", min=1, help="Mean handle time, seconds.")] = 300.0,
+    aht: Annotated[
+        float | None,
+        typer.Option("--aht", min=1, help="Mean handle time, s (default: measured, else 300)."),
+    ] = None,
+    channel: Annotated[
+        str, typer.Option("--channel", help="Warehouse: the channel to staff.")
+    ] = "agent",
+    warehouse: WarehouseOption = None,
     patience: Annotated[
         float,
         typer.Option(
@@ -80,9 +144,14 @@ def staffing(
 ) -> None:
     """Agents needed per interval by Erlang C and Erlang A, agent hours, and a diversion what-if."""
     load_config(config)
-    where = str(file)
-    series = interval_series(read_table(file), time, value, where)
-    seconds = parse_duration(interval) if interval else interval_seconds_of(series[time], where)
+    series, seconds, time, value, _by, where, handle = _load(
+        file, warehouse, time=time, value=value, interval=interval, by=None, channels=(channel,)
+    )
+    if handle is not None:  # the warehouse: one channel's contacts per interval
+        series = series.drop(columns="channel")
+        if aht is None:
+            aht = handle.get(channel)
+    aht = aht or 300.0
     targets = Targets(
         service_level=service_level,
         within_seconds=within,
@@ -117,7 +186,7 @@ def staffing(
         return
     t = _t(lang)
     console.print(
-        t("staffing_title").format(file=file, n=len(frame), minutes=seconds / 60, aht=aht),
+        t("staffing_title").format(file=where, n=len(frame), minutes=seconds / 60, aht=aht),
         highlight=False,
     )
     console.print(
@@ -182,7 +251,9 @@ def _write(frame, out: Path) -> None:
 
 @app.command("forecast")
 def forecast(
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet: one row per interval.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV or Parquet: one row per interval (or -w).")
+    ] = None,
     time: Annotated[str, typer.Option("--time", help="Column of interval starts.")] = "ds",
     value: Annotated[str, typer.Option("--value", help="Column of calls per interval.")] = "y",
     horizon: Annotated[str, typer.Option("--horizon", help="How far ahead (1d, 2w, 12h).")] = "1d",
@@ -194,6 +265,11 @@ def forecast(
         typer.Option("--interval", help="Interval length (15min); default: read from the times."),
     ] = None,
     model: Annotated[str, typer.Option("--model", help="mstl, ets or arima.")] = "mstl",
+    channel: Annotated[
+        list[str] | None,
+        typer.Option("--channel", help="Warehouse: only these channels (default: every one)."),
+    ] = None,
+    warehouse: WarehouseOption = None,
     windows: Annotated[int, typer.Option("--windows", min=1, max=50, help="Backtest windows.")] = 3,
     out: Annotated[
         Path | None, typer.Option("--out", help="Forecast file (CSV or Parquet).")
@@ -206,12 +282,15 @@ def forecast(
     load_config(config)
     if model not in MODELS:
         raise ForecastError(f"unknown model {model!r}; use one of: {', '.join(MODELS)}")
-    where = str(file)
-    frame = read_table(file)
-    if by is not None and by not in frame.columns:
-        raise ForecastError(f"{where}: no column {by!r}")
-    series = interval_series(frame, time, value, where, by=by)
-    seconds = parse_duration(interval) if interval else interval_seconds_of(series[time], where)
+    series, seconds, time, value, by, where, _handle = _load(
+        file,
+        warehouse,
+        time=time,
+        value=value,
+        interval=interval,
+        by=by,
+        channels=tuple(channel or ()),
+    )
     steps = round(parse_duration(horizon) / seconds)
     if steps < 1:
         raise ForecastError(f"horizon {horizon} is shorter than one interval")
@@ -224,7 +303,9 @@ def forecast(
         windows=windows,
         filled_intervals=filled,
     )
-    path = out or file.with_name(f"{file.stem}_forecast.csv")
+    path = out or (
+        file.with_name(f"{file.stem}_forecast.csv") if file else Path("contacts_forecast.csv")
+    )
     _write(result.forecast, path)
     if as_json:
         print_json(
@@ -244,7 +325,7 @@ def forecast(
     t = _t(lang)
     console.print(
         t("forecast_title").format(
-            file=file, n=len(regular), minutes=seconds / 60, h=steps, model=model
+            file=where, n=len(regular), minutes=seconds / 60, h=steps, model=model
         ),
         highlight=False,
     )
