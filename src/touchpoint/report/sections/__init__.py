@@ -1,7 +1,16 @@
 """The report's sections (each capability adds its own; ``Section.order`` sets their order)."""
 
 from touchpoint.report.context import Section
-from touchpoint.report.sections import behaviour, channels, customers, data, ivr, menu, tags
+from touchpoint.report.sections import (
+    behaviour,
+    channels,
+    customers,
+    data,
+    ivr,
+    menu,
+    quality,
+    tags,
+)
 
 SECTIONS: list[Section] = [
     data.SECTION,
@@ -11,4 +20,5 @@ SECTIONS: list[Section] = [
     customers.SECTION,
     tags.SECTION,
     behaviour.SECTION,
+    quality.SECTION,
 ]

@@ -330,4 +330,4 @@ def build(ctx: ReportContext) -> list[Block]:
     return [*_segments(ctx), *_lifecycle(ctx), *_churn(ctx), *_value(ctx)]
 
 
-SECTION = Section(id="behaviour", order=70, build=build, requires=(segments.PROFILES_MART,))
+SECTION = Section(id="behaviour", order=65, build=build, requires=(segments.PROFILES_MART,))
