@@ -78,6 +78,7 @@ def make_segmenter(
         k_range=settings.k_range,
         selection_sample=settings.selection_sample,
         random_state=settings.random_state,
+        fit_sample=settings.fit_sample,
     )
 
 
