@@ -153,15 +153,18 @@ def stability(
     model refitted on the earlier month alone and one refitted on the later month alone."""
     names = list(model.feature_names_in_)
     months = sorted(features.month.unique())
+    k = model.n_segments_
+    by_month = {m: features[features.month == m] for m in months}
+    refits = {  # one model per month, fitted on that month alone
+        m: make_segmenter(settings, k).fit(f[names]) for m, f in by_month.items() if len(f) > k
+    }
     rows = []
     for a, b in zip(months, months[1:], strict=False):
-        fa, fb = features[features.month == a], features[features.month == b]
+        fb = by_month[b]
         pair = members[members.month == a].merge(members[members.month == b], on="customer_id")
         ari = None
-        if len(fa) > model.n_segments_ and len(fb) > model.n_segments_:
-            ma = make_segmenter(settings, model.n_segments_).fit(fa[names])
-            mb = make_segmenter(settings, model.n_segments_).fit(fb[names])
-            ari = adjusted_rand_score(ma.predict(fb[names]), mb.predict(fb[names]))
+        if a in refits and b in refits:
+            ari = adjusted_rand_score(refits[a].predict(fb[names]), refits[b].predict(fb[names]))
         rows.append(
             {
                 "from_month": a,
