@@ -150,11 +150,16 @@ def stability(
 ) -> pd.DataFrame:
     """Per pair of consecutive months: the share of customers in both who keep their segment,
     and the adjusted Rand index between the segments of the later month's customers from a
-    model refitted on the earlier month alone and one refitted on the later month alone."""
+    model refitted on the earlier month alone and one refitted on the later month alone
+    (refits and index on a seeded sample of at most ``stability_sample`` rows a month)."""
     names = list(model.feature_names_in_)
     months = sorted(features.month.unique())
     k = model.n_segments_
-    by_month = {m: features[features.month == m] for m in months}
+    n = settings.stability_sample
+    by_month = {  # each month's rows, a seeded sample of at most stability_sample
+        m: f.sample(n, random_state=settings.random_state) if len(f) > n else f
+        for m, f in ((m, features[features.month == m]) for m in months)
+    }
     refits = {  # one model per month, fitted on that month alone
         m: make_segmenter(settings, k).fit(f[names]) for m, f in by_month.items() if len(f) > k
     }
