@@ -125,3 +125,11 @@ def test_too_few_rows_give_empty_marts():
     )
     marts = segment_tables(frame, SETTINGS)
     assert all(t.count().to_pyarrow().as_py() == 0 for t in marts.values())
+
+
+def test_kmeans_on_a_sample_still_labels_every_row():
+    X, truth = _blobs(4, n=1500, k=3)
+    seg = CustomerSegmenter(n_segments=3, fit_sample=1000).fit(X)
+    labels = seg.predict(X)
+    assert len(labels) == len(X)
+    assert adjusted_rand_score(truth, labels) == pytest.approx(1.0)

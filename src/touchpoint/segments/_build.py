@@ -78,6 +78,7 @@ def make_segmenter(
         k_range=settings.k_range,
         selection_sample=settings.selection_sample,
         random_state=settings.random_state,
+        fit_sample=settings.fit_sample,
     )
 
 
@@ -149,18 +150,26 @@ def stability(
 ) -> pd.DataFrame:
     """Per pair of consecutive months: the share of customers in both who keep their segment,
     and the adjusted Rand index between the segments of the later month's customers from a
-    model refitted on the earlier month alone and one refitted on the later month alone."""
+    model refitted on the earlier month alone and one refitted on the later month alone
+    (refits and index on a seeded sample of at most ``stability_sample`` rows a month)."""
     names = list(model.feature_names_in_)
     months = sorted(features.month.unique())
+    k = model.n_segments_
+    n = settings.stability_sample
+    by_month = {  # each month's rows, a seeded sample of at most stability_sample
+        m: f.sample(n, random_state=settings.random_state) if len(f) > n else f
+        for m, f in ((m, features[features.month == m]) for m in months)
+    }
+    refits = {  # one model per month, fitted on that month alone
+        m: make_segmenter(settings, k).fit(f[names]) for m, f in by_month.items() if len(f) > k
+    }
     rows = []
     for a, b in zip(months, months[1:], strict=False):
-        fa, fb = features[features.month == a], features[features.month == b]
+        fb = by_month[b]
         pair = members[members.month == a].merge(members[members.month == b], on="customer_id")
         ari = None
-        if len(fa) > model.n_segments_ and len(fb) > model.n_segments_:
-            ma = make_segmenter(settings, model.n_segments_).fit(fa[names])
-            mb = make_segmenter(settings, model.n_segments_).fit(fb[names])
-            ari = adjusted_rand_score(ma.predict(fb[names]), mb.predict(fb[names]))
+        if a in refits and b in refits:
+            ari = adjusted_rand_score(refits[a].predict(fb[names]), refits[b].predict(fb[names]))
         rows.append(
             {
                 "from_month": a,

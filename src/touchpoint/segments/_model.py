@@ -23,6 +23,9 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``(low, high)``, both included, for ``"auto"``.
     selection_sample
         Rows sampled for the choice of k (silhouette is quadratic in rows).
+    fit_sample
+        Rows sampled (seeded) to fit k-means on when there are more; every row is then
+        predicted. The scaler always sees every row.
     random_state
         Seed of the sample and of k-means: the same data give the same segments.
 
@@ -48,10 +51,12 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         k_range: tuple[int, int] = (3, 8),
         selection_sample: int = 5000,
         random_state: int = 0,
+        fit_sample: int = 200_000,
     ) -> None:
         self.n_segments = n_segments
         self.k_range = k_range
         self.selection_sample = selection_sample
+        self.fit_sample = fit_sample
         self.random_state = random_state
 
     def _array(self, X) -> np.ndarray:
@@ -95,6 +100,8 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             k = int(self.n_segments)
         self.n_segments_ = k
+        if len(z) > self.fit_sample:
+            z = z[rng.choice(len(z), self.fit_sample, replace=False)]
         self.kmeans_ = KMeans(k, n_init=4, random_state=self.random_state).fit(z)
         centers = self.kmeans_.cluster_centers_
         self.order_ = np.argsort(-centers[:, 0], kind="stable")

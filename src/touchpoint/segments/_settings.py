@@ -50,6 +50,8 @@ class SegmentSettings(_Strict):
     n_segments: Literal["auto"] | int = "auto"
     k_range: tuple[int, int] = (3, 8)
     selection_sample: int = Field(default=5000, ge=100)
+    fit_sample: int = Field(default=200_000, ge=1000)
+    stability_sample: int = Field(default=20_000, ge=100)
     random_state: int = 0
     describe_threshold: float = Field(default=0.4, ge=0)
     describe_top: int = Field(default=3, ge=1, le=10)
