@@ -70,8 +70,20 @@ def render(request: Request, template: str, who=None, status: int = 200, **value
         except KeyError:
             return key
 
+    config = request.app.state.platform.config
+
+    def vocab(vocabulary: str, value: Any) -> str:
+        """A vocabulary value's display name (brand, region, channel, ...), else the value."""
+        if not isinstance(value, str):
+            return format_value(value, lang)
+        try:
+            return config.label(vocabulary, value, lang)
+        except KeyError:
+            return value
+
     page = _env.get_template(template).render(
         t=t,
+        vocab=vocab,
         card_label=card_label,
         fmt=lambda v, digits=2: format_value(v, lang, digits),
         pct=lambda v: format_percent(v, lang),
