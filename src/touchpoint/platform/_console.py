@@ -99,6 +99,21 @@ def render(request: Request, template: str, who=None, status: int = 200, **value
     return response
 
 
+LANDING_PAGES = (
+    ("console_overview", "/console/"),
+    ("console_customer", "/console/customer"),
+    ("console_tags", "/console/tags"),
+)
+
+
+def landing_page(platform, role: str) -> str:
+    """The first console page the role may open (an agent lands on the customer search)."""
+    for name, path in LANDING_PAGES:
+        if platform.matrix.allows(name, role):
+            return path
+    return "/console/login"
+
+
 def add_console(app: FastAPI) -> None:  # noqa: C901 - one route each, read top to bottom
     """Add the console's pages to ``app`` (under ``/console``)."""
 
@@ -129,7 +144,7 @@ def add_console(app: FastAPI) -> None:  # noqa: C901 - one route each, read top 
             user = check_login(platform, request, username, password)
         except Problem:
             return RedirectResponse("/console/login?failed=1", status_code=303)
-        response = RedirectResponse("/console/", status_code=303)
+        response = RedirectResponse(landing_page(platform, user.role), status_code=303)
         start_session(platform, response, user.username)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response
