@@ -81,6 +81,15 @@ def test_the_console_login_form_needs_its_csrf_cookie(client):
     assert "tp_session" in client.cookies
 
 
+def test_each_role_lands_on_a_console_page_it_may_open(empty_app):
+    from touchpoint.platform._console import landing_page
+
+    app, _ = empty_app
+    platform = app.state.platform
+    landings = {role: landing_page(platform, role) for role in ("viewer", "agent", "admin")}
+    assert landings == {"viewer": "/console/", "agent": "/console/customer", "admin": "/console/"}
+
+
 def test_a_token_needs_no_csrf_and_dies_with_its_user(empty_app):
     app, tokens = empty_app
     client = TestClient(app)

@@ -50,7 +50,7 @@ def demo_command(
     _demo_administrator(warehouse, lang)
 
 
-def _demo_administrator(warehouse: Path, lang: str) -> None:
+def _demo_administrator(warehouse: Path, lang: str = "en") -> None:
     """A demo administrator for the console, and how to log in (a new password each demo)."""
     import secrets
 
@@ -62,11 +62,10 @@ def _demo_administrator(warehouse: Path, lang: str) -> None:
         store.add_user("demo-admin", password, "admin", by="demo")
     else:
         store.set_password("demo-admin", password, by="demo")
-    console.print(
-        text("commands.demo_console", lang, warehouse=warehouse, password=password),
-        highlight=False,
-        soft_wrap=True,
-    )
+    url = "http://127.0.0.1:8000/console/login"
+    message = text("commands.demo_console", lang, warehouse=warehouse, url=url, user="demo-admin",
+                   password=password)  # fmt: skip
+    console.print(message, highlight=False, soft_wrap=True)
 
 
 def _ingest_run_and_report(con, world, config, warehouse: Path, out: Path, lang: str) -> None:

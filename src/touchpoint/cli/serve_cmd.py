@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from touchpoint.cli.app import ConfigOption, WarehouseOption, app, console
+from touchpoint.cli.app import ConfigOption, LangOption, WarehouseOption, app, console
 from touchpoint.config import load_config
 from touchpoint.errors import WarehouseError
+from touchpoint.labels import text
 from touchpoint.warehouse import resolve_warehouse_path
 
 
@@ -21,6 +22,7 @@ def serve(
         bool, typer.Option("--secure-cookies", help="Mark cookies Secure (serve behind HTTPS).")
     ] = False,
     config_file: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Serve the API (/api/v1) and the web console; users come from `touchpoint users`."""
     import uvicorn
@@ -37,5 +39,8 @@ def serve(
             "`touchpoint ingest` and `touchpoint run`"
         )
     web = create_app(resolved, config=config, secure_cookies=secure_cookies)
-    console.print(f"serving {resolved} on http://{host}:{port}/ (API: /api/v1, Ctrl-C stops)")
+    url = f"http://{host}:{port}/console/"
+    console.print(
+        text("commands.serve_serving", lang, warehouse=resolved, url=url), highlight=False
+    )
     uvicorn.run(web, host=host, port=port, log_level="warning", timeout_keep_alive=5)

@@ -13,9 +13,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from touchpoint.cli.app import ConfigOption, JsonOption, WarehouseOption, app, console
+from touchpoint.cli.app import (
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+)
 from touchpoint.cli.common import print_json
 from touchpoint.config import load_config
+from touchpoint.labels import text
 from touchpoint.platform import ROLES, UserError, UserStore, store_path
 from touchpoint.warehouse import resolve_warehouse_path
 
@@ -56,16 +64,20 @@ def add(
     ] = False,
     warehouse: WarehouseOption = None,
     config_file: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Add a user with a role; the password is asked for (or read with --password-stdin)."""
     store = open_store(warehouse, config_file)
     store.add_user(username, read_password(password_stdin), role, by=_who())
-    console.print(f"added {username} as {role}")
+    console.print(text("commands.users_added", lang, user=username, role=role))
 
 
 @users_app.command("list")
 def list_users(
-    as_json: JsonOption = False, warehouse: WarehouseOption = None, config_file: ConfigOption = None
+    as_json: JsonOption = False,
+    warehouse: WarehouseOption = None,
+    config_file: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """List the users, their roles and whether they are disabled."""
     users = open_store(warehouse, config_file).users()
@@ -84,10 +96,12 @@ def disable(
     enable: Annotated[bool, typer.Option("--enable", help="Enable the user again.")] = False,
     warehouse: WarehouseOption = None,
     config_file: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Disable a user: their sessions end and their API tokens stop working at once."""
     open_store(warehouse, config_file).set_disabled(username, not enable, by=_who())
-    console.print(f"{'enabled' if enable else 'disabled'} {username}")
+    done = "commands.users_enabled" if enable else "commands.users_disabled"
+    console.print(text(done, lang, user=username))
 
 
 @users_app.command("set-role")
@@ -96,7 +110,8 @@ def set_role(
     role: RoleArgument,
     warehouse: WarehouseOption = None,
     config_file: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Give a user another role (effective on their next request)."""
     open_store(warehouse, config_file).set_role(username, role, by=_who())
-    console.print(f"{username} is now {role}")
+    console.print(text("commands.users_role_set", lang, user=username, role=role))

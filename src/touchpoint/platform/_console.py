@@ -70,8 +70,20 @@ def render(request: Request, template: str, who=None, status: int = 200, **value
         except KeyError:
             return key
 
+    config = request.app.state.platform.config
+
+    def vocab(vocabulary: str, value: Any) -> str:
+        """A vocabulary value's display name (brand, region, channel, ...), else the value."""
+        if not isinstance(value, str):
+            return format_value(value, lang)
+        try:
+            return config.label(vocabulary, value, lang)
+        except KeyError:
+            return value
+
     page = _env.get_template(template).render(
         t=t,
+        vocab=vocab,
         card_label=card_label,
         fmt=lambda v, digits=2: format_value(v, lang, digits),
         pct=lambda v: format_percent(v, lang),
@@ -85,6 +97,21 @@ def render(request: Request, template: str, who=None, status: int = 200, **value
     if request.query_params.get("lang") in ("en", "zh"):
         response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="strict", path="/")
     return response
+
+
+LANDING_PAGES = (
+    ("console_overview", "/console/"),
+    ("console_customer", "/console/customer"),
+    ("console_tags", "/console/tags"),
+)
+
+
+def landing_page(platform, role: str) -> str:
+    """The first console page the role may open (an agent lands on the customer search)."""
+    for name, path in LANDING_PAGES:
+        if platform.matrix.allows(name, role):
+            return path
+    return "/console/login"
 
 
 def add_console(app: FastAPI) -> None:  # noqa: C901 - one route each, read top to bottom
@@ -117,7 +144,7 @@ def add_console(app: FastAPI) -> None:  # noqa: C901 - one route each, read top 
             user = check_login(platform, request, username, password)
         except Problem:
             return RedirectResponse("/console/login?failed=1", status_code=303)
-        response = RedirectResponse("/console/", status_code=303)
+        response = RedirectResponse(landing_page(platform, user.role), status_code=303)
         start_session(platform, response, user.username)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response

@@ -115,7 +115,8 @@ async def authorize(request: Request, platform: PlatformDep) -> Principal:
         platform.store.audit(principal.username, "denied", target=name, client=client)
         raise Problem(403, "Forbidden", f"the role {principal.role!r} may not use {name!r}")
     # Logging in again from a logged-in browser replaces its session: no token needed there.
-    if principal.session is not None and request.method not in SAFE_METHODS and name != "login":
+    relogin = name in {"login", "console_login_post"}  # they guard themselves
+    if principal.session is not None and request.method not in SAFE_METHODS and not relogin:
         sent = await _csrf_sent(request)
         if not constant_time_equal(sent, principal.session.csrf_token):
             raise Problem(
