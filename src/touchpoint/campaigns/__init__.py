@@ -46,8 +46,28 @@ from touchpoint.campaigns._settings import (
     campaign_settings_from_config,
     load_campaign_settings,
 )
+from touchpoint.campaigns._work_orders import (
+    DISPATCH_COLUMNS,
+    EVENT_SCHEMA,
+    EVENTS_TABLE,
+    approval_events,
+    created_events,
+    dispatch,
+    dispatched_history,
+    feedback_events,
+    order_states,
+)
 
 __all__ = [
+    "DISPATCH_COLUMNS",
+    "EVENT_SCHEMA",
+    "EVENTS_TABLE",
+    "approval_events",
+    "created_events",
+    "dispatch",
+    "dispatched_history",
+    "feedback_events",
+    "order_states",
     "ACTIONS",
     "HOLDOUT",
     "HOLD_REASONS",
