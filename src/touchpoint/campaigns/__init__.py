@@ -46,6 +46,13 @@ from touchpoint.campaigns._settings import (
     campaign_settings_from_config,
     load_campaign_settings,
 )
+from touchpoint.campaigns._tracking import (
+    METRICS,
+    customer_months,
+    monthly_payments,
+    savings,
+    track,
+)
 from touchpoint.campaigns._work_orders import (
     DISPATCH_COLUMNS,
     EVENT_SCHEMA,
@@ -59,6 +66,11 @@ from touchpoint.campaigns._work_orders import (
 )
 
 __all__ = [
+    "METRICS",
+    "customer_months",
+    "monthly_payments",
+    "savings",
+    "track",
     "DISPATCH_COLUMNS",
     "EVENT_SCHEMA",
     "EVENTS_TABLE",
