@@ -72,14 +72,28 @@ from touchpoint.ivr._nodes import (
     visit_counts,
     wrong_turns,
 )
-from touchpoint.ivr._queries import VIEWS, recommendation_rows, view_rows
+from touchpoint.ivr._queries import (
+    ABANDON_EXITS,
+    VIEWS,
+    forward_move_rows,
+    kpi_row,
+    proposal_text,
+    recommendation_counts,
+    recommendation_rows,
+    view_rows,
+    with_drop_off,
+)
 from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
 from touchpoint.ivr.menu_design import (
+    ANCESTORS_TABLE,
     RECOMMENDATIONS_MART,
     REPLAY_TABLE,
+    TREE_TABLE,
     MenuDesignSettings,
+    build_menu_ancestors,
     build_menu_design,
     build_menu_replay,
+    build_menu_tree,
     load_menu_design_settings,
     menu_ancestors,
     menu_design_settings_from_config,
@@ -92,6 +106,12 @@ from touchpoint.ivr.menu_design import (
 __all__ = [
     "VIEWS",
     "recommendation_rows",
+    "forward_move_rows",
+    "kpi_row",
+    "proposal_text",
+    "recommendation_counts",
+    "with_drop_off",
+    "ABANDON_EXITS",
     "view_rows",
     "CALLS_CUBE",
     "CONTAINMENT_MART",
@@ -162,8 +182,22 @@ STEPS = (
         description="IVR steps aggregated by the call's ending and the move (one pass over the events)",
     ),
     Step(
-        "ivr_menu_design",
+        "ivr_menu_tree",
         inputs=(REPLAY_TABLE,),
+        outputs=(TREE_TABLE,),
+        build=build_menu_tree,
+        description="the menu tree the replayed moves show (read by several recommenders)",
+    ),
+    Step(
+        "ivr_menu_ancestors",
+        inputs=(TREE_TABLE,),
+        outputs=(ANCESTORS_TABLE,),
+        build=build_menu_ancestors,
+        description="every (node, ancestor) pair of the menu tree",
+    ),
+    Step(
+        "ivr_menu_design",
+        inputs=(REPLAY_TABLE, TREE_TABLE, ANCESTORS_TABLE),
         outputs=(RECOMMENDATIONS_MART,),
         build=build_menu_design,
         description="menu recommendations (promote, merge, drop, fix) by replaying the journeys",

@@ -8,6 +8,7 @@ A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``), and one
 1. In ``src/touchpoint/churn/__init__.py``, declare its steps as a tuple named ``STEPS``::
 
        from touchpoint.capability import Step
+from touchpoint.pipeline._spark_settings import SparkSettings, spark_settings_from_config
 
        STEPS = (
            Step(
@@ -61,6 +62,7 @@ of that step is written.
 """
 
 from touchpoint.capability import Step
+from touchpoint.pipeline._spark_settings import SparkSettings, spark_settings_from_config
 from touchpoint.pipeline.registry import (
     CAPABILITIES,
     StepResult,
@@ -73,6 +75,8 @@ from touchpoint.pipeline.runner import RUNS_TABLE, run_pipeline
 __all__ = [
     "CAPABILITIES",
     "RUNS_TABLE",
+    "SparkSettings",
+    "spark_settings_from_config",
     "STEPS",
     "Step",
     "StepResult",

@@ -19,10 +19,14 @@ and rank), :mod:`._build` (the pipeline steps).
 """
 
 from touchpoint.ivr.menu_design._build import (
+    ANCESTORS_TABLE,
     RECOMMENDATIONS_MART,
     REPLAY_TABLE,
+    TREE_TABLE,
+    build_menu_ancestors,
     build_menu_design,
     build_menu_replay,
+    build_menu_tree,
 )
 from touchpoint.ivr.menu_design._measures import node_measures
 from touchpoint.ivr.menu_design._recommend import menu_recommendations
@@ -38,6 +42,10 @@ from touchpoint.ivr.menu_design._settings import (
 from touchpoint.ivr.menu_design._tree import menu_ancestors, replay_tree
 
 __all__ = [
+    "ANCESTORS_TABLE",
+    "TREE_TABLE",
+    "build_menu_ancestors",
+    "build_menu_tree",
     "DEFAULTS_PATH",
     "EVENT_COLUMNS",
     "KINDS",

@@ -1,4 +1,11 @@
-"""The two pipeline steps: the replay cube once, the recommendations on it."""
+"""The pipeline steps: the replay cube once, the menu tree and its ancestor pairs written as
+tables of their own, the recommendations on them.
+
+The tree and the ancestors are each read by several parts of the recommendations; built inline
+they are shared sub-queries that an engine which inlines them (Spark's analyser) expanded to
+about 250,000 scans and could not plan (issue 17, :mod:`touchpoint.pipeline.plan_size`).
+Written as tables, the recommendations' query expands to a few hundred scans on every engine.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,12 @@ from touchpoint.config import Config
 from touchpoint.ivr.menu_design._recommend import menu_recommendations
 from touchpoint.ivr.menu_design._replay import menu_replay_cube
 from touchpoint.ivr.menu_design._settings import menu_design_settings_from_config
+from touchpoint.ivr.menu_design._tree import menu_ancestors, replay_tree
 
 REPLAY_TABLE = "int_ivr_menu_replay"
 RECOMMENDATIONS_MART = "mart_ivr_menu_recommendations"
+TREE_TABLE = "int_ivr_menu_tree"
+ANCESTORS_TABLE = "int_ivr_menu_ancestors"
 
 
 def build_menu_replay(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
@@ -25,6 +35,19 @@ def build_menu_replay(tables: dict[str, ir.Table], config: Config) -> dict[str, 
     return {REPLAY_TABLE: menu_replay_cube(tables["stg_ivr_events"], settings)}
 
 
+def build_menu_tree(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
+    """Step ``ivr_menu_tree``: the menu tree of the replay cube (:func:`replay_tree`)."""
+    settings = menu_design_settings_from_config(config)
+    return {TREE_TABLE: replay_tree(tables[REPLAY_TABLE], settings)}
+
+
+def build_menu_ancestors(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
+    """Step ``ivr_menu_ancestors``: every (node, ancestor-or-self) pair of the written tree
+    (:func:`menu_ancestors`)."""
+    settings = menu_design_settings_from_config(config)
+    return {ANCESTORS_TABLE: menu_ancestors(tables[TREE_TABLE], settings)}
+
+
 def build_menu_design(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
     """Step ``ivr_menu_design``: the ranked recommendations.
 
@@ -32,7 +55,9 @@ def build_menu_design(tables: dict[str, ir.Table], config: Config) -> dict[str, 
     ----------
     tables
         ``int_ivr_menu_replay`` (as the pipeline's ``ivr_menu_replay`` step writes it) or, when
-        it is absent, ``stg_ivr_events`` (the cube is then built inline and returned too).
+        it is absent, ``stg_ivr_events`` (the cube is then built inline and returned too);
+        ``int_ivr_menu_tree`` and ``int_ivr_menu_ancestors`` when written (built inline
+        otherwise).
 
     Returns
     -------
@@ -58,5 +83,7 @@ def build_menu_design(tables: dict[str, ir.Table], config: Config) -> dict[str, 
     cube = tables.get(REPLAY_TABLE)
     if cube is None:
         cube = out[REPLAY_TABLE] = menu_replay_cube(tables["stg_ivr_events"], settings)
-    out[RECOMMENDATIONS_MART] = menu_recommendations(cube, config, settings)
+    out[RECOMMENDATIONS_MART] = menu_recommendations(
+        cube, config, settings, tree=tables.get(TREE_TABLE), ancestors=tables.get(ANCESTORS_TABLE)
+    )
     return out

@@ -1,0 +1,216 @@
+"""The pipeline on Spark: a session, the warehouse's Parquet parts as its sources.
+
+Needs the optional extra (``pip install 'touchpoint[spark]'``: PySpark and Ibis's pyspark
+backend, docs/scale.md). Local (``local[N]``) or any cluster: a master URL
+(``spark://host:7077``, ``yarn``) or a Spark Connect URL (``sc://host:15002``), with the
+operator's Spark settings passed through unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import socket
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from touchpoint.errors import TouchpointError
+
+DEFAULT_MASTER = "local[2]"
+#: Settings every session gets unless the operator sets them: UTC (warehouse timestamps are
+#: naive, read as UTC), no web UI, few shuffle partitions for a small local run.
+BASE_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    # Naive timestamps stay naive in the Parquet Spark writes (DuckDB reads them back as such).
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+
+
+class SparkEngineError(TouchpointError, RuntimeError):
+    """Spark cannot be used: the extra is missing, or the master cannot be reached."""
+
+
+def _pyspark() -> Any:
+    try:
+        import pyspark.sql  # noqa: F401
+        from ibis.backends import pyspark as _backend  # noqa: F401
+    except ImportError as exc:
+        raise SparkEngineError(
+            f"--engine spark needs the optional extra: pip install 'touchpoint[spark]' "
+            f"({exc.name or exc} is not installed)"
+        ) from None
+    import pyspark
+
+    return pyspark
+
+
+def _check_reachable(master: str, timeout_seconds: float = 5.0) -> None:
+    """Refuse a ``sc://`` or ``spark://`` master nothing answers at, in seconds: Spark Connect
+    itself retries for about ten minutes before giving up (measured)."""
+    scheme, _, rest = master.partition("://")
+    if scheme not in ("sc", "spark"):
+        return
+    address = rest.split("/")[0].split(";")[0]
+    host, _, port = address.rpartition(":")
+    default_port = 15002 if scheme == "sc" else 7077
+    host, port_number = (host, int(port)) if host and port.isdigit() else (address, default_port)
+    try:
+        socket.create_connection((host, port_number), timeout=timeout_seconds).close()
+    except OSError as exc:
+        raise SparkEngineError(
+            f"cannot start Spark on master {master!r}: nothing answers at "
+            f"{host}:{port_number} ({exc.strerror or exc})"
+        ) from None
+
+
+def spark_session(master: str = DEFAULT_MASTER, conf: Mapping[str, str] | None = None) -> Any:
+    """A Spark session on ``master`` with :data:`BASE_CONF` and ``conf`` (``conf`` wins).
+
+    Raises
+    ------
+    SparkEngineError
+        One line when PySpark is not installed or the master cannot be reached.
+    """
+    _pyspark()
+    from pyspark.sql import SparkSession
+
+    _check_reachable(master)
+    settings = {**BASE_CONF, **(conf or {})}
+    builder = SparkSession.builder.appName("touchpoint")
+    builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+        session.sql("SELECT 1").collect()  # a master that cannot be reached fails here
+    except Exception as exc:  # py4j, grpc and JVM start-up errors have no common base
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SparkEngineError(f"cannot start Spark on master {master!r}: {first[:300]}") from None
+    return session
+
+
+def _stage_sources(session: Any, raw: Any) -> list[str]:
+    """Every ``stg_*`` view as a Spark temporary view over exactly its registered parts."""
+    from touchpoint.warehouse.parts import PARTS_TABLE, SUFFIX, parts_folder
+
+    folder = parts_folder(raw)
+    rows = raw.execute(f"SELECT view, part FROM {PARTS_TABLE} ORDER BY rowid").fetchall()
+    by_view: dict[str, list[str]] = {}
+    for view, part in rows:
+        by_view.setdefault(view, []).append(str(folder / view / f"{part}{SUFFIX}"))
+    for view, paths in by_view.items():
+        missing = [p for p in paths if not Path(p).exists()]
+        if missing:
+            raise SparkEngineError(
+                f"warehouse part {missing[0]} of {view} is listed in {PARTS_TABLE} but missing; "
+                "reload the source with `touchpoint ingest`"
+            )
+        session.read.parquet(*paths).createOrReplaceTempView(view)
+    return sorted(by_view)
+
+
+def _declared(expr: Any, schema: Any) -> Any:
+    """``expr`` with exactly the declared columns, each cast to its declared type (Spark
+    returns DATE_TRUNC as a timestamp, untyped float literals as DECIMAL, other int widths)."""
+    order = [name for name in expr.columns if name in schema]
+    return expr.select(*[expr[name].cast(schema[name]).name(name) for name in order])
+
+
+def _arrow_memtables(scon: Any, session: Any) -> None:
+    """Register Ibis in-memory tables (fitted models' results) through Arrow, not pandas: on
+    the pandas path a column of missing strings became the text 'NaN' and missing floats NaN
+    (``mart_retention_sbg``, measured), which Spark keeps as values."""
+
+    def register(op: Any) -> None:
+        data = op.data.to_pyarrow(op.schema)
+        session.createDataFrame(data).createOrReplaceTempView(op.name)
+
+    scon._register_in_memory_table = register
+
+
+def run_pipeline_spark(
+    duck_con: Any,
+    config: Any,
+    *,
+    master: str = DEFAULT_MASTER,
+    conf: Mapping[str, str] | None = None,
+    on_progress: Any = None,
+    session: Any = None,
+) -> list[Any]:
+    """Run every registered step on Spark over the warehouse's Parquet parts.
+
+    Each table a step writes is cast to its mart contract's types and written as Parquet to a
+    new folder beside the warehouse (``<warehouse>.data/spark-marts.new``); a later step reads
+    it back from there (so no step's query inlines another's). Only when every step has run are
+    the tables loaded into the DuckDB warehouse (the report, the query layer and the API read
+    them as after a DuckDB run) and the folder swapped in as ``spark-marts``. A failure leaves
+    the warehouse's tables as they were.
+    """
+    import ibis
+
+    from touchpoint.pipeline.marts import registered_marts
+    from touchpoint.pipeline.registry import StepResult, check_config, pipeline_steps
+    from touchpoint.pipeline.runner import _log_runs
+    from touchpoint.warehouse import write_table
+    from touchpoint.warehouse.parts import parts_folder
+
+    check_config(config)
+    session = session or spark_session(master, conf)
+    raw = duck_con.con
+    scon = ibis.pyspark.connect(session)
+    _arrow_memtables(scon, session)
+    _stage_sources(session, raw)
+    folder = parts_folder(raw)
+    staging = folder / "spark-marts.new"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    marts = registered_marts()
+    steps = list(pipeline_steps())
+    results: list[StepResult] = []
+    schemas: dict[str, Any] = {}
+    ran_at = dt.datetime.now().replace(microsecond=0)
+    existing = set(scon.list_tables())
+    for index, step in enumerate(steps):
+        if on_progress:
+            on_progress(step.name, index, len(steps))
+        missing = [name for name in step.inputs if name not in existing]
+        if missing:
+            results.append(StepResult(step.name, {}, 0.0, f"missing input table {missing[0]}"))
+            continue
+        names = [*step.inputs, *(n for n in step.optional if n in existing)]
+        start = time.perf_counter()
+        built = step.build({name: scon.table(name) for name in names}, config)
+        step.check_outputs(built)
+        written = {}
+        for table_name, expression in built.items():
+            columns = marts[table_name].contract.expanded_columns(config)
+            schema = ibis.schema({n: c.type for n, c in columns.items()})
+            schemas[table_name] = schema
+            expression = _declared(expression, schema)
+            scon._run_pre_execute_hooks(expression)  # registers in-memory tables and UDFs
+            frame = session.sql(scon.compile(expression))
+            path = str(staging / table_name)
+            frame.write.mode("overwrite").parquet(path)
+            back = session.read.parquet(path)
+            back.createOrReplaceTempView(table_name)
+            written[table_name] = back.count()
+            existing.add(table_name)
+        results.append(StepResult(step.name, written, time.perf_counter() - start))
+    for table_name, schema in schemas.items():
+        table = duck_con.read_parquet(str(staging / table_name / "*.parquet"))
+        write_table(duck_con, table_name, _declared(table, schema))
+    final = folder / "spark-marts"
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+    if on_progress:
+        on_progress("done", len(steps), len(steps))
+    _log_runs(duck_con, results, ran_at)
+    return results
