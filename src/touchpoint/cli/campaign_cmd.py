@@ -37,7 +37,14 @@ from touchpoint.campaigns import (
     select_audience,
     track,
 )
-from touchpoint.cli.app import ConfigOption, JsonOption, WarehouseOption, app, console
+from touchpoint.cli.app import (
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+)
 from touchpoint.cli.common import open_warehouse, print_json
 from touchpoint.config import load_config
 from touchpoint.warehouse import Insert, load_atomically
@@ -87,6 +94,7 @@ def create(
     by: ByOption = None,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
     as_json: JsonOption = False,
 ) -> None:
     """Store the campaign (a new version when it changed), draw its holdout, create orders."""
@@ -183,6 +191,7 @@ def approve(
     by: ByOption = None,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Approve the campaign's created work orders (not by the user who created them)."""
     load_config(config)
@@ -203,6 +212,7 @@ def dispatch_cmd(
     by: ByOption = None,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Apply the contact policy and write the dispatched work orders (simulator format)."""
     settings = campaign_settings_from_config(load_config(config))
@@ -254,7 +264,10 @@ def dispatch_cmd(
 
 @campaign_app.command("list")
 def list_cmd(
-    warehouse: WarehouseOption = None, config: ConfigOption = None, as_json: JsonOption = False
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
 ) -> None:
     """Every campaign: latest version and its work orders by state."""
     load_config(config)
@@ -282,6 +295,7 @@ def show(
     campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
     as_json: JsonOption = False,
 ) -> None:
     """A campaign's definition and its work orders by state and hold reason."""
@@ -308,6 +322,7 @@ def track_cmd(
     campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
     as_json: JsonOption = False,
 ) -> None:
     """Treated vs holdout month by month: net effect with its interval, naive beside it."""
