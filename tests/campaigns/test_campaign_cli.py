@@ -112,3 +112,5 @@ def test_the_whole_cycle(warehouse):
     assert {r["state"] for r in listed} <= {"dispatched", "held_back"}
     tracked = _run("campaign", "track", "divert_store", "-w", wh, "--json")
     assert tracked.exit_code == 0, tracked.output
+    doc = json.loads(tracked.output)
+    assert doc["tracking"] == [] and doc["savings"] == []  # no month after the selection yet

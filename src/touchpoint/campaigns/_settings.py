@@ -52,6 +52,7 @@ class CampaignSettings(_Strict):
     confidence: float = Field(default=0.95, gt=0, lt=1)
     policy: ContactPolicy = ContactPolicy()
     work_order_cost_yuan: dict[str, float] = Field(default_factory=dict)
+    moved_cost_difference_yuan: dict[str, float] = Field(default_factory=dict)
     store_channels: tuple[str, ...] = ("store", "partner_store")
     self_service_payment_channels: tuple[str, ...] = ("kiosk", "web", "app", "mobile_pay")
     agent_channel: str = "agent"

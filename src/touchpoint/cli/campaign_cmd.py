@@ -34,6 +34,7 @@ from touchpoint.campaigns import (
     load_campaign,
     order_states,
     sample_ratio_check,
+    savings,
     select_audience,
     track,
 )
@@ -328,7 +329,7 @@ def track_cmd(
     """Treated vs holdout month by month: net effect with its interval, naive beside it."""
     settings = campaign_settings_from_config(load_config(config))
     with open_warehouse(warehouse) as con:
-        _definition(con, campaign_id)
+        _, campaign = _definition(con, campaign_id)
         a = con.table(ASSIGNMENTS_TABLE)
         a = a.filter(a.campaign_id == campaign_id)
         baseline = a.audience_month.min().execute()
@@ -339,11 +340,35 @@ def track_cmd(
             store_channels=settings.store_channels,
             destinations=settings.self_service_payment_channels,
             confidence=settings.confidence,
-        ).to_pyarrow()
+        )
+        events = order_states(_events(con, campaign_id))
+        n_sent = (
+            events.filter(
+                (events.campaign_id == campaign_id) & events.state.isin(["dispatched", "feedback"])
+            )
+            .count()
+            .execute()
+        )
+        money = (
+            savings(
+                out,
+                settings.moved_cost_difference_yuan.get(campaign.action, 0.0),
+                settings.work_order_cost_yuan.get(campaign.channels[0], 0.0),
+                n_sent,
+            )
+            .to_pyarrow()
+            .to_pylist()
+        )
+        out = out.to_pyarrow()
     rows = out.to_pylist()
     if as_json:
-        print_json(rows)
+        print_json({"tracking": rows, "savings": money})
         return
+    for m in money:
+        console.print(
+            f"{m['month']} saving {m['saving_yuan']:,.0f} yuan "
+            f"[{m['saving_low_yuan']:,.0f}, {m['saving_high_yuan']:,.0f}]"
+        )
     for r in rows:
         console.print(
             f"{r['month']} {r['metric']:<22} treated {r['rate_treatment']:.3f} "
