@@ -1,0 +1,152 @@
+"""Campaign definitions: YAML validated by pydantic, every problem in one positioned line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from touchpoint.errors import TouchpointError
+
+ACTIONS = (
+    "divert_store_payment_to_self_service",
+    "divert_agent_to_self_service",
+    "retention_offer",
+    "cross_sell",
+)
+#: Channels a work order can go through (the channel systems that take a dispatched file).
+WORK_ORDER_CHANNELS = ("sms", "outbound_call", "app", "agent_screen", "web")
+
+
+class CampaignError(TouchpointError, ValueError):
+    """A campaign definition or a work-order step is refused (one line: what and where)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+
+class Audience(_Strict):
+    """Who the campaign targets: a rule over the customer 360, or members of any listed tag."""
+
+    rule: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Audience:
+        if (self.rule is None) == (not self.tags):
+            raise ValueError("give exactly one of 'rule' (a tag-language rule) or 'tags'")
+        return self
+
+
+class Campaign(_Strict):
+    """One campaign (see docs/campaigns.md for the YAML).
+
+    >>> c = campaign_from_data({"id": "c1", "name": {"en": "A", "zh": "甲"},
+    ...     "action": "retention_offer", "audience": {"tags": ["churn_risk"]}})
+    >>> c.holdout_share, c.channels, c.waves
+    (0.1, ('sms',), 1)
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+    name: Text
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    audience: Audience
+    channels: tuple[Literal[WORK_ORDER_CHANNELS], ...] = ("sms",)  # type: ignore[valid-type]
+    script: Text | None = None
+    waves: int = Field(default=1, ge=1, le=24)
+    max_size: int | None = Field(default=None, ge=1)
+    budget_yuan: float | None = Field(default=None, gt=0)
+    holdout_share: float = Field(default=0.1, gt=0, lt=1)
+    priority: int = Field(default=0, ge=0, le=100)
+    send_hour: int = Field(default=10, ge=0, le=23)
+    start_date: dt.date | None = None
+
+    def fingerprint(self) -> str:
+        """A short hash of the definition: a new version is stored when it changes."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (the deepest that exists)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if k.value == key]
+            if not found:
+                return line
+            line = found[0][0].start_mark.line + 1
+            node = found[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _problems(exc: ValidationError, source: str, root: yaml.Node | None) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(x for x in err["loc"] if not str(x).startswith("function-after"))
+        field = ".".join(str(x) for x in loc) or "campaign"
+        line = _line_of(root, loc)
+        where = f"{source}, line {line}" if line else source
+        message = err["msg"].removeprefix("Value error, ")
+        if (
+            "input" in err
+            and err["type"] not in ("missing",)
+            and not isinstance(err["input"], (dict, list))
+        ):
+            message += f" (got {err['input']!r})"
+        out.append(f"{where}, field '{field}': {message}")
+    return out
+
+
+def campaign_from_data(
+    data: Mapping[str, Any], source: str = "campaign", root: yaml.Node | None = None
+) -> Campaign:
+    """Validate ``data``; every problem is named with its field (and line, from a file)."""
+    if not isinstance(data, Mapping):
+        raise CampaignError(
+            f"{source}: a campaign is a mapping of fields, got {type(data).__name__}"
+        )
+    try:
+        return Campaign.model_validate(dict(data))
+    except ValidationError as exc:
+        raise CampaignError("; ".join(_problems(exc, source, root))) from None
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign YAML file.
+
+    Raises
+    ------
+    CampaignError
+        One line naming the file, the line and field of every problem.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CampaignError(f"{path}: cannot read the campaign file ({exc.strerror})") from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark else str(path)
+        raise CampaignError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return campaign_from_data(data, str(path), root)

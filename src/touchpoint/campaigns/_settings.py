@@ -1,0 +1,71 @@
+"""Settings of campaigns: holdouts, the contact policy and the money (defaults.yaml)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from touchpoint.config import Config, SettingsSection
+
+DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"
+SECTION = "campaigns"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FrequencyCap(_Strict):
+    """At most ``max_orders`` dispatched orders per customer in ``channel`` within ``days``."""
+
+    channel: str
+    max_orders: int = Field(ge=0)
+    days: int = Field(ge=1, le=366)
+
+
+class ContactPolicy(_Strict):
+    """What dispatch holds back (each held-back order keeps its reason)."""
+
+    frequency_caps: tuple[FrequencyCap, ...] = ()
+    quiet_start_hour: int = Field(default=21, ge=0, le=23)
+    quiet_end_hour: int = Field(default=8, ge=0, le=23)
+    do_not_disturb: tuple[str, ...] = ()
+    sensitive_tag: str = "sensitive"
+    sensitive: str = Field(default="exclude", pattern="^(exclude|cap|allow)$")
+    sensitive_max_orders: int = Field(default=1, ge=0)
+    sensitive_days: int = Field(default=90, ge=1)
+    opted_out_response: str = "opted_out"
+
+
+class CampaignSettings(_Strict):
+    """Global holdout, contact policy, costs and confidence (see ``defaults.yaml``).
+
+    >>> load_campaign_settings().global_holdout_share
+    0.02
+    """
+
+    global_holdout_share: float = Field(default=0.02, ge=0, lt=1)
+    global_holdout_salt: str = "touchpoint-global-holdout"
+    srm_alpha: float = Field(default=0.001, gt=0, lt=1)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    policy: ContactPolicy = ContactPolicy()
+    work_order_cost_yuan: dict[str, float] = Field(default_factory=dict)
+    moved_cost_difference_yuan: dict[str, float] = Field(default_factory=dict)
+    store_channels: tuple[str, ...] = ("store", "partner_store")
+    self_service_payment_channels: tuple[str, ...] = ("kiosk", "web", "app", "mobile_pay")
+    agent_channel: str = "agent"
+
+
+_SETTINGS = SettingsSection(CampaignSettings, SECTION, DEFAULTS_PATH)
+
+
+def load_campaign_settings(path: str | os.PathLike[str] | None = None) -> CampaignSettings:
+    """The campaign settings: defaults, overridden by the ``campaigns`` section of ``path``."""
+    return _SETTINGS.load(path)
+
+
+def campaign_settings_from_config(config: Config | None) -> CampaignSettings:
+    """The ``campaigns`` section of ``config``, else the defaults."""
+    return _SETTINGS.from_config(config) if config is not None else _SETTINGS.load(None)

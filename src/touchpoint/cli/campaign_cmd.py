@@ -1,0 +1,377 @@
+"""``touchpoint campaign``: create, list, show, approve, dispatch and track campaigns.
+
+Thin adapter: the analytics are in :mod:`touchpoint.campaigns`; this module reads and appends
+the warehouse tables ``campaign_definitions`` (one row per campaign × version),
+``campaign_assignments`` (one row per campaign × customer) and
+``campaign_work_order_events`` (append-only), each write in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import ibis
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import typer
+
+from touchpoint.campaigns import (
+    EVENTS_TABLE,
+    CampaignError,
+    approval_events,
+    assign_wave,
+    campaign_from_data,
+    campaign_settings_from_config,
+    created_events,
+    dispatch,
+    dispatched_history,
+    is_global_holdout,
+    limit_size,
+    load_campaign,
+    order_states,
+    sample_ratio_check,
+    savings,
+    select_audience,
+    track,
+)
+from touchpoint.cli.app import (
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+)
+from touchpoint.cli.common import open_warehouse, print_json
+from touchpoint.config import load_config
+from touchpoint.warehouse import Insert, load_atomically
+
+DEFINITIONS_TABLE = "campaign_definitions"
+ASSIGNMENTS_TABLE = "campaign_assignments"
+campaign_app = typer.Typer(
+    help="Campaigns with a holdout: create, approve, dispatch, track.", no_args_is_help=True
+)
+app.add_typer(campaign_app, name="campaign")
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who does it (default: $USER).", show_default=False)
+]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _user(by: str | None) -> str:
+    return by or os.environ.get("USER") or "unknown"
+
+
+def _table(con, name):
+    return con.table(name) if name in con.list_tables() else None
+
+
+def _definition(con, campaign_id: str):
+    defs = _table(con, DEFINITIONS_TABLE)
+    if defs is None:
+        raise CampaignError(f"campaign {campaign_id!r}: no campaigns yet (campaign create FILE)")
+    rows = (
+        defs.filter(defs.campaign_id == campaign_id)
+        .order_by(ibis.desc("version"))
+        .limit(1)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    if not rows:
+        raise CampaignError(f"campaign {campaign_id!r}: unknown campaign")
+    return rows[0], campaign_from_data(json.loads(rows[0]["definition_json"]), campaign_id)
+
+
+@campaign_app.command("create")
+def create(
+    file: Annotated[Path, typer.Argument(help="Campaign YAML.")],
+    by: ByOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """Store the campaign (a new version when it changed), draw its holdout, create orders."""
+    cfg = load_config(config)
+    settings = campaign_settings_from_config(cfg)
+    actor, now = _user(by), _now()
+    with open_warehouse(warehouse, write=True) as con:
+        campaign = load_campaign(file)
+        c360, membership = con.table("mart_customer_360"), _table(con, "mart_tag_membership")
+        audience = select_audience(c360, campaign, membership=membership)
+        audience = audience.filter(
+            ~is_global_holdout(
+                audience.customer_id, settings.global_holdout_salt, settings.global_holdout_share
+            )
+        )
+        if settings.policy.sensitive == "exclude" and membership is not None:
+            sensitive = membership.filter(membership.tag_id == settings.policy.sensitive_tag)
+            audience = audience.anti_join(sensitive, "customer_id")
+        if campaign.max_size is not None:
+            audience = limit_size(audience, campaign)
+        previous = _table(con, ASSIGNMENTS_TABLE)
+        if previous is not None:
+            previous = previous.filter(previous.campaign_id == campaign.id)
+        old_defs = _table(con, DEFINITIONS_TABLE)
+        history = (
+            old_defs.filter(old_defs.campaign_id == campaign.id).to_pyarrow().to_pylist()
+            if old_defs is not None
+            else []
+        )
+        wave = 1 + max((int(r["version"]) for r in history), default=0)
+        assignment = pa.Table.from_pylist(
+            assign_wave(audience, previous, campaign.id, campaign.holdout_share)
+            .to_pyarrow()
+            .to_pylist()
+        )
+        fresh = ibis.memtable(assignment)
+        if previous is not None:
+            fresh = fresh.anti_join(previous, "customer_id")
+        events = created_events(campaign, fresh, wave, actor, now).to_pyarrow()
+        fresh_rows = fresh.mutate(
+            campaign_id=ibis.literal(campaign.id),
+            wave=ibis.literal(wave, "int64"),
+            audience_month=c360.month.max().as_scalar(),
+            assigned_at=ibis.literal(now),
+        ).to_pyarrow()
+        definition = pa.Table.from_pylist(
+            [
+                {
+                    "campaign_id": campaign.id,
+                    "version": wave,
+                    "fingerprint": campaign.fingerprint(),
+                    "definition_json": json.dumps(campaign.model_dump(mode="json")),
+                    "created_by": actor,
+                    "created_at": now,
+                }
+            ]
+        )
+        load_atomically(
+            con,
+            inserts=[
+                Insert(DEFINITIONS_TABLE, definition),
+                Insert(ASSIGNMENTS_TABLE, fresh_rows),
+                Insert(EVENTS_TABLE, events),
+            ],
+        )
+    groups = assignment.column("group").to_pylist()
+    n_h = groups.count("holdout")
+    srm = sample_ratio_check(len(groups) - n_h, n_h, campaign.holdout_share, settings.srm_alpha)
+    summary = {
+        "campaign_id": campaign.id,
+        "version": wave,
+        "n_audience": len(groups),
+        "n_treatment": len(groups) - n_h,
+        "n_holdout": n_h,
+        "n_work_orders_created": events.num_rows,
+        "srm_p_value": srm.p_value,
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(" ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+def _events(con, campaign_id: str):
+    events = _table(con, EVENTS_TABLE)
+    if events is None:
+        raise CampaignError(f"campaign {campaign_id!r}: no work orders yet")
+    return events
+
+
+@campaign_app.command("approve")
+def approve(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
+    by: ByOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+) -> None:
+    """Approve the campaign's created work orders (not by the user who created them)."""
+    load_config(config)
+    with open_warehouse(warehouse, write=True) as con:
+        new = approval_events(_events(con, campaign_id), campaign_id, _user(by), _now())
+        data = new.to_pyarrow()
+        load_atomically(con, inserts=[Insert(EVENTS_TABLE, data)])
+    console.print(f"approved {data.num_rows:,} work orders of {campaign_id}")
+
+
+@campaign_app.command("dispatch")
+def dispatch_cmd(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
+    out: Annotated[Path, typer.Option("--out", help="Work-orders CSV to write.")],
+    sent_at: Annotated[
+        str | None, typer.Option("--sent-at", help="YYYY-MM-DD HH:MM (default: next month 10:00).")
+    ] = None,
+    by: ByOption = None,
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+) -> None:
+    """Apply the contact policy and write the dispatched work orders (simulator format)."""
+    settings = campaign_settings_from_config(load_config(config))
+    with open_warehouse(warehouse, write=True) as con:
+        _, campaign = _definition(con, campaign_id)
+        events = _events(con, campaign_id)
+        if sent_at is None:
+            last = con.table("mart_customer_360").month.max().execute()
+            nxt = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            when = dt.datetime.combine(nxt, dt.time(campaign.send_hour))
+        else:
+            try:
+                when = dt.datetime.fromisoformat(sent_at)
+            except ValueError:
+                raise CampaignError(f"--sent-at {sent_at!r}: not YYYY-MM-DD HH:MM") from None
+        responses = _table(con, "stg_campaign_responses")
+        opted = (
+            responses.filter(responses.response == settings.policy.opted_out_response)
+            if responses is not None
+            else None
+        )
+        membership = _table(con, "mart_tag_membership")
+        sensitive = (
+            membership.filter(membership.tag_id == settings.policy.sensitive_tag)
+            if membership is not None
+            else None
+        )
+        new, rows = dispatch(
+            events,
+            campaign,
+            settings.policy,
+            actor=_user(by),
+            at=_now(),
+            sent_at=when,
+            history=dispatched_history(events),
+            opted_out=opted,
+            sensitive=sensitive,
+        )
+        data, file_rows = new.to_pyarrow(), rows.to_pyarrow()
+        tmp = out.with_name(out.name + ".part")
+        pa_csv.write_csv(file_rows, tmp)
+        load_atomically(con, inserts=[Insert(EVENTS_TABLE, data)])
+        tmp.replace(out)
+    console.print(
+        f"dispatched {file_rows.num_rows:,} work orders to {out}; "
+        f"held back {data.num_rows - file_rows.num_rows:,}"
+    )
+
+
+@campaign_app.command("list")
+def list_cmd(
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """Every campaign: latest version and its work orders by state."""
+    load_config(config)
+    with open_warehouse(warehouse) as con:
+        events = _table(con, EVENTS_TABLE)
+        rows = []
+        if events is not None:
+            states = order_states(events)
+            rows = (
+                states.group_by("campaign_id", "state")
+                .agg(n=states.count())
+                .order_by("campaign_id", "state")
+                .to_pyarrow()
+                .to_pylist()
+            )
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            console.print(f"{r['campaign_id']}  {r['state']}  {r['n']:,}")
+
+
+@campaign_app.command("show")
+def show(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """A campaign's definition and its work orders by state and hold reason."""
+    load_config(config)
+    with open_warehouse(warehouse) as con:
+        row, _ = _definition(con, campaign_id)
+        states = order_states(_events(con, campaign_id))
+        states = states.filter(states.campaign_id == campaign_id)
+        counts = states.group_by("state", "reason").agg(n=states.count()).to_pyarrow().to_pylist()
+    doc = {
+        "definition": json.loads(row["definition_json"]),
+        "version": row["version"],
+        "created_by": row["created_by"],
+        "orders": counts,
+    }
+    if as_json:
+        print_json(doc)
+    else:
+        console.print_json(json.dumps(doc, default=str, ensure_ascii=False))
+
+
+@campaign_app.command("track")
+def track_cmd(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
+    warehouse: WarehouseOption = None,
+    config: ConfigOption = None,
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """Treated vs holdout month by month: net effect with its interval, naive beside it."""
+    settings = campaign_settings_from_config(load_config(config))
+    with open_warehouse(warehouse) as con:
+        _, campaign = _definition(con, campaign_id)
+        a = con.table(ASSIGNMENTS_TABLE)
+        a = a.filter(a.campaign_id == campaign_id)
+        baseline = a.audience_month.min().execute()
+        out = track(
+            a,
+            con.table("stg_payments"),
+            baseline,
+            store_channels=settings.store_channels,
+            destinations=settings.self_service_payment_channels,
+            confidence=settings.confidence,
+        )
+        events = order_states(_events(con, campaign_id))
+        n_sent = (
+            events.filter(
+                (events.campaign_id == campaign_id) & events.state.isin(["dispatched", "feedback"])
+            )
+            .count()
+            .execute()
+        )
+        money = (
+            savings(
+                out,
+                settings.moved_cost_difference_yuan.get(campaign.action, 0.0),
+                settings.work_order_cost_yuan.get(campaign.channels[0], 0.0),
+                n_sent,
+            )
+            .to_pyarrow()
+            .to_pylist()
+        )
+        out = out.to_pyarrow()
+    rows = out.to_pylist()
+    if as_json:
+        print_json({"tracking": rows, "savings": money})
+        return
+    for m in money:
+        console.print(
+            f"{m['month']} saving {m['saving_yuan']:,.0f} yuan "
+            f"[{m['saving_low_yuan']:,.0f}, {m['saving_high_yuan']:,.0f}]"
+        )
+    for r in rows:
+        console.print(
+            f"{r['month']} {r['metric']:<22} treated {r['rate_treatment']:.3f} "
+            f"holdout {r['rate_holdout']:.3f} net {r['net_effect']:+.3f} "
+            f"[{r['net_ci_low']:+.3f}, {r['net_ci_high']:+.3f}] naive {r['naive_effect']:+.3f}"
+        )
