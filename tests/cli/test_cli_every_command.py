@@ -93,8 +93,7 @@ def test_bad_option_is_one_line(path, command):
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
 def test_unknown_language_is_one_line(path, command):
-    if "--lang" not in _options(command):
-        pytest.skip("no --lang")
+    assert "--lang" in _options(command), "every command speaks English and Chinese"
     result = runner.invoke(app, [*path, *_required(command), "--lang", "fr"])
     assert _one_error_line(result) == "error: unknown language 'fr'; use one of: en, zh"
 
@@ -105,6 +104,15 @@ def test_missing_configuration_is_one_line(path, command, tmp_path):
     missing = tmp_path / "nowhere.yaml"
     result = runner.invoke(app, [*path, *_required(command), "--config", str(missing)])
     assert "nowhere.yaml" in _one_error_line(result)
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_unknown_configuration_section_is_one_line(path, command, tmp_path):
+    """Every command checks the whole configuration, not only the sections it reads."""
+    config = tmp_path / "typo.yaml"
+    config.write_text("churn_analytic:\n  months: 3\n", encoding="utf-8")
+    line = _one_error_line(runner.invoke(app, [*path, *_required(command), "-c", str(config)]))
+    assert "typo.yaml" in line and "unknown section 'churn_analytic'" in line
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
@@ -146,3 +154,13 @@ def test_the_installed_entry_point_prints_no_traceback(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: unknown language 'fr'; use one of: en, zh"
     ]
+
+
+def test_the_loading_commands_speak_chinese(tmp_path):
+    """`run` and `quarantine` on an empty warehouse, in Chinese: headings and states translated."""
+    warehouse = str(tmp_path / "w.duckdb")
+    ran = runner.invoke(app, ["run", "-w", warehouse, "--lang", "zh"])
+    assert ran.exit_code == 0, ran.output
+    assert "分析流水线" in ran.output and "已跳过" in ran.output and "Pipeline" not in ran.output
+    shown = runner.invoke(app, ["quarantine", "-w", warehouse, "--lang", "zh"])
+    assert shown.exit_code == 0 and shown.output.strip() == "没有被隔离的行。", shown.output

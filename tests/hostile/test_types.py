@@ -33,7 +33,7 @@ from hostile_world import (
     file_name,
     ingest_files,
 )
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from touchpoint.contract import ENTITIES
@@ -117,12 +117,10 @@ def _typed_days(days: list[int]) -> pa.Array:
     return pa.array(days, pa.int32()).cast(pa.date32())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a typed Parquet date before year 1 fails the file with OverflowError while its "
-    "quarantine value is written; not yet fixed (hostile-ingest report, 2 Dec)",
-)
 @HOSTILE
+@example([-800_000, 0], "date")
+@example([-800_000, 0], "timestamp")
+@example([800_000], "date")
 @given(
     st.lists(st.integers(-800_000, 800_000), min_size=1, max_size=20),
     st.sampled_from(["date", "timestamp"]),

@@ -65,8 +65,9 @@ def spark_dialect():
 
 
 # Steps that fit a model or curves in memory (LightGBM, lifelines) do not compile as a whole;
-# their Ibis part (features, lifetimes) is compiled in tests/churn/test_churn_spark.py.
-IN_MEMORY_STEPS = {"churn", "retention"}
+# their Ibis part (features, lifetimes) is compiled in tests/churn/test_churn_spark.py and
+# tests/quality/test_quality_spark.py.
+IN_MEMORY_STEPS = {"churn", "retention", "survey_quality", "segments", "retention_value"}
 
 
 @pytest.mark.slow

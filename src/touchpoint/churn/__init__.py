@@ -13,6 +13,9 @@
   join cohort with intervals), :class:`ShiftedBetaGeometric` (Fader & Hardie 2007)
   (``touchpoint retention fit FILE``); the pipeline step ``retention`` writes
   ``mart_retention_curves``, ``mart_retention_sbg`` and ``mart_retention_projection``.
+- **Lifetime value and work orders**: the step ``retention_value`` fits the sBG to each
+  segment's cohort (``mart_customer_segments``) and writes ``mart_retention_segment_value``
+  and ``mart_retention_work_orders`` (:func:`work_orders`; ``touchpoint churn work-orders``).
 
 docs/churn.md describes the method, what a feature may see, and the measured figures.
 
@@ -71,8 +74,30 @@ from touchpoint.churn._settings import (
     churn_settings_from_config,
     load_churn_settings,
 )
+from touchpoint.churn._value import (
+    SEGMENT_VALUE_MART,
+    VALUE_INPUTS,
+    VALUE_OUTPUTS,
+    WORK_ORDERS_MART,
+    build_value,
+    retention_work_orders,
+    segment_cohort_counts,
+    segment_value,
+    value_tables,
+    work_orders,
+)
 
 __all__ = [
+    "SEGMENT_VALUE_MART",
+    "VALUE_INPUTS",
+    "VALUE_OUTPUTS",
+    "WORK_ORDERS_MART",
+    "build_value",
+    "retention_work_orders",
+    "segment_cohort_counts",
+    "segment_value",
+    "value_tables",
+    "work_orders",
     "STEPS",
     "CALIBRATION_MART",
     "CURVES_MART",
@@ -141,5 +166,13 @@ STEPS = (
         outputs=RETENTION_OUTPUTS,
         build=build_retention,
         description="Kaplan-Meier retention by join year; sBG fitted to the new cohorts",
+    ),
+    Step(
+        "retention_value",
+        inputs=VALUE_INPUTS[0],
+        optional=VALUE_INPUTS[1],
+        outputs=VALUE_OUTPUTS,
+        build=build_value,
+        description="lifetime value per segment (sBG); retention work orders by risk x value",
     ),
 )

@@ -26,6 +26,8 @@ class Reason(_Strict):
     controllable: bool
     name_en: str
     name_zh: str
+    hint_en: str = ""
+    hint_zh: str = ""
 
 
 class FeatureReason(_Strict):
@@ -44,6 +46,16 @@ class ModelSettings(_Strict):
     min_child_samples: int = Field(default=40, ge=1)
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
     random_state: int = 0
+
+
+class WorkOrderSettings(_Strict):
+    """Lifetime value per segment (sBG) and the retention work-order list."""
+
+    horizon_months: int = Field(default=36, ge=1, le=600)
+    monthly_discount: float = Field(default=0.01, ge=0, lt=1)
+    cost_per_order_yuan: float = Field(default=20.0, gt=0)
+    budget_yuan: float = Field(default=10000.0, ge=0)
+    only_controllable: bool = True
 
 
 class ChurnSettings(_Strict):
@@ -65,6 +77,7 @@ class ChurnSettings(_Strict):
     excluded_features: tuple[str, ...] = ()
     model: ModelSettings = ModelSettings()
     calibration_bins: int = Field(default=10, ge=2, le=100)
+    work_orders: WorkOrderSettings = WorkOrderSettings()
 
     @model_validator(mode="after")
     def _known_reasons(self) -> ChurnSettings:

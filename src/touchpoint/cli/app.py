@@ -98,6 +98,17 @@ def _lang_callback(value: str) -> str:
     return check_lang(value)
 
 
+def _config_callback(value: Path | None) -> Path | None:
+    # Every command that takes --config checks all of it while the options are parsed: a bad
+    # or unknown section is the same one-line error in `tags list` as in `run`, before
+    # anything is opened. (Importing the capabilities registers their sections.)
+    from touchpoint.config import load_config
+    from touchpoint.pipeline.registry import check_config
+
+    check_config(load_config(value), str(value) if value else "configuration")
+    return value
+
+
 # Options shared by every command, declared once so their names, help and checks never drift.
 WarehouseOption = Annotated[
     Path | None,
@@ -115,6 +126,7 @@ ConfigOption = Annotated[
         "-c",
         help="Configuration YAML (default: $TOUCHPOINT_CONFIG, else the built-in defaults).",
         show_default=False,
+        callback=_config_callback,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON for scripts.")]

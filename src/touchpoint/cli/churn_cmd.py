@@ -6,14 +6,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow.csv as pa_csv
 import typer
 from rich.table import Table
 
-from touchpoint.churn import ShiftedBetaGeometric, evaluate_file, read_cohort_table
-from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, app, console
-from touchpoint.cli.common import print_json
+from touchpoint.churn import (
+    SEGMENT_VALUE_MART,
+    ShiftedBetaGeometric,
+    churn_settings_from_config,
+    evaluate_file,
+    read_cohort_table,
+    retention_work_orders,
+)
+from touchpoint.cli.app import (
+    ConfigOption,
+    CsvOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+)
+from touchpoint.cli.common import Column, open_warehouse, print_json, show_rows
 from touchpoint.config import load_config
-from touchpoint.labels import translate
+from touchpoint.labels import format_number, format_percent, translate
+from touchpoint.query import require_table
 
 churn_app = typer.Typer(
     help="Churn prediction: evaluate the model on any table.", no_args_is_help=True
@@ -156,3 +173,90 @@ def fit(
         )
     console.print(table)
     console.print(t["lifetime"].format(life=life, h=horizon))
+
+
+@churn_app.command("work-orders")
+def work_orders_cmd(
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget", min=0, help="Budget in yuan (default: churn_analytics.work_orders)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the list a campaign can take (CSV).")
+    ] = None,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """Retention work orders within the budget: churn risk x value, with the reason to act on."""
+    settings = churn_settings_from_config(load_config(config))
+    with open_warehouse(warehouse) as con:
+        result = retention_work_orders(con, settings, budget, lang)
+    if out is not None:
+        pa_csv.write_csv(result, out)
+    t = _labels(lang)
+    show_rows(
+        result,
+        [
+            Column("rank", t["wo_rank"], justify="right"),
+            Column("customer_id", t["wo_customer"]),
+            Column("segment_name", t["wo_segment"]),
+            Column(
+                "churn_probability", t["wo_risk"], lambda v, r: format_percent(v, lang), "right"
+            ),
+            Column("arpu_yuan", t["wo_arpu"], lambda v, r: format_number(v, lang, 1), "right"),
+            Column(
+                "expected_loss_yuan", t["wo_loss"], lambda v, r: format_number(v, lang, 0), "right"
+            ),
+            Column("reason", t["wo_reason"]),
+            Column("hint", t["wo_hint"]),
+        ],
+        lang=lang,
+        as_json=as_json,
+        csv=csv,
+        empty=t["wo_none"],
+    )
+    if out is not None and not as_json:
+        console.print(t["wo_written"].format(n=result.num_rows, out=out))
+
+
+@retention_app.command("value")
+def segment_value_cmd(
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """Lifetime value per segment: the sBG of each segment's cohort x its mean ARPU."""
+    load_config(config)
+    with open_warehouse(warehouse) as con:
+        result = require_table(con, SEGMENT_VALUE_MART).order_by("segment").to_pyarrow()
+    t = _labels(lang)
+    show_rows(
+        result,
+        [
+            Column("segment_name", t["wo_segment"]),
+            Column("n_customers", t["sv_customers"], justify="right"),
+            Column("alpha", "alpha", lambda v, r: format_number(v, lang, 3), "right"),
+            Column("beta", "beta", lambda v, r: format_number(v, lang, 3), "right"),
+            Column(
+                "expected_months", t["sv_months"], lambda v, r: format_number(v, lang, 1), "right"
+            ),
+            Column("mean_arpu_yuan", t["wo_arpu"], lambda v, r: format_number(v, lang, 1), "right"),
+            Column(
+                "lifetime_value_yuan",
+                t["sv_value"],
+                lambda v, r: format_number(v, lang, 0),
+                "right",
+            ),
+            Column("note", t["sv_note"]),
+        ],
+        lang=lang,
+        as_json=as_json,
+        csv=csv,
+    )

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from touchpoint.cli.app import ConfigOption, app, console
+from touchpoint.cli.app import ConfigOption, LangOption, app, console
 from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.ingest import ingest
+from touchpoint.labels import text
 from touchpoint.pipeline import run_pipeline
 from touchpoint.report import LANGUAGES, write_report
 from touchpoint.simulate import simulate
@@ -28,39 +29,72 @@ def demo_command(
         Path, typer.Option("--out", "-o", help="Folder for data, warehouse and reports.")
     ] = Path("demo"),
     config_file: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Simulate an operator, ingest its files, run every analytics step and write both reports."""
     config = load_config(config_file)
     data_dir, warehouse = out / "data", out / "touchpoint.duckdb"
-    with progress_bar("simulating") as on_progress:
+    with progress_bar(text("commands.simulating", lang)) as on_progress:
         world = simulate(
             data_dir, customers=customers, months=months, seed=seed, on_progress=on_progress
         )
     console.print(
-        f"simulated {customers:,} customers × {months} months into {data_dir}/ (ground truth in {data_dir}/truth/)"
+        text("commands.demo_simulated", lang, customers=customers, months=months, folder=data_dir),
+        highlight=False,
     )
     # A fresh warehouse each time, so the demo never mixes two worlds.
     for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         stale.unlink(missing_ok=True)
     with open_warehouse(warehouse, write=True) as con:
-        _ingest_run_and_report(con, world, config, warehouse, out)
+        _ingest_run_and_report(con, world, config, warehouse, out, lang)
+    _demo_administrator(warehouse, lang)
 
 
-def _ingest_run_and_report(con, world, config, warehouse: Path, out: Path) -> None:
-    with progress_bar("ingesting") as on_progress:
+def _demo_administrator(warehouse: Path, lang: str) -> None:
+    """A demo administrator for the console, and how to log in (a new password each demo)."""
+    import secrets
+
+    from touchpoint.platform import UserStore, store_path
+
+    store = UserStore(store_path(warehouse))
+    password = secrets.token_urlsafe(12)
+    if store.user("demo-admin") is None:
+        store.add_user("demo-admin", password, "admin", by="demo")
+    else:
+        store.set_password("demo-admin", password, by="demo")
+    console.print(
+        text("commands.demo_console", lang, warehouse=warehouse, password=password),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _ingest_run_and_report(con, world, config, warehouse: Path, out: Path, lang: str) -> None:
+    with progress_bar(text("commands.ingesting", lang)) as on_progress:
         # The source files only: the ground truth in data/truth/ is for tests, never for analytics.
         summaries = ingest(con, list(world.files.values()), config=config, on_progress=on_progress)
     n_loaded = sum(s.n_loaded for s in summaries)
     n_quarantined = sum(s.n_quarantined for s in summaries)
     console.print(
-        f"ingested {len(summaries)} files: {n_loaded:,} rows loaded, {n_quarantined:,} quarantined"
+        text(
+            "commands.demo_ingested",
+            lang,
+            files=len(summaries),
+            loaded=n_loaded,
+            quarantined=n_quarantined,
+        )
     )
-    with progress_bar("running analytics") as on_progress:
+    with progress_bar(text("commands.demo_running", lang)) as on_progress:
         results = run_pipeline(con, config, on_progress=on_progress)
     n_tables = sum(len(r.tables) for r in results)
+    steps = sum(r.ran for r in results)
     console.print(
-        f"ran {sum(r.ran for r in results)} analytics steps: {n_tables} tables in {warehouse}"
+        text("commands.demo_ran", lang, steps=steps, tables=n_tables, warehouse=warehouse),
+        highlight=False,
     )
-    for lang in LANGUAGES:
-        path = write_report(con, config, out / f"report.{lang}.html", lang=lang)
-        console.print(f"report ({lang}): {path.resolve()}", highlight=False)
+    for report_lang in LANGUAGES:
+        path = write_report(con, config, out / f"report.{report_lang}.html", lang=report_lang)
+        console.print(
+            text("commands.demo_report", lang, language=report_lang, path=path.resolve()),
+            highlight=False,
+        )

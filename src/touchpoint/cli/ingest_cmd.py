@@ -9,20 +9,33 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from touchpoint.cli.app import ConfigOption, JsonOption, WarehouseOption, app, console, err_console
+from touchpoint.cli.app import (
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    WarehouseOption,
+    app,
+    console,
+    err_console,
+)
 from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.ingest import FileSummary, ingest, quarantined
+from touchpoint.labels import text
 
 TOP_REASONS = 3
 
 
-def _top_reasons(summary: FileSummary) -> str:
+def _t(key: str, lang: str, **values: object) -> str:
+    return text(f"commands.{key}", lang, **values)
+
+
+def _top_reasons(summary: FileSummary, lang: str) -> str:
     items = sorted(summary.quarantined_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = [f"{reason} {n:,}" for reason, n in items[:TOP_REASONS]]
     if len(items) > TOP_REASONS:
-        shown.append(f"+{len(items) - TOP_REASONS} more")
+        shown.append(_t("more_reasons", lang, n=len(items) - TOP_REASONS))
     return "\n".join(shown)
 
 
@@ -35,34 +48,34 @@ _STATUS_STYLE = {
 }
 
 
-def _summary_table(summaries: list[FileSummary]) -> Table:
-    table = Table(title="Ingest summary", title_justify="left")
-    table.add_column("file", overflow="fold")
-    table.add_column("entity")
-    table.add_column("status")
+def _summary_table(summaries: list[FileSummary], lang: str) -> Table:
+    table = Table(title=_t("ingest_title", lang), title_justify="left")
+    table.add_column(_t("col_file", lang), overflow="fold")
+    table.add_column(_t("col_entity", lang))
+    table.add_column(_t("col_status", lang))
     for name in ("read", "loaded", "quarantined"):
-        table.add_column(name, justify="right")
-    table.add_column("top reasons", no_wrap=True)
+        table.add_column(_t(f"col_{name}", lang), justify="right")
+    table.add_column(_t("col_top_reasons", lang), no_wrap=True)
     for s in summaries:
         style = _STATUS_STYLE.get(s.status, "")
         table.add_row(
             Path(s.path).name,  # the full path is in the notes below and in --json
             s.entity or "?",
-            f"[{style}]{s.status}[/]",
+            f"[{style}]{_t(f'status_{s.status}', lang)}[/]",
             f"{s.n_read:,}",
             f"{s.n_loaded:,}",
             f"{s.n_quarantined:,}",
-            _top_reasons(s),
+            _top_reasons(s, lang),
         )
     return table
 
 
-def _notes(summaries: list[FileSummary]) -> None:
+def _notes(summaries: list[FileSummary], lang: str) -> None:
     for s in summaries:
         if s.ignored_columns:
+            columns = ", ".join(s.ignored_columns)
             console.print(
-                f"{s.path}: ignored column(s) not in the contract: {', '.join(s.ignored_columns)}",
-                highlight=False,
+                _t("ignored_columns", lang, path=s.path, columns=columns), highlight=False
             )
         if s.message:
             console.print(f"{s.path}: {s.message}", highlight=False)
@@ -113,6 +126,7 @@ def ingest_command(
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Validate source files and load them; bad rows go to the quarantine with their reasons.
 
@@ -123,20 +137,20 @@ def ingest_command(
     with open_warehouse(warehouse, write=True) as con:
         options = {"config": settings, "entity": entity, "encoding": encoding}
         options |= {"batch_rows": batch_rows, "jobs": jobs}
-        summaries = _ingest(con, paths, options, json_output)
+        summaries = _ingest(con, paths, options, json_output, lang)
     if any(s.status == "failed" for s in summaries):
         raise typer.Exit(1)
 
 
-def _ingest(con, paths, options, json_output) -> list[FileSummary]:
+def _ingest(con, paths, options, json_output, lang) -> list[FileSummary]:
     if json_output:
         summaries = ingest(con, paths, **options)
         typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))
     else:
-        with progress_bar("ingesting") as on_progress:
+        with progress_bar(_t("ingesting", lang)) as on_progress:
             summaries = ingest(con, paths, on_progress=on_progress, **options)
-        console.print(_summary_table(summaries))
-        _notes(summaries)
+        console.print(_summary_table(summaries, lang))
+        _notes(summaries, lang)
     return summaries
 
 
@@ -153,6 +167,7 @@ def quarantine_command(
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Show quarantined rows: file, row, line, column, reason and the value seen."""
     load_config(config)  # checked like everywhere else; the quarantine needs no setting
@@ -163,11 +178,10 @@ def quarantine_command(
         typer.echo(json.dumps(rows.select(columns).to_pylist(), ensure_ascii=False, indent=2))
         return
     if total == 0:
-        console.print("Nothing quarantined" + (" matches." if file or reason else "."))
+        console.print(_t("quarantine_none_matches" if file or reason else "quarantine_none", lang))
         return
-    table = Table(
-        title=f"Quarantined rows: {min(limit, total):,} of {total:,}", title_justify="left"
-    )
+    title = _t("quarantine_title", lang, shown=min(limit, total), total=total)
+    table = Table(title=title, title_justify="left")
     for name, justify in (
         ("file", "left"),
         ("row", "right"),
@@ -176,7 +190,7 @@ def quarantine_command(
         ("reason", "left"),
         ("value", "left"),
     ):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(_t(f"col_{name}", lang), justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows.to_pylist():
         table.add_row(
             Path(row["path"]).name,
@@ -188,4 +202,4 @@ def quarantine_command(
         )
     console.print(table)
     if total > limit:
-        console.print(f"{total - limit:,} more; raise --limit or filter with --file / --reason.")
+        console.print(_t("quarantine_more", lang, n=total - limit))

@@ -20,7 +20,6 @@ from touchpoint.cli.app import (
 from touchpoint.cli.common import Column, open_warehouse, show_rows
 from touchpoint.config import Config, load_config
 from touchpoint.labels import format_money, format_number, translate
-from touchpoint.report.sections.menu import proposal_text
 
 
 class Kind(StrEnum):
@@ -52,7 +51,7 @@ def _columns(cfg: Config, lang: str) -> list[Column]:
         "rank": lambda v, _row: str(v),
         "kind": lambda v, _row: translate(f"menu.kind_{v}", lang),
         "node_id": lambda v, _row: _node(v, cfg, lang),
-        "proposal": lambda _v, row: proposal_text(row, lang),
+        "proposal": lambda _v, row: ivr.proposal_text(row, lang),
         "n_calls_per_month": lambda v, _row: format_number(v, lang),
         "est_caller_seconds_saved_per_month": lambda v, _row: format_number(v, lang),
         "est_transfers_avoided_per_month": lambda v, _row: format_number(v, lang, 1),

@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from touchpoint.cli.app import ConfigOption, WarehouseOption, app, console
+from touchpoint.cli.app import ConfigOption, LangOption, WarehouseOption, app, console
 from touchpoint.cli.common import open_warehouse
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
+from touchpoint.labels import text
 from touchpoint.pipeline import run_pipeline, spark_settings_from_config
 
 
@@ -31,10 +32,14 @@ def run_command(
             "master, settings; needs pip install 'touchpoint[spark]')"
         ),
     ] = Engine.duckdb,
+    lang: LangOption = "en",
 ) -> None:
     """Run every analytics step whose input tables exist and write its marts to the warehouse."""
     settings = load_config(config)
-    with open_warehouse(warehouse, write=True) as con, progress_bar("running") as on_progress:
+    with (
+        open_warehouse(warehouse, write=True) as con,
+        progress_bar(text("commands.running", lang)) as on_progress,
+    ):
         if engine is Engine.spark:
             from touchpoint.pipeline.spark import run_pipeline_spark
 
@@ -44,14 +49,14 @@ def run_command(
             )
         else:
             results = run_pipeline(con, settings, on_progress=on_progress)
-    table = Table(title="Pipeline", title_justify="left")
+    table = Table(title=text("commands.pipeline_title", lang), title_justify="left")
     for name, justify in (
         ("step", "left"),
-        ("tables written", "left"),
+        ("tables", "left"),
         ("rows", "right"),
         ("seconds", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(text(f"commands.col_{name}", lang), justify=justify)  # type: ignore[arg-type]
     for r in results:
         if r.ran:
             table.add_row(
@@ -61,5 +66,6 @@ def run_command(
                 f"{r.seconds:.1f}",
             )
         else:
-            table.add_row(r.step, f"[dim]skipped: {r.skipped_reason}[/]", "", "")
+            skipped = text("commands.skipped", lang, reason=r.skipped_reason)
+            table.add_row(r.step, f"[dim]{skipped}[/]", "", "")
     console.print(table)

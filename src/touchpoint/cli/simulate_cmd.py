@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from touchpoint.cli.app import ConfigOption, JsonOption, app, console
+from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, app, console
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.errors import ConfigError
+from touchpoint.labels import text
 from touchpoint.simulate import continue_world, load_params, simulate
 
 
@@ -67,6 +68,7 @@ def simulate_command(
     ] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Write the source files of a simulated operator, ready for `touchpoint ingest`.
 
@@ -75,7 +77,7 @@ def simulate_command(
     """
     settings = load_config(config)
     if continue_dir is not None:
-        _continue(continue_dir, work_orders, months, settings, json_output, chunk_size)
+        _continue(continue_dir, work_orders, months, settings, json_output, chunk_size, lang)
         return
     if work_orders is not None:
         raise ConfigError("--work-orders applies to a continued world; add --continue DIR")
@@ -109,7 +111,7 @@ def simulate_command(
             )
         )
         return
-    with progress_bar("simulating") as on_progress:
+    with progress_bar(_t("simulating", lang)) as on_progress:
         result = simulate(
             out,
             customers=customers,
@@ -121,35 +123,39 @@ def simulate_command(
             params=world,
             on_progress=on_progress,
         )
-    table = Table(
-        title=f"Simulated operator: {customers:,} customers × {months} months (seed {seed})",
-        title_justify="left",
-    )
-    table.add_column("file")
-    table.add_column("rows", justify="right")
-    for name, path in result.files.items():
-        table.add_row(str(path), f"{result.n_rows[name]:,}")
-    console.print(table)
-    figures = Table(
-        title="Realised figures (ground truth in truth/realised.json)", title_justify="left"
-    )
-    figures.add_column("figure")
-    figures.add_column("value", justify="right")
+    title = _t("simulated_title", lang, customers=customers, months=months, seed=seed)
+    console.print(_files_table(result, title, lang))
+    figures = Table(title=_t("realised_title", lang), title_justify="left")
+    figures.add_column(_t("col_figure", lang))
+    figures.add_column(_t("col_value", lang), justify="right")
     for key, value in result.realised.items():
         if isinstance(value, float):
             figures.add_row(key, f"{value:.4f}")
     console.print(figures)
 
 
+def _t(key: str, lang: str, **values: object) -> str:
+    return text(f"commands.{key}", lang, **values)
+
+
+def _files_table(result, title: str, lang: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(_t("col_file", lang))
+    table.add_column(_t("col_rows", lang), justify="right")
+    for name, path in result.files.items():
+        table.add_row(str(path), f"{result.n_rows[name]:,}")
+    return table
+
+
 def _continue(
-    world_dir: Path, work_orders: Path | None, months: int, settings, json_output, chunk_size
+    world_dir: Path, work_orders: Path | None, months: int, settings, json_output, chunk_size, lang
 ):
     if json_output:
         result = continue_world(
             world_dir, work_orders, months=months, config=settings, chunk_size=chunk_size
         )
     else:
-        with progress_bar("continuing") as on_progress:
+        with progress_bar(_t("continuing", lang)) as on_progress:
             result = continue_world(
                 world_dir,
                 work_orders,
@@ -172,19 +178,14 @@ def _continue(
             )
         )
         return
-    table = Table(title=f"Continued {world_dir} by {months} months", title_justify="left")
-    table.add_column("file")
-    table.add_column("rows", justify="right")
-    for name, path in result.files.items():
-        table.add_row(str(path), f"{result.n_rows[name]:,}")
-    console.print(table)
+    title = _t("continued_title", lang, world=world_dir, months=months)
+    console.print(_files_table(result, title, lang))
     if result.campaign_effects:
-        effects = Table(
-            title="Planted campaign effects (truth/campaign_effects.json)", title_justify="left"
-        )
-        for column in ("campaign", "outcome", "treated", "ATT", "annoyed"):
+        effects = Table(title=_t("effects_title", lang), title_justify="left")
+        for column in ("campaign", "outcome", "treated", "att", "annoyed"):
             effects.add_column(
-                column, justify="left" if column in ("campaign", "outcome") else "right"
+                _t(f"col_{column}", lang),
+                justify="left" if column in ("campaign", "outcome") else "right",
             )
         for campaign, e in result.campaign_effects.items():
             # One row per outcome: a campaign acting on several outcomes has no single ATT.

@@ -235,27 +235,33 @@ def check(
     file: Annotated[Path, typer.Argument(help="The tag catalogue YAML to validate.")],
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Validate a catalogue: every problem with its tag, field and column; exit 1 if any."""
     cfg = load_config(config)
     try:
         catalogue = load_catalogue(file)
     except CatalogueError as exc:
-        _print_problems(file, exc.problems)
+        _print_problems(file, exc.problems, lang)
         raise typer.Exit(1) from None
     with open_warehouse(warehouse, optional=True) if warehouse else nullcontext() as con:
         schema, schema_name = rule_schema(con, cfg)
         problems = catalogue_problems(catalogue, schema, cfg)
         if problems:
-            _print_problems(file, problems)
+            _print_problems(file, problems, lang)
             raise typer.Exit(1)
-        console.print(
-            f"{file}: {len(catalogue.tags)} tags, all valid against {schema_name}", highlight=False
-        )
+        valid = _said("tags_valid", lang, file=file, n=len(catalogue.tags), schema=schema_name)
+        console.print(valid, highlight=False)
 
 
-def _print_problems(file: Path, problems: list[str]) -> None:
-    err_console.print(f"{file}: {len(problems)} problem(s)", highlight=False, soft_wrap=True)
+def _said(key: str, lang: str, **values: object) -> str:
+    """A message of the commands (a name apart from ``text``, which `comment` takes)."""
+    return text(f"commands.{key}", lang, **values)
+
+
+def _print_problems(file: Path, problems: list[str], lang: str) -> None:
+    heading = _said("tags_problems", lang, file=file, n=len(problems))
+    err_console.print(heading, highlight=False, soft_wrap=True)
     for problem in problems:
         err_console.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
 
@@ -278,15 +284,15 @@ def rate(
     tags_file: TagsOption = None,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Rate a tag (its current version unless --version), kept in the warehouse table tag_ratings."""
     cfg = load_config(config)
     with open_warehouse(warehouse, write=True) as con:
         tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
-        console.print(
-            f"{row['author']} rated {tag.id} v{row['version']}: {'★' * stars}", highlight=False
-        )
+        said = dict(author=row["author"], tag=tag.id, version=row["version"])
+        console.print(_said("tags_rated", lang, stars="★" * stars, **said), highlight=False)
 
 
 @tags_app.command()
@@ -298,6 +304,7 @@ def comment(
     tags_file: TagsOption = None,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Comment on a tag (its current version unless --version), kept in tag_comments."""
     if not text.strip():
@@ -306,7 +313,8 @@ def comment(
     with open_warehouse(warehouse, write=True) as con:
         tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
-        console.print(f"{row['author']} commented on {tag.id} v{row['version']}", highlight=False)
+        said = dict(author=row["author"], tag=tag.id, version=row["version"])
+        console.print(_said("tags_commented", lang, **said), highlight=False)
 
 
 # The customer card shows the customer's tags with their marketing hints.

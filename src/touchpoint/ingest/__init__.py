@@ -15,7 +15,13 @@ from touchpoint.ingest._bookkeeping import (
     QUARANTINE_TABLE,
 )
 from touchpoint.ingest._ingest import ingest, stored_schema
-from touchpoint.ingest._inspect import quarantined
+from touchpoint.ingest._inspect import (
+    entity_coverage,
+    load_totals,
+    quarantine_by_reason,
+    quarantined,
+    rows_by_month,
+)
 from touchpoint.ingest._pii import (
     hash_msisdn,
     msisdn_lookup_hash,
@@ -38,5 +44,9 @@ __all__ = [
     "normalise_msisdn",
     "pii_key",
     "quarantined",
+    "entity_coverage",
+    "load_totals",
+    "quarantine_by_reason",
+    "rows_by_month",
     "stored_schema",
 ]

@@ -136,7 +136,7 @@ def _records(table: pa.Table, positions: np.ndarray, pii_columns: Sequence[str])
     if table.num_columns == 0:  # Arrow loses the row count of a table without columns
         rows: list[dict] = [{} for _ in positions]
     else:
-        rows = mask_phone_numbers_table(table.take(pa.array(positions))).to_pylist()
+        rows = _python_rows(mask_phone_numbers_table(table.take(pa.array(positions))))
     out = []
     for row in rows:
         for name in pii_columns:
@@ -144,6 +144,18 @@ def _records(table: pa.Table, positions: np.ndarray, pii_columns: Sequence[str])
                 row[name] = mask_digits(row[name])
         out.append(_cut(json.dumps(row, ensure_ascii=False, default=str)))
     return out
+
+
+def _python_rows(table: pa.Table) -> list[dict]:
+    """``table`` as Python rows; dates and times Python cannot hold (before year 1, a typed
+    Parquet value) are kept as Arrow writes them, e.g. ``-0221-09-04``."""
+    try:
+        return table.to_pylist()
+    except (OverflowError, ValueError):
+        temporal = [i for i, f in enumerate(table.schema) if pa.types.is_temporal(f.type)]
+        for i in temporal:
+            table = table.set_column(i, table.field(i).name, table.column(i).cast(pa.string()))
+        return table.to_pylist()
 
 
 def quarantine_rows(

@@ -72,7 +72,17 @@ from touchpoint.ivr._nodes import (
     visit_counts,
     wrong_turns,
 )
-from touchpoint.ivr._queries import VIEWS, recommendation_rows, view_rows
+from touchpoint.ivr._queries import (
+    ABANDON_EXITS,
+    VIEWS,
+    forward_move_rows,
+    kpi_row,
+    proposal_text,
+    recommendation_counts,
+    recommendation_rows,
+    view_rows,
+    with_drop_off,
+)
 from touchpoint.ivr._settings import IvrSettings, load_ivr_settings, settings_from_config
 from touchpoint.ivr.menu_design import (
     ANCESTORS_TABLE,
@@ -96,6 +106,12 @@ from touchpoint.ivr.menu_design import (
 __all__ = [
     "VIEWS",
     "recommendation_rows",
+    "forward_move_rows",
+    "kpi_row",
+    "proposal_text",
+    "recommendation_counts",
+    "with_drop_off",
+    "ABANDON_EXITS",
     "view_rows",
     "CALLS_CUBE",
     "CONTAINMENT_MART",

@@ -28,6 +28,8 @@ CAPABILITIES: tuple[str, ...] = (
     "touchpoint.customers",
     "touchpoint.tags",
     "touchpoint.churn",
+    "touchpoint.quality",
+    "touchpoint.segments",
 )
 
 #: Tables ingest provides (``stg_*``, one per source entity of the data contract).
@@ -81,12 +83,12 @@ def pipeline_steps() -> tuple[Step, ...]:
     return tuple(order_steps(steps, sources=SOURCE_TABLES))
 
 
-def check_config(config: Config) -> None:
+def check_config(config: Config, source: str = "configuration") -> None:
     """Refuse a settings section of ``config`` that no registered capability claims, and a bad
     value in any of them, before anything runs (:func:`touchpoint.config.check_sections`)."""
     for name in CAPABILITIES:
         capability_module(name)  # importing a capability registers its settings section
-    check_sections(config)
+    check_sections(config, source)
 
 
 def _producers(steps: Sequence[Step]) -> dict[str, Step]:

@@ -119,6 +119,15 @@ class Surveys(_Model):
     ivr_after_call: float = Field(ge=0, le=1)
     sms_reply_rate: float = Field(ge=0, le=1)
     ivr_reply_rate: float = Field(ge=0, le=1)
+    # Replies are not a random sample: after an unresolved contact a customer replies this
+    # many times as often (the channel's mean rate is kept).
+    unresolved_reply_factor: float = Field(default=1.0, gt=0)
+    # The planted peak-end rule of agent contacts: logit P(satisfied) = intercept
+    # + end_resolved * resolved + peak_long_wait * (wait for the agent > long_wait_seconds).
+    peak_end_intercept: float = -1.99
+    peak_end_resolved: float = 3.38
+    peak_end_long_wait: float = -1.19
+    long_wait_seconds: float = Field(default=60.0, gt=0)
 
 
 class Churn(_Model):

@@ -27,7 +27,12 @@ def surveys(params, calls: Calls, contacts, channels):
         & (kr.uniform(kr.fold(calls.key, Site.SURVEY_AGENT)) < sv.sms_after_agent)
     )
     wait = (calls.agent_start_us[a] - calls.ivr_end_us[a]) / 1e6
-    agent_good = np.where(calls.agent_resolved[a], np.where(wait > 60, 0.55, 0.8), 0.12)
+    logit = (
+        sv.peak_end_intercept
+        + sv.peak_end_resolved * calls.agent_resolved[a]
+        + sv.peak_end_long_wait * (wait > sv.long_wait_seconds)
+    )
+    agent_good = 1 / (1 + np.exp(-logit))
     # Store visits.
     s = np.flatnonzero(
         (contacts["channel"] == store)
@@ -56,9 +61,20 @@ def surveys(params, calls: Calls, contacts, channels):
         u < p_good, SATISFIED, np.where(u < p_good + (1 - p_good) * 0.35, NEUTRAL, DISSATISFIED)
     )
     is_sms = kind != 2
-    replied = kr.uniform(kr.fold(keys, Site.REPLIED)) < np.where(
-        is_sms, sv.sms_reply_rate, sv.ivr_reply_rate
+    resolved = np.concatenate(
+        [
+            calls.agent_resolved[a],
+            contacts["outcome"][s] == OUTCOME_RESOLVED,
+            calls.ivr_outcome[i] == OUTCOME_RESOLVED,
+        ]
     )
+    # Unresolved contacts draw more replies; each channel keeps its mean reply rate.
+    factor = np.where(resolved, 1.0, sv.unresolved_reply_factor)
+    for channel in (is_sms, ~is_sms):
+        if channel.any():
+            factor[channel] /= factor[channel].mean()
+    p_reply = np.where(is_sms, sv.sms_reply_rate, sv.ivr_reply_rate) * factor
+    replied = kr.uniform(kr.fold(keys, Site.REPLIED)) < np.minimum(p_reply, 1.0)
     replied_at = (
         sent
         + (kr.exponential(kr.fold(keys, Site.REPLY_DELAY), 900) * 1e6).astype(np.int64)

@@ -13,6 +13,7 @@ import numpy as np
 from touchpoint.simulate.chunk import CHURN_REASONS, Chunk
 from touchpoint.simulate.hotline import OUTCOME_RESOLVED
 from touchpoint.simulate.ivr_walk import COMPLETE, TRANSFER
+from touchpoint.simulate.surveys import SATISFIED
 from touchpoint.simulate.timing import DAY_US, HOUR_US
 
 NONE = -1
@@ -127,6 +128,11 @@ class Realised:
         c["sms_replied"] += (s["is_sms"] & s["replied"]).sum()
         c["ivr_sent"] += (~s["is_sms"]).sum()
         c["ivr_replied"] += (~s["is_sms"] & s["replied"]).sum()
+        good = s["satisfaction"] == SATISFIED
+        c["sms_satisfied"] += (s["is_sms"] & good).sum()
+        c["ivr_satisfied"] += (~s["is_sms"] & good).sum()
+        c["sms_replied_satisfied"] += (s["is_sms"] & s["replied"] & good).sum()
+        c["ivr_replied_satisfied"] += (~s["is_sms"] & s["replied"] & good).sum()
         self.in_network += chunk.in_network_at_month_start
         self.left += chunk.left_in_month
         in_leg = (chunk.churn_month >= self.first_month) & (
@@ -158,6 +164,12 @@ class Realised:
             else None,
             "sms_survey_reply_rate": ratio("sms_replied", "sms_sent"),
             "ivr_survey_reply_rate": ratio("ivr_replied", "ivr_sent"),
+            # Share satisfied among every survey sent (what a non-response-weighted CSAT aims
+            # at) and among those that replied (what a plain CSAT of the replies sees).
+            "sms_survey_csat": ratio("sms_satisfied", "sms_sent"),
+            "ivr_survey_csat": ratio("ivr_satisfied", "ivr_sent"),
+            "sms_survey_csat_of_replies": ratio("sms_replied_satisfied", "sms_replied"),
+            "ivr_survey_csat_of_replies": ratio("ivr_replied_satisfied", "ivr_replied"),
             "monthly_churn_rate": float(np.mean(self.left / np.maximum(self.in_network, 1))),
             "churned_customers": int(self.left.sum()),
             "churn_by_reason": {

@@ -55,10 +55,13 @@ from touchpoint.tags._queries import (
     TagDetail,
     TagList,
     catalogue_in_use,
+    coverage_rows,
+    current_names,
     customer_tags,
     rule_schema,
     tag_detail,
     tag_list,
+    validation_rows,
 )
 from touchpoint.tags._rules import (
     RuleProblem,
@@ -99,6 +102,9 @@ __all__ = [
     "rule_schema",
     "tag_detail",
     "tag_list",
+    "coverage_rows",
+    "current_names",
+    "validation_rows",
     "COMMENTS_SCHEMA",
     "COMMENTS_TABLE",
     "RATINGS_SCHEMA",

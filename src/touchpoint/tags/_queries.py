@@ -46,6 +46,32 @@ def catalogue_in_use(
     return current_catalogue(config, optional_table(con, DEFINITIONS_MART), tags_file)
 
 
+def validation_rows(con: ibis.BaseBackend | None) -> list[dict[str, Any]]:
+    """Every tag's lift per outcome, with ``lift_corrected``: a zero count made ``lift`` a
+    corrected estimate (0.5 added to every cell), so people are shown ``lift_raw`` beside it."""
+    table = optional_table(con, VALIDATION_MART)
+    if table is None:
+        return []
+    corrected = (table.n_member_events == 0) | (table.n_nonmember_events == 0)
+    # In the mart's own order: the catalogue's, then the configured outcomes'.
+    return _rows(table.mutate(lift_corrected=corrected))
+
+
+def coverage_rows(con: ibis.BaseBackend | None) -> list[dict[str, Any]]:
+    """Members, entries and exits of every tag per month (the tag's versions over time)."""
+    table = optional_table(con, CHANGES_MART)
+    return [] if table is None else _rows(table.order_by(["tag_id", "month"]))
+
+
+def current_names(con: ibis.BaseBackend | None, lang: str) -> dict[str, str]:
+    """Tag id -> the name of its current version in ``lang`` (empty without definitions)."""
+    table = optional_table(con, DEFINITIONS_MART)
+    if table is None:
+        return {}
+    column = "name_zh" if lang == "zh" else "name_en"
+    return {r["tag_id"]: r[column] for r in _rows(table.filter(table.is_current))}
+
+
 def _raw_lift(row: dict[str, Any]) -> float | None:
     """The plain ratio of the two rates (``lift_raw``; computed for a mart built before it)."""
     if "lift_raw" in row:
@@ -77,10 +103,7 @@ def tag_list(
     catalogue = catalogue_in_use(con, config, tags_file)
     changes = _rows(optional_table(con, CHANGES_MART))
     ratings = _rows(optional_table(con, RATINGS_TABLE))
-    validation = {
-        (r["tag_id"], r["version"], r["outcome"]): r
-        for r in _rows(optional_table(con, VALIDATION_MART))
-    }
+    validation = {(r["tag_id"], r["version"], r["outcome"]): r for r in validation_rows(con)}
     records = []
     for tag in catalogue.tags:
         mine = [r for r in changes if r["tag_id"] == tag.id and r["version"] == tag.version]
@@ -99,9 +122,7 @@ def tag_list(
             record |= {
                 f"{prefix}_lift": lift.get("lift"),
                 f"{prefix}_lift_raw": _raw_lift(lift),
-                # A zero count made the lift a corrected one (0.5 added to every cell).
-                f"{prefix}_lift_corrected": 0
-                in (lift.get("n_member_events"), lift.get("n_nonmember_events")),
+                f"{prefix}_lift_corrected": bool(lift.get("lift_corrected")),
                 f"{prefix}_lift_low": lift.get("lift_low"),
                 f"{prefix}_lift_high": lift.get("lift_high"),
             }

@@ -1,7 +1,7 @@
 """The report's sections (each capability adds its own; ``Section.order`` sets their order)."""
 
 from touchpoint.report.context import Section
-from touchpoint.report.sections import channels, customers, data, ivr, menu, tags
+from touchpoint.report.sections import channels, customers, data, ivr, menu, quality, tags
 
 SECTIONS: list[Section] = [
     data.SECTION,
@@ -10,4 +10,5 @@ SECTIONS: list[Section] = [
     menu.SECTION,
     customers.SECTION,
     tags.SECTION,
+    quality.SECTION,
 ]

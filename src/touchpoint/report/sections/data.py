@@ -1,101 +1,46 @@
-"""Section "Data loaded": what the warehouse holds and what ingest rejected, and why."""
+"""Section "Data loaded": what the warehouse holds and what ingest rejected, and why, from
+ingest's query functions (:func:`touchpoint.ingest.entity_coverage` and friends)."""
 
 from __future__ import annotations
 
-import ibis
 import pandas as pd
 import plotly.express as px
 
+from touchpoint import ingest
 from touchpoint.contract import ENTITIES
+from touchpoint.labels import to_frame
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section, as_frame
-
-# The first timestamp or date column of an entity dates its rows.
-_DATE_COLUMN = {
-    name: next((c.name for c in entity.columns if c.dtype in ("timestamp", "date")), None)
-    for name, entity in ENTITIES.items()
-}
+from touchpoint.report.context import ReportContext, Section
 
 
 def _entity_coverage(ctx: ReportContext) -> pd.DataFrame:
-    rows = []
-    for name, entity in ENTITIES.items():
-        table = ctx.table(entity.table)
-        if table is None:
-            continue
-        column = _DATE_COLUMN[name]
-        if column is None:
-            stats = table.aggregate(n=table.count()).pipe(as_frame).iloc[0]
-            first = last = None
-        else:
-            stats = (
-                table.aggregate(
-                    n=table.count(), first=table[column].min(), last=table[column].max()
-                )
-                .pipe(as_frame)
-                .iloc[0]
-            )
-            first, last = stats["first"], stats["last"]
-        rows.append(
-            {
-                "entity": ctx.t(f"data.entity_{name}"),
-                "table": entity.table,
-                "n_rows": int(stats["n"]),
-                "first": ctx.date(first),
-                "last": ctx.date(last),
-            }
-        )
+    rows = [
+        row
+        | {
+            "entity": ctx.t(f"data.entity_{row['entity']}"),
+            "first": ctx.date(row["first"]),
+            "last": ctx.date(row["last"]),
+        }
+        for row in ingest.entity_coverage(ctx.con)
+    ]
     return pd.DataFrame(rows, columns=["entity", "table", "n_rows", "first", "last"])
 
 
-def _rows_by_month(ctx: ReportContext) -> pd.DataFrame:
-    """Rows per month of each dated entity: a gap or a dip shows a missing or partial export."""
-    frames = []
-    for name, entity in ENTITIES.items():
-        table, column = ctx.table(entity.table), _DATE_COLUMN[name]
-        if table is None or column is None or name == "customers":  # join dates span decades
-            continue
-        month = table[column].truncate("M").cast("date").name("month")
-        counted = table.group_by(month).aggregate(n_rows=table.count()).pipe(as_frame)
-        counted["entity"] = ctx.t(f"data.entity_{name}")
-        frames.append(counted)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _quarantine_by_reason(quarantine: ibis.Table) -> pd.DataFrame:
-    return (
-        quarantine.group_by(["entity", "reason"])
-        .aggregate(n_rows=quarantine.count())
-        .order_by(ibis.desc("n_rows"))
-        .pipe(as_frame)
-    )
-
-
 def build(ctx: ReportContext) -> list[Block]:
-    files = ctx.table("ingest_files")
     coverage = _entity_coverage(ctx)
-    totals = (
-        files.aggregate(
-            n_files=files.count(),
-            n_read=files.n_read.sum(),
-            n_loaded=files.n_loaded.sum(),
-            n_quarantined=files.n_quarantined.sum(),
-        )
-        .pipe(as_frame)
-        .iloc[0]
-    )
-    n_read = int(totals["n_read"] or 0)
+    totals = ingest.load_totals(ctx.con)
+    n_read = totals["n_read"]
     blocks: list[Block] = [
         Markdown(ctx.t("data.intro")),
         Kpis(
             [
-                (ctx.t("data.kpi_files"), ctx.number(int(totals["n_files"]))),
+                (ctx.t("data.kpi_files"), ctx.number(totals["n_files"])),
                 (ctx.t("data.kpi_read"), ctx.number(n_read)),
-                (ctx.t("data.kpi_loaded"), ctx.number(int(totals["n_loaded"] or 0))),
-                (ctx.t("data.kpi_quarantined"), ctx.number(int(totals["n_quarantined"] or 0))),
+                (ctx.t("data.kpi_loaded"), ctx.number(totals["n_loaded"])),
+                (ctx.t("data.kpi_quarantined"), ctx.number(totals["n_quarantined"])),
                 (
                     ctx.t("data.kpi_quarantine_rate"),
-                    ctx.percent((totals["n_quarantined"] or 0) / n_read if n_read else None, 2),
+                    ctx.percent(totals["n_quarantined"] / n_read if n_read else None, 2),
                 ),
             ]
         ),
@@ -111,8 +56,10 @@ def build(ctx: ReportContext) -> list[Block]:
             formats={"n_rows": ctx.number},
         ),
     ]
-    by_month = _rows_by_month(ctx)
+    by_month = to_frame(ingest.rows_by_month(ctx.con))
     if not by_month.empty:
+        by_month["month"] = pd.to_datetime(by_month.month).astype("datetime64[s]")
+        by_month["entity"] = [ctx.t(f"data.entity_{e}") for e in by_month.entity]
         figure = px.bar(
             by_month.sort_values("month"),
             x="month",
@@ -129,8 +76,7 @@ def build(ctx: ReportContext) -> list[Block]:
         )
         figure.update_xaxes(tickformat="%Y-%m", dtick="M1")  # the same in both languages
         blocks.append(Figure(figure))
-    quarantine = ctx.table("ingest_quarantine")
-    by_reason = _quarantine_by_reason(quarantine) if quarantine is not None else pd.DataFrame()
+    by_reason = to_frame(ingest.quarantine_by_reason(ctx.con))
     if by_reason.empty:
         blocks.append(Markdown(ctx.t("data.no_quarantine")))
         return blocks

@@ -1,5 +1,8 @@
 """Section "IVR journeys": the menu as a Sankey coloured by drop-off, the node table, the lost
-points and containment (plain and verified) by business and region."""
+points and containment (plain and verified) by business and region.
+
+Every figure comes from the IVR's query functions (:func:`touchpoint.ivr.view_rows` and
+friends), the same rows `touchpoint ivr` and the API show; this module only draws them."""
 
 from __future__ import annotations
 
@@ -9,32 +12,14 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from touchpoint import ivr
+from touchpoint.labels import to_frame
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section, as_frame
-
-_ABANDON_EXITS = ("n_exits_hang_up", "n_exits_timeout", "n_exits_invalid", "n_exits_other")
-
-
-def _nodes(ctx: ReportContext) -> pd.DataFrame:
-    nodes = ctx.table(ivr.NODES_MART).pipe(as_frame)
-    nodes["n_abandoned"] = nodes[list(_ABANDON_EXITS)].sum(axis=1)
-    visits = nodes["n_visits"].where(nodes["n_visits"] > 0)
-    nodes["drop_off_rate"] = (
-        (nodes["n_abandoned"] + nodes["n_exits_transfer_agent"]) / visits
-    ).fillna(0.0)
-    return nodes.sort_values(["depth", "node_id"], na_position="last").reset_index(drop=True)
+from touchpoint.report.context import ReportContext, Section
 
 
 def _sankey(ctx: ReportContext, nodes: pd.DataFrame) -> go.Figure:
-    """Forward moves parent -> child (back-tracks left out: a Sankey has no cycles), then each
-    node's endings into three outcome boxes."""
-    tree = ctx.table(ivr.TREE_MART).pipe(as_frame)
-    moves = ctx.table(ivr.MOVES_CUBE).pipe(as_frame)
-    parent = dict(zip(tree["node_id"], tree["parent_node_id"], strict=True))
-    forward = moves[
-        moves["to_node_id"].notna() & (moves["to_node_id"].map(parent) == moves["from_node_id"])
-    ]
-    forward = forward.groupby(["from_node_id", "to_node_id"], as_index=False)["n_moves"].sum()
+    """Forward moves parent -> child, then each node's endings into three outcome boxes."""
+    forward = to_frame(ivr.forward_move_rows(ctx.con))
     names = list(nodes["node_id"])
     index = {name: i for i, name in enumerate(names)}
     exits = {
@@ -112,8 +97,8 @@ def _containment_chart(ctx: ReportContext, rows: pd.DataFrame, dimension: str) -
 
 
 def build(ctx: ReportContext) -> list[Block]:
-    kpis = ctx.table(ivr.KPIS_MART).pipe(as_frame).iloc[0]
-    nodes = _nodes(ctx)
+    kpis = ivr.kpi_row(ctx.con)
+    nodes = to_frame(ivr.view_rows(ctx.con, "nodes"))
     blocks: list[Block] = [
         Markdown(ctx.t("ivr.intro", hours=ctx.number(kpis["verified_window_hours"]))),
         Kpis(
@@ -160,7 +145,7 @@ def build(ctx: ReportContext) -> list[Block]:
             },
         )
     )
-    lost = ctx.table(ivr.LOST_MART).order_by("lost_rank").limit(10).pipe(as_frame)
+    lost = to_frame(ivr.view_rows(ctx.con, "lost", top=10))
     lost_columns = {
         "lost_rank": "col_rank",
         "node_id": "col_node",
@@ -186,7 +171,7 @@ def build(ctx: ReportContext) -> list[Block]:
         ),
         Markdown(f"**{ctx.t('ivr.containment_heading')}**"),
     ]
-    containment = ctx.table(ivr.CONTAINMENT_MART).pipe(as_frame)
+    containment = to_frame(ivr.view_rows(ctx.con, "containment"))
     for dimension in ("business", "region"):
         if (containment["dimension"] == dimension).any():
             blocks.append(Figure(_containment_chart(ctx, containment, dimension)))

@@ -1,51 +1,27 @@
-"""Section "A better IVR menu": the ranked recommendations and their estimated benefit."""
+"""Section "A better IVR menu": the ranked recommendations and their estimated benefit, as
+:func:`touchpoint.ivr.recommendation_rows` gives them (the rows `touchpoint menu` shows)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pandas as pd
 import plotly.express as px
 
+from touchpoint import ivr
 from touchpoint.ivr import RECOMMENDATIONS_MART
-from touchpoint.report import i18n
+from touchpoint.labels import to_frame
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section, as_frame
+from touchpoint.report.context import ReportContext, Section
 
 MAX_ROWS = 20
 
 
-def proposal_text(row: dict[str, Any], lang: str) -> str:
-    """The recommendation as a sentence in ``lang``, from its ``proposal_key`` and evidence."""
-    values = {
-        key: ("–" if value is None else value)
-        for key, value in row.items()
-        if key not in ("error_rate", "median_error_rate")
-    }
-    for key in ("error_rate", "median_error_rate"):
-        values[key] = i18n.format_percent(row.get(key), lang)
-    kind = row.get("main_error_kind")
-    values["main_error"] = i18n.translate(f"menu.error_{kind}", lang) if kind else "–"
-    return i18n.translate(row["proposal_key"], lang).format(**values)
-
-
 def recommendations_frame(ctx: ReportContext, limit: int = MAX_ROWS) -> pd.DataFrame:
-    table = ctx.table(RECOMMENDATIONS_MART)
-    frame = table.order_by("rank").limit(limit).pipe(as_frame)
-    rows = frame.to_dict("records")
+    result = ivr.recommendation_rows(ctx.con, top=limit)
+    frame, rows = to_frame(result), result.to_pylist()
     frame["kind_label"] = [ctx.t(f"menu.kind_{k}") for k in frame["kind"]]
-    frame["proposal"] = [proposal_text(_clean(r), ctx.lang) for r in rows]
+    frame["proposal"] = [ivr.proposal_text(r, ctx.lang) for r in rows]
     frame["label"] = [f"#{r['rank']} {ctx.node(r['node_id'])}" for r in rows]
     return frame
-
-
-def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, float) and value != value:
-            value = None
-        out[key] = value
-    return out
 
 
 def build(ctx: ReportContext) -> list[Block]:
@@ -53,14 +29,13 @@ def build(ctx: ReportContext) -> list[Block]:
     blocks: list[Block] = [Markdown(ctx.t("menu.intro"))]
     if frame.empty:
         return [*blocks, Markdown(ctx.t("menu.none"))]
-    table = ctx.table(RECOMMENDATIONS_MART)
-    counts = table.group_by("kind").aggregate(n=table.count()).pipe(as_frame)
-    n_fix = int(counts.loc[counts["kind"] == "fix", "n"].sum())
+    counts = ivr.recommendation_counts(ctx.con)
+    n_fix = counts.get("fix", 0)
     best = frame.iloc[0]
     blocks.append(
         Kpis(
             [
-                (ctx.t("menu.kpi_n"), ctx.number(int(counts["n"].sum()))),
+                (ctx.t("menu.kpi_n"), ctx.number(sum(counts.values()))),
                 (ctx.t("menu.kpi_n_fix"), ctx.number(n_fix)),
                 (ctx.t("menu.kpi_best_cost"), ctx.money(best["est_cost_saved_yuan_per_month"])),
                 (

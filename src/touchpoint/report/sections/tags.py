@@ -1,4 +1,5 @@
-"""Section "Customer tags": coverage over time, validation lifts, staff ratings and comments."""
+"""Section "Customer tags": coverage over time, validation lifts, staff ratings and comments,
+drawn from the tags' query functions (the rows `touchpoint tags list|show` read)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,12 @@ import plotly.express as px
 
 from touchpoint import customers, tags
 from touchpoint.report.blocks import Block, Figure, Kpis, Markdown, Table
-from touchpoint.report.context import ReportContext, Section, as_frame
-
-
-def _names(ctx: ReportContext) -> dict[str, str]:
-    """Tag id -> display name of the current version (the id when definitions are missing)."""
-    definitions = ctx.table("mart_tag_definitions")
-    if definitions is None:
-        return {}
-    current = definitions.filter(definitions.is_current).pipe(as_frame)
-    column = "name_zh" if ctx.lang == "zh" else "name_en"
-    return dict(zip(current.tag_id, current[column], strict=True))
+from touchpoint.report.context import ReportContext, Section
 
 
 def _coverage(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int]:
-    changes = ctx.table("mart_tag_changes").pipe(as_frame)
+    changes = pd.DataFrame(tags.coverage_rows(ctx.con))
+    changes["month"] = pd.to_datetime(changes.month).astype("datetime64[s]")
     changes["tag"] = [names.get(t, t) for t in changes.tag_id]
     last_month = changes.month.max()
     figure = px.line(
@@ -82,10 +74,7 @@ def _shade_warm_up(ctx: ReportContext, figure, months: list) -> int:
 
 
 def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int]:
-    table = ctx.table("mart_tag_validation")
-    if table is None:
-        return [], 0
-    v = table.pipe(as_frame)
+    v = pd.DataFrame(tags.validation_rows(ctx.con))
     if v.empty:
         return [], 0
     v["tag"] = [names.get(t, t) for t in v.tag_id]
@@ -123,13 +112,12 @@ def _validation(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block],
         for lo, hi in zip(v.lift_low, v.lift_high, strict=True)
     ]
     v["discriminates"] = [verdict(x) for x in v.is_discriminating]
-    # A zero count makes the point estimate a corrected one (0.5 added to every cell); the
-    # table shows the plain ratio of the two rates then, marked, beside the corrected interval.
-    corrected = (v.n_member_events == 0) | (v.n_nonmember_events == 0)
-    raw = v.member_rate / v.nonmember_rate.where(v.nonmember_rate > 0)  # = lift_raw
+    # A corrected lift (a zero count) is shown as the plain ratio of the two rates, marked,
+    # beside the corrected interval.
+    corrected = v.lift_corrected.astype(bool)
     v["lift_shown"] = [
         ctx.number(lift, 2) if not zero else ("∞" if pd.isna(r) else ctx.number(r, 2)) + " *"
-        for lift, r, zero in zip(v.lift, raw, corrected, strict=True)
+        for lift, r, zero in zip(v.lift, v.lift_raw, corrected, strict=True)
     ]
     v.loc[v.lift.isna(), "lift_shown"] = "–"
     blocks.append(
@@ -208,16 +196,13 @@ def _wiki(ctx: ReportContext, names: dict[str, str]) -> tuple[list[Block], int, 
 
 
 def build(ctx: ReportContext) -> list[Block]:
-    names = _names(ctx)
-    validation = ctx.table("mart_tag_validation")
-    confidence = 0.95
-    if validation is not None:
-        levels = validation.select("confidence").distinct().pipe(as_frame).confidence
-        confidence = float(levels.iloc[0]) if len(levels) else confidence
+    names = tags.current_names(ctx.con, ctx.lang)
+    validation = tags.validation_rows(ctx.con)
+    confidence = validation[0]["confidence"] if validation else 0.95
     coverage, n_members = _coverage(ctx, names)
     lifts, n_churn = _validation(ctx, names)
     wiki, n_ratings, n_comments = _wiki(ctx, names)
-    n_tags = ctx.table("mart_tag_changes").tag_id.nunique().to_pyarrow().as_py()
+    n_tags = len({row["tag_id"] for row in tags.coverage_rows(ctx.con)})
     return [
         Markdown(ctx.t("tags.intro", confidence=ctx.percent(confidence, 0))),
         Kpis(

@@ -1,0 +1,145 @@
+"""The application: the API and the console in one FastAPI app, and how errors look."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from touchpoint.config import Config, load_config
+from touchpoint.customers import UnknownCustomerError
+from touchpoint.errors import ConfigError, TouchpointError, WarehouseError
+from touchpoint.platform._api import router as api_router
+from touchpoint.platform._deps import Platform, authorize
+from touchpoint.platform._roles import RoleMatrix, load_role_matrix
+from touchpoint.platform._security import BodySizeLimit, LoginThrottle, Problem, problem_response
+from touchpoint.platform._store import UserStore, store_path
+
+API_TITLE = "Touchpoint"
+API_VERSION = "1"
+MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger("touchpoint.platform")
+
+
+def all_routes(app: FastAPI) -> list[Route]:
+    """Every route the app serves, those of included routers too (FastAPI nests them)."""
+    found: list[Route] = []
+
+    def walk(routes) -> None:
+        for route in routes:
+            if isinstance(route, Route):
+                found.append(route)
+            elif hasattr(route, "original_router"):  # FastAPI's included router
+                walk(route.original_router.routes)
+
+    walk(app.routes)
+    return found
+
+
+def route_names(app: FastAPI) -> list[str]:
+    """The name of every route the app serves (each one needs an entry in the role matrix)."""
+    return [r.name for r in all_routes(app)]
+
+
+def create_app(
+    warehouse: str | Path,
+    *,
+    store: UserStore | None = None,
+    matrix: RoleMatrix | None = None,
+    config: Config | None = None,
+    secure_cookies: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    throttle: LoginThrottle | None = None,
+    console: bool = True,
+) -> FastAPI:
+    """The API (``/api/v1``) and the web console over one warehouse.
+
+    Raises :class:`~touchpoint.errors.ConfigError` when a route has no entry in the role
+    matrix: nothing is served that the matrix does not decide.
+    """
+    warehouse = Path(warehouse)
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(authorize)],
+    )
+    app.state.platform = Platform(
+        warehouse=warehouse,
+        store=store or UserStore(store_path(warehouse)),
+        matrix=matrix or load_role_matrix(),
+        config=config or load_config(),
+        secure_cookies=secure_cookies,
+    )
+    app.state.throttle = throttle or LoginThrottle()
+    app.include_router(api_router)
+    if console:
+        from touchpoint.platform._console import add_console
+
+        add_console(app)
+    missing = app.state.platform.matrix.missing(route_names(app))
+    if missing:
+        raise ConfigError(
+            f"role matrix: no entry for the route(s) {missing}; add each to roles.yaml with "
+            "the roles allowed"
+        )
+    _add_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        if exc.status == 401 and request.url.path.startswith("/console/"):
+            return RedirectResponse("/console/login", status_code=303)
+        return problem_response(exc.status, exc.title, exc.detail, headers=exc.headers)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}
+        return problem_response(
+            exc.status_code,
+            title.get(exc.status_code, "HTTP error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        where = ".".join(errors[0]["loc"]) if errors else "request"
+        first = errors[0]["msg"] if errors else "invalid"
+        return problem_response(
+            422, "Invalid request", f"{where}: {first}", extra={"errors": errors}
+        )
+
+    @app.exception_handler(UnknownCustomerError)
+    async def _unknown(request: Request, exc: UnknownCustomerError):
+        return problem_response(404, "Unknown customer", str(exc))
+
+    @app.exception_handler(WarehouseError)
+    async def _warehouse(request: Request, exc: WarehouseError):
+        return problem_response(503, "Not available", str(exc))
+
+    @app.exception_handler(TouchpointError)
+    async def _touchpoint(request: Request, exc: TouchpointError):
+        status = 404 if isinstance(exc, LookupError) else 400
+        return problem_response(status, "Cannot do that", str(exc).splitlines()[0])
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "Internal error", "something went wrong on the server; it has been logged"
+        )

@@ -1,0 +1,122 @@
+"""Pipeline step ``survey_quality``: replies classified, reply rates, CSAT (plain and weighted
+for non-response) and the peak–end model."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from touchpoint.config import Config
+from touchpoint.customers import settings_from_config as customers_settings
+from touchpoint.quality._peak_end import (
+    PeakEndModel,
+    bad_peak_sources,
+    contact_peaks,
+    peak_end_frame,
+)
+from touchpoint.quality._satisfaction import (
+    REPLY_FEATURES,
+    satisfaction_summary,
+    survey_replies,
+    weighted_csat,
+)
+from touchpoint.quality._settings import settings_from_config
+
+REPLIES_MART = "mart_survey_replies"
+SATISFACTION_MART = "mart_survey_satisfaction"
+REPLY_RATES_MART = "mart_survey_reply_rates"
+EFFECTS_MART = "mart_peak_end_effects"
+SOURCES_MART = "mart_peak_end_sources"
+INPUTS = (("stg_surveys", "stg_contacts", "stg_customers"), ("stg_ivr_events",))
+OUTPUTS = (REPLIES_MART, SATISFACTION_MART, REPLY_RATES_MART, EFFECTS_MART, SOURCES_MART)
+
+EFFECTS_SCHEMA = {
+    "term": "string",
+    "coefficient": "float64",
+    "std_error": "float64",
+    "ci_low": "float64",
+    "ci_high": "float64",
+    "odds_ratio": "float64",
+    "n_replies": "int64",
+}
+#: Fewer classified replies than this: no peak-end model (the mart is left empty).
+MIN_REPLIES = 30
+
+
+def _memtable(frame: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
+    if frame.empty:
+        return ibis.memtable(ibis.schema(schema).to_pyarrow().empty_table())
+    return ibis.memtable(frame.reindex(columns=list(schema)), schema=ibis.schema(schema))
+
+
+def quality_tables(
+    surveys: ibis.Table,
+    contacts: ibis.Table,
+    customers: ibis.Table,
+    ivr_events: ibis.Table | None,
+    config: Config,
+) -> dict[str, ibis.Table]:
+    """The five marts (see marts.yaml); the reply and peak-end models run in memory on the
+    surveys (one row each), everything else stays Ibis."""
+    settings = settings_from_config(config)
+    replies = survey_replies(surveys, contacts, customers, customers_settings(config))
+    by = ("survey_channel", "month")
+    summary = satisfaction_summary(replies, by)
+    frame = replies.select(*dict.fromkeys((*by, *REPLY_FEATURES, "is_satisfied"))).to_pandas()
+    weighted = weighted_csat(frame, by)
+    weighted_schema = {
+        "survey_channel": "string",
+        "month": "date",
+        "csat_weighted": "float64",
+        "csat_weighted_low": "float64",
+        "csat_weighted_high": "float64",
+        "n_effective": "float64",
+    }
+    if not weighted.empty:
+        weighted["month"] = pd.to_datetime(weighted["month"]).dt.date
+    w = _memtable(weighted, weighted_schema).rename(
+        survey_channel_w="survey_channel", month_w="month"
+    )
+    satisfaction = summary.left_join(
+        w, (summary.survey_channel == w.survey_channel_w) & (summary.month == w.month_w)
+    ).drop("survey_channel_w", "month_w")
+    rates = satisfaction_summary(replies, ("survey_channel", "contact_channel"))
+    # The surveyed contacts and the other legs of their hotline calls (the IVR leg gives the
+    # wait for the agent).
+    surveyed = contacts.semi_join(replies.select("contact_id"), "contact_id")
+    calls = surveyed.filter(surveyed.call_id.notnull()).select("call_id").distinct()
+    legs = contacts.semi_join(calls, "call_id")
+    peaks = contact_peaks(
+        ibis.union(surveyed, legs, distinct=True),
+        ivr_events,
+        ivr_channel=config.hotline_channel("ivr"),
+        agent_channel=config.hotline_channel("agent"),
+        long_wait_seconds=settings.long_wait_seconds,
+        bad_peak_prompts=settings.bad_peak_prompts,
+    )
+    pe = peak_end_frame(replies, peaks)
+    channels = settings.peak_end_channels or (config.hotline_channel("agent"),)
+    model_rows = pe.filter(pe.contact_channel.isin(list(channels))).to_pandas()
+    effects = (
+        PeakEndModel().fit(model_rows).effects()
+        if len(model_rows) >= MIN_REPLIES and model_rows.is_satisfied.nunique() == 2
+        else pd.DataFrame()
+    )
+    return {
+        REPLIES_MART: replies,
+        SATISFACTION_MART: satisfaction,
+        REPLY_RATES_MART: rates,
+        EFFECTS_MART: _memtable(effects, EFFECTS_SCHEMA),
+        SOURCES_MART: bad_peak_sources(pe),
+    }
+
+
+def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``survey_quality`` (see :func:`quality_tables`)."""
+    return quality_tables(
+        tables["stg_surveys"],
+        tables["stg_contacts"],
+        tables["stg_customers"],
+        tables.get("stg_ivr_events"),
+        config,
+    )
