@@ -20,8 +20,8 @@ from touchpoint.pipeline.marts import registered_marts
 from touchpoint.pipeline.plan_size import MAX_EXPANDED_SCANS, expanded_scans
 
 STEPS = {step.name: step for step in pipeline_steps()}
-# Fitted in memory (LightGBM, lifelines): no single query; their Ibis part is small.
-IN_MEMORY_STEPS = {"churn", "retention"}
+# Fitted in memory (models, curves): no single query; the same list as test_marts_common.py.
+IN_MEMORY_STEPS = {"churn", "retention", "survey_quality", "segments", "retention_value"}
 
 
 def _given(step) -> dict[str, ibis.Table]:
