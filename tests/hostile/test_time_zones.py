@@ -64,11 +64,6 @@ def test_every_format_stores_the_same_values(tmp_path_factory, entity, data):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="30 examples found an ivr_events CSV row quarantined that should load; "
-    "not yet diagnosed (hostile-ingest report, 2 Dec)",
-)
 @pytest.mark.parametrize("entity", ALL_ENTITIES, ids=ENTITY_IDS)
 @HOSTILE_SLOW
 @given(data=st.data())

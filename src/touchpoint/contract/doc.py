@@ -72,6 +72,10 @@ rows read = rows loaded + rows quarantined.
 - **Encodings** (CSV): tried in the order {_code_list(config.ingest.csv_encodings)}
   (`ingest.csv_encodings` in the configuration); GBK files read as GB18030, which contains
   it. `--encoding gbk` forces one. A UTF-8 byte-order mark is ignored. JSON lines are UTF-8.
+  A file without `--encoding` that reads both as UTF-8 and as GB18030, where the UTF-8
+  reading holds characters unlikely in this data (C1 controls, Latin Extended to NKo, CJK
+  Extension A, private use: what GB18030 Chinese becomes when read as UTF-8), is refused
+  with the line and both readings; `--encoding` says which is meant.
 - **CSV layout**: a header line, then one row per record, fields separated by `,` (or by
   tab, `|` or `;` when the header uses that more), quoted with `"` when a value holds the
   separator, a quote (doubled) or a line break (RFC 4180). Blank lines are skipped.

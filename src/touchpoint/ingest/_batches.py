@@ -21,7 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from touchpoint.errors import ConfigError, InputFileError
-from touchpoint.ingest._read_csv import _candidate_encodings, canonical_encoding, read_csv
+from touchpoint.ingest._read_csv import (
+    _candidate_encodings,
+    canonical_encoding,
+    read_csv,
+    refuse_ambiguous_encoding,
+)
 from touchpoint.ingest._read_other import _dictionary_columns
 from touchpoint.ingest._reading import ReadResult, sequential_rows
 
@@ -190,6 +195,9 @@ def csv_batches(
         return
     with open(path, "rb") as source:
         sample = source.read(1 << 16)
+    if not forced and not sample.startswith(_UTF8_BOM):
+        cut = sample.rfind(b"\n")
+        refuse_ambiguous_encoding(sample[: cut + 1] if cut > 0 else sample, encodings, str(path))
     encoding = (
         canonical_encoding(forced) if forced else _whole_file_encoding(path, encodings, sample)
     )

@@ -64,6 +64,50 @@ def _candidate_encodings(data: bytes, candidates: Sequence[str]) -> list[str]:
     return fitting + [c for c in names if c not in fitting]
 
 
+# Characters a GB18030 file read as UTF-8 yields, and that touchpoint's data hardly holds: C1
+# controls, Latin Extended to NKo (a GB18030 pair with a lead byte C2-DF and a trail byte
+# 80-BF is a valid two-byte UTF-8 character there), CJK Extension A and private use.
+_UNLIKELY_IN_UTF8 = re.compile("[\x80-\x9f\u0100-\u07ff\u3400-\u4dbf\ue000-\uf8ff]")
+_GB = ("gb18030", "gbk", "gb2312")
+
+
+def refuse_ambiguous_encoding(data: bytes, candidates: Sequence[str], where: str) -> None:
+    """Refuse bytes that read as UTF-8 and as GB18030, when the UTF-8 reading looks garbled.
+
+    Short Chinese text in GB18030 can be valid UTF-8 by chance ("投业" is ``cd b6 d2 b5``,
+    UTF-8 for "Ͷҵ"): detection, which tries UTF-8 first, would store garbage and say all is
+    well. Which reading is meant cannot be told from the bytes, so such a file is refused with
+    one line naming the first unlikely character; ``--encoding`` decides. A UTF-8 file whose
+    text is all likely (Chinese, Latin-1 letters, emoji) reads as UTF-8 as before.
+    """
+    names = [canonical_encoding(c) for c in candidates]
+    gb = next((c for c in names if c in _GB), None)
+    if "utf-8" not in names or gb is None or names.index("utf-8") > names.index(gb):
+        return
+    try:
+        as_utf8 = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    unlikely = _UNLIKELY_IN_UTF8.search(as_utf8)
+    if unlikely is None:
+        return
+    try:
+        as_gb = data.decode(gb)
+    except UnicodeDecodeError:
+        return
+    line = as_utf8.count("\n", 0, unlikely.start()) + 1
+    start = as_utf8.rfind("\n", 0, unlikely.start()) + 1
+    stop = as_utf8.find("\n", unlikely.start())
+    utf8_line = as_utf8[start : stop if stop >= 0 else len(as_utf8)].rstrip("\r")
+    gb_line = as_gb.split("\n")[line - 1].rstrip("\r") if as_gb.count("\n") >= line - 1 else ""
+    raise InputFileError(
+        f"{where}: line {line}: the file reads both as UTF-8 ({printable(utf8_line[:40])!r}) "
+        f"and as {gb.upper()} ({printable(gb_line[:40])!r}), and {unlikely.group(0)!r} "
+        f"(U+{ord(unlikely.group(0)):04X}) is unlikely in UTF-8 data; nothing of it was "
+        f"loaded; give --encoding {gb} or --encoding utf-8"
+    )
+
+
 def _header(data: bytes, encoding: str) -> tuple[list[str], str]:
     """The column names on the first line and the delimiter it uses most.
 
@@ -341,8 +385,11 @@ def read_csv(
     line breaks and quotes delimit; when they disagree (a quote never closed swallows the
     lines after it) the careful path reads the file, and it accounts for every line.
     """
-    if data.startswith(_UTF8_BOM):
+    has_bom = data.startswith(_UTF8_BOM)  # says UTF-8: no GB18030 file starts so
+    if has_bom:
         data = data[len(_UTF8_BOM) :]
+    if not forced and not has_bom:
+        refuse_ambiguous_encoding(data, encodings, where)
     tried = [canonical_encoding(forced)] if forced else _candidate_encodings(data, encodings)
     for encoding in tried:
         names, delimiter = _header(data, encoding)
