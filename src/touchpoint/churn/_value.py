@@ -119,7 +119,8 @@ def segment_value(
                 "lifetime_value_yuan": months_left * row["mean_arpu_yuan"],
             }
         rows.append(row)
-    return pd.DataFrame(rows)
+    # Every column, even when no segment could be fitted (a world of one month).
+    return pd.DataFrame(rows, columns=list(SEGMENT_VALUE_SCHEMA))
 
 
 def work_orders(

@@ -24,7 +24,7 @@ class QualitySettings(SectionSettings):
 
     long_wait_seconds: float = Field(gt=0)
     bad_peak_prompts: int = Field(ge=1)
-    peak_end_channels: tuple[str, ...] | None = None
+    peak_end_channels: tuple[str, ...] | None
 
 
 _SETTINGS = SettingsSection(QualitySettings, SECTION, DEFAULTS_PATH, show_input=False)

@@ -68,11 +68,11 @@ def surveys(params, calls: Calls, contacts, channels):
             calls.ivr_outcome[i] == OUTCOME_RESOLVED,
         ]
     )
-    # Unresolved contacts draw more replies; each channel keeps its mean reply rate.
-    factor = np.where(resolved, 1.0, sv.unresolved_reply_factor)
-    for channel in (is_sms, ~is_sms):
-        if channel.any():
-            factor[channel] /= factor[channel].mean()
+    # Unresolved contacts draw `unresolved_reply_factor` times the replies of resolved ones,
+    # split evenly around each channel's reply rate (a constant per row, never a mean over the
+    # chunk: the world must not depend on how customers are chunked).
+    half = np.sqrt(sv.unresolved_reply_factor)
+    factor = np.where(resolved, 1 / half, half)
     p_reply = np.where(is_sms, sv.sms_reply_rate, sv.ivr_reply_rate) * factor
     replied = kr.uniform(kr.fold(keys, Site.REPLIED)) < np.minimum(p_reply, 1.0)
     replied_at = (
