@@ -32,7 +32,7 @@ def _ingest(text: str, name: str = "contacts.csv"):
         path = Path(folder) / name
         path.write_text(text, encoding="utf-8")
         con = connect(":memory:")
-        [summary] = ingest(con, [path])
+        [summary] = ingest(con, [path], encoding="utf-8")  # counting, not detection
         found = problems(con), [r["contact_id"] for r in staged(con, "contacts")]
         con.disconnect()
     return summary, *found
