@@ -195,7 +195,6 @@ def approve(
     lang: LangOption = "en",
 ) -> None:
     """Approve the campaign's created work orders (not by the user who created them)."""
-    load_config(config)
     with open_warehouse(warehouse, write=True) as con:
         new = approval_events(_events(con, campaign_id), campaign_id, _user(by), _now())
         data = new.to_pyarrow()
@@ -271,7 +270,6 @@ def list_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Every campaign: latest version and its work orders by state."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         events = _table(con, EVENTS_TABLE)
         rows = []
@@ -300,7 +298,6 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """A campaign's definition and its work orders by state and hold reason."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         row, _ = _definition(con, campaign_id)
         states = order_states(_events(con, campaign_id))

@@ -36,7 +36,6 @@ from touchpoint.cli.app import (
     console,
 )
 from touchpoint.cli.common import open_warehouse, print_json
-from touchpoint.config import load_config
 from touchpoint.errors import TouchpointError
 from touchpoint.labels import translate
 
@@ -143,7 +142,6 @@ def staffing(
     config: ConfigOption = None,
 ) -> None:
     """Agents needed per interval by Erlang C and Erlang A, agent hours, and a diversion what-if."""
-    load_config(config)
     series, seconds, time, value, _by, where, handle = _load(
         file, warehouse, time=time, value=value, interval=interval, by=None, channels=(channel,)
     )
@@ -279,7 +277,6 @@ def forecast(
     config: ConfigOption = None,
 ) -> None:
     """Forecast calls per interval with intervals; print the rolling backtest (MASE)."""
-    load_config(config)
     if model not in MODELS:
         raise ForecastError(f"unknown model {model!r}; use one of: {', '.join(MODELS)}")
     series, seconds, time, value, by, where, _handle = _load(

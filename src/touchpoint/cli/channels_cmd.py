@@ -117,7 +117,6 @@ def kpis(
     lang: LangOption = "en",
 ) -> None:
     """Headline figures (docs/metrics.md names), merged with the IVR's when `mart_ivr_kpis` exists."""
-    load_config(config)  # checked like everywhere else; the figures need no setting
     with open_warehouse(warehouse) as con:
         document = headline(con)
     if as_json:

@@ -70,7 +70,6 @@ def evaluate(
     config: ConfigOption = None,
 ) -> None:
     """Cross-validated evaluation of the churn model on any table with a target column."""
-    load_config(config)  # checked like everywhere else; the file alone decides the rest
     result = evaluate_file(file, target, positive, folds=folds)
     if as_json:
         print_json(result)
@@ -124,7 +123,6 @@ def fit(
     config: ConfigOption = None,
 ) -> None:
     """Fit the shifted-beta-geometric model (Fader & Hardie 2007) to one cohort and project it."""
-    load_config(config)  # checked like everywhere else; the file alone decides the rest
     counts = read_cohort_table(file, period, active)
     model = ShiftedBetaGeometric().fit(counts)
     fitted = model.result
@@ -233,7 +231,6 @@ def segment_value_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Lifetime value per segment: the sBG of each segment's cohort x its mean ARPU."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         result = require_table(con, SEGMENT_VALUE_MART).order_by("segment").to_pyarrow()
     t = _labels(lang)

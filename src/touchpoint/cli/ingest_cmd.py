@@ -170,7 +170,6 @@ def quarantine_command(
     lang: LangOption = "en",
 ) -> None:
     """Show quarantined rows: file, row, line, column, reason and the value seen."""
-    load_config(config)  # checked like everywhere else; the quarantine needs no setting
     with open_warehouse(warehouse) as con:
         rows, total = quarantined(con, path=file, reason=reason, limit=limit)
     if json_output:

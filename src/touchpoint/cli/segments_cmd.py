@@ -52,7 +52,6 @@ def list_segments(
     config: ConfigOption = None,
 ) -> None:
     """The segments: name, what sets each apart, size and plain means (latest month)."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         result = segments.segment_profiles(con, lang)
     t = lambda k: _t(k, lang)  # noqa: E731
@@ -85,7 +84,6 @@ def migration(
     config: ConfigOption = None,
 ) -> None:
     """Customers moving between segments from the second-to-last month into the last."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         result = segments.segment_migration(con)
     t = lambda k: _t(k, lang)  # noqa: E731
@@ -114,7 +112,6 @@ def stability(
     config: ConfigOption = None,
 ) -> None:
     """Month to month: the share keeping their segment, and the ARI between refits."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         result = segments.segment_stability(con)
     t = lambda k: _t(k, lang)  # noqa: E731

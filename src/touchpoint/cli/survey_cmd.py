@@ -232,7 +232,6 @@ def csat(
     lang: LangOption = "en",
 ) -> None:
     """Reply rates, unclassified share and CSAT (plain with Wilson interval, and weighted)."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         if by_contact_channel:
             result = _mart(con, "mart_survey_reply_rates")
@@ -277,7 +276,6 @@ def peak_end(
     lang: LangOption = "en",
 ) -> None:
     """The peak-end model's effects, or the channels, businesses and nodes of bad peaks."""
-    load_config(config)
     with open_warehouse(warehouse) as con:
         if sources:
             result = _mart(con, "mart_peak_end_sources")

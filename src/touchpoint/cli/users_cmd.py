@@ -22,7 +22,6 @@ from touchpoint.cli.app import (
     console,
 )
 from touchpoint.cli.common import print_json
-from touchpoint.config import load_config
 from touchpoint.labels import text
 from touchpoint.platform import ROLES, UserError, UserStore, store_path
 from touchpoint.warehouse import resolve_warehouse_path
@@ -35,9 +34,8 @@ app.add_typer(users_app, name="users")
 RoleArgument = Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")]
 
 
-def open_store(warehouse, config_file=None) -> UserStore:
+def open_store(warehouse) -> UserStore:
     """The user store of the warehouse (``:memory:`` has none: one clear error)."""
-    load_config(config_file)  # a bad --config is one clear error, as in every command
     resolved = resolve_warehouse_path(warehouse)
     if resolved == ":memory:":
         raise UserError("an in-memory warehouse has no user store; give a warehouse file")
@@ -67,7 +65,7 @@ def add(
     lang: LangOption = "en",
 ) -> None:
     """Add a user with a role; the password is asked for (or read with --password-stdin)."""
-    store = open_store(warehouse, config_file)
+    store = open_store(warehouse)
     store.add_user(username, read_password(password_stdin), role, by=_who())
     console.print(text("commands.users_added", lang, user=username, role=role))
 
@@ -80,7 +78,7 @@ def list_users(
     lang: LangOption = "en",
 ) -> None:
     """List the users, their roles and whether they are disabled."""
-    users = open_store(warehouse, config_file).users()
+    users = open_store(warehouse).users()
     if as_json:
         print_json([u.to_dict() for u in users])
         return
@@ -99,7 +97,7 @@ def disable(
     lang: LangOption = "en",
 ) -> None:
     """Disable a user: their sessions end and their API tokens stop working at once."""
-    open_store(warehouse, config_file).set_disabled(username, not enable, by=_who())
+    open_store(warehouse).set_disabled(username, not enable, by=_who())
     done = "commands.users_enabled" if enable else "commands.users_disabled"
     console.print(text(done, lang, user=username))
 
@@ -113,5 +111,5 @@ def set_role(
     lang: LangOption = "en",
 ) -> None:
     """Give a user another role (effective on their next request)."""
-    open_store(warehouse, config_file).set_role(username, role, by=_who())
+    open_store(warehouse).set_role(username, role, by=_who())
     console.print(text("commands.users_role_set", lang, user=username, role=role))
