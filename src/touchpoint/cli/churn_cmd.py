@@ -27,9 +27,16 @@ from touchpoint.cli.app import (
     app,
     console,
 )
-from touchpoint.cli.common import Column, open_warehouse, print_json, show_rows
+from touchpoint.cli.common import (
+    Column,
+    number_cell,
+    open_warehouse,
+    percent_cell,
+    print_json,
+    show_rows,
+)
 from touchpoint.config import load_config
-from touchpoint.labels import format_number, format_percent, translate
+from touchpoint.labels import translate
 from touchpoint.query import require_table
 
 churn_app = typer.Typer(
@@ -203,13 +210,9 @@ def work_orders_cmd(
             Column("rank", t["wo_rank"], justify="right"),
             Column("customer_id", t["wo_customer"]),
             Column("segment_name", t["wo_segment"]),
-            Column(
-                "churn_probability", t["wo_risk"], lambda v, r: format_percent(v, lang), "right"
-            ),
-            Column("arpu_yuan", t["wo_arpu"], lambda v, r: format_number(v, lang, 1), "right"),
-            Column(
-                "expected_loss_yuan", t["wo_loss"], lambda v, r: format_number(v, lang, 0), "right"
-            ),
+            Column("churn_probability", t["wo_risk"], percent_cell(lang), "right"),
+            Column("arpu_yuan", t["wo_arpu"], number_cell(lang, 1), "right"),
+            Column("expected_loss_yuan", t["wo_loss"], number_cell(lang, 0), "right"),
             Column("reason", t["wo_reason"]),
             Column("hint", t["wo_hint"]),
         ],
@@ -239,16 +242,14 @@ def segment_value_cmd(
         [
             Column("segment_name", t["wo_segment"]),
             Column("n_customers", t["sv_customers"], justify="right"),
-            Column("alpha", "alpha", lambda v, r: format_number(v, lang, 3), "right"),
-            Column("beta", "beta", lambda v, r: format_number(v, lang, 3), "right"),
-            Column(
-                "expected_months", t["sv_months"], lambda v, r: format_number(v, lang, 1), "right"
-            ),
-            Column("mean_arpu_yuan", t["wo_arpu"], lambda v, r: format_number(v, lang, 1), "right"),
+            Column("alpha", "alpha", number_cell(lang, 3), "right"),
+            Column("beta", "beta", number_cell(lang, 3), "right"),
+            Column("expected_months", t["sv_months"], number_cell(lang, 1), "right"),
+            Column("mean_arpu_yuan", t["wo_arpu"], number_cell(lang, 1), "right"),
             Column(
                 "lifetime_value_yuan",
                 t["sv_value"],
-                lambda v, r: format_number(v, lang, 0),
+                number_cell(lang, 0),
                 "right",
             ),
             Column("note", t["sv_note"]),

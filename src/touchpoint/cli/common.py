@@ -28,7 +28,14 @@ from ibis.backends.duckdb import Backend
 from rich.table import Table
 
 from touchpoint.cli.app import console
-from touchpoint.labels import INVALID, format_value, is_invalid, to_rows
+from touchpoint.labels import (
+    INVALID,
+    format_number,
+    format_percent,
+    format_value,
+    is_invalid,
+    to_rows,
+)
 from touchpoint.warehouse import connect, resolve_warehouse_path
 
 
@@ -90,6 +97,16 @@ class Column:
         if self.cell is None or is_invalid(value):
             return format_value(value, lang)  # "invalid" for a value no cell can show
         return self.cell(value, row)
+
+
+def number_cell(lang: str, digits: int) -> Callable[[Any, dict[str, Any]], str]:
+    """A :class:`Column` cell writing a number with ``digits`` decimals, as ``lang`` writes it."""
+    return lambda value, _row: format_number(value, lang, digits)
+
+
+def percent_cell(lang: str, digits: int = 1) -> Callable[[Any, dict[str, Any]], str]:
+    """A :class:`Column` cell writing a share as a percentage in ``lang``."""
+    return lambda value, _row: format_percent(value, lang, digits)
 
 
 def rows_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], lang: str) -> Table:

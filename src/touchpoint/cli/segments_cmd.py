@@ -19,10 +19,10 @@ from touchpoint.cli.app import (
     WarehouseOption,
     app,
 )
-from touchpoint.cli.common import Column, open_warehouse, show_rows
+from touchpoint.cli.common import Column, number_cell, open_warehouse, percent_cell, show_rows
 from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
-from touchpoint.labels import format_number, format_percent, to_rows, translate
+from touchpoint.labels import format_percent, to_rows, translate
 from touchpoint.query import optional_table
 
 segments_app = typer.Typer(help="Behavioural segments of customers.", no_args_is_help=True)
@@ -33,14 +33,6 @@ app.add_typer(lifecycle_app, name="lifecycle")
 
 def _t(key: str, lang: str) -> str:
     return translate(f"segments.{key}", lang)
-
-
-def _pct(lang: str):
-    return lambda v, row: format_percent(v, lang)
-
-
-def _num(lang: str, digits: int = 1):
-    return lambda v, row: format_number(v, lang, digits)
 
 
 @segments_app.command("list")
@@ -61,12 +53,12 @@ def list_segments(
             Column("segment", t("segment")),
             Column("name", t("name")),
             Column("description", t("description")),
-            Column("n_customers", t("customers"), _num(lang, 0), "right"),
-            Column("share", t("share"), _pct(lang), "right"),
-            Column("mean_arpu_yuan", t("arpu"), _num(lang), "right"),
-            Column("mean_contacts_3m", t("contacts"), _num(lang), "right"),
-            Column("digital_share_3m", t("digital"), _pct(lang), "right"),
-            Column("mean_tenure_months", t("tenure"), _num(lang), "right"),
+            Column("n_customers", t("customers"), number_cell(lang, 0), "right"),
+            Column("share", t("share"), percent_cell(lang), "right"),
+            Column("mean_arpu_yuan", t("arpu"), number_cell(lang, 1), "right"),
+            Column("mean_contacts_3m", t("contacts"), number_cell(lang, 1), "right"),
+            Column("digital_share_3m", t("digital"), percent_cell(lang), "right"),
+            Column("mean_tenure_months", t("tenure"), number_cell(lang, 1), "right"),
         ],
         lang=lang,
         as_json=as_json,
@@ -93,8 +85,8 @@ def migration(
             Column("from_month", t("from_month")),
             Column("from_segment", t("from_segment")),
             Column("to_segment", t("to_segment")),
-            Column("n_customers", t("customers"), _num(lang, 0), "right"),
-            Column("share", t("share"), _pct(lang), "right"),
+            Column("n_customers", t("customers"), number_cell(lang, 0), "right"),
+            Column("share", t("share"), percent_cell(lang), "right"),
         ],
         lang=lang,
         as_json=as_json,
@@ -120,9 +112,9 @@ def stability(
         [
             Column("from_month", t("from_month")),
             Column("to_month", t("to_month")),
-            Column("n_customers", t("customers"), _num(lang, 0), "right"),
-            Column("share_kept", t("kept"), _pct(lang), "right"),
-            Column("refit_ari", t("refit_ari"), _num(lang, 3), "right"),
+            Column("n_customers", t("customers"), number_cell(lang, 0), "right"),
+            Column("share_kept", t("kept"), percent_cell(lang), "right"),
+            Column("refit_ari", t("refit_ari"), number_cell(lang, 3), "right"),
         ],
         lang=lang,
         as_json=as_json,
@@ -148,8 +140,8 @@ def stages(
         result,
         [
             Column("name", t("stage")),
-            Column("n_customers", t("customers"), _num(lang, 0), "right"),
-            Column("share", t("share"), _pct(lang), "right"),
+            Column("n_customers", t("customers"), number_cell(lang, 0), "right"),
+            Column("share", t("share"), percent_cell(lang), "right"),
             Column("action", t("action")),
         ],
         lang=lang,
@@ -182,8 +174,8 @@ def transitions(
             Column("from_month", t("from_month")),
             Column("from_stage", t("from_stage"), stage),
             Column("to_stage", t("to_stage"), stage),
-            Column("n_customers", t("customers"), _num(lang, 0), "right"),
-            Column("share", t("share"), _pct(lang), "right"),
+            Column("n_customers", t("customers"), number_cell(lang, 0), "right"),
+            Column("share", t("share"), percent_cell(lang), "right"),
         ],
         lang=lang,
         as_json=as_json,
