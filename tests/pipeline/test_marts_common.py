@@ -64,18 +64,12 @@ def spark_dialect():
     ibis.options.pyspark = before
 
 
-# Steps that fit a model or curves in memory (LightGBM, lifelines) do not compile as a whole;
-# their Ibis part (features, lifetimes) is compiled in tests/churn/test_churn_spark.py and
-# tests/quality/test_quality_spark.py.
-IN_MEMORY_STEPS = {"churn", "retention", "survey_quality", "segments", "retention_value"}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("step_name", list(STEPS))
 def test_each_step_compiles_for_spark(spark_dialect, step_name):
-    if step_name in IN_MEMORY_STEPS:
-        pytest.skip("fits in memory; its Ibis part is compiled in tests/churn/test_churn_spark.py")
     step = STEPS[step_name]
+    if step.in_memory:
+        pytest.skip("fits in memory; its capability's own test compiles its Ibis part")
     marts = registered_marts()
     sources = {e.table: ibis.Schema.from_pyarrow(arrow_schema(e)) for e in ENTITIES.values()}
     given = {}

@@ -20,8 +20,6 @@ from touchpoint.pipeline.marts import registered_marts
 from touchpoint.pipeline.plan_size import MAX_EXPANDED_SCANS, expanded_scans
 
 STEPS = {step.name: step for step in pipeline_steps()}
-# Fitted in memory (models, curves): no single query; the same list as test_marts_common.py.
-IN_MEMORY_STEPS = {"churn", "retention", "survey_quality", "segments", "retention_value"}
 
 
 def _given(step) -> dict[str, ibis.Table]:
@@ -54,7 +52,7 @@ def test_expansion_is_counted_through_chains_of_shared_subqueries():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("step_name", [s for s in STEPS if s not in IN_MEMORY_STEPS])
+@pytest.mark.parametrize("step_name", [s for s in STEPS if not STEPS[s].in_memory])
 def test_each_step_expands_to_a_bounded_number_of_scans(step_name):
     step = STEPS[step_name]
     built = step.build(_given(step), load_config())

@@ -34,6 +34,10 @@ class Step:
         step then reads the table its previous run wrote (a history it extends).
     description
         One line for ``touchpoint run`` and ``docs/marts.md``.
+    in_memory
+        The step fits a model or curves in memory (LightGBM, lifelines, scikit-learn), so its
+        build is no single query: the house-wide Spark-compile and query-size checks leave it
+        to the capability's own test of its Ibis part.
 
     The pipeline orders the steps from these declarations: a step runs after every step that
     writes one of its inputs or optional inputs.
@@ -57,6 +61,7 @@ class Step:
     build: BuildFunction
     optional: tuple[str, ...] = ()
     description: str = ""
+    in_memory: bool = False
 
     def __post_init__(self) -> None:
         for field in ("inputs", "outputs", "optional"):

@@ -158,6 +158,7 @@ STEPS = (
         outputs=OUTPUTS,
         build=build,
         description="churn model on past months: held-out measures, latest month scored with reasons",
+        in_memory=True,
     ),
     Step(
         "retention",
@@ -166,6 +167,7 @@ STEPS = (
         outputs=RETENTION_OUTPUTS,
         build=build_retention,
         description="Kaplan-Meier retention by join year; sBG fitted to the new cohorts",
+        in_memory=True,
     ),
     Step(
         "retention_value",
@@ -174,5 +176,6 @@ STEPS = (
         outputs=VALUE_OUTPUTS,
         build=build_value,
         description="lifetime value per segment (sBG); retention work orders by risk x value",
+        in_memory=True,
     ),
 )

@@ -67,6 +67,7 @@ STEPS = (
         build=build,
         description="survey replies classified, reply rates, CSAT (plain and non-response "
         "weighted), peak-end model",
+        in_memory=True,
     ),
 )
 

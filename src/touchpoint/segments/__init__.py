@@ -105,6 +105,7 @@ STEPS = (
         outputs=OUTPUTS,
         build=build,
         description="behavioural segments per customer-month, profiles, migration, stability",
+        in_memory=True,
     ),
     Step(
         "lifecycle",
