@@ -34,6 +34,7 @@ from touchpoint.labels import (
     format_percent,
     format_value,
     is_invalid,
+    text,
     to_rows,
 )
 from touchpoint.warehouse import connect, resolve_warehouse_path
@@ -97,6 +98,11 @@ class Column:
         if self.cell is None or is_invalid(value):
             return format_value(value, lang)  # "invalid" for a value no cell can show
         return self.cell(value, row)
+
+
+def said(key: str, lang: str, **values: object) -> str:
+    """A message the commands print, from ``labels/locales/commands.yaml``, in ``lang``."""
+    return text(f"commands.{key}", lang, **values)
 
 
 def number_cell(lang: str, digits: int) -> Callable[[Any, dict[str, Any]], str]:

@@ -18,24 +18,19 @@ from touchpoint.cli.app import (
     console,
     err_console,
 )
-from touchpoint.cli.common import open_warehouse
+from touchpoint.cli.common import open_warehouse, said
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.ingest import FileSummary, ingest, quarantined
-from touchpoint.labels import text
 
 TOP_REASONS = 3
-
-
-def _t(key: str, lang: str, **values: object) -> str:
-    return text(f"commands.{key}", lang, **values)
 
 
 def _top_reasons(summary: FileSummary, lang: str) -> str:
     items = sorted(summary.quarantined_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = [f"{reason} {n:,}" for reason, n in items[:TOP_REASONS]]
     if len(items) > TOP_REASONS:
-        shown.append(_t("more_reasons", lang, n=len(items) - TOP_REASONS))
+        shown.append(said("more_reasons", lang, n=len(items) - TOP_REASONS))
     return "\n".join(shown)
 
 
@@ -49,19 +44,19 @@ _STATUS_STYLE = {
 
 
 def _summary_table(summaries: list[FileSummary], lang: str) -> Table:
-    table = Table(title=_t("ingest_title", lang), title_justify="left")
-    table.add_column(_t("col_file", lang), overflow="fold")
-    table.add_column(_t("col_entity", lang))
-    table.add_column(_t("col_status", lang))
+    table = Table(title=said("ingest_title", lang), title_justify="left")
+    table.add_column(said("col_file", lang), overflow="fold")
+    table.add_column(said("col_entity", lang))
+    table.add_column(said("col_status", lang))
     for name in ("read", "loaded", "quarantined"):
-        table.add_column(_t(f"col_{name}", lang), justify="right")
-    table.add_column(_t("col_top_reasons", lang), no_wrap=True)
+        table.add_column(said(f"col_{name}", lang), justify="right")
+    table.add_column(said("col_top_reasons", lang), no_wrap=True)
     for s in summaries:
         style = _STATUS_STYLE.get(s.status, "")
         table.add_row(
             Path(s.path).name,  # the full path is in the notes below and in --json
             s.entity or "?",
-            f"[{style}]{_t(f'status_{s.status}', lang)}[/]",
+            f"[{style}]{said(f'status_{s.status}', lang)}[/]",
             f"{s.n_read:,}",
             f"{s.n_loaded:,}",
             f"{s.n_quarantined:,}",
@@ -75,7 +70,7 @@ def _notes(summaries: list[FileSummary], lang: str) -> None:
         if s.ignored_columns:
             columns = ", ".join(s.ignored_columns)
             console.print(
-                _t("ignored_columns", lang, path=s.path, columns=columns), highlight=False
+                said("ignored_columns", lang, path=s.path, columns=columns), highlight=False
             )
         if s.message:
             console.print(f"{s.path}: {s.message}", highlight=False)
@@ -147,7 +142,7 @@ def _ingest(con, paths, options, json_output, lang) -> list[FileSummary]:
         summaries = ingest(con, paths, **options)
         typer.echo(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2))
     else:
-        with progress_bar(_t("ingesting", lang)) as on_progress:
+        with progress_bar(said("ingesting", lang)) as on_progress:
             summaries = ingest(con, paths, on_progress=on_progress, **options)
         console.print(_summary_table(summaries, lang))
         _notes(summaries, lang)
@@ -177,9 +172,11 @@ def quarantine_command(
         typer.echo(json.dumps(rows.select(columns).to_pylist(), ensure_ascii=False, indent=2))
         return
     if total == 0:
-        console.print(_t("quarantine_none_matches" if file or reason else "quarantine_none", lang))
+        console.print(
+            said("quarantine_none_matches" if file or reason else "quarantine_none", lang)
+        )
         return
-    title = _t("quarantine_title", lang, shown=min(limit, total), total=total)
+    title = said("quarantine_title", lang, shown=min(limit, total), total=total)
     table = Table(title=title, title_justify="left")
     for name, justify in (
         ("file", "left"),
@@ -189,7 +186,7 @@ def quarantine_command(
         ("reason", "left"),
         ("value", "left"),
     ):
-        table.add_column(_t(f"col_{name}", lang), justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(said(f"col_{name}", lang), justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows.to_pylist():
         table.add_row(
             Path(row["path"]).name,
@@ -201,4 +198,4 @@ def quarantine_command(
         )
     console.print(table)
     if total > limit:
-        console.print(_t("quarantine_more", lang, n=total - limit))
+        console.print(said("quarantine_more", lang, n=total - limit))

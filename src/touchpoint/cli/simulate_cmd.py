@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 
 from touchpoint.cli.app import ConfigOption, JsonOption, LangOption, app, console
+from touchpoint.cli.common import said
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.errors import ConfigError
-from touchpoint.labels import text
 from touchpoint.simulate import continue_world, load_params, simulate
 
 
@@ -111,7 +111,7 @@ def simulate_command(
             )
         )
         return
-    with progress_bar(_t("simulating", lang)) as on_progress:
+    with progress_bar(said("simulating", lang)) as on_progress:
         result = simulate(
             out,
             customers=customers,
@@ -123,25 +123,21 @@ def simulate_command(
             params=world,
             on_progress=on_progress,
         )
-    title = _t("simulated_title", lang, customers=customers, months=months, seed=seed)
+    title = said("simulated_title", lang, customers=customers, months=months, seed=seed)
     console.print(_files_table(result, title, lang))
-    figures = Table(title=_t("realised_title", lang), title_justify="left")
-    figures.add_column(_t("col_figure", lang))
-    figures.add_column(_t("col_value", lang), justify="right")
+    figures = Table(title=said("realised_title", lang), title_justify="left")
+    figures.add_column(said("col_figure", lang))
+    figures.add_column(said("col_value", lang), justify="right")
     for key, value in result.realised.items():
         if isinstance(value, float):
             figures.add_row(key, f"{value:.4f}")
     console.print(figures)
 
 
-def _t(key: str, lang: str, **values: object) -> str:
-    return text(f"commands.{key}", lang, **values)
-
-
 def _files_table(result, title: str, lang: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column(_t("col_file", lang))
-    table.add_column(_t("col_rows", lang), justify="right")
+    table.add_column(said("col_file", lang))
+    table.add_column(said("col_rows", lang), justify="right")
     for name, path in result.files.items():
         table.add_row(str(path), f"{result.n_rows[name]:,}")
     return table
@@ -155,7 +151,7 @@ def _continue(
             world_dir, work_orders, months=months, config=settings, chunk_size=chunk_size
         )
     else:
-        with progress_bar(_t("continuing", lang)) as on_progress:
+        with progress_bar(said("continuing", lang)) as on_progress:
             result = continue_world(
                 world_dir,
                 work_orders,
@@ -178,13 +174,13 @@ def _continue(
             )
         )
         return
-    title = _t("continued_title", lang, world=world_dir, months=months)
+    title = said("continued_title", lang, world=world_dir, months=months)
     console.print(_files_table(result, title, lang))
     if result.campaign_effects:
-        effects = Table(title=_t("effects_title", lang), title_justify="left")
+        effects = Table(title=said("effects_title", lang), title_justify="left")
         for column in ("campaign", "outcome", "treated", "att", "annoyed"):
             effects.add_column(
-                _t(f"col_{column}", lang),
+                said(f"col_{column}", lang),
                 justify="left" if column in ("campaign", "outcome") else "right",
             )
         for campaign, e in result.campaign_effects.items():

@@ -21,7 +21,7 @@ from touchpoint.cli.app import (
     console,
     err_console,
 )
-from touchpoint.cli.common import open_warehouse
+from touchpoint.cli.common import open_warehouse, said
 from touchpoint.cli.customer_cmd import CARD_SECTIONS
 from touchpoint.config import Config, load_config
 from touchpoint.labels import text, translate
@@ -250,17 +250,12 @@ def check(
         if problems:
             _print_problems(file, problems, lang)
             raise typer.Exit(1)
-        valid = _said("tags_valid", lang, file=file, n=len(catalogue.tags), schema=schema_name)
+        valid = said("tags_valid", lang, file=file, n=len(catalogue.tags), schema=schema_name)
         console.print(valid, highlight=False)
 
 
-def _said(key: str, lang: str, **values: object) -> str:
-    """A message of the commands (a name apart from ``text``, which `comment` takes)."""
-    return text(f"commands.{key}", lang, **values)
-
-
 def _print_problems(file: Path, problems: list[str], lang: str) -> None:
-    heading = _said("tags_problems", lang, file=file, n=len(problems))
+    heading = said("tags_problems", lang, file=file, n=len(problems))
     err_console.print(heading, highlight=False, soft_wrap=True)
     for problem in problems:
         err_console.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
@@ -292,7 +287,7 @@ def rate(
         tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
         said = dict(author=row["author"], tag=tag.id, version=row["version"])
-        console.print(_said("tags_rated", lang, stars="★" * stars, **said), highlight=False)
+        console.print(said("tags_rated", lang, stars="★" * stars, **said), highlight=False)
 
 
 @tags_app.command()
@@ -314,7 +309,7 @@ def comment(
         tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
         said = dict(author=row["author"], tag=tag.id, version=row["version"])
-        console.print(_said("tags_commented", lang, **said), highlight=False)
+        console.print(said("tags_commented", lang, **said), highlight=False)
 
 
 # The customer card shows the customer's tags with their marketing hints.
