@@ -286,8 +286,8 @@ def rate(
     with open_warehouse(warehouse, write=True) as con:
         tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_rating(con, tag.id, version or tag.version, stars, _author(by))
-        said = dict(author=row["author"], tag=tag.id, version=row["version"])
-        console.print(said("tags_rated", lang, stars="★" * stars, **said), highlight=False)
+        rated = dict(author=row["author"], tag=tag.id, version=row["version"])
+        console.print(said("tags_rated", lang, stars="★" * stars, **rated), highlight=False)
 
 
 @tags_app.command()
@@ -308,8 +308,8 @@ def comment(
     with open_warehouse(warehouse, write=True) as con:
         tag = catalogue_in_use(con, cfg, tags_file).tag(tag_id)
         row = add_comment(con, tag.id, version or tag.version, text.strip(), _author(by))
-        said = dict(author=row["author"], tag=tag.id, version=row["version"])
-        console.print(said("tags_commented", lang, **said), highlight=False)
+        commented = dict(author=row["author"], tag=tag.id, version=row["version"])
+        console.print(said("tags_commented", lang, **commented), highlight=False)
 
 
 # The customer card shows the customer's tags with their marketing hints.
