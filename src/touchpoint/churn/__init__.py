@@ -52,6 +52,14 @@ from touchpoint.churn._metrics import (
 )
 from touchpoint.churn._model import ChurnClassifier, logistic_baseline
 from touchpoint.churn._predict import ChurnDataError, ChurnRun, predict_churn, score_with_reasons
+from touchpoint.churn._queries import (
+    churn_calibration,
+    churn_evaluation,
+    customer_churn,
+    reason_counts,
+    risk_histogram,
+    segment_value_rows,
+)
 from touchpoint.churn._reasons import driver_summary, reason_contributions, top_reasons
 from touchpoint.churn._retention_build import (
     CURVES_MART,
@@ -88,6 +96,12 @@ from touchpoint.churn._value import (
 )
 
 __all__ = [
+    "churn_calibration",
+    "churn_evaluation",
+    "customer_churn",
+    "reason_counts",
+    "risk_histogram",
+    "segment_value_rows",
     "SEGMENT_VALUE_MART",
     "VALUE_INPUTS",
     "VALUE_OUTPUTS",

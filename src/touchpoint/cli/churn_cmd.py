@@ -11,12 +11,12 @@ import typer
 from rich.table import Table
 
 from touchpoint.churn import (
-    SEGMENT_VALUE_MART,
     ShiftedBetaGeometric,
     churn_settings_from_config,
     evaluate_file,
     read_cohort_table,
     retention_work_orders,
+    segment_value_rows,
 )
 from touchpoint.cli.app import (
     ConfigOption,
@@ -37,7 +37,6 @@ from touchpoint.cli.common import (
 )
 from touchpoint.config import load_config
 from touchpoint.labels import translate
-from touchpoint.query import require_table
 
 churn_app = typer.Typer(
     help="Churn prediction: evaluate the model on any table.", no_args_is_help=True
@@ -235,7 +234,7 @@ def segment_value_cmd(
 ) -> None:
     """Lifetime value per segment: the sBG of each segment's cohort x its mean ARPU."""
     with open_warehouse(warehouse) as con:
-        result = require_table(con, SEGMENT_VALUE_MART).order_by("segment").to_pyarrow()
+        result = segment_value_rows(con)
     t = _labels(lang)
     show_rows(
         result,

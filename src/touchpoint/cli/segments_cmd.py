@@ -10,7 +10,7 @@ from rich.console import RenderableType
 from rich.table import Table
 
 from touchpoint import segments
-from touchpoint.churn import SCORES_MART, churn_settings_from_config
+from touchpoint.churn import churn_settings_from_config, customer_churn
 from touchpoint.cli.app import (
     ConfigOption,
     CsvOption,
@@ -22,8 +22,7 @@ from touchpoint.cli.app import (
 from touchpoint.cli.common import Column, number_cell, open_warehouse, percent_cell, show_rows
 from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
-from touchpoint.labels import format_percent, to_rows, translate
-from touchpoint.query import optional_table
+from touchpoint.labels import format_percent, translate
 
 segments_app = typer.Typer(help="Behavioural segments of customers.", no_args_is_help=True)
 lifecycle_app = typer.Typer(help="Lifecycle stages of customers.", no_args_is_help=True)
@@ -188,18 +187,7 @@ def transitions(
 def collect_behaviour(ctx: CardContext) -> dict[str, Any] | None:
     """Segment and stage (touchpoint.segments) and the churn risk with its top reasons."""
     data = segments.customer_behaviour(ctx.con, ctx.customer_id) or {}
-    scores = optional_table(ctx.con, SCORES_MART)
-    if scores is not None:
-        rows = to_rows(scores.filter(scores.customer_id == ctx.customer_id).to_pyarrow())
-        if rows:
-            r = rows[0]
-            data["churn_probability"] = r["churn_probability"]
-            data["risk_decile"] = r["risk_decile"]
-            data["reasons"] = [
-                r[k]
-                for k in sorted(r)
-                if k.startswith("reason_") and r[k] not in (None, "", "none")
-            ]
+    data |= customer_churn(ctx.con, ctx.customer_id) or {}
     if "stage" in data:
         stage = segments.lifecycle_settings_from_config(ctx.config).stages[data["stage"]]
         data["stage_name"] = getattr(stage, f"name_{ctx.lang}")

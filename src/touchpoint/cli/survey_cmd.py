@@ -36,11 +36,9 @@ from touchpoint.labels import text, translate
 
 
 def _collect_surveys(ctx: CardContext) -> list[dict] | None:
-    if not (ctx.has("mart_survey_replies") and ctx.has("stg_surveys")):
+    rows = quality.customer_surveys(ctx.con, ctx.customer_id)
+    if rows is None:
         return None
-    rows = quality.customer_recent_replies(
-        ctx.con.table("mart_survey_replies"), ctx.con.table("stg_surveys"), ctx.customer_id
-    ).to_pyarrow()
     return [
         {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
         for r in rows.to_pylist()
@@ -191,12 +189,6 @@ def select(
     console.print(text("quality.select_written", lang, n=selected.num_rows, file=target))
 
 
-def _mart(con, name: str) -> pa.Table:
-    if name not in set(con.list_tables()):
-        raise InputFileError(f"{name}: not in the warehouse; run `touchpoint run` first")
-    return con.table(name).to_pyarrow()
-
-
 def _mart_columns(names: tuple[str, ...], lang: str) -> list[Column]:
     def cell(value) -> str:
         if isinstance(value, float):
@@ -234,7 +226,7 @@ def csat(
     """Reply rates, unclassified share and CSAT (plain with Wilson interval, and weighted)."""
     with open_warehouse(warehouse) as con:
         if by_contact_channel:
-            result = _mart(con, "mart_survey_reply_rates")
+            result = quality.reply_rates(con)
             shown = (
                 "survey_channel",
                 "strategy_id",
@@ -247,7 +239,7 @@ def csat(
                 "csat_high",
             )
         else:
-            result = _mart(con, "mart_survey_satisfaction")
+            result = quality.satisfaction_by_month(con)
             shown = (
                 "survey_channel",
                 "month",
@@ -278,10 +270,10 @@ def peak_end(
     """The peak-end model's effects, or the channels, businesses and nodes of bad peaks."""
     with open_warehouse(warehouse) as con:
         if sources:
-            result = _mart(con, "mart_peak_end_sources")
+            result = quality.bad_peak_places(con)
             shown = ("dimension", "value", "n_contacts", "bad_peak_share", "csat", "csat_bad_peak")
         else:
-            result = _mart(con, "mart_peak_end_effects")
+            result = quality.peak_end_effects(con)
             shown = (
                 "term",
                 "coefficient",

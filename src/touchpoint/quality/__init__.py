@@ -35,6 +35,15 @@ from touchpoint.quality._peak_end import (
     contact_peaks,
     peak_end_frame,
 )
+from touchpoint.quality._queries import (
+    MIN_CONTACTS,
+    bad_peak_places,
+    customer_surveys,
+    peak_end_effects,
+    reply_rates,
+    satisfaction_by_month,
+    satisfaction_overall,
+)
 from touchpoint.quality._satisfaction import (
     REPLY_FEATURES,
     UNCLASSIFIED,
@@ -72,6 +81,13 @@ STEPS = (
 )
 
 __all__ = [
+    "MIN_CONTACTS",
+    "bad_peak_places",
+    "customer_surveys",
+    "peak_end_effects",
+    "reply_rates",
+    "satisfaction_by_month",
+    "satisfaction_overall",
     "EFFECTS_MART",
     "INPUTS",
     "OUTPUTS",

@@ -42,6 +42,7 @@ from touchpoint.segments._model import CustomerSegmenter
 from touchpoint.segments._profiles import describe, name_segments
 from touchpoint.segments._queries import (
     customer_behaviour,
+    lifecycle_counts,
     lifecycle_summary,
     lifecycle_transitions_latest,
     segment_migration,
@@ -77,6 +78,7 @@ __all__ = [
     "build",
     "build_lifecycle",
     "customer_behaviour",
+    "lifecycle_counts",
     "lifecycle_summary",
     "lifecycle_transitions_latest",
     "segment_migration",

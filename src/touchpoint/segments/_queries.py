@@ -77,6 +77,32 @@ def lifecycle_summary(
     return pa.Table.from_pylist(rows)
 
 
+def lifecycle_counts(
+    con: ibis.BaseBackend, settings: LifecycleSettings, lang: str = "en"
+) -> pa.Table:
+    """Customers per month and stage, in rule order within a month, with the stage's name."""
+    t = require_table(con, LIFECYCLE_MART)
+    counts = {
+        (r["month"], r["stage"]): r["n"]
+        for r in to_rows(t.group_by(["month", "stage"]).agg(n=ibis._.count()).to_pyarrow())
+    }
+    rows = [
+        {
+            "month": month,
+            "stage": stage,
+            "name": getattr(settings.stages[stage], f"name_{lang}"),
+            "n": counts[month, stage],
+        }
+        for month in sorted({m for m, _ in counts})
+        for stage in STAGES
+        if (month, stage) in counts
+    ]
+    schema = pa.schema(
+        [("month", pa.date32()), ("stage", pa.string()), ("name", pa.string()), ("n", pa.int64())]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
 def lifecycle_transitions_latest(con: ibis.BaseBackend) -> pa.Table:
     """The stage flows from the second-to-last month into the last."""
     t = require_table(con, TRANSITIONS_MART)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 
 from touchpoint import churn, segments
+from touchpoint.labels import to_frame
 from touchpoint.report.blocks import Block, Figure, Markdown, Table
-from touchpoint.report.context import ReportContext, Section, as_frame
+from touchpoint.report.context import ReportContext, Section
+
+
+def _present(ctx: ReportContext, *marts: str) -> bool:
+    return all(ctx.table(m) is not None for m in marts)
 
 
 def _segments(ctx: ReportContext) -> list[Block]:
-    profiles = ctx.table(segments.PROFILES_MART).pipe(as_frame).sort_values("segment")
+    profiles = to_frame(segments.segment_profiles(ctx.con, ctx.lang))
     if profiles.empty:
         return [Markdown(ctx.t("behaviour.no_segments"))]
-    lang = ctx.lang
-    frame = profiles.assign(
-        name=profiles[f"name_{lang}"], description=profiles[f"description_{lang}"]
-    )
     blocks: list[Block] = [
         Markdown(ctx.t("behaviour.segments_intro", k=len(profiles))),
         Table(
-            frame[
+            profiles[
                 [
                     "segment",
                     "name",
@@ -49,32 +51,11 @@ def _segments(ctx: ReportContext) -> list[Block]:
             },
         ),
     ]
-    migration = ctx.table(segments.MIGRATION_MART)
-    if migration is not None:
-        m = migration.pipe(as_frame)
-        if not m.empty:
-            last = m[m.to_month == m.to_month.max()]
-            names = dict(zip(frame.segment, frame.name, strict=True))
-            matrix = last.pivot_table(
-                index="from_segment", columns="to_segment", values="share", fill_value=0.0
-            )
-            matrix.index = [names.get(i, i) for i in matrix.index]
-            matrix.columns = [names.get(i, i) for i in matrix.columns]
-            figure = px.imshow(
-                matrix,
-                text_auto=".0%",
-                color_continuous_scale="Blues",
-                title=ctx.t("behaviour.chart_migration"),
-                labels={
-                    "x": ctx.t("behaviour.col_to"),
-                    "y": ctx.t("behaviour.col_from"),
-                    "color": ctx.t("behaviour.col_share"),
-                },
-            )
-            blocks.append(Figure(figure, height=460))
-    stability = ctx.table(segments.STABILITY_MART)
-    if stability is not None:
-        s = stability.pipe(as_frame)
+    names = dict(zip(profiles.segment, profiles.name, strict=True))
+    if _present(ctx, segments.MIGRATION_MART):
+        blocks += _migration(ctx, to_frame(segments.segment_migration(ctx.con)), names)
+    if _present(ctx, segments.STABILITY_MART):
+        s = to_frame(segments.segment_stability(ctx.con))
         if not s.empty:
             blocks.append(
                 Markdown(
@@ -88,75 +69,75 @@ def _segments(ctx: ReportContext) -> list[Block]:
     return blocks
 
 
-def _lifecycle(ctx: ReportContext) -> list[Block]:
-    stages = ctx.table(segments.LIFECYCLE_MART)
-    if stages is None:
+def _migration(ctx: ReportContext, latest: pd.DataFrame, names: dict) -> list[Block]:
+    """The heat map of the latest month's migration between segments."""
+    if latest.empty:
         return []
-    counts = stages.group_by(["month", "stage"]).agg(n=stages.count()).pipe(as_frame)
-    if counts.empty:
+    matrix = latest.pivot_table(
+        index="from_segment", columns="to_segment", values="share", fill_value=0.0
+    )
+    matrix.index = [names.get(i, i) for i in matrix.index]
+    matrix.columns = [names.get(i, i) for i in matrix.columns]
+    figure = px.imshow(
+        matrix,
+        text_auto=".0%",
+        color_continuous_scale="Blues",
+        title=ctx.t("behaviour.chart_migration"),
+        labels={
+            "x": ctx.t("behaviour.col_to"),
+            "y": ctx.t("behaviour.col_from"),
+            "color": ctx.t("behaviour.col_share"),
+        },
+    )
+    return [Figure(figure, height=460)]
+
+
+def _lifecycle(ctx: ReportContext) -> list[Block]:
+    if not _present(ctx, segments.LIFECYCLE_MART):
         return []
     settings = segments.lifecycle_settings_from_config(ctx.config)
-    names = {s: getattr(settings.stages[s], f"name_{ctx.lang}") for s in segments.STAGES}
-    counts["stage_name"] = counts.stage.map(names)
+    counts = to_frame(segments.lifecycle_counts(ctx.con, settings, ctx.lang))
+    if counts.empty:
+        return []
+    stage_order = [getattr(settings.stages[s], f"name_{ctx.lang}") for s in segments.STAGES]
     figure = px.bar(
-        counts.sort_values("month"),
+        counts,
         x="month",
         y="n",
-        color="stage_name",
-        category_orders={"stage_name": [names[s] for s in segments.STAGES]},
+        color="name",
+        category_orders={"name": stage_order},
         title=ctx.t("behaviour.chart_stages"),
         labels={
             "month": ctx.t("behaviour.col_month"),
             "n": ctx.t("behaviour.col_customers"),
-            "stage_name": ctx.t("behaviour.col_stage"),
+            "name": ctx.t("behaviour.col_stage"),
         },
     )
     figure.update_xaxes(tickformat="%Y-%m", dtick="M1")
-    last = counts[counts.month == counts.month.max()].set_index("stage")
-    table = pd.DataFrame(
-        {
-            "stage": [names[s] for s in segments.STAGES],
-            "n": [int(last.n.get(s, 0)) for s in segments.STAGES],
-            "action": [getattr(settings.stages[s], f"action_{ctx.lang}") for s in segments.STAGES],
-        }
-    )
+    latest = to_frame(segments.lifecycle_summary(ctx.con, settings, ctx.lang))
     return [
         Markdown(ctx.t("behaviour.lifecycle_intro")),
         Figure(figure, height=420),
         Table(
-            table,
+            latest[["name", "n_customers", "action"]],
             column_labels={
-                "stage": ctx.t("behaviour.col_stage"),
-                "n": ctx.t("behaviour.col_customers"),
+                "name": ctx.t("behaviour.col_stage"),
+                "n_customers": ctx.t("behaviour.col_customers"),
                 "action": ctx.t("behaviour.col_action"),
             },
-            formats={"n": ctx.number},
+            formats={"n_customers": ctx.number},
         ),
     ]
 
 
 def _churn(ctx: ReportContext) -> list[Block]:
-    scores = ctx.table(churn.SCORES_MART)
-    evaluation = ctx.table(churn.EVALUATION_MART)
     blocks: list[Block] = []
-    if evaluation is not None:
-        e = evaluation.pipe(as_frame)
-        e = e[e.roc_auc.notna()] if "roc_auc" in e else e.iloc[0:0]
+    if _present(ctx, churn.EVALUATION_MART):
+        e = to_frame(churn.churn_evaluation(ctx.con))
         if not e.empty:
             blocks.append(
                 Table(
-                    e[
-                        [
-                            "model",
-                            "test_month",
-                            "n",
-                            "n_churners",
-                            "roc_auc",
-                            "pr_auc",
-                            "top_decile_lift",
-                            "calibration_error",
-                        ]
-                    ],
+                    e,
                     column_labels={
                         "model": ctx.t("behaviour.col_model"),
                         "test_month": ctx.t("behaviour.col_test_month"),
@@ -177,36 +158,20 @@ def _churn(ctx: ReportContext) -> list[Block]:
                     },
                 )
             )
-    if scores is None:
+    if not _present(ctx, churn.SCORES_MART):
         return blocks
-    s = scores.pipe(as_frame)
-    if s.empty:
+    risk = to_frame(churn.risk_histogram(ctx.con))
+    if risk.empty:
         return blocks
+    blocks.append(Figure(_risk_figure(ctx, risk), height=380))
     settings = churn.churn_settings_from_config(ctx.config)
-    figure = px.histogram(
-        s,
-        x="churn_probability",
-        nbins=40,
-        title=ctx.t("behaviour.chart_risk"),
-        labels={"churn_probability": ctx.t("behaviour.col_risk")},
-    )
-    reasons = s.reason_1.dropna()
-    reasons = reasons[reasons.isin(list(settings.reasons))]
-    blocks.append(Figure(figure, height=380))
-    if len(reasons):
-        counts = reasons.value_counts().rename_axis("reason").reset_index(name="n")
-        counts["name"] = counts.reason.map(
-            lambda r: getattr(settings.reasons[r], f"name_{ctx.lang}")
-        )
-        counts["controllable"] = counts.reason.map(
-            lambda r: (
-                ctx.t("behaviour.yes")
-                if settings.reasons[r].controllable
-                else ctx.t("behaviour.no")
-            )
+    reasons = to_frame(churn.reason_counts(ctx.con, settings, ctx.lang))
+    if not reasons.empty:
+        reasons["controllable"] = reasons.controllable.map(
+            lambda c: ctx.t("behaviour.yes") if c else ctx.t("behaviour.no")
         )
         bar = px.bar(
-            counts,
+            reasons,
             x="name",
             y="n",
             color="controllable",
@@ -218,34 +183,52 @@ def _churn(ctx: ReportContext) -> list[Block]:
             },
         )
         blocks.append(Figure(bar, height=380))
-    calibration = ctx.table(churn.CALIBRATION_MART)
-    if calibration is not None:
-        c = calibration.pipe(as_frame)
+    if _present(ctx, churn.CALIBRATION_MART):
+        c = to_frame(churn.churn_calibration(ctx.con))
         if not c.empty:
-            line = px.line(
-                c,
-                x="mean_predicted",
-                y="observed_rate",
-                markers=True,
-                title=ctx.t("behaviour.chart_calibration"),
-                labels={
-                    "mean_predicted": ctx.t("behaviour.col_predicted"),
-                    "observed_rate": ctx.t("behaviour.col_observed"),
-                },
-            )
-            top = float(max(c.mean_predicted.max(), c.observed_rate.max()))
-            line.add_shape(
-                type="line", x0=0, y0=0, x1=top, y1=top, line={"dash": "dot", "color": "grey"}
-            )
-            blocks.append(Figure(line, height=380))
+            blocks.append(Figure(_calibration_figure(ctx, c), height=380))
     return blocks
+
+
+def _risk_figure(ctx: ReportContext, risk: pd.DataFrame) -> go.Figure:
+    """The histogram of churn probability, from the warehouse's counts per band."""
+    figure = go.Figure(
+        go.Bar(
+            x=(risk.bin_start + risk.bin_end) / 2,
+            y=risk.n,
+            width=(risk.bin_end - risk.bin_start),
+        )
+    )
+    figure.update_layout(
+        title=ctx.t("behaviour.chart_risk"),
+        xaxis_title=ctx.t("behaviour.col_risk"),
+        yaxis_title=ctx.t("behaviour.col_customers"),
+        bargap=0,
+    )
+    return figure
+
+
+def _calibration_figure(ctx: ReportContext, c: pd.DataFrame) -> go.Figure:
+    line = px.line(
+        c,
+        x="mean_predicted",
+        y="observed_rate",
+        markers=True,
+        title=ctx.t("behaviour.chart_calibration"),
+        labels={
+            "mean_predicted": ctx.t("behaviour.col_predicted"),
+            "observed_rate": ctx.t("behaviour.col_observed"),
+        },
+    )
+    top = float(max(c.mean_predicted.max(), c.observed_rate.max()))
+    line.add_shape(type="line", x0=0, y0=0, x1=top, y1=top, line={"dash": "dot", "color": "grey"})
+    return line
 
 
 def _value(ctx: ReportContext) -> list[Block]:
     blocks: list[Block] = []
-    value = ctx.table(churn.SEGMENT_VALUE_MART)
-    if value is not None:
-        v = value.pipe(as_frame).sort_values("segment")
+    if _present(ctx, churn.SEGMENT_VALUE_MART):
+        v = to_frame(churn.segment_value_rows(ctx.con))
         if not v.empty:
             blocks.append(Markdown(ctx.t("behaviour.value_intro")))
             blocks.append(
@@ -279,51 +262,49 @@ def _value(ctx: ReportContext) -> list[Block]:
                     },
                 )
             )
-    orders = ctx.table(churn.WORK_ORDERS_MART)
-    if orders is not None:
-        o = orders.filter(orders.within_budget).order_by("rank").pipe(as_frame)
+    if _present(ctx, churn.WORK_ORDERS_MART):
+        settings = churn.churn_settings_from_config(ctx.config)
+        o = to_frame(churn.retention_work_orders(ctx.con, settings, lang=ctx.lang))
         if not o.empty:
-            settings = churn.churn_settings_from_config(ctx.config)
-            o["reason"] = o.action_reason.map(
-                lambda r: getattr(settings.reasons[r], f"name_{ctx.lang}")
-            )
-            o["hint"] = o[f"hint_{ctx.lang}"]
-            blocks.append(
-                Markdown(
-                    ctx.t(
-                        "behaviour.orders_intro",
-                        n=ctx.number(len(o)),
-                        loss=ctx.number(float(o.expected_loss_yuan.sum())),
-                        cost=ctx.number(float(o.cumulative_cost_yuan.max())),
-                    )
-                )
-            )
-            blocks.append(
-                Table(
-                    o.head(15)[
-                        [
-                            "rank",
-                            "customer_id",
-                            "segment_name",
-                            "churn_probability",
-                            "expected_loss_yuan",
-                            "reason",
-                            "hint",
-                        ]
-                    ],
-                    column_labels={
-                        "rank": "#",
-                        "customer_id": ctx.t("behaviour.col_customer"),
-                        "segment_name": ctx.t("behaviour.col_segment"),
-                        "churn_probability": ctx.t("behaviour.col_risk"),
-                        "expected_loss_yuan": ctx.t("behaviour.col_loss"),
-                        "reason": ctx.t("behaviour.col_reason"),
-                        "hint": ctx.t("behaviour.col_hint"),
-                    },
-                    formats={"churn_probability": ctx.percent, "expected_loss_yuan": ctx.number},
-                )
-            )
+            blocks += _work_orders(ctx, o)
     return blocks
+
+
+def _work_orders(ctx: ReportContext, o: pd.DataFrame) -> list[Block]:
+    """The retention work orders within the budget: how many, the loss at stake, the top 15."""
+    return [
+        Markdown(
+            ctx.t(
+                "behaviour.orders_intro",
+                n=ctx.number(len(o)),
+                loss=ctx.number(float(o.expected_loss_yuan.sum())),
+                cost=ctx.number(float(o.cumulative_cost_yuan.max())),
+            )
+        ),
+        Table(
+            o.head(15)[
+                [
+                    "rank",
+                    "customer_id",
+                    "segment_name",
+                    "churn_probability",
+                    "expected_loss_yuan",
+                    "reason",
+                    "hint",
+                ]
+            ],
+            column_labels={
+                "rank": "#",
+                "customer_id": ctx.t("behaviour.col_customer"),
+                "segment_name": ctx.t("behaviour.col_segment"),
+                "churn_probability": ctx.t("behaviour.col_risk"),
+                "expected_loss_yuan": ctx.t("behaviour.col_loss"),
+                "reason": ctx.t("behaviour.col_reason"),
+                "hint": ctx.t("behaviour.col_hint"),
+            },
+            formats={"churn_probability": ctx.percent, "expected_loss_yuan": ctx.number},
+        ),
+    ]
 
 
 def build(ctx: ReportContext) -> list[Block]:
