@@ -2,7 +2,7 @@
 those whose inputs exist, and write their tables to the warehouse.
 
 How a new capability registers
-------------------------------
+A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``); nothing outside it changes.
 A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``), and one line here.
 
 1. In ``src/touchpoint/churn/__init__.py``, declare its steps as a tuple named ``STEPS``::
@@ -26,17 +26,16 @@ from touchpoint.pipeline._spark_settings import SparkSettings, spark_settings_fr
    of them, every time (a table that exists only sometimes belongs to a step of its own, with
    the table it depends on as a required input). The order of ``STEPS`` does not matter: the
    pipeline runs a step after every step that writes one of its inputs or optional inputs.
-2. Add the package to :data:`~touchpoint.pipeline.registry.CAPABILITIES` in
-   ``pipeline/registry.py``: one line, ``"touchpoint.churn",``.
-3. Describe every table the steps write in ``src/touchpoint/churn/marts.yaml``: its grain,
+2. Describe every table the steps write in ``src/touchpoint/churn/marts.yaml``: its grain,
    key columns, each column with its type and a one-line meaning, and its invariants
    (``not_null``, ``accepted_values``, ``expressions`` in the tag-rule language); see
    ``channels/marts.yaml`` and :mod:`touchpoint.capability`. The common test
    ``tests/pipeline/test_marts_common.py`` then runs the new steps on the shared simulated
    world, checks each table against its contract and compiles the steps for Spark, with no
-   test to write for it; regenerate ``docs/marts.md`` with
+   test to write for it (the ``marts.yaml`` is also what makes the package a capability: the
+   registry finds it, no list to edit); regenerate ``docs/marts.md`` with
    ``python -m touchpoint.pipeline.doc --write``.
-4. Settings, if any: a model deriving from :class:`~touchpoint.config.SectionSettings` (types
+3. Settings, if any: a model deriving from :class:`~touchpoint.config.SectionSettings` (types
    and limits, no default values; class variables ``SECTION = "churn"`` and
    ``DEFAULTS_PATH = Path(__file__).parent / "defaults.yaml"``) with the defaults in
    ``churn/defaults.yaml`` under ``churn:``, and one

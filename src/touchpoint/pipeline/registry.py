@@ -1,7 +1,8 @@
 """The registry of capabilities, and the order their steps run in.
 
-:data:`CAPABILITIES` names every analytics package, one line each; the pipeline imports each
-and reads its ``STEPS``. :func:`order_steps` then sorts the steps from what they read and write
+:data:`CAPABILITIES` is every analytics package, found rather than listed: a sub-package of
+``touchpoint`` with a ``marts.yaml`` beside its ``__init__`` (the contract of the tables its
+steps write). The pipeline imports each and reads its ``STEPS``. :func:`order_steps` then sorts the steps from what they read and write
 (a topological sort; among steps free to run, the one registered first goes first, so the order
 is the same on every run), and refuses a table that two steps write, a table that no step
 writes and no source provides, and a cycle, each in one line.
@@ -11,26 +12,37 @@ from __future__ import annotations
 
 import heapq
 import importlib
+import pkgutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
+import touchpoint
 from touchpoint.capability import Step
 from touchpoint.config import Config, check_sections
 from touchpoint.contract import ENTITIES
 from touchpoint.errors import PipelineError
 
-#: The analytics capabilities, one package each (its ``STEPS`` and ``marts.yaml`` are read).
-CAPABILITIES: tuple[str, ...] = (
-    "touchpoint.channels",
-    "touchpoint.ivr",
-    "touchpoint.customers",
-    "touchpoint.tags",
-    "touchpoint.churn",
-    "touchpoint.quality",
-    "touchpoint.segments",
-)
+
+def discover_capabilities() -> tuple[str, ...]:
+    """The packages of :data:`CAPABILITIES`, by name: a new capability needs no line here.
+
+    >>> discover_capabilities()[:2]
+    ('touchpoint.channels', 'touchpoint.churn')
+    """
+    root = Path(touchpoint.__file__).parent
+    return tuple(
+        f"touchpoint.{module.name}"
+        for module in sorted(pkgutil.iter_modules([str(root)]), key=lambda m: m.name)
+        if module.ispkg and (root / module.name / "marts.yaml").is_file()
+    )
+
+
+#: The analytics capabilities, one package each (its ``STEPS`` and ``marts.yaml`` are read);
+#: in name order, which is the order steps free to run at once run in.
+CAPABILITIES: tuple[str, ...] = discover_capabilities()
 
 #: Tables ingest provides (``stg_*``, one per source entity of the data contract).
 SOURCE_TABLES: frozenset[str] = frozenset(entity.table for entity in ENTITIES.values())
