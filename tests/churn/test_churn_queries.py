@@ -38,11 +38,22 @@ def con():
 
 def test_risk_histogram_counts_each_band_and_puts_one_in_the_last(con):
     rows = to_rows(churn.risk_histogram(con, bins=10))
-    assert [(r["bin_start"], r["bin_end"], r["n"]) for r in rows] == [
+    assert [(round(r["bin_start"], 9), round(r["bin_end"], 9), r["n"]) for r in rows] == [
         (0.0, 0.1, 2),
         (0.5, 0.6, 1),
         (0.9, 1.0, 2),  # 0.95 and exactly 1.0
     ]
+
+
+def test_risk_histogram_spans_zero_to_the_highest_probability():
+    con = ibis.duckdb.connect()
+    scores = pd.DataFrame(
+        {"customer_id": list("abcd"), "churn_probability": [0.0, 0.01, 0.03, 0.04]}
+    )
+    con.create_table(churn.SCORES_MART, scores)
+    rows = to_rows(churn.risk_histogram(con, bins=4))  # bands of 0.01 up to 0.04
+    assert [(round(r["bin_start"], 9), r["n"]) for r in rows] == [(0.0, 1), (0.01, 1), (0.03, 2)]
+    assert rows[-1]["bin_end"] == pytest.approx(0.04)
 
 
 def test_reason_counts_keep_the_taxonomy_most_frequent_first(con):

@@ -54,11 +54,15 @@ from touchpoint.churn._model import ChurnClassifier, logistic_baseline
 from touchpoint.churn._predict import ChurnDataError, ChurnRun, predict_churn, score_with_reasons
 from touchpoint.churn._queries import (
     churn_calibration,
+    churn_drivers,
     churn_evaluation,
     customer_churn,
+    lift_by_decile,
     reason_counts,
+    retention_curves,
     risk_histogram,
     segment_value_rows,
+    top_risks,
 )
 from touchpoint.churn._reasons import driver_summary, reason_contributions, top_reasons
 from touchpoint.churn._retention_build import (
@@ -97,7 +101,11 @@ from touchpoint.churn._value import (
 
 __all__ = [
     "churn_calibration",
+    "churn_drivers",
     "churn_evaluation",
+    "lift_by_decile",
+    "retention_curves",
+    "top_risks",
     "customer_churn",
     "reason_counts",
     "risk_histogram",

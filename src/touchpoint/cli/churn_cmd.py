@@ -12,11 +12,16 @@ from rich.table import Table
 
 from touchpoint.churn import (
     ShiftedBetaGeometric,
+    churn_drivers,
+    churn_evaluation,
     churn_settings_from_config,
     evaluate_file,
+    lift_by_decile,
     read_cohort_table,
+    retention_curves,
     retention_work_orders,
     segment_value_rows,
+    top_risks,
 )
 from touchpoint.cli.app import (
     ConfigOption,
@@ -222,6 +227,158 @@ def work_orders_cmd(
     )
     if out is not None and not as_json:
         console.print(t["wo_written"].format(n=result.num_rows, out=out))
+
+
+@churn_app.command("scores")
+def scores_cmd(
+    top: Annotated[int, typer.Option("--top", min=1, help="How many customers.")] = 20,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Only customers whose first reason is this.")
+    ] = None,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """The customers most at risk of leaving next month, with their reasons."""
+    settings = churn_settings_from_config(load_config(config))
+    if reason is not None and reason not in settings.reasons:
+        raise typer.BadParameter(
+            f"unknown reason {reason!r}; one of {', '.join(settings.reasons)}",
+            param_hint="--reason",
+        )
+    with open_warehouse(warehouse) as con:
+        result = top_risks(con, settings, lang, top, reason)
+    t = _labels(lang)
+    show_rows(
+        result,
+        [
+            Column("risk_rank", t["wo_rank"], justify="right"),
+            Column("customer_id", t["wo_customer"]),
+            Column("churn_probability", t["wo_risk"], percent_cell(lang), "right"),
+            Column("risk_decile", t["decile"], justify="right"),
+            Column("reasons", t["reasons"]),
+        ],
+        lang=lang,
+        as_json=as_json,
+        csv=csv,
+    )
+
+
+@churn_app.command("evaluation")
+def evaluation_cmd(
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """The churn model and its baseline measured on the held-out month, and lift per tenth."""
+    with open_warehouse(warehouse) as con:
+        result = churn_evaluation(con)
+        lift = lift_by_decile(con) if not as_json and not csv else None
+    t = _labels(lang)
+    three = number_cell(lang, 3)
+    show_rows(
+        result,
+        [
+            Column("model", t["model_name"]),
+            Column("test_month", t["test_month"]),
+            Column("n", t["customers"], justify="right"),
+            Column("n_churners", t["churners"], justify="right"),
+            Column("roc_auc", t["roc_auc"], three, "right"),
+            Column("pr_auc", t["pr_auc"], three, "right"),
+            Column("top_decile_lift", t["top_decile_lift"], three, "right"),
+            Column("calibration_error", t["calibration_error"], three, "right"),
+        ],
+        lang=lang,
+        as_json=as_json,
+        csv=csv,
+    )
+    if lift is not None and lift.num_rows:
+        show_rows(
+            lift,
+            [
+                Column("decile", t["decile"], justify="right"),
+                Column("n", t["customers"], justify="right"),
+                Column("observed_rate", t["observed_rate"], percent_cell(lang), "right"),
+                Column("lift", t["lift"], number_cell(lang, 2), "right"),
+            ],
+            lang=lang,
+        )
+
+
+@churn_app.command("drivers")
+def drivers_cmd(
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """The churn model's features, strongest first, with the reason each counts towards."""
+    reasons = churn_settings_from_config(load_config(config)).reasons
+    with open_warehouse(warehouse) as con:
+        result = churn_drivers(con)
+    t = _labels(lang)
+
+    def reason_name(value, _row) -> str:
+        return getattr(reasons[value], f"name_{lang}") if value in reasons else "–"
+
+    def direction(value, row) -> str:
+        if row.get("top_value") is not None:
+            return t["value"].format(value=row["top_value"])
+        if value is None:
+            return ""
+        return t["more"] if value > 0 else t["less"]
+
+    show_rows(
+        result,
+        [
+            Column("rank", t["wo_rank"], justify="right"),
+            Column("feature", t["feature"]),
+            Column("reason", t["wo_reason"], reason_name),
+            Column("mean_abs_contribution", t["strength"], number_cell(lang, 3), "right"),
+            Column("direction", t["direction"], direction),
+        ],
+        lang=lang,
+        as_json=as_json,
+        csv=csv,
+    )
+
+
+@retention_app.command("curves")
+def curves_cmd(
+    cohort: Annotated[
+        str | None, typer.Option("--cohort", help="Only this join year (e.g. 2024).")
+    ] = None,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    warehouse: WarehouseOption = None,
+    lang: LangOption = "en",
+    config: ConfigOption = None,
+) -> None:
+    """Kaplan–Meier retention of each join-year cohort by month of tenure, with its interval."""
+    with open_warehouse(warehouse) as con:
+        result = retention_curves(con, cohort)
+    t = _labels(lang)
+    pct = percent_cell(lang)
+    show_rows(
+        result,
+        [
+            Column("cohort", t["cohort"]),
+            Column("period", t["tenure_month"], justify="right"),
+            Column("n_at_risk", t["at_risk"], justify="right"),
+            Column("n_left", t["left"], justify="right"),
+            Column("survival", t["survival_km"], pct, "right"),
+            Column("survival_low", t["low"], pct, "right"),
+            Column("survival_high", t["high"], pct, "right"),
+        ],
+        lang=lang,
+        as_json=as_json,
+        csv=csv,
+    )
 
 
 @retention_app.command("value")

@@ -7,9 +7,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from touchpoint import churn, segments
-from touchpoint.labels import to_frame
+from touchpoint.labels import to_frame, to_rows
 from touchpoint.report.blocks import Block, Figure, Markdown, Table
 from touchpoint.report.context import ReportContext, Section
+
+#: Join-year cohorts drawn in the retention chart (the latest ones).
+COHORTS_SHOWN = 6
 
 
 def _present(ctx: ReportContext, *marts: str) -> bool:
@@ -187,7 +190,77 @@ def _churn(ctx: ReportContext) -> list[Block]:
         c = to_frame(churn.churn_calibration(ctx.con))
         if not c.empty:
             blocks.append(Figure(_calibration_figure(ctx, c), height=380))
+            blocks.append(Figure(_lift_figure(ctx, to_frame(churn.lift_by_decile(ctx.con))), 340))
     return blocks
+
+
+def _lift_figure(ctx: ReportContext, lift: pd.DataFrame) -> go.Figure:
+    """Lift per tenth of the held-out month's customers, the most at risk first."""
+    figure = px.bar(
+        lift,
+        x="decile",
+        y="lift",
+        title=ctx.t("behaviour.chart_lift"),
+        labels={"decile": ctx.t("behaviour.col_decile"), "lift": ctx.t("behaviour.col_lift_x")},
+    )
+    figure.add_hline(y=1, line_dash="dot", line_color="grey")
+    figure.update_xaxes(dtick=1)
+    return figure
+
+
+def _retention(ctx: ReportContext) -> list[Block]:
+    """Kaplan–Meier retention of the latest join-year cohorts by month of tenure."""
+    if not _present(ctx, churn.CURVES_MART):
+        return []
+    curves = to_frame(churn.retention_curves(ctx.con))
+    if curves.empty:
+        return []
+    latest = sorted(curves.cohort.unique())[-COHORTS_SHOWN:]
+    curves = curves[curves.cohort.isin(latest)]
+    figure = px.line(
+        curves,
+        x="period",
+        y="survival",
+        color="cohort",
+        title=ctx.t("behaviour.chart_cohorts", n=len(latest)),
+        labels={
+            "period": ctx.t("behaviour.col_tenure"),
+            "survival": ctx.t("behaviour.col_survival"),
+            "cohort": ctx.t("behaviour.col_cohort"),
+        },
+    )
+    figure.update_yaxes(tickformat=".0%")
+    return [Figure(figure, height=400)]
+
+
+def _stage_flows(ctx: ReportContext) -> list[Block]:
+    """How customers moved between lifecycle stages into the latest month."""
+    if not _present(ctx, segments.TRANSITIONS_MART):
+        return []
+    flows = to_frame(segments.lifecycle_transitions_latest(ctx.con))
+    if flows.empty:
+        return []
+    settings = segments.lifecycle_settings_from_config(ctx.config)
+    names = {s: getattr(settings.stages[s], f"name_{ctx.lang}") for s in segments.STAGES}
+    matrix = flows.pivot_table(
+        index="from_stage", columns="to_stage", values="share", fill_value=0.0
+    )
+    order = [s for s in segments.STAGES if s in matrix.index or s in matrix.columns]
+    matrix = matrix.reindex(index=order, columns=order, fill_value=0.0)
+    matrix.index = [names[s] for s in matrix.index]
+    matrix.columns = [names[s] for s in matrix.columns]
+    figure = px.imshow(
+        matrix,
+        text_auto=".0%",
+        color_continuous_scale="Greens",
+        title=ctx.t("behaviour.chart_flows"),
+        labels={
+            "x": ctx.t("behaviour.col_to_stage"),
+            "y": ctx.t("behaviour.col_from_stage"),
+            "color": ctx.t("behaviour.col_share"),
+        },
+    )
+    return [Figure(figure, height=440)]
 
 
 def _risk_figure(ctx: ReportContext, risk: pd.DataFrame) -> go.Figure:
@@ -230,6 +303,7 @@ def _value(ctx: ReportContext) -> list[Block]:
     if _present(ctx, churn.SEGMENT_VALUE_MART):
         v = to_frame(churn.segment_value_rows(ctx.con))
         if not v.empty:
+            v["segment_name"] = _segment_names(ctx, v.segment, v.segment_name)
             blocks.append(Markdown(ctx.t("behaviour.value_intro")))
             blocks.append(
                 Table(
@@ -266,8 +340,16 @@ def _value(ctx: ReportContext) -> list[Block]:
         settings = churn.churn_settings_from_config(ctx.config)
         o = to_frame(churn.retention_work_orders(ctx.con, settings, lang=ctx.lang))
         if not o.empty:
+            o["segment_name"] = _segment_names(ctx, o.segment, o.segment_name)
             blocks += _work_orders(ctx, o)
     return blocks
+
+
+def _segment_names(ctx: ReportContext, ids: pd.Series, fallback: pd.Series) -> list[str]:
+    """Each segment's name in the report's language (the marts carry the kind's id)."""
+    profiles = to_rows(segments.segment_profiles(ctx.con, ctx.lang))
+    names = {p["segment"]: p["name"] for p in profiles}
+    return [names.get(i, f) for i, f in zip(ids, fallback, strict=True)]
 
 
 def _work_orders(ctx: ReportContext, o: pd.DataFrame) -> list[Block]:
@@ -308,7 +390,14 @@ def _work_orders(ctx: ReportContext, o: pd.DataFrame) -> list[Block]:
 
 
 def build(ctx: ReportContext) -> list[Block]:
-    return [*_segments(ctx), *_lifecycle(ctx), *_churn(ctx), *_value(ctx)]
+    return [
+        *_segments(ctx),
+        *_lifecycle(ctx),
+        *_stage_flows(ctx),
+        *_churn(ctx),
+        *_retention(ctx),
+        *_value(ctx),
+    ]
 
 
 SECTION = Section(id="behaviour", order=65, build=build, requires=(segments.PROFILES_MART,))
