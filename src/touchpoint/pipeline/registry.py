@@ -30,6 +30,7 @@ CAPABILITIES: tuple[str, ...] = (
     "touchpoint.churn",
     "touchpoint.quality",
     "touchpoint.segments",
+    "touchpoint.capacity",
 )
 
 #: Tables ingest provides (``stg_*``, one per source entity of the data contract).

@@ -17,9 +17,11 @@ the contract's tables; :mod:`.truth` keeps what was planted.
 """
 
 from touchpoint.simulate.params import SimParams, load_params
+from touchpoint.simulate.tables import SIMULATED_ENTITIES
 from touchpoint.simulate.world import SimulationResult, continue_world, read_work_orders, simulate
 
 __all__ = [
+    "SIMULATED_ENTITIES",
     "SimParams",
     "SimulationResult",
     "continue_world",

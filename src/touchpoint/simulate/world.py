@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 import yaml
 
 from touchpoint.config import Config, load_config
-from touchpoint.contract import ENTITIES
 from touchpoint.errors import ConfigError, InputFileError
 from touchpoint.simulate.chunk import (
     ACTIONS,
@@ -35,7 +34,7 @@ from touchpoint.simulate.chunk import (
 from touchpoint.simulate.menu import build_menu
 from touchpoint.simulate.params import SimParams, load_params
 from touchpoint.simulate.population import month_bounds
-from touchpoint.simulate.tables import chunk_tables, contract_table
+from touchpoint.simulate.tables import SIMULATED_ENTITIES, chunk_tables, contract_table
 from touchpoint.simulate.timing import HOUR_US
 from touchpoint.simulate.truth import Realised
 
@@ -139,7 +138,7 @@ def simulate(
         shutil.rmtree(truth_dir)
     (truth_dir / "state").mkdir(parents=True)
     suffix = "parquet" if file_format == "parquet" else "csv"
-    files = {name: out / f"{name}.{suffix}" for name in ENTITIES}
+    files = {name: out / f"{name}.{suffix}" for name in SIMULATED_ENTITIES}
     businesses = list(params.contacts.needs_per_month)
     size = params.chunk_size
 
@@ -503,7 +502,7 @@ def continue_world(
     suffix = "parquet" if world["format"] == "parquet" else "csv"
     files = {
         name: out / (f"{name}.{suffix}" if name == "customers" else f"{name}_{label}.{suffix}")
-        for name in ENTITIES
+        for name in SIMULATED_ENTITIES
     }
 
     plans: dict[int, object] = {}  # drawn chunk by chunk, as their states are loaded

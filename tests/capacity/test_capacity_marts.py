@@ -1,0 +1,99 @@
+"""The capacity marts from hand-built call detail records, every figure worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from touchpoint import capacity
+from touchpoint.config import load_config
+from touchpoint.contract import ENTITIES, arrow_schema
+
+
+def _t(hms: str | None) -> dt.datetime | None:
+    return None if hms is None else dt.datetime.fromisoformat(f"2026-03-02 {hms}")
+
+
+# call, queue, arrived, queue start, queue exit, service start, service end, outcome, agent, customer
+CALLS = [
+    ("A1", "A", "09:00:00", "09:00:10", "09:00:30", "09:00:30", "09:05:30", "served", "a1", "C1"),
+    ("A2", "A", "09:01:00", "09:01:05", "09:02:05", None, None, "abandoned", None, "C1"),
+    ("A3", "A", "09:10:00", None, None, None, None, "abandoned", None, "C2"),  # in the IVR
+    ("A4", "A", "09:40:00", "09:40:00", "09:40:40", "09:40:40", "09:44:00", "served", "a2", None),
+    ("B1", "B", "10:00:00", None, None, "10:00:05", "10:10:05", "served", "b1", "C1"),  # no wait
+]
+
+
+def _cdr() -> ibis.Table:
+    schema = arrow_schema(ENTITIES["call_records"])
+    rows = [
+        {
+            "call_id": c,
+            "queue": q,
+            "arrived_at": _t(a),
+            "queue_start": _t(qs),
+            "queue_exit": _t(qe),
+            "service_start": _t(ss),
+            "service_end": _t(se),
+            "outcome": o,
+            "agent_id": ag,
+            "customer_id": cu,
+        }
+        for c, q, a, qs, qe, ss, se, o, ag, cu in CALLS
+    ]
+    table = pa.Table.from_pylist(rows, schema=schema)
+    return ibis.memtable(table)
+
+
+@pytest.fixture(scope="module")
+def marts():
+    tables = capacity.build({capacity.CDR_TABLE: _cdr()}, load_config())
+    return {name: expr.to_pandas() for name, expr in tables.items()}
+
+
+def test_queue_figures_by_hand(marts):
+    q = marts[capacity.QUEUES_MART].set_index("queue")
+    a = q.loc["A"]
+    assert (a.n_calls, a.n_queued, a.n_served, a.n_abandoned, a.n_served_in_time) == (4, 3, 2, 1, 1)
+    assert a.ivr_to_agent_share == pytest.approx(3 / 4)
+    assert a.service_level == pytest.approx(1 / 3)
+    assert a.abandon_share == pytest.approx(1 / 3)
+    assert a.mean_patience_s == pytest.approx((20 + 60 + 40) / 1)  # waits over hang-ups
+    assert a.mean_wait_served_s == pytest.approx(30)
+    assert a.mean_handle_s == pytest.approx(250)
+    # C1 calls at 09:00, 09:01 and 10:00: A1 and A2 are followed within 24 h; A4 has no caller.
+    assert (a.n_known_caller, a.n_repeated) == (3, 2)
+    b = q.loc["B"]
+    assert (b.n_queued, b.n_served, b.mean_wait_served_s) == (1, 1, 0)
+    assert pytest.approx(b.mean_handle_s) == 600
+    assert b.mean_patience_s != b.mean_patience_s  # NaN: nobody hung up
+    assert (b.n_known_caller, b.n_repeated) == (1, 0)
+
+
+def test_intervals_and_staffing_by_hand(marts):
+    i = marts[capacity.INTERVALS_MART]
+    got = {(r.queue, r.interval_start.strftime("%H:%M")): r for r in i.itertuples()}
+    assert sorted(got) == [("A", "09:00"), ("A", "09:30"), ("B", "10:00")]
+    assert (got["A", "09:00"].arrivals, got["A", "09:00"].abandoned) == (2, 1)
+    s = marts[capacity.STAFFING_MART]
+    plan = {(r.queue, r.interval_start.strftime("%H:%M")): r for r in s.itertuples()}
+    first = plan["A", "09:00"]
+    assert first.calls == 2 and first.load_erlangs == pytest.approx(2 * 250 / 1800)
+    assert (first.aht_s, first.patience_s, first.agents_seen) == (250, 120, 1)
+    assert 1 <= first.agents_erlang_a <= first.agents_erlang_c
+    assert plan["B", "10:00"].patience_s != plan["B", "10:00"].patience_s  # Erlang C only
+    assert plan["B", "10:00"].agents_erlang_a == plan["B", "10:00"].agents_erlang_c
+    by_hour = capacity.staffing_by_hour(ibis.memtable(s)).to_pandas()
+    assert list(zip(by_hour.queue, by_hour.hour, strict=True)) == [("A", 9), ("B", 10)]
+    assert by_hour.calls.tolist() == [1.5, 1.0]
+
+
+def test_no_call_records_give_empty_marts():
+    empty = ibis.memtable(arrow_schema(ENTITIES["call_records"]).empty_table())
+    tables = capacity.build({capacity.CDR_TABLE: empty}, load_config())
+    for name, expr in tables.items():
+        assert expr.count().execute() == 0, name
+    assert dict(tables[capacity.STAFFING_MART].schema())["queue"].is_string()
