@@ -11,6 +11,7 @@ import pytest
 from touchpoint import capacity
 from touchpoint.config import load_config
 from touchpoint.contract import ENTITIES, arrow_schema
+from touchpoint.pipeline.marts import contract_problems, registered_marts
 
 
 def _t(hms: str | None) -> dt.datetime | None:
@@ -89,6 +90,16 @@ def test_intervals_and_staffing_by_hand(marts):
     by_hour = capacity.staffing_by_hour(ibis.memtable(s)).to_pandas()
     assert list(zip(by_hour.queue, by_hour.hour, strict=True)) == [("A", 9), ("B", 10)]
     assert by_hour.calls.tolist() == [1.5, 1.0]
+
+
+def test_marts_keep_their_contracts(marts):
+    config = load_config()
+    contracts = registered_marts()
+    con = ibis.duckdb.connect()
+    for name, frame in marts.items():
+        assert len(frame) > 0, name
+        table = con.create_table(name, frame)
+        assert contract_problems(table, contracts[name].contract, config) == [], name
 
 
 def test_no_call_records_give_empty_marts():
