@@ -219,3 +219,42 @@ def test_cli_ingests_with_a_profile_and_refuses_a_bad_one(export, tmp_path):
     line = PROFILE.splitlines().index("  queue: vru+line") + 1
     assert f"{bad}, line {line}, field 'columns.queue': 'format' reads dates" in message
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_after_moves_a_time_past_midnight_to_the_next_day(tmp_path):
+    crossing = "\n".join(
+        [
+            HEADER,
+            "AA0101,40001,0,0,PS,990201,23:59:50,23:59:55,5,23:59:55,0:00:20,25,AGENT,"
+            "0:00:20,0:04:20,240,MICHAL,",
+        ]
+    )
+    data = tmp_path / "late_calls.csv"
+    data.write_text(crossing + "\n", encoding="utf-8")
+    text = PROFILE.replace(
+        "  queue_exit: {date: date, time: q_exit}",
+        "  queue_exit: {date: date, time: q_exit, after: queue_start}",
+    ).replace(
+        "  service_start: {date: date, time: ser_start}\n  service_end: {date: date, time: ser_exit}",
+        "  service_start: {date: date, time: ser_start, after: arrived_at}\n"
+        "  service_end: {date: date, time: ser_exit, after: service_start}",
+    )
+    with_after = tmp_path / "after.yaml"
+    with_after.write_text(text, encoding="utf-8")
+    without = tmp_path / "plain.yaml"
+    without.write_text(PROFILE, encoding="utf-8")
+    con = connect(":memory:")
+    [plain] = ingest(con, data, profile=load_profile(without))
+    assert plain.quarantined_by_reason == {
+        "queue_exit_before_start": 1,
+        "service_before_arrival": 1,
+    }  # the end of the call read on the day it started
+    [fixed] = ingest(con, data, profile=load_profile(with_after))
+    assert (fixed.status, fixed.n_loaded) == ("replaced", 1)
+    [row] = con.table("stg_call_records").to_pyarrow().to_pylist()
+    next_day = dt.datetime(1999, 2, 2)
+    assert row["arrived_at"] == _stamp("23:59:50")
+    assert row["queue_exit"] == next_day.replace(second=20)
+    assert row["service_start"] == next_day.replace(second=20)
+    assert row["service_end"] == next_day.replace(minute=4, second=20)
+    con.disconnect()

@@ -51,7 +51,7 @@ def _mistakes(draw, profile: dict) -> tuple[tuple[str, ...], str]:
     """Spoil ``profile`` in one way; the path of the field to name and words of the reason."""
     columns = profile["columns"]
     stamp = next(n for n in columns if n in STAMPS)
-    kind = draw(st.integers(0, 10))
+    kind = draw(st.integers(0, 11))
     if kind == 0:
         profile["version"] = draw(st.integers(2, 9))
         return ("version",), "Input should be 1"
@@ -88,8 +88,11 @@ def _mistakes(draw, profile: dict) -> tuple[tuple[str, ...], str]:
     if kind == 9:
         columns[stamp] = {"from": "a", "date": "d", "time": "t"}
         return ("columns", stamp), "not both"
-    columns[stamp] = {"time": "t"}
-    return ("columns", stamp), "both 'date' and 'time'"
+    if kind == 10:
+        columns[stamp] = {"time": "t"}
+        return ("columns", stamp), "both 'date' and 'time'"
+    columns[stamp] = {"date": "d", "time": "t", "after": stamp}  # itself: not given before
+    return ("columns", stamp), "not a timestamp column given before it"
 
 
 def _line_of_path(text: str, path: tuple[str, ...]) -> int:

@@ -74,6 +74,9 @@ class ColumnRule(_Strict):
     defaults when not given). ``missing``: placeholder values read as missing (besides the
     profile's). ``codes``: the export's codes mapped onto vocabulary ids (case ignored); a
     value not listed is passed on as it is (an id or alias of the vocabulary still reads).
+    ``after``: another timestamp column of the profile, given before this one; where the
+    time is earlier than that column's, it is on the next day (a call crossing midnight,
+    whose export gives one date: the day it started).
     """
 
     source: str | None = Field(default=None, alias="from", min_length=1)
@@ -84,6 +87,7 @@ class ColumnRule(_Strict):
     time_format: str | None = None
     missing: tuple[str, ...] = ()
     codes: dict[str, str] = Field(default_factory=dict)
+    after: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -100,6 +104,8 @@ class ColumnRule(_Strict):
             raise ValueError("'date_format' and 'time_format' go with 'date' and 'time'")
         if self.source is None and self.format:
             raise ValueError("'format' goes with 'from'; use 'date_format' and 'time_format'")
+        if self.after is not None and self.date is None:
+            raise ValueError("'after' goes with 'date' and 'time' (a time of the same day)")
         for name in ("format", "date_format", "time_format"):
             try:
                 _check_format(getattr(self, name))
@@ -152,6 +158,15 @@ class Profile(_Strict):
                 raise ValueError(
                     f"columns.{name}: 'codes' map onto a vocabulary, and {name} has none"
                 )
+            if rule.after is not None:
+                earlier = list(self.columns)[: list(self.columns).index(name)]
+                stamps = [n for n in earlier if _makes_stamps(self.columns[n])]
+                if rule.after not in stamps:
+                    raise ValueError(
+                        f"columns.{name}: 'after' names {rule.after!r}, which is not a "
+                        "timestamp column given before it in the profile"
+                        + (f" ({', '.join(stamps)})" if stamps else "")
+                    )
         for name in ("date_format", "time_format"):
             try:
                 _check_format(getattr(self, name))
@@ -195,6 +210,7 @@ class Profile(_Strict):
         by_name = {_folded(n): n for n in table.column_names}
         used: set[str] = set()
         names, columns = [], []
+        read: dict[str, pa.ChunkedArray] = {}  # the timestamps read so far, for ``after``
         for target, rule in self.columns.items():
             found = [by_name.get(_folded(i)) for i in rule.inputs]
             if any(f is None for f in found):
@@ -203,25 +219,37 @@ class Profile(_Strict):
             markers = sorted({"", *null_values, *self.missing, *rule.missing})
             texts = [_text(table.column(f), markers) for f in found if f is not None]
             names.append(target)
-            columns.append(self._value(rule, texts))
+            if not _makes_stamps(rule):
+                columns.append(self._value(rule, texts))
+                continue
+            stamps, unreadable = self._stamps(rule, texts)
+            if rule.after is not None and rule.after in read:
+                before = pc.fill_null(pc.less(stamps, read[rule.after]), False)
+                next_day = pc.add(stamps, pa.scalar(86400, pa.duration("s")))
+                stamps = pc.if_else(before, next_day, stamps)
+            read[target] = stamps
+            columns.append(pc.if_else(pc.is_valid(stamps), _stamp_text(stamps), unreadable))
         for name in table.column_names:  # set aside by validation, listed as ignored
             if name not in used and _folded(name) not in {_folded(n) for n in names}:
                 names.append(name)
                 columns.append(table.column(name))
         return pa.Table.from_arrays(columns, names=names)
 
+    def _stamps(
+        self, rule: ColumnRule, texts: list[pa.ChunkedArray]
+    ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+        if rule.date is None:
+            return _read_stamps(texts[0], rule.format or "")
+        date_format = rule.date_format or self.date_format
+        time_format = rule.time_format or self.time_format
+        date, time = texts
+        joined = pc.binary_join_element_wise(
+            pc.fill_null(date, ""), time, " "
+        )  # null where the time is missing: the timestamp is missing
+        return _read_stamps(joined, f"{date_format} {time_format}")
+
     def _value(self, rule: ColumnRule, texts: list[pa.ChunkedArray]) -> pa.ChunkedArray:
-        if rule.date is not None:
-            date_format = rule.date_format or self.date_format
-            time_format = rule.time_format or self.time_format
-            date, time = texts
-            joined = pc.binary_join_element_wise(
-                pc.fill_null(date, ""), time, " "
-            )  # null where the time is missing: the timestamp is missing
-            return _read_stamps(joined, f"{date_format} {time_format}")
         value = texts[0]
-        if rule.format is not None:
-            return _read_stamps(value, rule.format)
         if rule.codes:
             return _mapped(value, rule.codes)
         return value
@@ -247,8 +275,17 @@ def _without_padding(text: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_lower(pc.replace_substring_regex(text, r"(^|\D)0+(\d)", r"\1\2"))
 
 
-def _read_stamps(text: pa.ChunkedArray, fmt: str) -> pa.ChunkedArray:
-    """Values read with ``fmt`` as contract timestamp text; the others marked unreadable.
+def _makes_stamps(rule: ColumnRule) -> bool:
+    return rule.date is not None or rule.format is not None
+
+
+def _stamp_text(stamps: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.strftime(stamps, format=_STAMP_TEXT)
+
+
+def _read_stamps(text: pa.ChunkedArray, fmt: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Values read with ``fmt`` (null where not read), and the text of those not read,
+    followed by the format, for the quarantine (null where read or missing).
 
     strptime rolls a day past the month's end over (``990231`` would be 3 March) and may
     stop before the end of the text: a value counts as read only when writing the instant
@@ -257,9 +294,11 @@ def _read_stamps(text: pa.ChunkedArray, fmt: str) -> pa.ChunkedArray:
     stamps = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
     round_trip = pc.equal(_without_padding(pc.strftime(stamps, format=fmt)), _without_padding(text))
     is_read = pc.fill_null(round_trip, False)
-    readable = pc.strftime(stamps, format=_STAMP_TEXT)
     unreadable = pc.binary_join_element_wise(text, pa.scalar(f"(not {fmt})"), " ")
-    return pc.if_else(is_read, readable, unreadable)
+    null_stamp = pa.scalar(None, stamps.type)
+    return pc.if_else(is_read, stamps, null_stamp), pc.if_else(
+        is_read, pa.scalar(None, pa.string()), unreadable
+    )
 
 
 def _mapped(text: pa.ChunkedArray, codes: Mapping[str, str]) -> pa.ChunkedArray:
