@@ -18,6 +18,7 @@ import yaml
 
 from touchpoint.config import Config, load_config
 from touchpoint.errors import ConfigError, InputFileError
+from touchpoint.simulate.call_records import CallRecordSettings, call_records_table, chunk_calls
 from touchpoint.simulate.chunk import (
     ACTIONS,
     CHURN_REASONS,
@@ -101,8 +102,13 @@ def simulate(
     config: Config | None = None,
     params: SimParams | None = None,
     on_progress: ProgressCallback | None = None,
+    call_records: CallRecordSettings | None = None,
 ) -> SimulationResult:
     """Simulate an operator and write its source files to ``out_dir``.
+
+    ``call_records``: also write ``call_records.<format>``, the hotline's calls replayed
+    through an agent queue with a planted patience (:mod:`.call_records`), and
+    ``truth/call_records.json``; every other file is the same as without it.
 
     Writes ``out_dir/<entity>.parquet`` (or ``.csv``) for every entity of the data contract,
     and ``out_dir/truth/`` (see docs/simulator.md): ``params.yaml`` (the parameters used),
@@ -157,7 +163,17 @@ def simulate(
             )
 
     leg = _Leg(out, files, params, config, file_format, encoding, months)
+    leg.cdr_calls = [] if call_records is not None else None
     leg.run(states(), customers, on_progress, truth_dir / "state")
+    if call_records is not None:
+        records, planted = call_records_table(pa.concat_tables(leg.cdr_calls), call_records)
+        files["call_records"] = out / f"call_records.{suffix}"
+        files["call_records"].unlink(missing_ok=True)
+        leg.writers["call_records"] = _Writer(
+            files["call_records"], file_format, ENCODINGS[encoding.lower()]
+        )
+        leg.writers["call_records"].write(records)
+        (truth_dir / "call_records.json").write_text(json.dumps(planted, indent=2), "utf-8")
     leg.close()
     world = {
         "customers": customers,
@@ -225,6 +241,7 @@ class _Leg:
         for path in files.values():
             path.unlink(missing_ok=True)
         self.work_orders: list[dict] = []
+        self.cdr_calls: list[pa.Table] | None = None  # hotline calls, for call records
 
     def run(self, states, customers: int, on_progress, state_dir: Path) -> None:
         """Simulate and write every chunk of ``states``; their states go to ``state_dir``
@@ -253,6 +270,8 @@ class _Leg:
             chunk = run_months(params, self.menu, state, self.months, channels, plan)
             for name, table in chunk_tables(chunk, params, self.menu, channels).items():
                 self.writers[name].write(table)
+            if self.cdr_calls is not None:
+                self.cdr_calls.append(chunk_calls(chunk))
             realised.add(chunk, len(businesses))
             truth_customers.write(_customer_truth(chunk, params))
             truth_prefs.write(
