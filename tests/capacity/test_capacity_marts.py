@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import ibis
 import pyarrow as pa
@@ -84,7 +85,15 @@ def test_intervals_and_staffing_by_hand(marts):
     first = plan["A", "09:00"]
     assert first.calls == 2 and first.load_erlangs == pytest.approx(2 * 250 / 1800)
     assert (first.aht_s, first.patience_s, first.agents_seen) == (250, 120, 1)
-    assert 1 <= first.agents_erlang_a <= first.agents_erlang_c
+    # Erlang C by hand: a = 2 x 250 / 1800 Erlang. One agent: P(wait) = a, service level
+    # 1 - a e^{-(1/250 - 2/1800) 20} = 0.738 < 0.8; two agents: P(wait) = B / (1 - a/2 (1 - B))
+    # with B = (a^2/2) / (1 + a + a^2/2), service level 0.970: two agents.
+    a = 2 * 250 / 1800
+    one = 1 - a * math.exp(-(1 / 250 - 2 / 1800) * 20)
+    b = (a * a / 2) / (1 + a + a * a / 2)
+    two = 1 - b / (1 - a / 2 * (1 - b)) * math.exp(-(2 / 250 - 2 / 1800) * 20)
+    assert one < 0.8 <= two and first.agents_erlang_c == 2
+    assert first.agents_erlang_a >= 1
     assert plan["B", "10:00"].patience_s != plan["B", "10:00"].patience_s  # Erlang C only
     assert plan["B", "10:00"].agents_erlang_a == plan["B", "10:00"].agents_erlang_c
     by_hour = capacity.staffing_by_hour(ibis.memtable(s)).to_pandas()
