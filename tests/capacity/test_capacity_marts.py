@@ -6,6 +6,8 @@ import datetime as dt
 import math
 
 import ibis
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -117,3 +119,49 @@ def test_no_call_records_give_empty_marts():
     for name, expr in tables.items():
         assert expr.count().execute() == 0, name
     assert dict(tables[capacity.STAFFING_MART].schema())["queue"].is_string()
+
+
+def _history(queue: str, weeks: int, seed: int) -> pd.DataFrame:
+    t = pd.date_range("2026-01-05", periods=weeks * 7 * 48, freq="30min")
+    hod = t.hour + t.minute / 60
+    rate = np.where((hod >= 8) & (hod < 20), 20 + 10 * np.sin((hod - 8) / 12 * np.pi), 1)
+    calls = np.random.default_rng(seed).poisson(rate * np.where(t.dayofweek >= 5, 0.5, 1))
+    return pd.DataFrame({"queue": queue, "interval_start": t, "arrivals": calls})
+
+
+def test_next_day_forecast_and_its_agents():
+    intervals = pd.concat([_history("Q", 6, 1), _history("S", 1, 2)], ignore_index=True)
+    intervals = intervals[intervals.arrivals > 0]  # a half hour without calls has no row
+    queues = pd.DataFrame(
+        {"queue": ["Q", "S"], "mean_handle_s": [240.0, 240.0], "mean_patience_s": [90.0, 90.0]}
+    )
+    tables = capacity.build_forecast(
+        {
+            capacity.INTERVALS_MART: ibis.memtable(intervals),
+            capacity.QUEUES_MART: ibis.memtable(queues),
+        },
+        load_config(),
+    )
+    fc = tables[capacity.FORECAST_MART].to_pandas()
+    bt = tables[capacity.BACKTEST_MART].to_pandas()
+    assert set(fc.queue) == {"Q"} and list(bt.queue) == ["Q"]  # one week: too short
+    assert len(
+        fc
+    ) == 48 and fc.interval_start.min() == intervals.interval_start.max() + pd.Timedelta("30min")
+    # The mean of the same half hour over the last four weeks (missing half hours are 0 calls).
+    full = _history("Q", 6, 1).arrivals.to_numpy()
+    expected = full[-4 * 336 :].reshape(4, 336).mean(axis=0)[:48]
+    assert fc.calls.to_numpy() == pytest.approx(expected)
+    assert bt.mase_model.iloc[0] < bt.mase_naive.iloc[0]
+    busiest = fc.loc[fc.calls.idxmax()]
+    need = capacity.agents_needed(
+        busiest.calls / 1800, 240.0, target_sl=0.8, threshold=20.0, max_abandon=0.05, patience=90.0
+    )
+    assert busiest.agents_erlang_a == need.agents
+    assert (fc.agents_erlang_a <= fc.agents_erlang_a_hi_80).all()
+    config = load_config()
+    contracts = registered_marts()
+    con = ibis.duckdb.connect()
+    for name, expr in tables.items():
+        table = con.create_table(name, expr.to_pyarrow())
+        assert contract_problems(table, contracts[name].contract, config) == [], name

@@ -6,6 +6,8 @@ import datetime as dt
 import json
 
 import ibis
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -14,6 +16,7 @@ from touchpoint.config import load_config
 from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.report import render_report
 from touchpoint.report.context import ReportContext
+from touchpoint.report.i18n import format_number
 from touchpoint.report.sections import capacity as section
 
 
@@ -92,3 +95,28 @@ def test_section_is_left_out_without_call_records(con):
     assert section.build(ReportContext(con=con, config=load_config(), lang="en"))
     empty = _con([])
     assert section.build(ReportContext(con=empty, config=load_config(), lang="en")) == []
+
+
+def test_section_shows_the_next_day_forecast_and_plan(con):
+    t = pd.date_range("2026-01-05", periods=6 * 7 * 48, freq="30min")
+    rate = np.where((t.hour >= 8) & (t.hour < 20), 20.0, 1.0)
+    intervals = pd.DataFrame(
+        {"queue": "A", "interval_start": t, "arrivals": np.random.default_rng(5).poisson(rate)}
+    )
+    queues = pd.DataFrame({"queue": ["A"], "mean_handle_s": [250.0], "mean_patience_s": [120.0]})
+    tables = capacity.build_forecast(
+        {
+            capacity.INTERVALS_MART: ibis.memtable(intervals),
+            capacity.QUEUES_MART: ibis.memtable(queues),
+        },
+        load_config(),
+    )
+    for name, expr in tables.items():
+        con.create_table(name, expr.to_pyarrow(), overwrite=True)
+    mase = capacity.forecast_accuracy(con.table(capacity.BACKTEST_MART)).to_pandas().mase_model[0]
+    for lang, heading in (("en", "The next day"), ("zh", "次日")):
+        html = render_report(con, load_config(), lang=lang, sections=[section.SECTION])
+        assert shown(heading, html), lang
+        assert shown(format_number(mase, lang, 2), html), lang
+    for name in tables:
+        con.drop_table(name)

@@ -44,12 +44,18 @@ from touchpoint.capacity._forecast import (
     seasons_for,
 )
 from touchpoint.capacity._marts import (
+    BACKTEST_MART,
     CDR_TABLE,
+    FORECAST_MART,
     INTERVALS_MART,
     QUEUES_MART,
     STAFFING_MART,
     build,
+    build_forecast,
     busiest_intervals,
+    forecast_accuracy,
+    forecast_next_day,
+    next_day_plan,
     queue_figures,
     queue_intervals,
     staffing_by_hour,
@@ -81,10 +87,25 @@ STEPS = (
         "Erlang C and A would have needed",
         in_memory=True,
     ),
+    Step(
+        "capacity_forecast",
+        inputs=(INTERVALS_MART, QUEUES_MART),
+        outputs=(FORECAST_MART, BACKTEST_MART),
+        build=build_forecast,
+        description="the next day's calls per queue and half hour (mean of the last 4 weeks, "
+        "conformal intervals), rolling-backtest MASE, agents Erlang A needs",
+        in_memory=True,
+    ),
 )
 
 __all__ = [
+    "BACKTEST_MART",
     "CDR_TABLE",
+    "FORECAST_MART",
+    "build_forecast",
+    "forecast_accuracy",
+    "forecast_next_day",
+    "next_day_plan",
     "INTERVALS_MART",
     "QUEUES_MART",
     "STAFFING_MART",

@@ -188,3 +188,148 @@ def staffing_by_hour(staffing: ibis.Table) -> ibis.Table:
         )
         .order_by(["queue", "hour"])
     )
+
+
+# --- the next day: forecast per half hour and the agents it needs -------------------------
+
+FORECAST_MART = "mart_capacity_forecast"
+BACKTEST_MART = "mart_capacity_backtest"
+FORECAST_MODEL = "profile"  # many queues in seconds (docs/performance.md)
+HORIZON = 24 * 60 // INTERVAL_MINUTES  # a day of half hours
+WINDOWS = 2
+
+FORECAST_SCHEMA = pa.schema(
+    [
+        ("queue", pa.string()),
+        ("interval_start", pa.timestamp("us")),
+        ("calls", pa.float64()),
+        ("calls_lo_80", pa.float64()),
+        ("calls_hi_80", pa.float64()),
+        ("calls_lo_95", pa.float64()),
+        ("calls_hi_95", pa.float64()),
+        ("agents_erlang_a", pa.int64()),
+        ("agents_erlang_a_hi_80", pa.int64()),
+    ]
+)
+BACKTEST_SCHEMA = pa.schema(
+    [
+        ("queue", pa.string()),
+        ("model", pa.string()),
+        ("windows", pa.int64()),
+        ("mase_model", pa.float64()),
+        ("mase_naive", pa.float64()),
+    ]
+)
+
+
+def _targets_of(row) -> Targets:
+    patience = None if pd.isna(row.mean_patience_s) else float(row.mean_patience_s)
+    return Targets(
+        aht_seconds=float(row.mean_handle_s),
+        patience_seconds=patience,
+        max_abandon=Targets().max_abandon if patience is not None else None,
+    )
+
+
+def _agents(times: pd.Series, calls: pd.Series, targets: Targets) -> pd.Series:
+    plan = staffing_plan(
+        ibis.memtable(pd.DataFrame({"interval_start": times.to_numpy(), "calls": calls})),
+        interval_seconds=INTERVAL_MINUTES * 60.0,
+        targets=targets,
+    ).to_pandas()
+    return plan.agents_erlang_a.astype("int64")
+
+
+def forecast_next_day(
+    intervals: pd.DataFrame, queues: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per queue with enough history: the next day's calls per half hour (``profile`` model,
+    80/95 % conformal intervals), the agents Erlang A needs for the forecast and for its
+    upper 80 % bound, and the rolling backtest's MASE. A queue with too short a history (four
+    weeks and three days) or no handle time is left out."""
+    from touchpoint.capacity._forecast import ForecastError, forecast_volumes, regular_series
+
+    forecasts, backtests = [], []
+    for row in queues.itertuples():
+        these = intervals[intervals.queue == row.queue]
+        if these.empty or pd.isna(row.mean_handle_s) or not row.mean_handle_s > 0:
+            continue
+        series, filled = regular_series(
+            these, "interval_start", "arrivals", INTERVAL_MINUTES * 60.0
+        )
+        try:
+            result = forecast_volumes(
+                series,
+                interval_seconds=INTERVAL_MINUTES * 60.0,
+                horizon=HORIZON,
+                model=FORECAST_MODEL,
+                windows=WINDOWS,
+                filled_intervals=filled,
+            )
+        except ForecastError:
+            continue
+        fc = result.forecast
+        targets = _targets_of(row)
+        forecasts.append(
+            pd.DataFrame(
+                {
+                    "queue": row.queue,
+                    "interval_start": fc.ds.to_numpy(),
+                    "calls": fc.yhat.to_numpy(),
+                    "calls_lo_80": fc.yhat_lo_80.to_numpy(),
+                    "calls_hi_80": fc.yhat_hi_80.to_numpy(),
+                    "calls_lo_95": fc.yhat_lo_95.to_numpy(),
+                    "calls_hi_95": fc.yhat_hi_95.to_numpy(),
+                    "agents_erlang_a": _agents(fc.ds, fc.yhat, targets).to_numpy(),
+                    "agents_erlang_a_hi_80": _agents(fc.ds, fc.yhat_hi_80, targets).to_numpy(),
+                }
+            )
+        )
+        backtests.append(
+            {
+                "queue": row.queue,
+                "model": result.model,
+                "windows": result.windows,
+                "mase_model": result.mase_model,
+                "mase_naive": result.mase_naive,
+            }
+        )
+    forecast = pd.concat(forecasts, ignore_index=True) if forecasts else None
+    backtest = pd.DataFrame(backtests) if backtests else None
+    return forecast, backtest
+
+
+def _table(frame: pd.DataFrame | None, schema: pa.Schema) -> ibis.Table:
+    if frame is None:
+        return ibis.memtable(schema.empty_table())
+    return ibis.memtable(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+
+
+def build_forecast(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """The forecast step: the next day per queue from the interval and queue marts."""
+    forecast, backtest = forecast_next_day(
+        tables[INTERVALS_MART].to_pandas(), tables[QUEUES_MART].to_pandas()
+    )
+    return {
+        FORECAST_MART: _table(forecast, FORECAST_SCHEMA),
+        BACKTEST_MART: _table(backtest, BACKTEST_SCHEMA),
+    }
+
+
+def next_day_plan(forecast: ibis.Table) -> ibis.Table:
+    """The forecast rows in queue and time order (the report's chart and the staffing plan)."""
+    return forecast.order_by(["queue", "interval_start"])
+
+
+def forecast_accuracy(backtest: ibis.Table, forecast: ibis.Table | None = None) -> ibis.Table:
+    """Per queue: the backtest's MASE, and the next day's peak agents and agent hours
+    (Erlang A, for the forecast and for its upper 80 % bound)."""
+    hours = INTERVAL_MINUTES / 60.0
+    if forecast is None:
+        return backtest.order_by("queue")
+    plan = forecast.group_by("queue").aggregate(
+        peak_agents=_.agents_erlang_a.max(),
+        agent_hours=_.agents_erlang_a.sum() * hours,
+        agent_hours_hi_80=_.agents_erlang_a_hi_80.sum() * hours,
+    )
+    return backtest.join(plan, "queue").order_by("queue")

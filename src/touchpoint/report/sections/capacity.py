@@ -114,10 +114,51 @@ def _staffing(ctx: ReportContext) -> list[Block]:
     ]
 
 
+def _forecast(ctx: ReportContext) -> list[Block]:
+    forecast, backtest = ctx.table(capacity.FORECAST_MART), ctx.table(capacity.BACKTEST_MART)
+    if forecast is None or backtest is None:
+        return []
+    fc = capacity.next_day_plan(forecast).pipe(as_frame)
+    if fc.empty:
+        return [Markdown(ctx.t("capacity.no_forecast"))]
+    figure = px.line(
+        fc,
+        x="interval_start",
+        y=["calls", "calls_hi_80", "calls_lo_80"],
+        line_dash="queue",
+        title=ctx.t("capacity.chart_forecast"),
+        labels={
+            "interval_start": ctx.t("capacity.col_interval_start"),
+            "value": ctx.t("capacity.col_calls"),
+        },
+    )
+    names = {c: ctx.t(f"capacity.col_{c}") for c in ("calls", "calls_hi_80", "calls_lo_80")}
+    figure.for_each_trace(lambda tr: tr.update(name=f"{names[tr.name.split(',')[0]]}"))
+    bt = capacity.forecast_accuracy(backtest, forecast).pipe(as_frame)
+    shown = ["queue", "mase_model", "mase_naive", "peak_agents", "agent_hours", "agent_hours_hi_80"]
+    table = Table(
+        bt[shown],
+        column_labels={c: ctx.t(f"capacity.col_{c}") for c in shown},
+        formats={
+            "mase_model": lambda x: ctx.number(x, 2),
+            "mase_naive": lambda x: ctx.number(x, 2),
+            "peak_agents": ctx.number,
+            "agent_hours": lambda x: ctx.number(x, 1),
+            "agent_hours_hi_80": lambda x: ctx.number(x, 1),
+        },
+    )
+    return [Markdown(ctx.t("capacity.forecast_heading")), Figure(figure, height=380), table]
+
+
 def build(ctx: ReportContext) -> list[Block]:
     if ctx.table(capacity.QUEUES_MART).count().execute() == 0:
         return []  # no call detail records loaded
-    return [Markdown(ctx.t("capacity.intro")), *_queues(ctx), *_staffing(ctx)]
+    return [
+        Markdown(ctx.t("capacity.intro")),
+        *_queues(ctx),
+        *_staffing(ctx),
+        *_forecast(ctx),
+    ]
 
 
 SECTION = Section(
