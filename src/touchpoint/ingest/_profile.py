@@ -20,6 +20,7 @@ quarantines it as ``bad_type`` with that text.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -35,21 +36,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from touchpoint.config import Config
 from touchpoint.contract import ENTITIES
 from touchpoint.errors import SchemaError
+from touchpoint.ingest._reading import dictionary_encode
 
 # The strptime directives a profile's formats may use (all that Arrow reads on every platform).
 _DIRECTIVES = "YymdHIMSpbBj%"
 _DIRECTIVE = re.compile(r"%(.)")
-_STAMP_TEXT = "%Y-%m-%d %H:%M:%S"
 
 
 class ProfileError(SchemaError):
     """An ingest profile is refused: one line naming the file, line, field and reason."""
 
 
-def _check_format(value: str | None) -> str | None:
+_DAY_PARTS = set("YymdbBj")
+_TIME_PARTS = set("HIMSp")
+
+
+def _check_format(value: str | None, kind: str = "format") -> str | None:
     if value is None:
         return value
     found = _DIRECTIVE.findall(value)
+    wrong = _TIME_PARTS if kind == "date_format" else _DAY_PARTS if kind == "time_format" else set()
+    misplaced = sorted({d for d in found if d in wrong})
+    if misplaced:
+        part = "time of day" if kind == "date_format" else "date"
+        raise ValueError(
+            f"{value!r} reads a {part} ({', '.join('%' + d for d in misplaced)}); a "
+            f"{kind} holds only the {'date' if kind == 'date_format' else 'time of day'}"
+        )
     if not found:
         raise ValueError(f"{value!r} has no % directive; write e.g. %y%m%d or %H:%M:%S")
     unknown = sorted({d for d in found if d not in _DIRECTIVES})
@@ -108,7 +121,7 @@ class ColumnRule(_Strict):
             raise ValueError("'after' goes with 'date' and 'time' (a time of the same day)")
         for name in ("format", "date_format", "time_format"):
             try:
-                _check_format(getattr(self, name))
+                _check_format(getattr(self, name), name)
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return self
@@ -169,7 +182,7 @@ class Profile(_Strict):
                     )
         for name in ("date_format", "time_format"):
             try:
-                _check_format(getattr(self, name))
+                _check_format(getattr(self, name), name)
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return self
@@ -238,15 +251,20 @@ class Profile(_Strict):
     def _stamps(
         self, rule: ColumnRule, texts: list[pa.ChunkedArray]
     ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+        """The timestamps read (null where missing or unreadable) and the unreadable text."""
         if rule.date is None:
-            return _read_stamps(texts[0], rule.format or "")
+            fmt = rule.format or ""
+            stamps = _read_distinct(texts[0], fmt)
+            return stamps, _unreadable(texts[0], stamps, fmt)
         date_format = rule.date_format or self.date_format
         time_format = rule.time_format or self.time_format
         date, time = texts
-        joined = pc.binary_join_element_wise(
-            pc.fill_null(date, ""), time, " "
-        )  # null where the time is missing: the timestamp is missing
-        return _read_stamps(joined, f"{date_format} {time_format}")
+        day = _read_distinct(date, date_format)
+        clock = _read_distinct(time, time_format)  # on 1900-01-01, strptime's default day
+        since_midnight = pc.subtract(clock, pa.scalar(dt.datetime(1900, 1, 1), clock.type))
+        stamps = pc.add(day, since_midnight)  # null where either is: a missing time is missing
+        joined = pc.binary_join_element_wise(pc.fill_null(date, ""), time, " ")
+        return stamps, _unreadable(joined, stamps, f"{date_format} {time_format}")
 
     def _value(self, rule: ColumnRule, texts: list[pa.ChunkedArray]) -> pa.ChunkedArray:
         value = texts[0]
@@ -280,25 +298,35 @@ def _makes_stamps(rule: ColumnRule) -> bool:
 
 
 def _stamp_text(stamps: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.strftime(stamps, format=_STAMP_TEXT)
+    """``YYYY-MM-DD HH:MM:SS``: a cast writes it 30 times faster than strftime."""
+    return stamps.cast(pa.timestamp("s")).cast(pa.string())
 
 
-def _read_stamps(text: pa.ChunkedArray, fmt: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """Values read with ``fmt`` (null where not read), and the text of those not read,
-    followed by the format, for the quarantine (null where read or missing).
+def _read_distinct(text: pa.ChunkedArray, fmt: str) -> pa.ChunkedArray:
+    """``text`` read with ``fmt``, each distinct value once (null where missing or not read).
 
     strptime rolls a day past the month's end over (``990231`` would be 3 March) and may
     stop before the end of the text: a value counts as read only when writing the instant
-    back with ``fmt`` gives the same text, up to zero padding and case.
+    back with ``fmt`` gives the same text, up to zero padding and case. An export repeats
+    its dates and times of day, so reading the distinct values spares most of the work.
     """
-    stamps = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-    round_trip = pc.equal(_without_padding(pc.strftime(stamps, format=fmt)), _without_padding(text))
-    is_read = pc.fill_null(round_trip, False)
-    unreadable = pc.binary_join_element_wise(text, pa.scalar(f"(not {fmt})"), " ")
-    null_stamp = pa.scalar(None, stamps.type)
-    return pc.if_else(is_read, stamps, null_stamp), pc.if_else(
-        is_read, pa.scalar(None, pa.string()), unreadable
-    )
+    distinct, indices = dictionary_encode(text)
+    stamps = pc.strptime(distinct, format=fmt, unit="s", error_is_null=True)
+    written = pc.strftime(stamps, format=fmt)
+    is_read = pc.fill_null(pc.equal(_without_padding(written), _without_padding(distinct)), False)
+    stamps = pc.if_else(is_read, stamps, pa.scalar(None, stamps.type))
+    if len(indices) == 0:
+        return pa.chunked_array([], stamps.type)
+    return pc.take(stamps, indices)
+
+
+def _unreadable(text: pa.ChunkedArray, stamps: pa.ChunkedArray, fmt: str) -> pa.ChunkedArray:
+    """The text of the values given but not read, followed by the format (else null)."""
+    is_bad = pc.and_(pc.is_valid(text), pc.is_null(stamps))
+    if not pc.any(is_bad).as_py():
+        return pa.chunked_array([pa.nulls(len(text), pa.string())])
+    marked = pc.binary_join_element_wise(text, pa.scalar(f"(not {fmt})"), " ")
+    return pc.if_else(is_bad, marked, pa.scalar(None, pa.string()))
 
 
 def _mapped(text: pa.ChunkedArray, codes: Mapping[str, str]) -> pa.ChunkedArray:
