@@ -38,10 +38,10 @@ def _cdr(rows):
 
 HAND = [
     (0, 20, 300, "served", "a1"),  # served after 20 s: patience censored at 20
-    (60, 10, None, "abandoned_queue", None),  # hung up after 10 s
+    (60, 10, None, "abandoned", None),  # hung up after 10 s
     (120, 40, 600, "served", "a2"),  # censored at 40
-    (600, 30, None, "abandoned_queue", None),  # hung up after 30 s
-    (None, 0, None, "abandoned_ivr", None),  # never queued: not a queue arrival
+    (600, 30, None, "abandoned", None),  # hung up after 30 s
+    (None, 0, None, "abandoned", None),  # hung up in the IVR: not a queue arrival
     (1900, 5, 200, "served", "a1"),  # next half hour
 ]
 
@@ -86,7 +86,7 @@ def test_patience_estimate_recovers_a_planted_exponential():
             i * 3.0,
             round(min(p, v), 3),
             100.0 if v <= p else None,
-            "served" if v <= p else "abandoned_queue",
+            "served" if v <= p else "abandoned",
             "a" if v <= p else None,
         )
         for i, (p, v) in enumerate(zip(patience, offered, strict=True))

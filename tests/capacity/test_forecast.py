@@ -75,3 +75,29 @@ def test_forecast_command_writes_the_forecast(tmp_path):
     assert result.exit_code == 0, result.output
     assert "总体 MASE" in result.output
     assert len(pd.read_parquet(out)) == 24
+
+
+@pytest.mark.slow
+def test_profile_model_beats_seasonal_naive_with_conformal_intervals():
+    frames = [_contacts(6, seed=s).assign(queue=f"q{s}") for s in range(3)]
+    series, _ = regular_series(pd.concat(frames), "ds", "y", 1800, by="queue")
+    result = forecast_volumes(series, interval_seconds=1800, horizon=48, windows=2, model="profile")
+    assert result.seasons == (48, 336) and result.model == "profile"
+    assert result.mase_model < result.mase_naive
+    fc = result.forecast
+    assert len(fc) == 3 * 48
+    assert (fc.yhat_lo_95 <= fc.yhat_lo_80).all() and (fc.yhat_lo_80 <= fc.yhat).all()
+    assert (fc.yhat <= fc.yhat_hi_80).all() and (fc.yhat_hi_80 <= fc.yhat_hi_95).all()
+    # The point forecast is the mean of the same half hour over the last four weeks.
+    last = series[series.unique_id == "q0"].tail(4 * 336).y.to_numpy().reshape(4, 336)
+    expected = last.mean(axis=0)[:48]
+    got = fc[fc.unique_id == "q0"].yhat.to_numpy()
+    assert got == pytest.approx(expected)
+    with pytest.raises(ForecastError, match="series too short"):
+        forecast_volumes(
+            series.groupby("unique_id").tail(4 * 336),
+            interval_seconds=1800,
+            horizon=48,
+            windows=2,
+            model="profile",
+        )

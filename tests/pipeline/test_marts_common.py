@@ -19,8 +19,27 @@ from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.pipeline import pipeline_steps
 from touchpoint.pipeline.doc import DOCUMENT, render_marts
 from touchpoint.pipeline.marts import contract_problems, registered_marts
+from touchpoint.simulate import SIMULATED_ENTITIES
 
 STEPS = {step.name: step for step in pipeline_steps()}
+
+
+def _not_simulated() -> set[str]:
+    """Source tables the simulated world has no rows of (call detail records), and every table
+    built from them: a step reading one is checked against its contracts by its capability's
+    own test on hand-built rows."""
+    tables = {e.table for name, e in ENTITIES.items() if name not in SIMULATED_ENTITIES}
+    grown = True
+    while grown:
+        grown = False
+        for step in STEPS.values():
+            if set(step.inputs) & tables and not set(step.outputs) <= tables:
+                tables |= set(step.outputs)
+                grown = True
+    return tables
+
+
+NOT_SIMULATED = _not_simulated()
 
 
 def test_every_output_of_every_step_has_a_contract():
@@ -31,6 +50,8 @@ def test_every_output_of_every_step_has_a_contract():
 
 @pytest.mark.parametrize("step_name", list(STEPS))
 def test_each_step_keeps_its_contracts_on_the_simulated_world(ingested_world, step_name):
+    if set(STEPS[step_name].inputs) & NOT_SIMULATED:
+        pytest.skip("reads a source the simulator does not write; its own test checks it")
     con = ingested_world[0]
     config = load_config()
     marts = registered_marts()

@@ -9,8 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from touchpoint.contract import ENTITIES
-from touchpoint.simulate import continue_world, load_params, simulate
+from touchpoint.simulate import SIMULATED_ENTITIES, continue_world, load_params, simulate
 from touchpoint.simulate.chunk import ACTIONS
 
 pytestmark = pytest.mark.slow  # worlds at several chunk sizes
@@ -67,7 +66,7 @@ def worlds(tmp_path_factory):
 
 def test_source_files_are_identical_at_any_chunk_size(worlds):
     base = worlds[SIZES[0]]
-    assert set(base["before"]) == set(ENTITIES)
+    assert set(base["before"]) == set(SIMULATED_ENTITIES)
     for size in SIZES[1:]:
         for name, table in base["before"].items():
             other = worlds[size]["before"][name]

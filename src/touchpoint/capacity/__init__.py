@@ -10,6 +10,10 @@
 - **Call detail records**: :func:`cdr_intervals` (arrivals, waits, handle times, service
   level, abandonment, occupancy per interval), :func:`patience_curve` (Kaplan-Meier, served
   callers censored) and :func:`mean_patience` (the exponential estimate Erlang A uses).
+- **Marts** (step ``capacity_cdr``, when ``stg_call_records`` is loaded):
+  ``mart_capacity_intervals``, ``mart_capacity_queues`` and ``mart_capacity_staffing``
+  (see ``_marts.py``); the report's "capacity" section reads them through
+  :func:`busiest_intervals` and :func:`staffing_by_hour`.
 - **Forecasts**: :func:`forecast_volumes` forecasts calls per interval with statsforecast
   (MSTL with day and week seasons, or AutoETS / AutoARIMA) with prediction intervals, and
   scores a rolling backtest against seasonal naive with MASE per horizon step
@@ -19,6 +23,7 @@
 14
 """
 
+from touchpoint.capability import Step
 from touchpoint.capacity._cdr import cdr_intervals, mean_patience, patience_curve, queued_calls
 from touchpoint.capacity._erlang import (
     QueueMeasures,
@@ -38,6 +43,24 @@ from touchpoint.capacity._forecast import (
     regular_series,
     seasons_for,
 )
+from touchpoint.capacity._marts import (
+    BACKTEST_MART,
+    CDR_TABLE,
+    FORECAST_MART,
+    INTERVALS_MART,
+    QUEUES_MART,
+    STAFFING_MART,
+    build,
+    build_forecast,
+    busiest_intervals,
+    forecast_accuracy,
+    forecast_next_day,
+    next_day_plan,
+    queue_figures,
+    queue_intervals,
+    staffing_by_hour,
+    staffing_needed,
+)
 from touchpoint.capacity._series import (
     contact_volumes,
     interval_seconds_of,
@@ -53,9 +76,45 @@ from touchpoint.capacity._staffing import (
     staffing_plan,
 )
 
-STEPS: tuple = ()
+STEPS = (
+    Step(
+        "capacity_cdr",
+        inputs=(CDR_TABLE,),
+        outputs=(INTERVALS_MART, QUEUES_MART, STAFFING_MART),
+        build=build,
+        description="queue figures per half hour and per queue from call detail records "
+        "(waits, abandonment, patience, service level, occupancy, repeats) and the agents "
+        "Erlang C and A would have needed",
+        in_memory=True,
+    ),
+    Step(
+        "capacity_forecast",
+        inputs=(INTERVALS_MART, QUEUES_MART),
+        outputs=(FORECAST_MART, BACKTEST_MART),
+        build=build_forecast,
+        description="the next day's calls per queue and half hour (mean of the last 4 weeks, "
+        "conformal intervals), rolling-backtest MASE, agents Erlang A needs",
+        in_memory=True,
+    ),
+)
 
 __all__ = [
+    "BACKTEST_MART",
+    "CDR_TABLE",
+    "FORECAST_MART",
+    "build_forecast",
+    "forecast_accuracy",
+    "forecast_next_day",
+    "next_day_plan",
+    "INTERVALS_MART",
+    "QUEUES_MART",
+    "STAFFING_MART",
+    "build",
+    "busiest_intervals",
+    "queue_figures",
+    "queue_intervals",
+    "staffing_by_hour",
+    "staffing_needed",
     "MODELS",
     "STEPS",
     "ForecastError",

@@ -1,9 +1,12 @@
 """Queue figures from call detail records (one row per call), and the callers' patience.
 
-A call detail record has ``queue_start`` / ``queue_exit`` (entered and left the agent queue;
-null when the call never queued), ``service_start`` / ``service_end`` (null when no agent
-answered) and ``outcome``: ``served`` (an agent answered), ``abandoned_queue`` (hung up while
-waiting), ``abandoned_ivr`` (hung up in the IVR, never queued), ``other``.
+A call detail record (the contract's ``call_records``, ``stg_call_records``) has
+``queue_start`` / ``queue_exit`` (entered and left the agent queue; null when the call never
+queued), ``service_start`` / ``service_end`` (null when no agent answered) and ``outcome``
+(the ``call_outcome`` vocabulary): ``served`` (an agent answered), ``abandoned`` (hung up
+before an agent answered: while waiting when ``queue_start`` is given, else in the IVR),
+``self_service``, ``other``. A call an agent answered without a queue entry (some exports
+leave ``queue_start`` blank when nobody waited) entered the queue when it was answered.
 
 Patience: a caller who was served waited ``w`` seconds *and would have waited longer*, so their
 patience is censored at ``w``; one who hung up while waiting showed it (an event at ``w``).
@@ -20,37 +23,47 @@ import pandas as pd
 from ibis import _
 
 SERVED = "served"
-ABANDONED_QUEUE = "abandoned_queue"
+ABANDONED = "abandoned"
 
 
 def queued_calls(cdr: ibis.Table) -> ibis.Table:
-    """Calls that reached the agent queue, with ``wait_s``, ``handle_s``, ``abandoned``."""
-    queued = cdr.filter(_.queue_start.notnull())
+    """Calls that reached the agent queue, with ``wait_s``, ``handle_s``, ``abandoned``.
+
+    ``queue_start`` is the queue entry, or the answer when the record has no queue entry.
+    """
+    entered = ibis.coalesce(
+        cdr.queue_start, ibis.ifelse(cdr.outcome == SERVED, cdr.service_start, ibis.null())
+    )
+    queued = cdr.mutate(queue_start=entered).filter(_.queue_start.notnull())
     wait_end = ibis.coalesce(queued.service_start, queued.queue_exit)
     return queued.mutate(
         wait_s=(wait_end.epoch_seconds() - queued.queue_start.epoch_seconds()).cast("float64"),
         handle_s=(queued.service_end.epoch_seconds() - queued.service_start.epoch_seconds()).cast(
             "float64"
         ),
-        abandoned=queued.outcome == ABANDONED_QUEUE,
+        abandoned=queued.outcome == ABANDONED,
         served=queued.outcome == SERVED,
     ).filter(_.wait_s.notnull() & (_.wait_s >= 0))
 
 
 def cdr_intervals(
-    cdr: ibis.Table, *, interval_minutes: int = 30, within_seconds: float = 20.0
+    cdr: ibis.Table,
+    *,
+    interval_minutes: int = 30,
+    within_seconds: float = 20.0,
+    by: tuple[str, ...] = (),
 ) -> ibis.Table:
     """One row per interval (of queue entry): arrivals, served, abandoned, waits, handle time,
     service level (served within ``within_seconds`` / arrivals) and abandonment share.
 
     Occupancy is the handle time of the interval's calls over the agent time of the agents
     seen serving in it (``agents x interval``): without login records, agents who took no
-    call are not seen, so it is an upper bound.
+    call are not seen, so it is an upper bound. ``by``: further grouping columns (``queue``).
     """
     q = queued_calls(cdr)
     q = q.mutate(interval_start=q.queue_start.bucket(minutes=interval_minutes))
     return (
-        q.group_by("interval_start")
+        q.group_by([*by, "interval_start"])
         .aggregate(
             arrivals=_.count(),
             served=_.served.sum().cast("int64"),
@@ -67,7 +80,7 @@ def cdr_intervals(
             occupancy=_.handle_total_s
             / (_.agents_seen.cast("float64") * (interval_minutes * 60.0)).nullif(0),
         )
-        .order_by("interval_start")
+        .order_by([*by, "interval_start"])
     )
 
 

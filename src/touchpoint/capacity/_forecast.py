@@ -18,7 +18,9 @@ import pandas as pd
 
 from touchpoint.capacity._erlang import StaffingError
 
-MODELS = ("mstl", "ets", "arima")
+MODELS = ("mstl", "ets", "arima", "profile")
+#: Weeks (or days, without two weeks of data) averaged by the ``profile`` model.
+PROFILE_SEASONS = 4
 
 
 class ForecastError(StaffingError):
@@ -56,7 +58,13 @@ def seasons_for(interval_seconds: float, n_obs: int) -> tuple[int, ...]:
 def _models(model: str, seasons: tuple[int, ...]):
     # statsforecast compiles with numba on first use; imported here so that importing
     # touchpoint.capacity (and the CLI) stays fast.
-    from statsforecast.models import MSTL, AutoARIMA, AutoETS, SeasonalNaive
+    from statsforecast.models import (
+        MSTL,
+        AutoARIMA,
+        AutoETS,
+        SeasonalNaive,
+        SeasonalWindowAverage,
+    )
 
     longest = seasons[-1] if seasons else 1
     if model == "mstl":
@@ -69,6 +77,10 @@ def _models(model: str, seasons: tuple[int, ...]):
         main = AutoETS(season_length=seasons[0] if seasons else 1, alias="model")
     elif model == "arima":
         main = AutoARIMA(season_length=seasons[0] if seasons else 1, alias="model")
+    elif model == "profile":  # the same interval of the last weeks, averaged: many series fast
+        main = SeasonalWindowAverage(
+            season_length=longest, window_size=PROFILE_SEASONS, alias="model"
+        )
     else:
         raise ForecastError(f"unknown model {model!r}; use one of: {', '.join(MODELS)}")
     return [main, SeasonalNaive(season_length=longest, alias="naive")]
@@ -109,8 +121,13 @@ def forecast_volumes(
 
     The backtest has ``windows`` rolling origins ``horizon`` intervals apart at the end of the
     data; the model and seasonal naive are refitted at each origin.
+
+    ``profile`` (the mean of the same interval over the last four weeks, or days) has no
+    intervals of its own: its 80 %/95 % intervals are conformal, from the errors of two
+    rolling forecasts of ``horizon`` intervals (statsforecast's ``ConformalIntervals``).
     """
     from statsforecast import StatsForecast
+    from statsforecast.utils import ConformalIntervals
 
     if horizon < 1:
         raise ForecastError(f"horizon must be at least one interval, got {horizon}")
@@ -119,6 +136,9 @@ def forecast_volumes(
     n_min = int(series.groupby("unique_id").size().min())
     seasons = seasons_for(interval_seconds, n_min - horizon * windows)
     train = 2 * seasons[-1] if seasons else max(24, horizon)
+    if model == "profile":
+        # its window of seasons, then two more horizons for the conformal intervals
+        train = PROFILE_SEASONS * (seasons[-1] if seasons else 1) + 2 * horizon
     need = train + horizon * windows
     if n_min < need:
         raise ForecastError(
@@ -130,7 +150,8 @@ def forecast_volumes(
     sf = StatsForecast(models=_models(model, seasons), freq=offset, n_jobs=1)
     try:
         cv = sf.cross_validation(df=series, h=horizon, n_windows=windows, step_size=horizon)
-        fc = sf.forecast(df=series, h=horizon, level=list(levels))
+        conformal = ConformalIntervals(h=horizon, n_windows=2) if model == "profile" else None
+        fc = sf.forecast(df=series, h=horizon, level=list(levels), prediction_intervals=conformal)
     except (ValueError, NotImplementedError, np.linalg.LinAlgError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ForecastError(f"model {model} cannot be fitted to this series: {first}") from None

@@ -262,7 +262,14 @@ def forecast(
         str | None,
         typer.Option("--interval", help="Interval length (15min); default: read from the times."),
     ] = None,
-    model: Annotated[str, typer.Option("--model", help="mstl, ets or arima.")] = "mstl",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="mstl, ets, arima or profile (the mean of the same interval over the last "
+            "4 weeks, conformal intervals: fast for many queues).",
+        ),
+    ] = "mstl",
     channel: Annotated[
         list[str] | None,
         typer.Option("--channel", help="Warehouse: only these channels (default: every one)."),

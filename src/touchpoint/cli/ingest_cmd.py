@@ -21,7 +21,7 @@ from touchpoint.cli.app import (
 from touchpoint.cli.common import open_warehouse, said
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
-from touchpoint.ingest import FileSummary, ingest, quarantined
+from touchpoint.ingest import FileSummary, ingest, load_profile, quarantined
 
 TOP_REASONS = 3
 
@@ -118,6 +118,17 @@ def ingest_command(
             show_default=False,
         ),
     ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="Ingest profile (YAML) mapping an export onto an entity: column renames, "
+            "date and time columns combined, the export's formats, placeholders read as "
+            "missing, its codes mapped onto the vocabularies. See docs/capacity.md.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     warehouse: WarehouseOption = None,
     config: ConfigOption = None,
@@ -129,8 +140,10 @@ def ingest_command(
     could not be read at all (unknown entity, unreadable file).
     """
     settings = load_config(config)
+    mapping = load_profile(profile, settings) if profile is not None else None
     with open_warehouse(warehouse, write=True) as con:
         options = {"config": settings, "entity": entity, "encoding": encoding}
+        options |= {"profile": mapping}
         options |= {"batch_rows": batch_rows, "jobs": jobs}
         summaries = _ingest(con, paths, options, json_output, lang)
     if any(s.status == "failed" for s in summaries):

@@ -14,7 +14,7 @@ from touchpoint.cli.common import said
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.errors import ConfigError
-from touchpoint.simulate import continue_world, load_params, simulate
+from touchpoint.simulate import CallRecordSettings, continue_world, load_params, simulate
 
 
 @app.command("simulate")
@@ -66,6 +66,21 @@ def simulate_command(
             "same world). Default: the parameters' chunk_size (4096).",
         ),
     ] = None,
+    cdr_agents: Annotated[
+        int | None,
+        typer.Option(
+            "--call-records",
+            min=1,
+            help="Also write call_records: the hotline's calls replayed through a queue of "
+            "this many agents, callers hanging up after an exponential patience "
+            "(--patience); the other files are unchanged.",
+            show_default=False,
+        ),
+    ] = None,
+    patience: Annotated[
+        float,
+        typer.Option("--patience", min=1.0, help="Mean patience (s) planted in call_records."),
+    ] = 90.0,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     lang: LangOption = "en",
@@ -88,6 +103,7 @@ def simulate_command(
     world = (
         load_params(params) if chunk_size is None else load_params(params, chunk_size=chunk_size)
     )
+    queue = None if cdr_agents is None else CallRecordSettings(cdr_agents, patience)
     if json_output:
         result = simulate(
             out,
@@ -98,6 +114,7 @@ def simulate_command(
             encoding=encoding,
             config=settings,
             params=world,
+            call_records=queue,
         )
         typer.echo(
             json.dumps(
@@ -121,6 +138,7 @@ def simulate_command(
             encoding=encoding,
             config=settings,
             params=world,
+            call_records=queue,
             on_progress=on_progress,
         )
     title = said("simulated_title", lang, customers=customers, months=months, seed=seed)

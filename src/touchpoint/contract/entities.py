@@ -265,6 +265,69 @@ CAMPAIGN_RESPONSES = Entity(
     order_checks=(OrderCheck("sent_at", "responded_at", "response_before_sent"),),
 )
 
+CALL_RECORDS = Entity(
+    name="call_records",
+    grain="one row per hotline call as the contact centre's switch exports it (a call detail "
+    "record): when it entered and left the IVR, the agent queue and the agent, and how it ended",
+    key=("call_id",),
+    file_stems=("call_records", "call_record", "call_detail_records", "cdr", "话单", "呼叫记录"),
+    columns=(
+        _c("call_id", "string", "unique id of the call"),
+        _c(
+            "arrived_at",
+            "timestamp",
+            "the call reached the contact centre (entered the IVR, or the queue when it "
+            "skipped the IVR), local time",
+        ),
+        _c("ivr_exit", "timestamp", "left the IVR; blank without an IVR", required=False),
+        _c(
+            "queue_start",
+            "timestamp",
+            "entered the agent queue; blank when the call never queued",
+            required=False,
+        ),
+        _c(
+            "queue_exit",
+            "timestamp",
+            "left the queue (an agent answered or the caller hung up)",
+            required=False,
+        ),
+        _c(
+            "service_start",
+            "timestamp",
+            "an agent answered; blank when none did",
+            required=False,
+        ),
+        _c("service_end", "timestamp", "the agent's part of the call ended", required=False),
+        _c(
+            "outcome",
+            "string",
+            "how the call ended (a hang-up is in the IVR when queue_start is blank, else "
+            "while waiting)",
+            vocabulary="call_outcome",
+        ),
+        _c("agent_id", "string", "the agent who served the call", required=False),
+        _c("queue", "string", "queue, skill or service line the call waited in", required=False),
+        _c("call_type", "string", "the export's own call type (free text)", required=False),
+        _c("priority", "int64", "queue priority (0 = normal)", required=False, min_value=0),
+        _c("customer_id", "string", "the caller's customer id, when known", required=False),
+        _c(
+            "msisdn",
+            "string",
+            "the caller's phone number; replaced on ingest by msisdn_hash",
+            required=False,
+            pii=True,
+        ),
+    ),
+    order_checks=(
+        OrderCheck("arrived_at", "ivr_exit", "ivr_exit_before_arrival"),
+        OrderCheck("arrived_at", "queue_start", "queue_before_arrival"),
+        OrderCheck("queue_start", "queue_exit", "queue_exit_before_start"),
+        OrderCheck("arrived_at", "service_start", "service_before_arrival"),
+        OrderCheck("service_start", "service_end", "service_end_before_start"),
+    ),
+)
+
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
@@ -277,5 +340,6 @@ ENTITIES: dict[str, Entity] = {
         COMPLAINTS,
         SURVEYS,
         CAMPAIGN_RESPONSES,
+        CALL_RECORDS,
     )
 }

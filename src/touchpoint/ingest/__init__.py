@@ -28,6 +28,13 @@ from touchpoint.ingest._pii import (
     normalise_msisdn,
     pii_key,
 )
+from touchpoint.ingest._profile import (
+    ColumnRule,
+    Profile,
+    ProfileError,
+    load_profile,
+    profile_from_data,
+)
 from touchpoint.ingest._sources import detect_entity
 from touchpoint.ingest._summary import FileSummary
 
@@ -36,7 +43,12 @@ __all__ = [
     "FILES_TABLE",
     "QUARANTINE_SCHEMA",
     "QUARANTINE_TABLE",
+    "ColumnRule",
     "FileSummary",
+    "Profile",
+    "ProfileError",
+    "load_profile",
+    "profile_from_data",
     "detect_entity",
     "hash_msisdn",
     "ingest",

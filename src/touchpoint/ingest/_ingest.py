@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import hashlib
 import multiprocessing
 import os
 import shutil
@@ -41,6 +42,7 @@ from touchpoint.ingest._bookkeeping import (
 )
 from touchpoint.ingest._columns import match_columns
 from touchpoint.ingest._pii import hash_msisdn_array, pii_key, pseudonymise_source
+from touchpoint.ingest._profile import Profile
 from touchpoint.ingest._read_csv import read_csv
 from touchpoint.ingest._read_other import read_jsonl, read_parquet
 from touchpoint.ingest._reading import ReadResult
@@ -167,8 +169,10 @@ class _FileLoader:
         report: Callable[[str, float], None],
         batch_rows: int,
         folder: Path,
+        profile: Profile | None = None,
     ) -> None:
         self.folder = folder
+        self.profile = profile
         self.config = config
         self.source = source
         self.entity = ENTITIES[source.entity or ""]
@@ -178,6 +182,12 @@ class _FileLoader:
         self.batch_rows = batch_rows
         self.path_text = str(source.path.resolve())
         self.pii_columns = [c.name for c in self.entity.columns if c.pii]
+
+    def _as_exported(self, read: ReadResult) -> pa.Table:
+        """The batch as read, through the ingest profile when there is one."""
+        if self.profile is None:
+            return read.table
+        return self.profile.apply(read.table, self.config.ingest.null_values)
 
     def _read_whole(self) -> ReadResult:
         return _read(self.source, _read_bytes(self.source.path), self.config, self.encoding)
@@ -252,10 +262,9 @@ class _FileLoader:
             raise
 
     def _load_batch(self, read: ReadResult, writer, bad_keys, loaded: _Loaded) -> None:
-        match = match_columns(read.table.column_names, self.entity, where=str(self.source.path))
-        table = read.table.rename_columns(
-            [match.renames.get(n, n) for n in read.table.column_names]
-        )
+        table = self._as_exported(read)
+        match = match_columns(table.column_names, self.entity, where=str(self.source.path))
+        table = table.rename_columns([match.renames.get(n, n) for n in table.column_names])
         table = pseudonymise_source(table, self.entity, self.pii_key_for)
         validated = validate(table, self.entity, self.config, row_numbers=read.row_numbers)
         bad = validated.bad_positions()
@@ -352,10 +361,9 @@ class _FileLoader:
             positions = np.flatnonzero(np.isin(read.row_numbers, rows))
             if not len(positions):
                 continue
-            match = match_columns(read.table.column_names, self.entity, where=str(self.source.path))
-            table = read.table.rename_columns(
-                [match.renames.get(n, n) for n in read.table.column_names]
-            )
+            table = self._as_exported(read)
+            match = match_columns(table.column_names, self.entity, where=str(self.source.path))
+            table = table.rename_columns([match.renames.get(n, n) for n in table.column_names])
             table = pseudonymise_source(table, self.entity, self.pii_key_for)  # as in a batch
             found = read.row_numbers[positions]
             loaded.quarantine.append(
@@ -568,7 +576,9 @@ class _Planned:
     failure: FileSummary | None = None
 
 
-def _hash_each(sources: list[SourceFile], progress: _Progress) -> list[_Planned]:
+def _hash_each(
+    sources: list[SourceFile], progress: _Progress, profile: Profile | None = None
+) -> list[_Planned]:
     plan = []
     for index, source in enumerate(sources):
         if source.skipped is not None:  # a folder not walked into: said, not failed
@@ -580,6 +590,9 @@ def _hash_each(sources: list[SourceFile], progress: _Progress) -> list[_Planned]
         progress.report(index, source.path.name, "hashing", 0.0)
         try:
             file_id = file_identity(source, file_id_of(source.path))
+            if profile is not None:  # read through another profile, the rows differ
+                mixed = f"{file_id}\0profile\0{profile.fingerprint()}"
+                file_id = hashlib.sha256(mixed.encode()).hexdigest()
             plan.append(_Planned(index, source, file_id=file_id))
         except InputFileError as exc:
             plan.append(_Planned(index, source, failure=_failed(source, str(exc))))
@@ -618,6 +631,7 @@ class _Job:
     batch_rows: int
     folder: Path
     file_id: str
+    profile: Profile | None = None
 
 
 def _spill_folder(folder: Path) -> Path:
@@ -630,7 +644,7 @@ def _stage_in_worker(job: _Job) -> _Staged:
         return job.pii_key
 
     loader = _FileLoader(
-        job.config, job.source, job.encoding, key, _quiet, job.batch_rows, job.folder
+        job.config, job.source, job.encoding, key, _quiet, job.batch_rows, job.folder, job.profile
     )
     query_con = key_check_connection(_spill_folder(job.folder))
     try:
@@ -651,12 +665,13 @@ class _Pool:
         pii_key: bytes | None,
         batch_rows: int,
         folder: Path,
+        profile: Profile | None = None,
     ) -> None:
         self.executor = ProcessPoolExecutor(
             max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
         )
         self.job = {"config": config, "encoding": encoding, "pii_key": pii_key}
-        self.job |= {"batch_rows": batch_rows, "folder": folder}
+        self.job |= {"batch_rows": batch_rows, "folder": folder, "profile": profile}
         self.futures: dict[int, Future] = {}
 
     def submit(self, item: _Planned) -> None:
@@ -720,6 +735,7 @@ def ingest(
     on_progress: ProgressCallback | None = None,
     batch_rows: int | None = None,
     jobs: int | None = 1,
+    profile: Profile | None = None,
 ) -> list[FileSummary]:
     """Validate source files and load them into the warehouse, one transaction per file.
 
@@ -751,6 +767,11 @@ def ingest(
         Files read, checked and stored at once, each in its own process (``None``: one per
         core). Each file still commits in its own transaction, in the order of ``paths``, so
         the summaries and the log are those of loading the files one by one.
+    profile
+        An ingest profile (:func:`~touchpoint.ingest.load_profile`): every file is its
+        entity, and each batch is mapped through it (renames, date and time combined, the
+        export's formats, placeholders, codes) before validation. The same content read
+        through another profile is another version of the file.
 
     Returns
     -------
@@ -765,6 +786,13 @@ def ingest(
     []
     """
     _check_options(entity, encoding)
+    if profile is not None:
+        if entity is not None and entity != profile.entity:
+            raise SchemaError(
+                f"--entity {entity!r} contradicts the profile's entity {profile.entity!r}; "
+                "give one of them"
+            )
+        entity = profile.entity
     batch_rows_setting(batch_rows)  # a bad setting fails before any file is touched
     _jobs_setting(jobs)
     config = config or load_config()
@@ -781,7 +809,7 @@ def ingest(
 
     rows_per_batch = batch_rows_setting(batch_rows)
     folder = prepare_parts_folder(con, [ENTITIES[e].table for e in ENTITIES])
-    plan = _hash_each(sources, progress)
+    plan = _hash_each(sources, progress, profile)
     known = {v.file_id for v in loaded_versions(con)}
     to_stage = []
     for item in plan:  # the same content twice is staged once (its part has one name)
@@ -791,7 +819,9 @@ def ingest(
     pool = None
     if _jobs_setting(jobs) > 1 and len(to_stage) > 1 and _worth_processes(to_stage):
         # Every entity's text is scanned for phone numbers: the workers need the key.
-        pool = _Pool(_jobs_setting(jobs), config, encoding, pii_key_once(), rows_per_batch, folder)
+        pool = _Pool(
+            _jobs_setting(jobs), config, encoding, pii_key_once(), rows_per_batch, folder, profile
+        )
         for item in to_stage:
             pool.submit(item)
     checks: list[DuckDBBackend] = []
@@ -814,7 +844,7 @@ def ingest(
                 summaries.append(item.failure)
             else:
                 loader = _FileLoader(
-                    config, source, encoding, pii_key_once, report, rows_per_batch, folder
+                    config, source, encoding, pii_key_once, report, rows_per_batch, folder, profile
                 )
                 summaries.append(_load_one(con, loader, item, pool, key_checks))
             progress.finish(index)

@@ -29,8 +29,9 @@ from touchpoint.errors import PipelineError
 def discover_capabilities() -> tuple[str, ...]:
     """The packages of :data:`CAPABILITIES`, by name: a new capability needs no line here.
 
-    >>> discover_capabilities()[:2]
-    ('touchpoint.channels', 'touchpoint.churn')
+    >>> found = discover_capabilities()
+    >>> "touchpoint.channels" in found, found == tuple(sorted(found))
+    (True, True)
     """
     root = Path(touchpoint.__file__).parent
     return tuple(
@@ -88,8 +89,9 @@ def capability_steps(name: str) -> tuple[Step, ...]:
 def pipeline_steps() -> tuple[Step, ...]:
     """Every registered capability's steps, in the order they run.
 
-    >>> [step.name for step in pipeline_steps()][:3]
-    ['channels_cubes', 'channels_calls_cube', 'channels']
+    >>> names = [step.name for step in pipeline_steps()]
+    >>> names.index("channels_cubes") < names.index("channels") < names.index("customers")
+    True
     """
     steps = [step for name in CAPABILITIES for step in capability_steps(name)]
     return tuple(order_steps(steps, sources=SOURCE_TABLES))

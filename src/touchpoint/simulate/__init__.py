@@ -16,10 +16,14 @@ chunk's state and runs its months, one process a module (:mod:`.churn`, :mod:`.h
 the contract's tables; :mod:`.truth` keeps what was planted.
 """
 
+from touchpoint.simulate.call_records import CallRecordSettings
 from touchpoint.simulate.params import SimParams, load_params
+from touchpoint.simulate.tables import SIMULATED_ENTITIES
 from touchpoint.simulate.world import SimulationResult, continue_world, read_work_orders, simulate
 
 __all__ = [
+    "SIMULATED_ENTITIES",
+    "CallRecordSettings",
     "SimParams",
     "SimulationResult",
     "continue_world",

@@ -247,6 +247,7 @@ class Site(IntEnum):
     REPLY_DELAY = 93
     REPLY_TEXT = 94
     HOTLINE_FOLLOW_UP = 95
+    PATIENCE = 96  # call records' queue replay (simulate(call_records=...))
     # Work orders of a continued world (keyed by their row in the work-orders file).
     WORK_ORDER = 100
     EFFECT_NOISE = 101

@@ -62,6 +62,11 @@ REPLIES = {
 }
 
 
+SIMULATED_ENTITIES: tuple[str, ...] = tuple(n for n in ENTITIES if n != "call_records")
+"""The entities the simulator writes: all but ``call_records`` (its hotline has no queue
+abandonment to export; call detail records come from an operator's switch, through an ingest
+profile)."""
+
 MAX_MONTHS = 100  # months of a world that ids can tell apart
 MAX_PER_MONTH = 1000  # rows of one kind per customer and month that ids can tell apart
 

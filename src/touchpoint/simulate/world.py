@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from touchpoint.config import Config, load_config
-from touchpoint.contract import ENTITIES
 from touchpoint.errors import ConfigError, InputFileError
+from touchpoint.simulate.call_records import CallRecordSettings, call_records_table, chunk_calls
 from touchpoint.simulate.chunk import (
     ACTIONS,
     CHURN_REASONS,
@@ -35,7 +35,7 @@ from touchpoint.simulate.chunk import (
 from touchpoint.simulate.menu import build_menu
 from touchpoint.simulate.params import SimParams, load_params
 from touchpoint.simulate.population import month_bounds
-from touchpoint.simulate.tables import chunk_tables, contract_table
+from touchpoint.simulate.tables import SIMULATED_ENTITIES, chunk_tables, contract_table
 from touchpoint.simulate.timing import HOUR_US
 from touchpoint.simulate.truth import Realised
 
@@ -102,8 +102,13 @@ def simulate(
     config: Config | None = None,
     params: SimParams | None = None,
     on_progress: ProgressCallback | None = None,
+    call_records: CallRecordSettings | None = None,
 ) -> SimulationResult:
     """Simulate an operator and write its source files to ``out_dir``.
+
+    ``call_records``: also write ``call_records.<format>``, the hotline's calls replayed
+    through an agent queue with a planted patience (:mod:`.call_records`), and
+    ``truth/call_records.json``; every other file is the same as without it.
 
     Writes ``out_dir/<entity>.parquet`` (or ``.csv``) for every entity of the data contract,
     and ``out_dir/truth/`` (see docs/simulator.md): ``params.yaml`` (the parameters used),
@@ -139,7 +144,7 @@ def simulate(
         shutil.rmtree(truth_dir)
     (truth_dir / "state").mkdir(parents=True)
     suffix = "parquet" if file_format == "parquet" else "csv"
-    files = {name: out / f"{name}.{suffix}" for name in ENTITIES}
+    files = {name: out / f"{name}.{suffix}" for name in SIMULATED_ENTITIES}
     businesses = list(params.contacts.needs_per_month)
     size = params.chunk_size
 
@@ -158,7 +163,17 @@ def simulate(
             )
 
     leg = _Leg(out, files, params, config, file_format, encoding, months)
+    leg.cdr_calls = [] if call_records is not None else None
     leg.run(states(), customers, on_progress, truth_dir / "state")
+    if call_records is not None:
+        records, planted = call_records_table(pa.concat_tables(leg.cdr_calls), call_records)
+        files["call_records"] = out / f"call_records.{suffix}"
+        files["call_records"].unlink(missing_ok=True)
+        leg.writers["call_records"] = _Writer(
+            files["call_records"], file_format, ENCODINGS[encoding.lower()]
+        )
+        leg.writers["call_records"].write(records)
+        (truth_dir / "call_records.json").write_text(json.dumps(planted, indent=2), "utf-8")
     leg.close()
     world = {
         "customers": customers,
@@ -226,6 +241,7 @@ class _Leg:
         for path in files.values():
             path.unlink(missing_ok=True)
         self.work_orders: list[dict] = []
+        self.cdr_calls: list[pa.Table] | None = None  # hotline calls, for call records
 
     def run(self, states, customers: int, on_progress, state_dir: Path) -> None:
         """Simulate and write every chunk of ``states``; their states go to ``state_dir``
@@ -254,6 +270,8 @@ class _Leg:
             chunk = run_months(params, self.menu, state, self.months, channels, plan)
             for name, table in chunk_tables(chunk, params, self.menu, channels).items():
                 self.writers[name].write(table)
+            if self.cdr_calls is not None:
+                self.cdr_calls.append(chunk_calls(chunk))
             realised.add(chunk, len(businesses))
             truth_customers.write(_customer_truth(chunk, params))
             truth_prefs.write(
@@ -503,7 +521,7 @@ def continue_world(
     suffix = "parquet" if world["format"] == "parquet" else "csv"
     files = {
         name: out / (f"{name}.{suffix}" if name == "customers" else f"{name}_{label}.{suffix}")
-        for name in ENTITIES
+        for name in SIMULATED_ENTITIES
     }
 
     plans: dict[int, object] = {}  # drawn chunk by chunk, as their states are loaded
