@@ -25,7 +25,9 @@ from touchpoint.campaigns import (
     approval_events,
     assign_wave,
     campaign_from_data,
+    campaign_savings_rows,
     campaign_settings_from_config,
+    campaign_tracking,
     created_events,
     dispatch,
     dispatched_history,
@@ -34,9 +36,7 @@ from touchpoint.campaigns import (
     load_campaign,
     order_states,
     sample_ratio_check,
-    savings,
     select_audience,
-    track,
 )
 from touchpoint.cli.app import (
     ConfigOption,
@@ -323,52 +323,31 @@ def track_cmd(
     lang: LangOption = "en",
     as_json: JsonOption = False,
 ) -> None:
-    """Treated vs holdout month by month: net effect with its interval, naive beside it."""
-    settings = campaign_settings_from_config(load_config(config))
+    """Treated vs holdout month by month: net effect with its interval, naive beside it.
+
+    Reads ``mart_campaign_tracking`` and ``mart_campaign_savings`` (``touchpoint run`` builds
+    them from the campaign tables and the ingested months)."""
     with open_warehouse(warehouse) as con:
-        _, campaign = _definition(con, campaign_id)
-        a = con.table(ASSIGNMENTS_TABLE)
-        a = a.filter(a.campaign_id == campaign_id)
-        baseline = a.audience_month.min().execute()
-        out = track(
-            a,
-            con.table("stg_payments"),
-            baseline,
-            store_channels=settings.store_channels,
-            destinations=settings.self_service_payment_channels,
-            confidence=settings.confidence,
-        )
-        events = order_states(_events(con, campaign_id))
-        n_sent = (
-            events.filter(
-                (events.campaign_id == campaign_id) & events.state.isin(["dispatched", "feedback"])
-            )
-            .count()
-            .execute()
-        )
-        money = (
-            savings(
-                out,
-                settings.moved_cost_difference_yuan.get(campaign.action, 0.0),
-                settings.work_order_cost_yuan.get(campaign.channels[0], 0.0),
-                n_sent,
-            )
-            .to_pyarrow()
-            .to_pylist()
-        )
-        out = out.to_pyarrow()
-    rows = out.to_pylist()
+        _definition(con, campaign_id)
+        rows = campaign_tracking(con, campaign_id)
+        money = campaign_savings_rows(con, campaign_id)
     if as_json:
         print_json({"tracking": rows, "savings": money})
         return
+
+    def num(x, fmt):
+        return "-" if x is None else format(x, fmt)
+
     for m in money:
         console.print(
             f"{m['month']} saving {m['saving_yuan']:,.0f} yuan "
-            f"[{m['saving_low_yuan']:,.0f}, {m['saving_high_yuan']:,.0f}]"
+            f"[{num(m['saving_low_yuan'], ',.0f')}, {num(m['saving_high_yuan'], ',.0f')}] "
+            f"net of {m['n_orders']:,} orders to date {m['net_saving_to_date_yuan']:,.0f} yuan"
         )
     for r in rows:
         console.print(
-            f"{r['month']} {r['metric']:<22} treated {r['rate_treatment']:.3f} "
-            f"holdout {r['rate_holdout']:.3f} net {r['net_effect']:+.3f} "
-            f"[{r['net_ci_low']:+.3f}, {r['net_ci_high']:+.3f}] naive {r['naive_effect']:+.3f}"
+            f"{r['month']} {r['metric']:<22} treated {num(r['rate_treatment'], '.3f')} "
+            f"holdout {num(r['rate_holdout'], '.3f')} net {num(r['net_effect'], '+.3f')} "
+            f"[{num(r['net_ci_low'], '+.3f')}, {num(r['net_ci_high'], '+.3f')}] "
+            f"naive {num(r['naive_effect'], '+.3f')}"
         )
