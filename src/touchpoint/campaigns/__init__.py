@@ -51,7 +51,12 @@ from touchpoint.campaigns._definition import (
     campaign_from_data,
     load_campaign,
 )
-from touchpoint.campaigns._policy import HOLD_REASONS, apply_contact_policy, out_of_quiet_hours
+from touchpoint.campaigns._policy import (
+    HOLD_REASONS,
+    apply_contact_policy,
+    eligible_audience,
+    out_of_quiet_hours,
+)
 from touchpoint.campaigns._queries import (
     campaign_savings_rows,
     campaign_tracking,
@@ -119,6 +124,7 @@ __all__ = [
     "STEPS",
     "TRACKING_MART",
     "action_metrics",
+    "eligible_audience",
     "campaign_savings_rows",
     "campaign_tracking",
     "customer_work_orders",

@@ -31,6 +31,7 @@ from touchpoint.campaigns import (
     created_events,
     dispatch,
     dispatched_history,
+    eligible_audience,
     is_global_holdout,
     limit_size,
     load_campaign,
@@ -111,9 +112,22 @@ def create(
                 audience.customer_id, settings.global_holdout_salt, settings.global_holdout_share
             )
         )
-        if settings.policy.sensitive == "exclude" and membership is not None:
-            sensitive = membership.filter(membership.tag_id == settings.policy.sensitive_tag)
-            audience = audience.anti_join(sensitive, "customer_id")
+        # Who dispatch would hold back whatever the group leaves before the draw.
+        responses = _table(con, "stg_campaign_responses")
+        audience = eligible_audience(
+            audience,
+            settings.policy,
+            opted_out=(
+                responses.filter(responses.response == settings.policy.opted_out_response)
+                if responses is not None
+                else None
+            ),
+            sensitive=(
+                membership.filter(membership.tag_id == settings.policy.sensitive_tag)
+                if membership is not None
+                else None
+            ),
+        )
         if campaign.max_size is not None:
             audience = limit_size(audience, campaign)
         previous = _table(con, ASSIGNMENTS_TABLE)
