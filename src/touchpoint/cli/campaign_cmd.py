@@ -18,6 +18,8 @@ import ibis
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import typer
+from rich.console import RenderableType
+from rich.table import Table
 
 from touchpoint.campaigns import (
     EVENTS_TABLE,
@@ -29,6 +31,7 @@ from touchpoint.campaigns import (
     campaign_settings_from_config,
     campaign_tracking,
     created_events,
+    customer_work_orders,
     dispatch,
     dispatched_history,
     eligible_audience,
@@ -48,11 +51,48 @@ from touchpoint.cli.app import (
     console,
 )
 from touchpoint.cli.common import open_warehouse, print_json
+from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
+from touchpoint.labels import text, translate
 from touchpoint.warehouse import Insert, load_atomically
 
 DEFINITIONS_TABLE = "campaign_definitions"
 ASSIGNMENTS_TABLE = "campaign_assignments"
+
+
+def _collect_work_orders(ctx: CardContext) -> list[dict] | None:
+    if not ctx.has(EVENTS_TABLE):
+        return None
+    return [
+        {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
+        for r in customer_work_orders(ctx.con, ctx.customer_id)
+    ]
+
+
+def _render_work_orders(data: list[dict], ctx: CardContext) -> RenderableType:
+    if not data:
+        return ctx.t("none")
+    table = Table(header_style="bold", box=None)
+    for key in ("campaign_id", "channel", "state", "sent_at", "response"):
+        table.add_column(translate(f"campaign_tracking.card_{key}", ctx.lang), overflow="fold")
+    for r in data:
+        state = text(
+            f"campaign_tracking.card_state_{r['state']}", ctx.lang, reason=r["reason"] or ""
+        )
+        table.add_row(
+            r["campaign_id"],
+            ctx.label("channel", r["channel"])
+            if r["channel"] in ctx.config.ids("channel")
+            else r["channel"],
+            state,
+            "–" if r["sent_at"] is None else ctx.date(r["sent_at"], 16),
+            "–" if r["response"] is None else ctx.label("campaign_response", r["response"]),
+        )
+    return table
+
+
+# The customer card shows the customer's work orders and what came back.
+CARD_SECTIONS.append(CardSection("work_orders", _collect_work_orders, _render_work_orders))
 campaign_app = typer.Typer(
     help="Campaigns with a holdout: create, approve, dispatch, track.", no_args_is_help=True
 )
