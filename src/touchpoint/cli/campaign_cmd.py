@@ -54,6 +54,7 @@ from touchpoint.cli.common import open_warehouse, print_json
 from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
 from touchpoint.labels import text, translate
+from touchpoint.query import require_table
 from touchpoint.warehouse import Insert, load_atomically
 
 DEFINITIONS_TABLE = "campaign_definitions"
@@ -145,7 +146,8 @@ def create(
     actor, now = _user(by), _now()
     with open_warehouse(warehouse, write=True) as con:
         campaign = load_campaign(file)
-        c360, membership = con.table("mart_customer_360"), _table(con, "mart_tag_membership")
+        c360 = require_table(con, "mart_customer_360")
+        membership = _table(con, "mart_tag_membership")
         audience = select_audience(c360, campaign, membership=membership)
         audience = audience.filter(
             ~is_global_holdout(
