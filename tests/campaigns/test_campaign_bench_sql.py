@@ -54,10 +54,7 @@ def test_sql_and_touchpoint_agree(tmp_path):
     assert (ours.group == "holdout").sum() > 0
     con.execute(tracking_sql())
     sql = con.execute("SELECT * FROM bench_tracking_sql").df()
-    ibis_out = track(
-        ibis.memtable(mine), ibis.memtable(payments), dt.date(*BASELINE.timetuple()[:3])
-    )
-    t = ibis_out.to_pandas()
+    t = track(ibis.memtable(mine), ibis.memtable(payments), BASELINE).to_pandas()
     key = ["metric", "month"]
     cols = ["n_treatment", "n_holdout", "rate_treatment", "rate_holdout", "net_effect",
             "net_ci_low", "net_ci_high", "naive_effect"]  # fmt: skip
