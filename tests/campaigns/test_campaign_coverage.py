@@ -5,7 +5,9 @@ Each world: 2,000 customers × 2 months; the audience is every customer who paid
 the last month (seed 002's store-payment lovers, read straight from the payments: the
 estimator is under test here, not the 360); half held out; the treated get a store-payment
 diversion work order; the world goes on for one month with them; ``track`` measures
-``away_since_start`` (the planted outcome ``paid_in_store``, negated) in that month.
+``away_since_start`` (the planted outcome ``paid_in_store``, negated) in that month. In the
+same worlds, every customer who called the agent in the last month is in an agent diversion
+(half held out), measured on ``no_agent_since_start``.
 
 The binomial bound: if the interval covers with probability 0.95, the number of the 20 worlds
 it covers is Binomial(20, 0.95), and P(X <= 16) = 0.016. Requiring at least 17 covered worlds
@@ -21,6 +23,7 @@ import math
 import time
 
 import ibis
+import pandas as pd
 import pytest
 
 from touchpoint.campaigns import (
@@ -31,6 +34,7 @@ from touchpoint.campaigns import (
     dispatch,
     load_campaign_settings,
     track,
+    track_campaigns,
 )
 from touchpoint.simulate import continue_world, simulate
 
@@ -48,10 +52,34 @@ CAMPAIGN = campaign_from_data(
     }
 )
 STORES = ("store", "partner_store")
+AGENT = campaign_from_data(
+    {
+        "id": "divert_agent",
+        "name": {"en": "Self-service first", "zh": "自助优先"},
+        "action": "divert_agent_to_self_service",
+        "audience": {"rule": "pref_level_agent >= 1"},
+        "holdout_share": 0.5,
+    }
+)
 
 
 def binomial_cdf(k: int, n: int, p: float) -> float:
     return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+
+
+def _orders(campaign, audience, at):
+    assignment = ibis.memtable(assign(audience, campaign.id, 0.5).to_pyarrow())
+    events = ibis.memtable(created_events(campaign, assignment, 1, "alice", at).to_pyarrow())
+    events = ibis.memtable(
+        events.union(approval_events(events, campaign.id, "bob", at)).to_pyarrow()
+    )
+    policy = load_campaign_settings().policy.model_copy(update={"frequency_caps": ()})
+    _, rows = dispatch(events, campaign, policy, actor="bob", at=at, sent_at=at)
+    return assignment, rows.to_pandas()
+
+
+def _month(ts):
+    return ts.truncate("M").cast("date")
 
 
 def one_world(root, seed: int) -> dict:
@@ -59,30 +87,43 @@ def one_world(root, seed: int) -> dict:
     first = simulate(world, customers=CUSTOMERS, months=2, seed=seed)
     con = ibis.duckdb.connect()
     payments = con.read_parquet(str(first.files["payments"]))
-    baseline = payments.paid_at.max().truncate("M").cast("date").execute()
-    recent = payments.filter(
-        (payments.paid_at.truncate("M").cast("date") == baseline) & payments.channel.isin(STORES)
+    contacts = con.read_parquet(str(first.files["contacts"]))
+    baseline = _month(payments.paid_at.max()).execute()
+    payers = payments.filter((_month(payments.paid_at) == baseline) & payments.channel.isin(STORES))
+    callers = contacts.filter(
+        (_month(contacts.started_at) == baseline) & (contacts.channel == "agent")
     )
-    audience = recent.select("customer_id").distinct().mutate(stratum=ibis.literal(0, "int64"))
-    assignment = ibis.memtable(assign(audience, CAMPAIGN.id, 0.5).to_pyarrow())
-    at = dt.datetime.combine(baseline, dt.time(9)) + dt.timedelta(days=40)
-    at = at.replace(day=1)
-    events = ibis.memtable(created_events(CAMPAIGN, assignment, 1, "alice", at).to_pyarrow())
-    events = ibis.memtable(
-        events.union(approval_events(events, CAMPAIGN.id, "bob", at)).to_pyarrow()
-    )
-    policy = load_campaign_settings().policy.model_copy(update={"frequency_caps": ()})
-    _, rows = dispatch(events, CAMPAIGN, policy, actor="bob", at=at, sent_at=at)
-    rows.to_pandas().to_csv(root / f"orders{seed}.csv", index=False)
+    at = (dt.datetime.combine(baseline, dt.time(9)) + dt.timedelta(days=40)).replace(day=1)
+    store, store_orders = _orders(CAMPAIGN, _audience(payers), at)
+    agent, agent_orders = _orders(AGENT, _audience(callers), at)
+    pd.concat([store_orders, agent_orders]).to_csv(root / f"orders{seed}.csv", index=False)
     later = continue_world(world, root / f"orders{seed}.csv", months=1)
-    after = con.read_parquet(str(later.files["payments"]))
-    both = payments.union(after)
-    tracked = track(assignment, both, baseline).to_pandas()
+    all_payments = payments.union(con.read_parquet(str(later.files["payments"])))
+    all_contacts = contacts.union(con.read_parquet(str(later.files["contacts"])))
+    tracked = track(store, all_payments, baseline).to_pandas()
     row = tracked[tracked.metric == "away_since_start"].iloc[-1]
+    agent_tracked = track_campaigns(
+        agent.mutate(campaign_id=ibis.literal(AGENT.id), audience_month=ibis.literal(baseline)),
+        ibis.memtable({"campaign_id": [AGENT.id], "action": [AGENT.action]}),
+        contacts=all_contacts,
+    ).to_pandas()
+    agent_row = agent_tracked[agent_tracked.metric == "no_agent_since_start"].iloc[-1]
     con.disconnect()
+    effects = later.campaign_effects
     return {
         "seed": seed,
-        "planted": -later.campaign_effects[CAMPAIGN.id]["att"],
+        **_figures(row, -effects[CAMPAIGN.id]["att"]),
+        "agent": _figures(agent_row, -effects[AGENT.id]["att"]),
+    }
+
+
+def _audience(events):
+    return events.select("customer_id").distinct().mutate(stratum=ibis.literal(0, "int64"))
+
+
+def _figures(row, planted: float) -> dict:
+    return {
+        "planted": planted,  # on paid_in_store / chose_agent; "away" is their negation
         "net": row.net_effect,
         "low": row.net_ci_low,
         "high": row.net_ci_high,
@@ -99,10 +140,12 @@ def worlds(tmp_path_factory):
     out = [one_world(root, seed) for seed in SEEDS]
     print(f"\n{len(out)} worlds in {time.perf_counter() - start:.0f} s")
     for w in out:
-        print(
-            f"seed {w['seed']}: n={w['n_treatment']}/{w['n_holdout']} planted={w['planted']:.3f} "
-            f"net={w['net']:.3f} [{w['low']:.3f}, {w['high']:.3f}] naive={w['naive']:.3f}"
-        )
+        for name, f in (("store", w), ("agent", w["agent"])):
+            print(
+                f"seed {w['seed']} {name}: n={f['n_treatment']}/{f['n_holdout']} "
+                f"planted={f['planted']:.3f} net={f['net']:.3f} [{f['low']:.3f}, "
+                f"{f['high']:.3f}] naive={f['naive']:.3f}"
+            )
     return out
 
 
@@ -135,3 +178,18 @@ def test_the_naive_figure_is_biased_upward(worlds):
     assert mean / (sd / math.sqrt(len(bias))) > 3
     # ...and the naive figure exceeds the planted effect in most worlds.
     assert sum(b > 0 for b in bias) >= 17
+
+
+def test_the_agent_diversion_too(worlds):
+    """The same on the agent diversion (audience: every customer who called the agent in the
+    selection month; metric ``no_agent_since_start``, the planted ``chose_agent`` negated,
+    except that a transfer from the IVR counts here as an agent call)."""
+    agent = [w["agent"] for w in worlds]
+    covered = sum(a["low"] <= a["planted"] <= a["high"] for a in agent)
+    errors = [a["net"] - a["planted"] for a in agent]
+    mean = sum(errors) / len(errors)
+    se = math.sqrt(sum((e - mean) ** 2 for e in errors) / (len(errors) - 1) / len(errors))
+    print(f"agent: covered {covered} of {len(agent)}; net - planted {mean:+.4f} (s.e. {se:.4f})")
+    assert covered >= 17
+    assert abs(mean) < 3 * se
+    assert all(a["naive"] > a["high"] for a in agent)  # the naive figure overstates every time
