@@ -224,3 +224,18 @@ def test_the_action_is_read_from_the_latest_definition():
     )
     got = definition_actions(defs).to_pandas().set_index("campaign_id").action.to_dict()
     assert got == {"c": "divert_agent_to_self_service", "d": "cross_sell"}
+
+
+def test_without_campaign_tables_the_step_writes_its_marts_empty():
+    from touchpoint.campaigns import INPUTS, OUTPUTS, build
+    from touchpoint.config import load_config
+    from touchpoint.pipeline.marts import registered_marts
+
+    tables = {name: ibis.memtable({"customer_id": ["x"]}) for name in INPUTS}
+    built = build(tables, load_config())  # no campaign_definitions / assignments: empty
+    assert sorted(built) == sorted(OUTPUTS)
+    marts = registered_marts()
+    for name, expr in built.items():
+        assert expr.count().execute() == 0
+        declared = {c: col.type for c, col in marts[name].contract.columns.items()}
+        assert {c: str(t) for c, t in expr.schema().items()} == declared
