@@ -117,6 +117,68 @@ def tiny_warehouse(tmp_path):
     con.disconnect()
 
 
+def seed_campaigns(con) -> None:
+    """Three campaigns selected in the world's first month (one per tracked action), their
+    work orders created, approved and dispatched, as ``touchpoint campaign`` stores them; then
+    the campaign step runs again so its marts hold rows (the second month is tracked)."""
+    import ibis
+
+    from touchpoint import campaigns as cp
+    from touchpoint.config import load_config
+    from touchpoint.pipeline import run_pipeline
+
+    settings = cp.load_campaign_settings()
+    c360 = con.table("mart_customer_360")
+    first = c360.month.min().execute()
+    at = dt.datetime.combine(first, dt.time(9))
+    definitions, assignments, events = [], [], []
+    for cid, action, rule in (
+        ("seed_store", "divert_store_payment_to_self_service", "pref_level_payment_store >= 2"),
+        ("seed_agent", "divert_agent_to_self_service", "pref_level_agent >= 2"),
+        ("seed_retain", "retention_offer", "tenure_months >= 0"),
+    ):
+        campaign = cp.campaign_from_data(
+            {
+                "id": cid,
+                "name": {"en": cid, "zh": cid},
+                "action": action,
+                "audience": {"rule": rule},
+                "holdout_share": 0.3,
+                "max_size": 400,
+            }
+        )
+        audience = cp.limit_size(cp.select_audience(c360, campaign, month=first), campaign)
+        a = ibis.memtable(cp.assign(audience, cid, campaign.holdout_share).to_pyarrow())
+        assignments.append(
+            a.mutate(
+                campaign_id=ibis.literal(cid),
+                wave=ibis.literal(1, "int64"),
+                audience_month=ibis.literal(first),
+                assigned_at=ibis.literal(at),
+            ).to_pyarrow()
+        )
+        created = ibis.memtable(cp.created_events(campaign, a, 1, "alice", at).to_pyarrow())
+        approved = ibis.memtable(
+            created.union(cp.approval_events(created, cid, "bob", at)).to_pyarrow()
+        )
+        sent, _ = cp.dispatch(approved, campaign, settings.policy, actor="bob", at=at, sent_at=at)
+        events.append(approved.union(sent).to_pyarrow())
+        definitions.append(
+            {
+                "campaign_id": cid,
+                "version": 1,
+                "fingerprint": campaign.fingerprint(),
+                "definition_json": campaign.model_dump_json(),
+                "created_by": "alice",
+                "created_at": at,
+            }
+        )
+    con.create_table(cp.DEFINITIONS_TABLE, pa.Table.from_pylist(definitions))
+    con.create_table(cp.ASSIGNMENTS_TABLE, pa.concat_tables(assignments))
+    con.create_table(cp.EVENTS_TABLE, pa.concat_tables(events))
+    run_pipeline(con, load_config(), steps=cp.STEPS)
+
+
 @pytest.fixture(scope="session")
 def simulated_world(tmp_path_factory):
     """A small simulated operator (3,000 customers × 2 months, seed 11) and its ground truth."""
@@ -141,6 +203,7 @@ def ingested_world(simulated_world, tmp_path_factory):
     con = connect(tmp_path_factory.mktemp("warehouse") / "world.duckdb")
     summaries = ingest(con, list(result.files.values()))
     run_pipeline(con, load_config())
+    seed_campaigns(con)
     yield con, summaries, realised, result
     con.disconnect()
 

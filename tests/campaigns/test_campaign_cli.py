@@ -16,8 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 
 from benchmarks.tags_data import synthetic_c360  # noqa: E402
 
+from touchpoint.campaigns import STEPS as campaign_steps  # noqa: E402
 from touchpoint.cli import app  # noqa: E402
 from touchpoint.config import load_config  # noqa: E402
+from touchpoint.contract import ENTITIES, arrow_schema  # noqa: E402
 from touchpoint.pipeline.runner import run_pipeline  # noqa: E402
 from touchpoint.pipeline.steps import STEPS  # noqa: E402
 from touchpoint.warehouse import connect  # noqa: E402
@@ -46,6 +48,16 @@ def warehouse(tmp_path_factory):
             {"customer_id": ["x"], "paid_at": [pd.Timestamp("2026-01-01")], "channel": ["store"]}
         ),
     )
+    for entity, row in (
+        ("contacts", {"customer_id": "x", "started_at": pd.Timestamp("2026-01-01")}),
+        ("customers", {"customer_id": "x"}),
+    ):
+        schema = arrow_schema(ENTITIES[entity])
+        schema = pa.schema([f.with_nullable(True) for f in schema])
+        con.create_table(
+            f"stg_{entity}",
+            pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema}], schema=schema),
+        )
     con.disconnect()
     (root / "c.yaml").write_text(YAML, encoding="utf-8")
     return root
@@ -110,7 +122,11 @@ def test_the_whole_cycle(warehouse):
     assert sum(by_state.values()) == summary["n_treatment"]
     listed = json.loads(_run("campaign", "list", "-w", wh, "--json").output)
     assert {r["state"] for r in listed} <= {"dispatched", "held_back"}
-    tracked = _run("campaign", "track", "divert_store", "-w", wh, "--json")
-    assert tracked.exit_code == 0, tracked.output
-    doc = json.loads(tracked.output)
-    assert doc["tracking"] == [] and doc["savings"] == []  # no month after the selection yet
+    unbuilt = _run("campaign", "track", "divert_store", "-w", wh, "--json")
+    assert unbuilt.exit_code != 0 and "touchpoint run" in unbuilt.output
+    con = connect(wh)
+    run_pipeline(con, load_config(), steps=campaign_steps)
+    con.disconnect()
+    early = _run("campaign", "track", "divert_store", "-w", wh, "--json")
+    # The step ran, but no month after the selection month has been ingested yet.
+    assert early.exit_code != 0 and "no tracking yet" in early.output

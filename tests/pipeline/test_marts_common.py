@@ -19,6 +19,7 @@ from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.pipeline import pipeline_steps
 from touchpoint.pipeline.doc import DOCUMENT, render_marts
 from touchpoint.pipeline.marts import contract_problems, registered_marts
+from touchpoint.pipeline.registry import record_tables
 from touchpoint.simulate import SIMULATED_ENTITIES
 
 STEPS = {step.name: step for step in pipeline_steps()}
@@ -93,6 +94,7 @@ def test_each_step_compiles_for_spark(spark_dialect, step_name):
         pytest.skip("fits in memory; its capability's own test compiles its Ibis part")
     marts = registered_marts()
     sources = {e.table: ibis.Schema.from_pyarrow(arrow_schema(e)) for e in ENTITIES.values()}
+    sources |= record_tables()  # tables the capabilities' commands write
     given = {}
     for name in step.reads:
         if name in step.outputs:

@@ -9,7 +9,9 @@
 - **Contact policy** (:func:`apply_contact_policy`): caps, quiet hours, do-not-disturb,
   opted-out and sensitive customers, campaign priority; each held-back order keeps its reason.
 - **Tracking**: treated and holdout month by month in seed 002's terms, the net effect with
-  its interval beside the naive before/after figure, and the money.
+  its interval beside the naive before/after figure, and the money. Step
+  ``campaign_tracking`` writes ``mart_campaign_tracking`` and ``mart_campaign_savings`` from
+  the campaign tables (:data:`RECORDS`, written by ``touchpoint campaign``) when they exist.
 
 >>> campaign_from_data({"id": "c1", "name": {"en": "A", "zh": "甲"},
 ...     "action": "retention_offer", "audience": {"rule": "n_complaints_3m >= 2"}}).action
@@ -30,6 +32,17 @@ from touchpoint.campaigns._assignment import (
     sample_ratio_check,
     select_audience,
 )
+from touchpoint.campaigns._build import (
+    ASSIGNMENTS_TABLE,
+    DEFINITIONS_TABLE,
+    INPUTS,
+    OPTIONAL,
+    OUTPUTS,
+    RECORDS,
+    SAVINGS_MART,
+    TRACKING_MART,
+    build,
+)
 from touchpoint.campaigns._definition import (
     ACTIONS,
     WORK_ORDER_CHANNELS,
@@ -38,7 +51,17 @@ from touchpoint.campaigns._definition import (
     campaign_from_data,
     load_campaign,
 )
-from touchpoint.campaigns._policy import HOLD_REASONS, apply_contact_policy, out_of_quiet_hours
+from touchpoint.campaigns._policy import (
+    HOLD_REASONS,
+    apply_contact_policy,
+    eligible_audience,
+    out_of_quiet_hours,
+)
+from touchpoint.campaigns._queries import (
+    campaign_savings_rows,
+    campaign_tracking,
+    customer_work_orders,
+)
 from touchpoint.campaigns._settings import (
     CampaignSettings,
     ContactPolicy,
@@ -47,11 +70,20 @@ from touchpoint.campaigns._settings import (
     load_campaign_settings,
 )
 from touchpoint.campaigns._tracking import (
+    AGENT_METRICS,
     METRICS,
-    customer_months,
+    PRIMARY,
+    RETENTION_METRICS,
+    SIDE_EFFECT,
+    SIDE_EFFECT_METRICS,
+    action_metrics,
+    campaign_customer_months,
+    campaign_savings,
+    definition_actions,
     monthly_payments,
     savings,
     track,
+    track_campaigns,
 )
 from touchpoint.campaigns._work_orders import (
     DISPATCH_COLUMNS,
@@ -64,13 +96,46 @@ from touchpoint.campaigns._work_orders import (
     feedback_events,
     order_states,
 )
+from touchpoint.capability import Step
+
+STEPS = (
+    Step(
+        "campaign_tracking",
+        inputs=INPUTS,
+        optional=OPTIONAL,
+        outputs=OUTPUTS,
+        build=build,
+        description="every campaign's treated and holdout month by month: net effect with its "
+        "interval beside the naive figure, side effects, money",
+    ),
+)
 
 __all__ = [
+    "AGENT_METRICS",
+    "ASSIGNMENTS_TABLE",
+    "DEFINITIONS_TABLE",
     "METRICS",
-    "customer_months",
+    "PRIMARY",
+    "RECORDS",
+    "RETENTION_METRICS",
+    "SAVINGS_MART",
+    "SIDE_EFFECT",
+    "SIDE_EFFECT_METRICS",
+    "STEPS",
+    "TRACKING_MART",
+    "action_metrics",
+    "eligible_audience",
+    "campaign_savings_rows",
+    "campaign_tracking",
+    "customer_work_orders",
+    "build",
+    "campaign_customer_months",
+    "campaign_savings",
+    "definition_actions",
     "monthly_payments",
     "savings",
     "track",
+    "track_campaigns",
     "DISPATCH_COLUMNS",
     "EVENT_SCHEMA",
     "EVENTS_TABLE",

@@ -99,6 +99,32 @@ def _apply_cap(
     )
 
 
+def eligible_audience(
+    audience: ir.Table,
+    policy: ContactPolicy,
+    *,
+    do_not_disturb: ir.Table | None = None,
+    opted_out: ir.Table | None = None,
+    sensitive: ir.Table | None = None,
+) -> ir.Table:
+    """``audience`` without the customers dispatch would hold back whatever their group: on the
+    do-not-disturb list (the table and the configured ids), opted out, and sensitive when the
+    policy excludes them. Applied BEFORE the holdout draw, so the holdout is drawn from the same
+    customers as the orders actually sent: a held-out do-not-disturb customer would have no
+    treated counterpart (their orders are never sent), and the net effect would be diluted by
+    customers the campaign could never reach.
+
+    Caps stay at dispatch: they depend on the send time and on the other campaigns.
+    """
+    dnd = _ids(do_not_disturb)
+    if policy.do_not_disturb:
+        dnd = dnd.union(ibis.memtable({"customer_id": list(policy.do_not_disturb)}))
+    out = audience.anti_join(dnd, "customer_id").anti_join(_ids(opted_out), "customer_id")
+    if policy.sensitive == "exclude":
+        out = out.anti_join(_ids(sensitive), "customer_id")
+    return out
+
+
 def apply_contact_policy(
     orders: ir.Table,
     policy: ContactPolicy,

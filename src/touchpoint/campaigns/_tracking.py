@@ -1,8 +1,11 @@
-"""Tracking a store-payment diversion month by month, in seed 002's own terms, for the
-treated AND the holdout: the net effect (difference) with its interval beside the naive,
-uncontrolled before/after figure on the treated. Pure Ibis.
+"""Tracking campaigns month by month, in seed 002's own terms, for the treated AND the holdout:
+the net effect (difference) with its interval beside the naive, uncontrolled before/after
+figure on the treated. Pure Ibis.
 
-Definitions (per customer and month ``m`` after the selection month ``b``):
+Per customer of a campaign and month ``m`` after its selection month ``b`` (the assignment's
+``audience_month``; ``idx`` counts months from ``b``, 0 being ``b`` itself):
+
+Store-payment diversion (``stg_payments``):
 
 - ``no_store_payment``: no payment in a store channel in ``m``;
 - ``away_3m_running``: none in ``m``, ``m-1`` and ``m-2`` (all after ``b``; null before);
@@ -10,8 +13,27 @@ Definitions (per customer and month ``m`` after the selection month ``b``):
   ``paid_in_store`` outcome, negated, at the end of a leg);
 - ``went_to_<channel>``: no store payment in ``m`` and at least one in that channel.
 
+Agent diversion (``stg_contacts``, the configured agent channel; a transferred IVR call counts
+as an agent contact, as the agent row of the call):
+
+- ``no_agent_call``, ``agent_away_3m_running``, ``no_agent_since_start``: as above, for
+  contacts with the agent (``no_agent_since_start`` is the truth's ``chose_agent``, negated,
+  except that the truth counts needs taken to the agent directly, not transfers);
+- ``agent_calls_at_most_2``: at most two agent contacts in ``m`` (none counts: seed 002's
+  "46 % of those who still called did so at most twice" is a share of those who still called,
+  a group the campaign itself changes, so the comparison here is over everyone);
+- ``agent_level_1_2``: the 360's ``pref_level_agent`` in ``m`` is 1 or 2 (seed 002's "fell to
+  preference level 1-2"; a customer with no 360 row that month, gone, counts as not).
+
+Leaving and complaining (for a retention offer the first is the outcome; for every campaign
+both are side effects, annoyed customers complain and leave more):
+
+- ``churned``: the customer's ``leave_date`` falls from ``b+1`` to the end of ``m``;
+- ``complained``: at least one complaint in ``m``.
+
 The naive figure is the treated's rate in ``m`` minus the same indicator in ``b`` (for the
-cumulative ones, ``no_store_payment`` in ``b``): what seed 002 reported as "diversion".
+cumulative ones the monthly indicator: ``no_store_payment``, ``no_agent_call``): what seed 002
+reported as "diversion". Leaving has no before figure (everyone was in): its naive is null.
 """
 
 from __future__ import annotations
@@ -20,8 +42,93 @@ from statistics import NormalDist
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 METRICS = ("no_store_payment", "away_3m_running", "away_since_start")
+AGENT_METRICS = (
+    "no_agent_call",
+    "agent_away_3m_running",
+    "no_agent_since_start",
+    "agent_calls_at_most_2",
+    "agent_level_1_2",
+)
+RETENTION_METRICS = ("churned",)
+SIDE_EFFECT_METRICS = ("complained", "churned")
+PRIMARY, SIDE_EFFECT = "primary", "side_effect"
+#: The indicator in the selection month that a metric's naive figure subtracts (None: no naive).
+NAIVE_BASE = {
+    "away_3m_running": "no_store_payment",
+    "away_since_start": "no_store_payment",
+    "agent_away_3m_running": "no_agent_call",
+    "no_agent_since_start": "no_agent_call",
+    "churned": None,
+}
+#: The monthly metric whose net effect times the treated counts the contacts moved, by action.
+MOVED_METRIC = {
+    "divert_store_payment_to_self_service": "no_store_payment",
+    "divert_agent_to_self_service": "no_agent_call",
+}
+
+TRACKING_SCHEMA = ibis.schema(
+    {
+        "campaign_id": "string",
+        "action": "string",
+        "metric": "string",
+        "kind": "string",
+        "month": "date",
+        "n_treatment": "int64",
+        "n_holdout": "int64",
+        "rate_treatment": "float64",
+        "rate_holdout": "float64",
+        "net_effect": "float64",
+        "net_ci_low": "float64",
+        "net_ci_high": "float64",
+        "naive_effect": "float64",
+        "treatment_baseline_rate": "float64",
+    }
+)
+SAVINGS_SCHEMA = ibis.schema(
+    {
+        "campaign_id": "string",
+        "action": "string",
+        "month": "date",
+        "metric": "string",
+        "n_treatment": "int64",
+        "moved": "float64",
+        "moved_low": "float64",
+        "moved_high": "float64",
+        "cost_difference_yuan": "float64",
+        "saving_yuan": "float64",
+        "saving_low_yuan": "float64",
+        "saving_high_yuan": "float64",
+        "n_orders": "int64",
+        "order_cost_yuan": "float64",
+        "net_saving_to_date_yuan": "float64",
+    }
+)
+
+
+def action_metrics(action: str, destinations: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(metric, kind) tracked for a campaign of ``action``: its own, then the side effects.
+
+    >>> action_metrics("retention_offer", ())
+    [('churned', 'primary'), ('complained', 'side_effect')]
+    """
+    own = {
+        "divert_store_payment_to_self_service": (
+            *METRICS,
+            *(f"went_to_{d}" for d in destinations),
+        ),
+        "divert_agent_to_self_service": AGENT_METRICS,
+        "retention_offer": RETENTION_METRICS,
+    }.get(action, ())
+    side = [(m, SIDE_EFFECT) for m in SIDE_EFFECT_METRICS if m not in own]
+    return [(m, PRIMARY) for m in own] + side
+
+
+def empty(schema: ibis.Schema) -> ir.Table:
+    """A table of ``schema`` with no rows."""
+    return ibis.memtable(schema.to_pyarrow().empty_table())
 
 
 def _month(ts: ir.TimestampValue) -> ir.DateValue:
@@ -39,36 +146,224 @@ def monthly_payments(
     return p.group_by("customer_id", "month").agg(**aggs)
 
 
-def customer_months(
-    assignment: ir.Table, monthly: ir.Table, baseline_month: ir.Value, destinations: tuple[str, ...]
+def definition_actions(definitions: ir.Table) -> ir.Table:
+    """(``campaign_id``, ``action``) of each campaign's latest version in ``campaign_definitions``."""
+    latest = definitions.mutate(
+        _n=ibis.row_number().over(
+            ibis.window(group_by="campaign_id", order_by=ibis.desc("version"))
+        )
+    )
+    latest = latest.filter(latest._n == 0)
+    return latest.select(
+        "campaign_id",
+        action=latest.definition_json.re_extract(r'"action"\s*:\s*"([a-z_]+)"', 1),
+    )
+
+
+def _join(grid: ir.Table, counts: ir.Table, keys: list[str]) -> ir.Table:
+    joined = grid.left_join(counts, keys)
+    return joined.drop(*(f"{k}_right" for k in keys if f"{k}_right" in joined.columns))
+
+
+def campaign_customer_months(
+    assignments: ir.Table,
+    *,
+    payments: ir.Table | None = None,
+    contacts: ir.Table | None = None,
+    customers: ir.Table | None = None,
+    c360: ir.Table | None = None,
+    complaints: ir.Table | None = None,
+    store_channels: tuple[str, ...] = ("store", "partner_store"),
+    destinations: tuple[str, ...] = ("kiosk", "web", "app", "mobile_pay"),
+    agent_channel: str = "agent",
 ) -> ir.Table:
-    """One row per assigned customer × month from ``baseline_month`` (included) to the last
-    month of ``monthly``, with every metric flag (``idx`` 0 is the baseline)."""
-    months = monthly.filter(monthly.month >= baseline_month).select("month").distinct()
-    grid = assignment.select("customer_id", "group").cross_join(months)
-    t = grid.left_join(monthly, ["customer_id", "month"]).drop("customer_id_right", "month_right")
-    fill = {c: t[c].fill_null(0) for c in ["n_store", *(f"n_{d}" for d in destinations)]}
-    t = t.mutate(**fill)
-    paid = (t.n_store > 0).cast("int64")
-    by_customer = ibis.window(group_by="customer_id", order_by="month")
-    since = ibis.window(group_by="customer_id", order_by="month", preceding=None, following=0)
-    last3 = ibis.window(group_by="customer_id", order_by="month", preceding=2, following=0)
-    t = t.mutate(
-        idx=ibis.row_number().over(by_customer),
-        _paid=paid,
+    """One row per campaign × assigned customer × month from the campaign's selection month
+    (``idx`` 0) to the last month of the data, with every metric flag the sources allow.
+
+    ``assignments`` has ``campaign_id``, ``customer_id``, ``group`` and ``audience_month``.
+    The months are those of the event sources given (payments, contacts, complaints).
+    """
+    ids = assignments.select("customer_id").distinct()
+    month_sets = []
+    if payments is not None:
+        payments = payments.semi_join(ids, "customer_id")
+        month_sets.append(payments.select(month=_month(payments.paid_at)))
+    if contacts is not None:
+        contacts = contacts.semi_join(ids, "customer_id")
+        month_sets.append(contacts.select(month=_month(contacts.started_at)))
+    if complaints is not None:
+        complaints = complaints.semi_join(ids, "customer_id")
+        month_sets.append(complaints.select(month=_month(complaints.created_at)))
+    if not month_sets:
+        raise ValueError("tracking needs at least one event source (payments, contacts)")
+    months = ibis.union(*month_sets).distinct()
+    base = assignments.group_by("campaign_id").agg(baseline=assignments.audience_month.min())
+    a = assignments.select("campaign_id", "customer_id", "group").join(base, "campaign_id")
+    grid = a.join(months, a.baseline <= months.month)
+    grid = grid.mutate(
+        idx=(grid.month.year() - grid.baseline.year()) * 12
+        + grid.month.month()
+        - grid.baseline.month()
     )
-    t = t.mutate(
-        _since=ibis.ifelse(t.idx == 0, 0, t._paid).sum().over(since),
-        _last3=t._paid.sum().over(last3),
+    keys = ["customer_id", "month"]
+    counts: list[str] = []
+    if payments is not None:
+        grid = _join(grid, monthly_payments(payments, store_channels, destinations), keys)
+        counts += ["n_store", *(f"n_{d}" for d in destinations)]
+    if contacts is not None:
+        c = contacts.mutate(month=_month(contacts.started_at))
+        agent = c.group_by("customer_id", "month").agg(
+            n_agent=(c.channel == agent_channel).sum().cast("int64")
+        )
+        grid = _join(grid, agent, keys)
+        counts.append("n_agent")
+        if c360 is not None and "pref_level_agent" in c360.columns:
+            level = c360.select("customer_id", "month", level_agent=c360.pref_level_agent)
+            grid = _join(grid, level, keys)
+            grid = grid.mutate(level_agent=grid.level_agent.cast("int64").fill_null(0))
+    if customers is not None:
+        left = customers.select("customer_id", leave_date=customers.leave_date).distinct()
+        grid = _join(grid, left, ["customer_id"])
+    if complaints is not None:
+        k = complaints.mutate(month=_month(complaints.created_at))
+        n = k.group_by("customer_id", "month").agg(n_complaints=k.count().cast("int64"))
+        grid = _join(grid, n, keys)
+        counts.append("n_complaints")
+    grid = grid.mutate(**{name: grid[name].fill_null(0) for name in counts})
+
+    by_customer = dict(group_by=["campaign_id", "customer_id"], order_by="month")
+    since = ibis.window(**by_customer, preceding=None, following=0)
+    last3 = ibis.window(**by_customer, preceding=2, following=0)
+    windows = {}
+    for count, prefix in (("n_store", "store"), ("n_agent", "agent")):
+        if count in grid.columns:
+            used = (grid[count] > 0).cast("int64")
+            windows[f"_{prefix}_since"] = ibis.ifelse(grid.idx > 0, used, 0).sum().over(since)
+            windows[f"_{prefix}_last3"] = used.sum().over(last3)
+    g = grid.mutate(**windows)
+    flags: dict[str, ir.Value] = {}
+    if "n_store" in g.columns:
+        flags["no_store_payment"] = g.n_store == 0
+        flags["away_3m_running"] = ibis.ifelse(g.idx >= 3, g._store_last3 == 0, None)
+        flags["away_since_start"] = ibis.ifelse(g.idx >= 1, g._store_since == 0, g.n_store == 0)
+        for d in destinations:
+            flags[f"went_to_{d}"] = (g.n_store == 0) & (g[f"n_{d}"] > 0)
+    if "n_agent" in g.columns:
+        flags["no_agent_call"] = g.n_agent == 0
+        flags["agent_away_3m_running"] = ibis.ifelse(g.idx >= 3, g._agent_last3 == 0, None)
+        flags["no_agent_since_start"] = ibis.ifelse(g.idx >= 1, g._agent_since == 0, g.n_agent == 0)
+        flags["agent_calls_at_most_2"] = g.n_agent <= 2
+    if "level_agent" in g.columns:
+        flags["agent_level_1_2"] = g.level_agent.between(1, 2)
+    if "leave_date" in g.columns:
+        start = g.baseline + ibis.interval(months=1)
+        end = g.month + ibis.interval(months=1)
+        flags["churned"] = (
+            g.leave_date.notnull() & (g.leave_date >= start) & (g.leave_date < end)
+        ).fill_null(False)
+    if "n_complaints" in g.columns:
+        flags["complained"] = g.n_complaints > 0
+    return g.select("campaign_id", "customer_id", "group", "month", "idx", **flags)
+
+
+def _metric_plan(actions: ir.Table, available: list[str], destinations) -> ir.Table:
+    rows = []
+    for action in (
+        "divert_store_payment_to_self_service",
+        "divert_agent_to_self_service",
+        "retention_offer",
+        "cross_sell",
+    ):
+        for metric, kind in action_metrics(action, destinations):
+            if metric in available:
+                rows.append({"action": action, "metric": metric, "kind": kind})
+    plan = ibis.memtable(
+        pa.Table.from_pylist(
+            rows,
+            schema=pa.schema(
+                [("action", pa.string()), ("metric", pa.string()), ("kind", pa.string())]
+            ),
+        )
     )
-    flags = {
-        "no_store_payment": t.n_store == 0,
-        "away_3m_running": ibis.ifelse(t.idx >= 3, t._last3 == 0, ibis.null("boolean")),
-        "away_since_start": ibis.ifelse(t.idx >= 1, t._since == 0, t.n_store == 0),
-    }
-    for d in destinations:
-        flags[f"went_to_{d}"] = (t.n_store == 0) & (t[f"n_{d}"] > 0)
-    return t.select("customer_id", "group", "month", "idx", **flags)
+    return actions.join(plan, "action")
+
+
+def track_campaigns(
+    assignments: ir.Table,
+    actions: ir.Table,
+    *,
+    confidence: float = 0.95,
+    destinations: tuple[str, ...] = ("kiosk", "web", "app", "mobile_pay"),
+    **sources,
+) -> ir.Table:
+    """``mart_campaign_tracking``: one row per campaign × metric × month after its selection
+    month, treated and holdout rates, the net effect (treated - holdout) with its Wald
+    interval, and the naive before/after figure on the treated.
+
+    ``actions`` maps ``campaign_id`` to its ``action``; ``sources`` are the keyword tables
+    and settings of :func:`campaign_customer_months` (a metric whose source is absent is left
+    out).
+    """
+    cm = campaign_customer_months(assignments, destinations=destinations, **sources)
+    available = [
+        c for c in cm.columns if c not in ("campaign_id", "customer_id", "group", "month", "idx")
+    ]
+    long = ibis.union(
+        *(
+            cm.select(
+                "campaign_id",
+                "group",
+                "month",
+                "idx",
+                metric=ibis.literal(n),
+                value=cm[n].cast("float64"),
+                base=(
+                    cm[NAIVE_BASE.get(n, n)].cast("float64")
+                    if NAIVE_BASE.get(n, n) is not None
+                    else ibis.null("float64")
+                ),
+            )
+            for n in available
+        )
+    )
+    plan = _metric_plan(actions, available, destinations)
+    long = long.join(plan, ["campaign_id", "metric"])
+    base = (
+        long.filter((long.idx == 0) & (long.group == "treatment"))
+        .group_by("campaign_id", "metric")
+        .agg(treatment_baseline_rate=long.base.mean())
+    )
+    after = long.filter((long.idx > 0) & long.value.notnull())
+    rates = after.group_by("campaign_id", "action", "metric", "kind", "month").agg(
+        n_treatment=(after.group == "treatment").sum().cast("int64"),
+        n_holdout=(after.group == "holdout").sum().cast("int64"),
+        rate_treatment=ibis.ifelse(after.group == "treatment", after.value, None).mean(),
+        rate_holdout=ibis.ifelse(after.group == "holdout", after.value, None).mean(),
+    )
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    r = rates.left_join(base, ["campaign_id", "metric"])
+    se = (
+        r.rate_treatment * (1 - r.rate_treatment) / r.n_treatment.nullif(0)
+        + r.rate_holdout * (1 - r.rate_holdout) / r.n_holdout.nullif(0)
+    ).sqrt()
+    net = r.rate_treatment - r.rate_holdout
+    out = r.select(
+        "campaign_id",
+        "action",
+        "metric",
+        "kind",
+        "month",
+        "n_treatment",
+        "n_holdout",
+        "rate_treatment",
+        "rate_holdout",
+        net_effect=net,
+        net_ci_low=net - z * se,
+        net_ci_high=net + z * se,
+        naive_effect=r.rate_treatment - r.treatment_baseline_rate,
+        treatment_baseline_rate=r.treatment_baseline_rate,
+    )
+    return out.cast(TRACKING_SCHEMA).order_by("campaign_id", "metric", "month")
 
 
 def track(
@@ -80,62 +375,34 @@ def track(
     destinations: tuple[str, ...] = ("kiosk", "web", "app", "mobile_pay"),
     confidence: float = 0.95,
 ) -> ir.Table:
-    """One row per month after ``baseline_month`` × metric: treated and holdout rates, the net
-    effect (treated - holdout) with its Wald interval, and the naive before/after figure.
+    """One store-payment diversion tracked from ``payments`` alone: one row per month after
+    ``baseline_month`` × metric (:func:`track_campaigns` for one campaign, its columns).
 
     ``assignment`` has ``customer_id`` and ``group`` (``treatment`` / ``holdout``).
     """
-    cm = customer_months(
-        assignment,
-        monthly_payments(payments, store_channels, destinations),
-        baseline_month,
-        destinations,
+    a = assignment.select(
+        "customer_id",
+        "group",
+        campaign_id=ibis.literal("campaign"),
+        audience_month=ibis.literal(baseline_month).cast("date")
+        if not isinstance(baseline_month, ir.Value)
+        else baseline_month.cast("date"),
     )
-    names = [*METRICS, *(f"went_to_{d}" for d in destinations)]
-    long = ibis.union(
-        *(
-            cm.select(
-                "group",
-                "month",
-                "idx",
-                metric=ibis.literal(n),
-                value=cm[n].cast("float64"),
-                base=cm["no_store_payment" if n in METRICS else n].cast("float64"),
-            )
-            for n in names
-        )
+    actions = ibis.memtable(
+        {"campaign_id": ["campaign"], "action": ["divert_store_payment_to_self_service"]}
     )
-    base = (
-        long.filter((long.idx == 0) & (long.group == "treatment"))
-        .group_by("metric")
-        .agg(treatment_baseline_rate=long.base.mean())
+    out = track_campaigns(
+        a,
+        actions,
+        confidence=confidence,
+        destinations=destinations,
+        payments=payments,
+        store_channels=store_channels,
     )
-    after = long.filter((long.idx > 0) & long.value.notnull())
-    rates = after.group_by("metric", "month").agg(
-        n_treatment=(after.group == "treatment").sum().cast("int64"),
-        n_holdout=(after.group == "holdout").sum().cast("int64"),
-        rate_treatment=ibis.ifelse(after.group == "treatment", after.value, None).mean(),
-        rate_holdout=ibis.ifelse(after.group == "holdout", after.value, None).mean(),
+    out = out.filter(out.kind == PRIMARY)
+    return out.drop("campaign_id", "action", "kind", "treatment_baseline_rate").order_by(
+        "metric", "month"
     )
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    r = rates.join(base, "metric")
-    se = (
-        r.rate_treatment * (1 - r.rate_treatment) / r.n_treatment
-        + r.rate_holdout * (1 - r.rate_holdout) / r.n_holdout
-    ).sqrt()
-    net = r.rate_treatment - r.rate_holdout
-    return r.select(
-        "metric",
-        "month",
-        "n_treatment",
-        "n_holdout",
-        "rate_treatment",
-        "rate_holdout",
-        net_effect=net,
-        net_ci_low=net - z * se,
-        net_ci_high=net + z * se,
-        naive_effect=r.rate_treatment - r.treatment_baseline_rate,
-    ).order_by("metric", "month")
 
 
 def savings(
@@ -152,3 +419,58 @@ def savings(
         saving_low_yuan=t.net_ci_low * t.n_treatment * cost_difference_yuan - cost,
         saving_high_yuan=t.net_ci_high * t.n_treatment * cost_difference_yuan - cost,
     )
+
+
+def campaign_savings(
+    tracking: ir.Table,
+    events: ir.Table | None,
+    cost_difference_yuan: dict[str, float],
+    order_cost_yuan: dict[str, float],
+) -> ir.Table:
+    """``mart_campaign_savings``: per diversion campaign × month, the contacts moved (the net
+    effect on the action's monthly metric × the treated, with its interval), their saving at
+    the configured cost difference, the dispatched work orders' cost and the saving to date
+    net of that cost. Actions without a configured cost difference have no rows."""
+    plan = ibis.memtable(
+        pa.Table.from_pylist(
+            [
+                {"action": a, "metric": m, "cost_difference_yuan": float(cost_difference_yuan[a])}
+                for a, m in MOVED_METRIC.items()
+                if a in cost_difference_yuan
+            ],
+            schema=pa.schema(
+                [
+                    ("action", pa.string()),
+                    ("metric", pa.string()),
+                    ("cost_difference_yuan", pa.float64()),
+                ]
+            ),
+        )
+    )
+    t = tracking.join(plan, ["action", "metric"])
+    if events is not None:
+        sent = events.filter(events.event == "dispatched")
+        unit = sent.channel.cases(*order_cost_yuan.items(), else_=0.0) if order_cost_yuan else 0.0
+        sent = sent.mutate(_cost=ibis.literal(0.0) + unit)
+        orders = sent.group_by("campaign_id").agg(
+            n_orders=sent.work_order_id.nunique().cast("int64"),
+            order_cost_yuan=sent._cost.sum().cast("float64"),
+        )
+        t = t.left_join(orders, "campaign_id").drop("campaign_id_right")
+    else:
+        t = t.mutate(n_orders=ibis.null("int64"), order_cost_yuan=ibis.null("float64"))
+    t = t.mutate(
+        n_orders=t.n_orders.fill_null(0),
+        order_cost_yuan=t.order_cost_yuan.fill_null(0.0),
+        moved=t.net_effect * t.n_treatment,
+        moved_low=t.net_ci_low * t.n_treatment,
+        moved_high=t.net_ci_high * t.n_treatment,
+    )
+    t = t.mutate(
+        saving_yuan=t.moved * t.cost_difference_yuan,
+        saving_low_yuan=t.moved_low * t.cost_difference_yuan,
+        saving_high_yuan=t.moved_high * t.cost_difference_yuan,
+    )
+    to_date = ibis.window(group_by="campaign_id", order_by="month", preceding=None, following=0)
+    t = t.mutate(net_saving_to_date_yuan=t.saving_yuan.sum().over(to_date) - t.order_cost_yuan)
+    return t.select(*SAVINGS_SCHEMA.names).cast(SAVINGS_SCHEMA).order_by("campaign_id", "month")

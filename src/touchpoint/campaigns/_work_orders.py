@@ -120,7 +120,7 @@ def dispatch(
 
     Returns the events to append (``dispatched`` with the send time, or ``held_back`` with
     the reason) and the rows of the work-orders file (:data:`DISPATCH_COLUMNS`) for the
-    dispatched ones. Refused when the campaign has no approved orders (unapproved).
+    dispatched ones, ordered by work order id. Refused when the campaign has no approved orders (unapproved).
     """
     approved = _pending(events, campaign.id, "approved")
     if approved.count().execute() == 0:
@@ -161,7 +161,9 @@ def dispatch(
         channel=sent.channel,
         sent_at=sent.sent_at.strftime("%Y-%m-%d %H:%M:%S"),
     )
-    return new, file_rows
+    # In a fixed order: whoever reads the file (the simulator keys each order's draws by its
+    # row) gets the same file from the same orders.
+    return new, file_rows.order_by("work_order_id")
 
 
 def dispatched_history(events: ir.Table) -> ir.Table:

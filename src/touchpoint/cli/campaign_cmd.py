@@ -18,6 +18,8 @@ import ibis
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import typer
+from rich.console import RenderableType
+from rich.table import Table
 
 from touchpoint.campaigns import (
     EVENTS_TABLE,
@@ -25,18 +27,20 @@ from touchpoint.campaigns import (
     approval_events,
     assign_wave,
     campaign_from_data,
+    campaign_savings_rows,
     campaign_settings_from_config,
+    campaign_tracking,
     created_events,
+    customer_work_orders,
     dispatch,
     dispatched_history,
+    eligible_audience,
     is_global_holdout,
     limit_size,
     load_campaign,
     order_states,
     sample_ratio_check,
-    savings,
     select_audience,
-    track,
 )
 from touchpoint.cli.app import (
     ConfigOption,
@@ -47,11 +51,49 @@ from touchpoint.cli.app import (
     console,
 )
 from touchpoint.cli.common import open_warehouse, print_json
+from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
+from touchpoint.labels import text, translate
+from touchpoint.query import require_table
 from touchpoint.warehouse import Insert, load_atomically
 
 DEFINITIONS_TABLE = "campaign_definitions"
 ASSIGNMENTS_TABLE = "campaign_assignments"
+
+
+def _collect_work_orders(ctx: CardContext) -> list[dict] | None:
+    if not ctx.has(EVENTS_TABLE):
+        return None
+    return [
+        {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
+        for r in customer_work_orders(ctx.con, ctx.customer_id)
+    ]
+
+
+def _render_work_orders(data: list[dict], ctx: CardContext) -> RenderableType:
+    if not data:
+        return ctx.t("none")
+    table = Table(header_style="bold", box=None)
+    for key in ("campaign_id", "channel", "state", "sent_at", "response"):
+        table.add_column(translate(f"campaign_tracking.card_{key}", ctx.lang), overflow="fold")
+    for r in data:
+        state = text(
+            f"campaign_tracking.card_state_{r['state']}", ctx.lang, reason=r["reason"] or ""
+        )
+        table.add_row(
+            r["campaign_id"],
+            ctx.label("channel", r["channel"])
+            if r["channel"] in ctx.config.ids("channel")
+            else r["channel"],
+            state,
+            "–" if r["sent_at"] is None else ctx.date(r["sent_at"], 16),
+            "–" if r["response"] is None else ctx.label("campaign_response", r["response"]),
+        )
+    return table
+
+
+# The customer card shows the customer's work orders and what came back.
+CARD_SECTIONS.append(CardSection("work_orders", _collect_work_orders, _render_work_orders))
 campaign_app = typer.Typer(
     help="Campaigns with a holdout: create, approve, dispatch, track.", no_args_is_help=True
 )
@@ -104,16 +146,30 @@ def create(
     actor, now = _user(by), _now()
     with open_warehouse(warehouse, write=True) as con:
         campaign = load_campaign(file)
-        c360, membership = con.table("mart_customer_360"), _table(con, "mart_tag_membership")
+        c360 = require_table(con, "mart_customer_360")
+        membership = _table(con, "mart_tag_membership")
         audience = select_audience(c360, campaign, membership=membership)
         audience = audience.filter(
             ~is_global_holdout(
                 audience.customer_id, settings.global_holdout_salt, settings.global_holdout_share
             )
         )
-        if settings.policy.sensitive == "exclude" and membership is not None:
-            sensitive = membership.filter(membership.tag_id == settings.policy.sensitive_tag)
-            audience = audience.anti_join(sensitive, "customer_id")
+        # Who dispatch would hold back whatever the group leaves before the draw.
+        responses = _table(con, "stg_campaign_responses")
+        audience = eligible_audience(
+            audience,
+            settings.policy,
+            opted_out=(
+                responses.filter(responses.response == settings.policy.opted_out_response)
+                if responses is not None
+                else None
+            ),
+            sensitive=(
+                membership.filter(membership.tag_id == settings.policy.sensitive_tag)
+                if membership is not None
+                else None
+            ),
+        )
         if campaign.max_size is not None:
             audience = limit_size(audience, campaign)
         previous = _table(con, ASSIGNMENTS_TABLE)
@@ -323,52 +379,31 @@ def track_cmd(
     lang: LangOption = "en",
     as_json: JsonOption = False,
 ) -> None:
-    """Treated vs holdout month by month: net effect with its interval, naive beside it."""
-    settings = campaign_settings_from_config(load_config(config))
+    """Treated vs holdout month by month: net effect with its interval, naive beside it.
+
+    Reads ``mart_campaign_tracking`` and ``mart_campaign_savings`` (``touchpoint run`` builds
+    them from the campaign tables and the ingested months)."""
     with open_warehouse(warehouse) as con:
-        _, campaign = _definition(con, campaign_id)
-        a = con.table(ASSIGNMENTS_TABLE)
-        a = a.filter(a.campaign_id == campaign_id)
-        baseline = a.audience_month.min().execute()
-        out = track(
-            a,
-            con.table("stg_payments"),
-            baseline,
-            store_channels=settings.store_channels,
-            destinations=settings.self_service_payment_channels,
-            confidence=settings.confidence,
-        )
-        events = order_states(_events(con, campaign_id))
-        n_sent = (
-            events.filter(
-                (events.campaign_id == campaign_id) & events.state.isin(["dispatched", "feedback"])
-            )
-            .count()
-            .execute()
-        )
-        money = (
-            savings(
-                out,
-                settings.moved_cost_difference_yuan.get(campaign.action, 0.0),
-                settings.work_order_cost_yuan.get(campaign.channels[0], 0.0),
-                n_sent,
-            )
-            .to_pyarrow()
-            .to_pylist()
-        )
-        out = out.to_pyarrow()
-    rows = out.to_pylist()
+        _definition(con, campaign_id)
+        rows = campaign_tracking(con, campaign_id)
+        money = campaign_savings_rows(con, campaign_id)
     if as_json:
         print_json({"tracking": rows, "savings": money})
         return
+
+    def num(x, fmt):
+        return "-" if x is None else format(x, fmt)
+
     for m in money:
         console.print(
             f"{m['month']} saving {m['saving_yuan']:,.0f} yuan "
-            f"[{m['saving_low_yuan']:,.0f}, {m['saving_high_yuan']:,.0f}]"
+            f"[{num(m['saving_low_yuan'], ',.0f')}, {num(m['saving_high_yuan'], ',.0f')}] "
+            f"net of {m['n_orders']:,} orders to date {m['net_saving_to_date_yuan']:,.0f} yuan"
         )
     for r in rows:
         console.print(
-            f"{r['month']} {r['metric']:<22} treated {r['rate_treatment']:.3f} "
-            f"holdout {r['rate_holdout']:.3f} net {r['net_effect']:+.3f} "
-            f"[{r['net_ci_low']:+.3f}, {r['net_ci_high']:+.3f}] naive {r['naive_effect']:+.3f}"
+            f"{r['month']} {r['metric']:<22} treated {num(r['rate_treatment'], '.3f')} "
+            f"holdout {num(r['rate_holdout'], '.3f')} net {num(r['net_effect'], '+.3f')} "
+            f"[{num(r['net_ci_low'], '+.3f')}, {num(r['net_ci_high'], '+.3f')}] "
+            f"naive {num(r['naive_effect'], '+.3f')}"
         )

@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+import ibis
+
 import touchpoint
 from touchpoint.capability import Step
 from touchpoint.config import Config, check_sections
@@ -86,6 +88,21 @@ def capability_steps(name: str) -> tuple[Step, ...]:
 
 
 @cache
+def record_tables() -> dict[str, ibis.Schema]:
+    """Tables a capability's commands write (not ingest, not a step), with their schemas: each
+    capability's ``RECORDS`` (``campaign_definitions``...). Steps may read them as optional
+    inputs; like the ``stg_*`` tables they are sources, present or not.
+
+    >>> sorted(record_tables())[:2]
+    ['campaign_assignments', 'campaign_definitions']
+    """
+    records: dict[str, ibis.Schema] = {}
+    for name in CAPABILITIES:
+        records.update(getattr(capability_module(name), "RECORDS", {}))
+    return records
+
+
+@cache
 def pipeline_steps() -> tuple[Step, ...]:
     """Every registered capability's steps, in the order they run.
 
@@ -94,7 +111,7 @@ def pipeline_steps() -> tuple[Step, ...]:
     True
     """
     steps = [step for name in CAPABILITIES for step in capability_steps(name)]
-    return tuple(order_steps(steps, sources=SOURCE_TABLES))
+    return tuple(order_steps(steps, sources=SOURCE_TABLES | set(record_tables())))
 
 
 def check_config(config: Config, source: str = "configuration") -> None:

@@ -17,7 +17,7 @@ import xlsxwriter
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from touchpoint import channels, customers, ivr, tags
+from touchpoint import campaigns, channels, customers, ivr, tags
 from touchpoint.errors import ConfigError
 from touchpoint.labels import INVALID, jsonable, to_rows
 from touchpoint.platform._deps import (
@@ -305,6 +305,9 @@ def card_of(con, platform, customer_id: str, lang: str) -> dict[str, Any]:
     member_tags = tags.customer_tags(con, platform.config, customer_id, lang)
     if member_tags is not None:
         card["tags"] = member_tags
+    work_orders = campaigns.customer_work_orders(con, customer_id)
+    if work_orders:
+        card["work_orders"] = work_orders
     return clean({"customer_id": customer_id, **card})
 
 

@@ -1,0 +1,89 @@
+"""What people see of the campaign marts: tracking and money for the CLI and the report, and a
+customer's work orders and responses for the card.
+
+Query functions: each takes an open Ibis backend and returns JSON-ready rows (ids, not
+display names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+
+from touchpoint.campaigns._build import SAVINGS_MART, TRACKING_MART
+from touchpoint.campaigns._definition import CampaignError
+from touchpoint.campaigns._work_orders import EVENTS_TABLE, order_states
+from touchpoint.labels import to_rows
+from touchpoint.query import optional_table, require_table
+
+RESPONSES_TABLE = "stg_campaign_responses"
+
+
+def campaign_tracking(
+    con: ibis.BaseBackend, campaign_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Rows of ``mart_campaign_tracking`` (one campaign, or all), by campaign, metric, month.
+
+    Raises
+    ------
+    CampaignError
+        When a campaign is asked for and the mart has no row of it (not tracked yet).
+    """
+    t = require_table(con, TRACKING_MART)
+    if campaign_id is not None:
+        t = t.filter(t.campaign_id == campaign_id)
+    rows = to_rows(t.order_by("campaign_id", "kind", "metric", "month").to_pyarrow())
+    if campaign_id is not None and not rows:
+        raise CampaignError(
+            f"campaign {campaign_id!r} has no tracking yet: ingest the months after its "
+            "selection month, then `touchpoint run`"
+        )
+    return rows
+
+
+def campaign_savings_rows(
+    con: ibis.BaseBackend, campaign_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Rows of ``mart_campaign_savings`` (one campaign, or all), by campaign and month."""
+    t = optional_table(con, SAVINGS_MART)
+    if t is None:
+        return []
+    if campaign_id is not None:
+        t = t.filter(t.campaign_id == campaign_id)
+    return to_rows(t.order_by("campaign_id", "month").to_pyarrow())
+
+
+def customer_work_orders(con: ibis.BaseBackend, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's work orders, newest first: campaign, channel, state (latest event),
+    hold reason, send time, and the response (``stg_campaign_responses``) when one came back."""
+    events = optional_table(con, EVENTS_TABLE)
+    if events is None:
+        return []
+    mine = events.filter(events.customer_id == customer_id)
+    states = order_states(mine)
+    sent = mine.filter(mine.event == "dispatched").select(
+        "work_order_id", dispatched_at=mine.sent_at
+    )
+    orders = states.left_join(sent, "work_order_id").drop("work_order_id_right")
+    orders = orders.select(
+        "work_order_id",
+        "campaign_id",
+        "channel",
+        "state",
+        "reason",
+        created_at=orders.at,
+        sent_at=orders.dispatched_at,
+    )
+    responses = optional_table(con, RESPONSES_TABLE)
+    if responses is not None:
+        r = responses.filter(responses.customer_id == customer_id).select(
+            "work_order_id", "response", "responded_at"
+        )
+        orders = orders.left_join(r, "work_order_id").drop("work_order_id_right")
+    else:
+        orders = orders.mutate(response=ibis.null("string"), responded_at=ibis.null("timestamp"))
+    orders = orders.mutate(
+        reason=ibis.ifelse(orders.state == "held_back", orders.reason, ibis.null("string"))
+    ).drop("created_at")
+    return to_rows(orders.order_by(ibis.desc("sent_at"), "work_order_id").to_pyarrow())

@@ -1,0 +1,178 @@
+"""Section "Campaigns": each campaign's treated beside its holdout month by month, the naive
+figure beside the net effect with the one line that explains the gap, and the money. The
+rows come from :func:`touchpoint.campaigns.campaign_tracking` and
+:func:`~touchpoint.campaigns.campaign_savings_rows`; this section only lays them out."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+
+from touchpoint import campaigns
+from touchpoint.report.blocks import Block, Figure, Markdown, Table
+from touchpoint.report.context import ReportContext, Section
+
+#: The indicator each action's chart and gap line are about.
+HEADLINE = {
+    "divert_store_payment_to_self_service": "away_since_start",
+    "divert_agent_to_self_service": "no_agent_since_start",
+    "retention_offer": "churned",
+    "cross_sell": "complained",
+}
+#: At most this many campaigns are shown (the latest ids last).
+MAX_CAMPAIGNS = 12
+
+
+def metric_label(ctx: ReportContext, metric: str) -> str:
+    if metric.startswith("went_to_"):
+        channel = metric.removeprefix("went_to_")
+        return ctx.t("campaign_tracking.metric_went_to", channel=ctx.label("channel", channel))
+    return ctx.t(f"campaign_tracking.metric_{metric}")
+
+
+def _signed(ctx: ReportContext, value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return ("+" if value > 0 else "") + ctx.percent(value)
+
+
+def _campaign(ctx: ReportContext, rows: pd.DataFrame, money: pd.DataFrame) -> list[Block]:
+    first = rows.iloc[0]
+    action = first.action
+    last_month = rows.month.max()
+    latest = rows[rows.month == last_month]
+    blocks: list[Block] = [
+        Markdown(
+            ctx.t(
+                "campaign_tracking.campaign_heading",
+                campaign=first.campaign_id,
+                action=ctx.t(f"campaign_tracking.action_{action}"),
+                n_treatment=ctx.number(int(latest.n_treatment.max())),
+                n_holdout=ctx.number(int(latest.n_holdout.max())),
+            )
+        )
+    ]
+    headline = rows[rows.metric == HEADLINE.get(action, "")].sort_values("month")
+    if not headline.empty:
+        long = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "month": [ctx.date(m, 7) for m in headline.month],
+                        "rate": headline[column].to_numpy(),
+                        "group": ctx.t(f"campaign_tracking.legend_{group}"),
+                    }
+                )
+                for column, group in (
+                    ("rate_treatment", "treatment"),
+                    ("rate_holdout", "holdout"),
+                )
+            ]
+        )
+        label = metric_label(ctx, HEADLINE[action])
+        figure = px.line(
+            long,
+            x="month",
+            y="rate",
+            color="group",
+            markers=True,
+            title=ctx.t("campaign_tracking.chart_rates", metric=label),
+            labels={
+                "month": ctx.t("campaign_tracking.col_month"),
+                "rate": ctx.t("campaign_tracking.col_rate"),
+                "group": ctx.t("campaign_tracking.col_group"),
+            },
+        )
+        figure.update_yaxes(tickformat=".0%")
+        blocks.append(Figure(figure, height=340))
+        end = headline.iloc[-1]
+        if not pd.isna(end.naive_effect):
+            blocks.append(
+                Markdown(
+                    ctx.t(
+                        "campaign_tracking.gap",
+                        metric=label,
+                        month=ctx.date(end.month, 7),
+                        naive=_signed(ctx, end.naive_effect),
+                        net=_signed(ctx, end.net_effect),
+                    )
+                )
+            )
+    table = latest.assign(
+        metric=[metric_label(ctx, m) for m in latest.metric],
+        kind=[ctx.t(f"campaign_tracking.kind_{k}") for k in latest.kind],
+        net_ci=[
+            f"{_signed(ctx, lo)} – {_signed(ctx, hi)}"
+            for lo, hi in zip(latest.net_ci_low, latest.net_ci_high, strict=True)
+        ],
+        month=[ctx.date(m, 7) for m in latest.month],
+    )
+    shown = [
+        "metric",
+        "kind",
+        "month",
+        "rate_treatment",
+        "rate_holdout",
+        "net_effect",
+        "net_ci",
+        "naive_effect",
+    ]
+    blocks.append(
+        Table(
+            table[shown],
+            column_labels={c: ctx.t(f"campaign_tracking.col_{c}") for c in shown},
+            formats={
+                "rate_treatment": ctx.percent,
+                "rate_holdout": ctx.percent,
+                "net_effect": lambda v: _signed(ctx, v),
+                "naive_effect": lambda v: _signed(ctx, v),
+            },
+        )
+    )
+    if not money.empty:
+        m = money.sort_values("month").assign(
+            month=[ctx.date(v, 7) for v in money.sort_values("month").month]
+        )
+        m["saving_ci"] = [
+            f"{ctx.money(lo)} – {ctx.money(hi)}"
+            for lo, hi in zip(m.saving_low_yuan, m.saving_high_yuan, strict=True)
+        ]
+        shown = [
+            "month",
+            "moved",
+            "saving_yuan",
+            "saving_ci",
+            "order_cost_yuan",
+            "net_saving_to_date_yuan",
+        ]
+        blocks += [
+            Markdown(ctx.t("campaign_tracking.savings_heading")),
+            Table(
+                m[shown],
+                column_labels={c: ctx.t(f"campaign_tracking.col_{c}") for c in shown},
+                formats={
+                    "moved": lambda v: ctx.number(v, 1),
+                    "saving_yuan": ctx.money,
+                    "order_cost_yuan": ctx.money,
+                    "net_saving_to_date_yuan": ctx.money,
+                },
+            ),
+        ]
+    return blocks
+
+
+def build(ctx: ReportContext) -> list[Block]:
+    rows = pd.DataFrame(campaigns.campaign_tracking(ctx.con))
+    if rows.empty:
+        return [Markdown(ctx.t("campaign_tracking.none"))]
+    money = pd.DataFrame(campaigns.campaign_savings_rows(ctx.con))
+    blocks: list[Block] = [Markdown(ctx.t("campaign_tracking.intro"))]
+    for campaign_id in sorted(rows.campaign_id.unique())[-MAX_CAMPAIGNS:]:
+        mine = money[money.campaign_id == campaign_id] if not money.empty else money
+        blocks += _campaign(ctx, rows[rows.campaign_id == campaign_id], mine)
+    return blocks
+
+
+SECTION = Section(
+    id="campaign_tracking", order=75, build=build, requires=(campaigns.TRACKING_MART,)
+)
