@@ -41,6 +41,7 @@ SUFFIX = ".parquet"
 # dictionary) at DuckDB's 122,880.
 ROW_GROUP_ROWS = 1 << 20
 DICTIONARY_MAX_SHARE = 1 / 8  # a text column gets a dictionary if its values repeat this much
+PREFIX_ROWS = 1 << 16  # rows looked at first to tell an id column (nearly all distinct)
 _DIR_VARIABLE = "touchpoint_parts_folder"
 
 
@@ -172,9 +173,18 @@ def _dictionary_pays(field: pa.Field, column: pa.ChunkedArray) -> bool:
     if len(sample) == 0:
         return False
     if pa.types.is_dictionary(sample.type):
-        sample = sample.cast(sample.type.value_type)
-    distinct = pc.count_distinct(sample, mode="all").as_py()
-    return distinct <= max(1, int(len(sample) * DICTIONARY_MAX_SHARE))
+        # The values the rows use (a chunk's dictionary may hold others): counting distinct
+        # indices against one dictionary hashes integers, not every row's text.
+        unified = sample.unify_dictionaries()
+        sample = pa.chunked_array([chunk.indices for chunk in unified.chunks], pa.int32())
+    elif len(sample) > PREFIX_ROWS:
+        # Ids: when most of the first rows differ, so does the rest (0.25 CPU s per 1 M-row
+        # id column saved; a column that repeats only after its first rows is written plain).
+        prefix = sample.slice(0, PREFIX_ROWS)
+        if len(pc.unique(prefix)) > PREFIX_ROWS // 2:
+            return False
+    # pc.unique measured twice as fast as pc.count_distinct on 1 M distinct ids.
+    return len(pc.unique(sample)) <= max(1, int(len(sample) * DICTIONARY_MAX_SHARE))
 
 
 def _layout(data: pa.Table) -> tuple[pa.Schema, list[str]]:
