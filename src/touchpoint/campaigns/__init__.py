@@ -10,6 +10,8 @@
   opted-out and sensitive customers, campaign priority; each held-back order keeps its reason.
 - **Tracking**: treated and holdout month by month in seed 002's terms, the net effect with
   its interval beside the naive before/after figure, and the money.
+- **Uplift** (:func:`whom_to_treat_next`): who responds, learnt from a finished randomised
+  round by a causalml meta-learner; the next audience scored and picked by expected saving.
 
 >>> campaign_from_data({"id": "c1", "name": {"en": "A", "zh": "甲"},
 ...     "action": "retention_offer", "audience": {"rule": "n_complaints_3m >= 2"}}).action
@@ -43,6 +45,7 @@ from touchpoint.campaigns._settings import (
     CampaignSettings,
     ContactPolicy,
     FrequencyCap,
+    UpliftSettings,
     campaign_settings_from_config,
     load_campaign_settings,
 )
@@ -52,6 +55,22 @@ from touchpoint.campaigns._tracking import (
     monthly_payments,
     savings,
     track,
+)
+from touchpoint.campaigns._uplift import (
+    OUTCOME,
+    STRATEGIES,
+    NextRound,
+    Qini,
+    UpliftModel,
+    compare_strategies,
+    expected_saving,
+    out_of_fold,
+    pick,
+    qini,
+    strategy_scores,
+    uplift_features,
+    uplift_outcomes,
+    whom_to_treat_next,
 )
 from touchpoint.campaigns._work_orders import (
     DISPATCH_COLUMNS,
@@ -66,6 +85,21 @@ from touchpoint.campaigns._work_orders import (
 )
 
 __all__ = [
+    "OUTCOME",
+    "STRATEGIES",
+    "NextRound",
+    "Qini",
+    "UpliftModel",
+    "UpliftSettings",
+    "compare_strategies",
+    "expected_saving",
+    "out_of_fold",
+    "pick",
+    "qini",
+    "strategy_scores",
+    "uplift_features",
+    "uplift_outcomes",
+    "whom_to_treat_next",
     "METRICS",
     "customer_months",
     "monthly_payments",
