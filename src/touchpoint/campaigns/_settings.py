@@ -52,6 +52,8 @@ class UpliftSettings(_Strict):
     min_samples_leaf: int = Field(default=200, ge=1)
     l2_regularization: float = Field(default=1.0, ge=0)
     folds: int = Field(default=5, ge=2, le=20)
+    # A round larger than this is learnt from a random sample of this many customers.
+    max_fit_rows: int | None = Field(default=200_000, ge=1000)
     seed: int = 0
     # Share of the next audience the side-by-side comparison treats in each ranking strategy.
     compare_share: float = Field(default=0.3, gt=0, le=1)

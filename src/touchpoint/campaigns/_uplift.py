@@ -106,7 +106,9 @@ class UpliftModel(BaseEstimator):
     ``fit(X, treatment, y)`` with ``X`` the frame of :func:`uplift_features`, ``treatment``
     and ``y`` 0/1; ``predict(X)`` the uplift (treated minus control probability of the
     outcome) of each row. Fitted attributes: ``learner_``, ``feature_names_in_``,
-    ``treated_share_``, ``ate_`` (the treated-minus-control difference of the data).
+    ``treated_share_``, ``ate_`` (the treated-minus-control difference of the data),
+    ``n_fitted_`` (rows the learner saw: a round larger than ``max_fit_rows`` is learnt from
+    a random sample of that many, as the Qini gains little beyond; scoring takes any size).
 
     >>> m = UpliftModel(max_iter=20)
     >>> X = pd.DataFrame({"a": [0.0, 1.0] * 50, "brand": ["x", "y"] * 50})
@@ -123,6 +125,7 @@ class UpliftModel(BaseEstimator):
         min_samples_leaf: int = 100,
         l2_regularization: float = 1.0,
         random_state: int = 0,
+        max_fit_rows: int | None = 200_000,
     ) -> None:
         self.learner = learner
         self.max_iter = max_iter
@@ -131,6 +134,7 @@ class UpliftModel(BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.random_state = random_state
+        self.max_fit_rows = max_fit_rows
 
     def _trees(self, kind: str):
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -173,6 +177,14 @@ class UpliftModel(BaseEstimator):
         self.feature_names_in_ = np.array(design.columns, dtype=object)
         self.treated_share_ = float(t.mean())
         self.ate_ = float(y[t == 1].mean() - y[t == 0].mean())
+        if self.max_fit_rows is not None and len(t) > self.max_fit_rows:
+            rows = np.sort(
+                np.random.default_rng(self.random_state).choice(
+                    len(t), self.max_fit_rows, replace=False
+                )
+            )
+            design, t, y = design.iloc[rows], t[rows], y[rows]
+        self.n_fitted_ = len(t)
         self.learner_ = self._meta()
         p = np.full(len(t), self.treated_share_)  # the randomised design's propensity
         with warnings.catch_warnings():
@@ -366,6 +378,7 @@ def whom_to_treat_next(
         min_samples_leaf=settings.min_samples_leaf,
         l2_regularization=settings.l2_regularization,
         random_state=settings.seed,
+        max_fit_rows=settings.max_fit_rows,
     )
     features = [c for c in learn.columns if c not in ("customer_id", "treated", "outcome")]
     X, t, y = learn[features], learn.treated.to_numpy(), learn.outcome.to_numpy()
