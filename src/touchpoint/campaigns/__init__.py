@@ -12,6 +12,8 @@
   its interval beside the naive before/after figure, and the money. Step
   ``campaign_tracking`` writes ``mart_campaign_tracking`` and ``mart_campaign_savings`` from
   the campaign tables (:data:`RECORDS`, written by ``touchpoint campaign``) when they exist.
+- **Uplift** (:func:`whom_to_treat_next`): who responds, learnt from a finished randomised
+  round by a causalml meta-learner; the next audience scored and picked by expected saving.
 
 >>> campaign_from_data({"id": "c1", "name": {"en": "A", "zh": "甲"},
 ...     "action": "retention_offer", "audience": {"rule": "n_complaints_3m >= 2"}}).action
@@ -66,6 +68,7 @@ from touchpoint.campaigns._settings import (
     CampaignSettings,
     ContactPolicy,
     FrequencyCap,
+    UpliftSettings,
     campaign_settings_from_config,
     load_campaign_settings,
 )
@@ -84,6 +87,22 @@ from touchpoint.campaigns._tracking import (
     savings,
     track,
     track_campaigns,
+)
+from touchpoint.campaigns._uplift import (
+    OUTCOME,
+    STRATEGIES,
+    NextRound,
+    Qini,
+    UpliftModel,
+    compare_strategies,
+    expected_saving,
+    out_of_fold,
+    pick,
+    qini,
+    strategy_scores,
+    uplift_features,
+    uplift_outcomes,
+    whom_to_treat_next,
 )
 from touchpoint.campaigns._work_orders import (
     DISPATCH_COLUMNS,
@@ -114,6 +133,21 @@ __all__ = [
     "AGENT_METRICS",
     "ASSIGNMENTS_TABLE",
     "DEFINITIONS_TABLE",
+    "OUTCOME",
+    "STRATEGIES",
+    "NextRound",
+    "Qini",
+    "UpliftModel",
+    "UpliftSettings",
+    "compare_strategies",
+    "expected_saving",
+    "out_of_fold",
+    "pick",
+    "qini",
+    "strategy_scores",
+    "uplift_features",
+    "uplift_outcomes",
+    "whom_to_treat_next",
     "METRICS",
     "PRIMARY",
     "RECORDS",

@@ -39,6 +39,26 @@ class ContactPolicy(_Strict):
     opted_out_response: str = "opted_out"
 
 
+class UpliftSettings(_Strict):
+    """The uplift model (``touchpoint campaign uplift``): a causalml meta-learner over
+    gradient-boosted trees, cross-fitted on the finished round."""
+
+    learner: str = Field(default="x", pattern="^(t|x|s)$")
+    # Columns of the customer 360 used as features (shell patterns).
+    features: tuple[str, ...] = ("*",)
+    max_iter: int = Field(default=100, ge=1, le=5000)
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    max_leaf_nodes: int = Field(default=4, ge=2)
+    min_samples_leaf: int = Field(default=200, ge=1)
+    l2_regularization: float = Field(default=1.0, ge=0)
+    folds: int = Field(default=5, ge=2, le=20)
+    # A round larger than this is learnt from a random sample of this many customers.
+    max_fit_rows: int | None = Field(default=200_000, ge=1000)
+    seed: int = 0
+    # Share of the next audience the side-by-side comparison treats in each ranking strategy.
+    compare_share: float = Field(default=0.3, gt=0, le=1)
+
+
 class CampaignSettings(_Strict):
     """Global holdout, contact policy, costs and confidence (see ``defaults.yaml``).
 
@@ -56,6 +76,7 @@ class CampaignSettings(_Strict):
     store_channels: tuple[str, ...] = ("store", "partner_store")
     self_service_payment_channels: tuple[str, ...] = ("kiosk", "web", "app", "mobile_pay")
     agent_channel: str = "agent"
+    uplift: UpliftSettings = UpliftSettings()
 
 
 _SETTINGS = SettingsSection(CampaignSettings, SECTION, DEFAULTS_PATH)

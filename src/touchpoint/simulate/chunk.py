@@ -68,6 +68,7 @@ class Chunk:
     mean_preferences: np.ndarray = field(default=None)  # [customer, business, channel]
     mean_payment_preferences: np.ndarray = field(default=None)  # [customer, payment channel]
     work_orders: dict[str, np.ndarray] = field(default_factory=dict)  # responses and effects
+    holdout_orders: dict[str, np.ndarray] = field(default_factory=dict)  # would-be effects
 
 
 @dataclass
@@ -377,6 +378,7 @@ def run_months(
         mean_preferences=pref_sum / months,
         mean_payment_preferences=pay_sum / months,
         work_orders=treatments.outcomes(state),
+        holdout_orders=treatments.holdout_outcomes(state),
     )
     state.month += months
     return chunk

@@ -35,11 +35,25 @@ class Plan:
     sent_us: np.ndarray
     strength: np.ndarray  # planted effect (share moved, or share of hazard removed)
     is_annoyed: np.ndarray
+    # Rows of a randomised holdout listed in the file: never sent, their effect is computed
+    # as if they had been (the oracle for uplift models), nothing else changes.
+    holdout: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.holdout is None:
+            self.holdout = np.zeros(len(self.row), dtype=bool)
 
     @classmethod
     def empty(cls) -> Plan:
         z = np.zeros(0, dtype=np.int64)
         return cls(z, z.astype(np.uint64), z, z, z, z, np.zeros(0), np.zeros(0, dtype=bool))
+
+    def subset(self, rows: np.ndarray) -> Plan:
+        """The work orders where ``rows`` (a boolean mask) is true."""
+        return Plan(
+            *(getattr(self, f)[rows] for f in self.__dataclass_fields__ if f != "holdout"),
+            holdout=self.holdout[rows],
+        )
 
 
 def age_band(params: SimParams, birth_year: np.ndarray, month: int) -> np.ndarray:
@@ -81,9 +95,13 @@ def plan_work_orders(
     action: np.ndarray,
     month: np.ndarray,
     sent_us: np.ndarray,
+    holdout: np.ndarray | None = None,
 ) -> Plan:
     """Draw each work order's planted effect: heterogeneous by age, brand and segment; none,
-    and annoyance instead, for customers who have been contacted too often."""
+    and annoyance instead, for customers who have been contacted too often.
+
+    ``holdout`` rows are drawn the same way but never sent: a holdout row counts itself and
+    the customer's sent orders towards annoyance, and no sent order counts it."""
     keys = kr.key(seed, Site.WORK_ORDER, state.month, row)
     pop = state.population
     t = params.treatments
@@ -102,7 +120,9 @@ def plan_work_orders(
             kr.fold(keys, Site.EFFECT_NOISE), -(spec.noise_sigma**2) / 2, spec.noise_sigma
         )
         strength = np.where(rows, np.minimum(spec.effect * factor * noise, 0.95), strength)
-    n_orders = np.bincount(customer, minlength=len(pop.index))[customer]
+    holdout = np.zeros(len(customer), dtype=bool) if holdout is None else holdout
+    sent = np.bincount(customer[~holdout], minlength=len(pop.index))[customer]
+    n_orders = sent + holdout
     p_annoyed = np.clip(
         t.annoyance.base
         + t.annoyance.per_recent_contact * (state.recent_offers[customer] + n_orders - 1)
@@ -112,14 +132,17 @@ def plan_work_orders(
     )
     annoyed = kr.uniform(kr.fold(keys, Site.ANNOYED)) < p_annoyed
     strength = np.where(annoyed, 0.0, strength)
-    return Plan(row, keys, customer, action, month, sent_us, strength, annoyed)
+    return Plan(row, keys, customer, action, month, sent_us, strength, annoyed, holdout)
 
 
-def per_customer(n: int, plan: Plan, action: int) -> tuple[np.ndarray, np.ndarray]:
-    """(first month of the action's effect, combined strength) per customer; NEVER-month if none."""
+def per_customer(
+    n: int, plan: Plan, action: int, holdout: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(first month of the action's effect, combined strength) per customer; NEVER-month if none.
+    Sent work orders, or with ``holdout`` the holdout rows."""
     start = np.full(n, NEVER_MONTH)
     keep = np.ones(n)
-    rows = plan.action == action
+    rows = (plan.action == action) & (plan.holdout == holdout)
     np.minimum.at(start, plan.customer[rows], plan.month[rows])
     np.multiply.at(keep, plan.customer[rows], 1 - plan.strength[rows])
     return start, 1 - keep
@@ -144,9 +167,9 @@ class Treatments:
         self.agent_from, self.agent_strength = per_customer(n, plan, AGENT_ACTION)
         self.retain_from, self.retain_strength = per_customer(n, plan, RETENTION_ACTION)
         self.annoyed_from = np.full(n, NEVER_MONTH)
-        np.minimum.at(
-            self.annoyed_from, plan.customer[plan.is_annoyed], plan.month[plan.is_annoyed]
-        )
+        annoyed = plan.is_annoyed & ~plan.holdout
+        np.minimum.at(self.annoyed_from, plan.customer[annoyed], plan.month[annoyed])
+        self.shadow = _Shadow(plan, state, n) if plan.holdout.any() else None
         # Without this leg's work orders, earlier habit changes would fade all the same.
         self.divert_payment_without = state.divert_payment.copy()
         self.divert_agent_without = state.divert_agent.copy()
@@ -155,7 +178,7 @@ class Treatments:
         self.stay_with, self.stay_without = np.zeros(n), np.zeros(n)  # log survival
         self.in_at_leg_start = state.leave_us == np.iinfo(np.int64).max
         self.treated = np.zeros(n, dtype=bool)
-        self.treated[plan.customer] = True
+        self.treated[plan.customer[~plan.holdout]] = True
 
     def is_annoyed(self, month: int) -> np.ndarray:
         """Per customer: annoyed by a work order by ``month``."""
@@ -178,6 +201,8 @@ class Treatments:
         self.stay_with += np.where(
             at_risk & (month >= self.retain_from), np.log1p(-np.minimum(treated_hazard, 0.9)), 0
         )
+        if self.shadow is not None:
+            self.shadow.churn(params, treated_hazard, month, self.in_at_leg_start & joined)
         return treated_hazard
 
     def move_habits(self, params: SimParams, state, month: int) -> None:
@@ -191,6 +216,8 @@ class Treatments:
             without *= keep
             starts = from_ == month
             setattr(state, name, np.where(starts, 1 - (1 - current) * (1 - strength), current))
+        if self.shadow is not None:
+            self.shadow.move_habits(params, self, month)
 
     def habits(
         self, pop: Population, state, agent: int, pay_stores: np.ndarray
@@ -239,10 +266,89 @@ class Treatments:
         on = self.treated & (m >= self.agent_from)
         self.agent_with += np.where(on, expected_agent * (1 - state.divert_agent), 0)
         self.agent_without += np.where(on, expected_agent * (1 - self.divert_agent_without), 0)
+        if self.shadow is not None:
+            self.shadow.add_expected(m, expected_pay, expected_agent, state)
 
     def outcomes(self, state) -> dict[str, np.ndarray]:
         """Each work order's outcome with and without it, and its response
         (:func:`work_order_outcomes`)."""
+        return work_order_outcomes(
+            self.plan.subset(~self.plan.holdout),
+            state,
+            {
+                STORE_ACTION: (self.store_without, self.store_with, False),
+                AGENT_ACTION: (self.agent_without, self.agent_with, False),
+                RETENTION_ACTION: (self.stay_without, self.stay_with, True),
+            },
+        )
+
+    def holdout_outcomes(self, state) -> dict[str, np.ndarray]:
+        """The holdout rows' outcome with and without a work order (none was sent)."""
+        if self.shadow is None:
+            return {}
+        return self.shadow.outcomes(state)
+
+
+class _Shadow:
+    """What the holdout rows of a plan would have done had they been sent.
+
+    The would-be habit changes start from the customer's real ones, follow the same fading
+    and add the holdout row's strength from its month; "with" is that world, "without" the
+    real one (the holdout row changes nothing that happens)."""
+
+    def __init__(self, plan: Plan, state, n: int) -> None:
+        self.plan = plan.subset(plan.holdout)
+        self.store_from, self.store_strength = per_customer(n, plan, STORE_ACTION, True)
+        self.agent_from, self.agent_strength = per_customer(n, plan, AGENT_ACTION, True)
+        self.retain_from, self.retain_strength = per_customer(n, plan, RETENTION_ACTION, True)
+        self.annoyed_from = np.full(n, NEVER_MONTH)
+        annoyed = self.plan.is_annoyed
+        np.minimum.at(self.annoyed_from, self.plan.customer[annoyed], self.plan.month[annoyed])
+        self.listed = np.zeros(n, dtype=bool)
+        self.listed[self.plan.customer] = True
+        self.divert_payment = state.divert_payment.copy()
+        self.divert_agent = state.divert_agent.copy()
+        self.store_with, self.store_without = np.zeros(n), np.zeros(n)
+        self.agent_with, self.agent_without = np.zeros(n), np.zeros(n)
+        self.stay_with, self.stay_without = np.zeros(n), np.zeros(n)
+
+    def churn(self, params: SimParams, hazard: np.ndarray, month: int, at_risk: np.ndarray):
+        """``hazard`` is the real one; with the would-be offer it falls, annoyance raises it."""
+        on = self.listed & at_risk & (month >= self.retain_from)
+        would = (
+            hazard
+            * np.where(month >= self.retain_from, 1 - self.retain_strength, 1.0)
+            * np.where(month >= self.annoyed_from, params.treatments.annoyance.churn_factor, 1.0)
+        )
+        self.stay_without += np.where(on, np.log1p(-np.minimum(hazard, 0.9)), 0)
+        self.stay_with += np.where(on, np.log1p(-np.minimum(would, 0.9)), 0)
+
+    def move_habits(self, params: SimParams, real: Treatments, month: int) -> None:
+        keep = params.treatments.persistence
+        for name, pairs in (
+            (
+                "divert_payment",
+                ((real.store_from, real.store_strength), (self.store_from, self.store_strength)),
+            ),
+            (
+                "divert_agent",
+                ((real.agent_from, real.agent_strength), (self.agent_from, self.agent_strength)),
+            ),
+        ):
+            current = getattr(self, name) * keep
+            for from_, strength in pairs:
+                current = np.where(from_ == month, 1 - (1 - current) * (1 - strength), current)
+            setattr(self, name, current)
+
+    def add_expected(self, m: int, expected_pay, expected_agent, state) -> None:
+        on = self.listed & (m >= self.store_from)
+        self.store_with += np.where(on, expected_pay * (1 - self.divert_payment), 0)
+        self.store_without += np.where(on, expected_pay * (1 - state.divert_payment), 0)
+        on = self.listed & (m >= self.agent_from)
+        self.agent_with += np.where(on, expected_agent * (1 - self.divert_agent), 0)
+        self.agent_without += np.where(on, expected_agent * (1 - state.divert_agent), 0)
+
+    def outcomes(self, state) -> dict[str, np.ndarray]:
         return work_order_outcomes(
             self.plan,
             state,

@@ -242,6 +242,7 @@ class _Leg:
             path.unlink(missing_ok=True)
         self.work_orders: list[dict] = []
         self.cdr_calls: list[pa.Table] | None = None  # hotline calls, for call records
+        self.holdout_orders: list[dict] = []
 
     def run(self, states, customers: int, on_progress, state_dir: Path) -> None:
         """Simulate and write every chunk of ``states``; their states go to ``state_dir``
@@ -285,6 +286,8 @@ class _Leg:
             first, n = int(state.population.index[0]), len(state.population.index)
             if chunk.work_orders and len(chunk.work_orders["row"]):
                 self.work_orders.append({**chunk.work_orders, "first": first})
+            if chunk.holdout_orders and len(chunk.holdout_orders["row"]):
+                self.holdout_orders.append({**chunk.holdout_orders, "first": first})
             save_state(state, state_dir / f"chunk_{state.number:05d}.npz")
             layout.append([first, n])
             done += n
@@ -354,7 +357,8 @@ def read_work_orders(path: str | Path, channels: list[str]) -> pa.Table:
     """The work-orders file (CSV or Parquet; see docs/simulator.md), validated.
 
     Columns ``work_order_id, campaign_id, customer_id, action`` are required; ``channel``
-    (default ``sms``) and ``sent_at`` (default: the first continued day at 10:00) are optional.
+    (default ``sms``), ``sent_at`` (default: the first continued day at 10:00) and ``holdout``
+    (true: a holdout customer listed for the oracle, never sent; default false) are optional.
     """
     path = Path(path)
     if not path.is_file():
@@ -408,6 +412,17 @@ def read_work_orders(path: str | Path, channels: list[str]) -> pa.Table:
         problems.append(
             f"work_order_id {own[0]!r} looks like the simulator's own (W + 13 digits); "
             "use another prefix"
+        )
+    if "holdout" in table.column_names:
+        flags = table["holdout"]
+        if not pa.types.is_boolean(flags.type):
+            text = pc.utf8_lower(pc.utf8_trim_whitespace(flags.cast(pa.string())))
+            flags = pc.is_in(text, pa.array(["true", "1", "yes"]))
+            odd = pc.invert(pc.or_(flags, pc.is_in(text, pa.array(["false", "0", "no", ""]))))
+            if pc.any(odd).as_py():
+                problems.append("holdout must be true or false")
+        table = table.set_column(
+            table.column_names.index("holdout"), "holdout", flags.fill_null(False)
         )
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
@@ -479,6 +494,7 @@ def continue_world(
 
     orders = read_work_orders(work_orders, channels) if work_orders else None
     customer = action = month = sent_us = np.zeros(0, dtype=np.int64)
+    holdout = np.zeros(0, dtype=bool)
     if orders is not None and orders.num_rows:
         customer = np.array(
             [_customer_number(c, n_customers) for c in orders["customer_id"].to_pylist()]
@@ -516,6 +532,11 @@ def continue_world(
             )
         month = np.maximum(np.searchsorted(bounds, sent_us, side="right") - 1, first_month)
         action = np.array([ACTIONS.index(a) for a in orders["action"].to_pylist()])
+        holdout = (
+            orders["holdout"].to_numpy(zero_copy_only=False).astype(bool)
+            if "holdout" in orders.column_names
+            else np.zeros(orders.num_rows, dtype=bool)
+        )
     by_customer = np.argsort(customer, kind="stable")  # work-order rows, by customer
 
     suffix = "parquet" if world["format"] == "parquet" else "csv"
@@ -568,6 +589,7 @@ def continue_world(
                     action=action[rows],
                     month=month[rows],
                     sent_us=sent_us[rows],
+                    holdout=holdout[rows],
                 )
             yield state
             number += 1
@@ -598,6 +620,12 @@ def continue_world(
     leg.close()
 
     campaign_effects = _campaign_effects(effects, params, label)
+    if leg.holdout_orders:
+        path = truth / "holdout_effects.parquet"
+        held = _effects_table(leg.holdout_orders, orders, params, label)
+        if path.exists():
+            held = pa.concat_tables([pq.read_table(path), held])
+        pq.write_table(held, path)
     path = truth / "treatment_effects.parquet"
     if path.exists() and effects.num_rows:
         effects = pa.concat_tables([pq.read_table(path), effects])
