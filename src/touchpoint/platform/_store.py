@@ -127,8 +127,9 @@ class UserStore:
     True
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, session_hours: float = SESSION_HOURS) -> None:
         self.path = Path(path)
+        self.session_hours = session_hours
         self._hasher = PasswordHasher()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,7 +292,7 @@ class UserStore:
                     username,
                     csrf,
                     now.isoformat(),
-                    (now + dt.timedelta(hours=SESSION_HOURS)).isoformat(),
+                    (now + dt.timedelta(hours=self.session_hours)).isoformat(),
                 ),
             )
         return session_id, csrf
