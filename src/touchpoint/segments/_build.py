@@ -79,6 +79,7 @@ def make_segmenter(
         selection_sample=settings.selection_sample,
         random_state=settings.random_state,
         fit_sample=settings.fit_sample,
+        n_init=settings.n_init,
     )
 
 
@@ -197,7 +198,9 @@ def segment_tables(features: pd.DataFrame, settings: SegmentSettings) -> dict[st
     low = settings.k_range[0] if settings.n_segments == "auto" else int(settings.n_segments)
     if len(features) <= max(low, 2) * 2:
         return empty
-    features = features.reset_index(drop=True)
+    # Sorted: the seeded samples and k-means then see the same rows in the same order however
+    # the warehouse returned them, so a re-run on the same data gives the same segments.
+    features = features.sort_values(["customer_id", "month"], kind="stable", ignore_index=True)
     features["month"] = pd.to_datetime(features["month"]).dt.date
     model = make_segmenter(settings).fit(features[names])
     labels = model.predict(features[names])

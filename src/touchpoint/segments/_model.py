@@ -27,7 +27,12 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Rows sampled (seeded) to fit k-means on when there are more; every row is then
         predicted. The scaler always sees every row.
     random_state
-        Seed of the sample and of k-means: the same data give the same segments.
+        Seed of the sample and of k-means: the same rows in the same order give the same
+        segments (``segment_tables`` sorts its rows, so the marts do not depend on the order).
+    n_init
+        k-means restarts, the best kept. With 4, refits on consecutive months of the test
+        world landed in different local optima in 2 of 5 row orders (refit ARI 0.54-0.66
+        instead of 0.93-0.95); with 10 all five orders agreed.
 
     Segments are numbered 0.. by their mean of the first feature, highest first, so that the
     numbering does not depend on k-means' arbitrary order.
@@ -52,12 +57,14 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         selection_sample: int = 5000,
         random_state: int = 0,
         fit_sample: int = 200_000,
+        n_init: int = 10,
     ) -> None:
         self.n_segments = n_segments
         self.k_range = k_range
         self.selection_sample = selection_sample
         self.fit_sample = fit_sample
         self.random_state = random_state
+        self.n_init = n_init
 
     def _array(self, X) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
@@ -67,6 +74,9 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 X = X[list(self.feature_names_in_)]
             return X.to_numpy(dtype="float64")
         return np.asarray(X, dtype="float64")
+
+    def _kmeans(self, k: int) -> KMeans:
+        return KMeans(k, n_init=self.n_init, random_state=self.random_state)
 
     def fit(self, X, y=None) -> CustomerSegmenter:
         if isinstance(X, pd.DataFrame):
@@ -88,7 +98,7 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             )
             low, high = self.k_range
             for k in range(low, min(high, len(np.unique(sample, axis=0)) - 1) + 1):
-                labels = KMeans(k, n_init=4, random_state=self.random_state).fit_predict(sample)
+                labels = self._kmeans(k).fit_predict(sample)
                 self.silhouettes_[k] = float(
                     silhouette_score(sample, labels, random_state=self.random_state)
                 )
@@ -102,7 +112,7 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_segments_ = k
         if len(z) > self.fit_sample:
             z = z[rng.choice(len(z), self.fit_sample, replace=False)]
-        self.kmeans_ = KMeans(k, n_init=4, random_state=self.random_state).fit(z)
+        self.kmeans_ = self._kmeans(k).fit(z)
         centers = self.kmeans_.cluster_centers_
         self.order_ = np.argsort(-centers[:, 0], kind="stable")
         self.centers_ = centers[self.order_]
