@@ -140,5 +140,8 @@ def test_the_snapshot_holds_the_same_rows_sorted_for_lookups(world_copy):
         assert index.count().to_pyarrow().as_py() == phones
         ids = snap.table("mart_customer_360").customer_id.to_pyarrow().to_pylist()
         assert ids == sorted(ids)  # what lets DuckDB skip row groups
+        parts = snap.table("warehouse_parts")
+        views = set(parts["view"].to_pyarrow().to_pylist())
+        assert "stg_contacts" not in views and "stg_customers" in views  # a table now
     finally:
         snap.disconnect()

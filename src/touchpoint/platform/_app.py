@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import duckdb
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
@@ -177,6 +178,19 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def _touchpoint(request: Request, exc: TouchpointError):
         status = 404 if isinstance(exc, LookupError) else 400
         return problem_response(status, "Cannot do that", str(exc).splitlines()[0])
+
+    @app.exception_handler(duckdb.Error)
+    async def _duckdb(request: Request, exc: duckdb.Error):
+        # A query stopped by the time limit surfaces under several DuckDB error types.
+        if isinstance(exc, duckdb.InterruptException) or "INTERRUPT" in str(exc):
+            timeout = request.app.state.platform.settings.query_timeout_seconds
+            return problem_response(
+                504,
+                "Query took too long",
+                f"the query ran longer than {timeout:g} s and was stopped; narrow it or try "
+                "again later / 查询超时，请缩小范围后重试",
+            )
+        return await _crash(request, exc)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):

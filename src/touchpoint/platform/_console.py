@@ -461,3 +461,4 @@ def _write(platform, table: str, record) -> None:
     finally:
         con.disconnect()
     republish_tables(platform.warehouse, {table: rows})
+    platform.reader.look_again()  # the redirect shows the change

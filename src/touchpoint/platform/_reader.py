@@ -157,6 +157,11 @@ class WarehouseReader:
             if generation.retired and generation.users == 0:
                 generation.close()
 
+    def look_again(self) -> None:
+        """Look for a newer snapshot on the next request (this process just published one)."""
+        with self._lock:
+            self._checked_at = float("-inf")
+
     @property
     def snapshot(self) -> Path | None:
         """The snapshot the server reads now (``None`` before the first request)."""

@@ -65,7 +65,7 @@ def prepare_for_serving(con: Backend) -> None:
             con.drop_view(name)
             # The snapshot's copy of the parts table must not recreate the view over it.
             parts = con.table(PARTS_TABLE)
-            con.create_table(PARTS_TABLE, parts.filter(parts.view != name), overwrite=True)
+            con.create_table(PARTS_TABLE, parts.filter(parts["view"] != name), overwrite=True)
         else:
             con.drop_table(name)
         # Names from BY_CUSTOMER above, never from a request.
