@@ -79,3 +79,39 @@ def test_a_query_past_the_time_limit_is_stopped_with_a_504(empty_app):
     with reader.connection() as con:  # the connection is usable again at once
         assert con.raw_sql("SELECT 42").fetchone() == (42,)
     reader.close()
+
+
+def test_an_interrupted_query_anywhere_is_a_504_problem_not_a_crash(empty_app):
+    """DuckDB reports an interrupted query under several error types; each is the 504."""
+    import duckdb
+
+    from touchpoint.platform import load_role_matrix
+
+    app, tokens = empty_app
+    matrix = load_role_matrix()
+    endpoints = {**matrix.endpoints, "slow": ("admin",), "broken": ("admin",)}
+    app, tokens = make_app(
+        app.state.platform.warehouse,
+        matrix=matrix.model_copy(update={"endpoints": endpoints}),
+        settings=PlatformSettings(query_timeout_seconds=3),
+    )
+
+    def slow():
+        raise duckdb.InvalidInputException(
+            "Attempting to get collection from an unsuccessful query result\n"
+            ": Error INTERRUPT Error: Interrupted!"
+        )
+
+    def broken():
+        raise duckdb.CatalogException("Catalog Error: no table secret_table")
+
+    app.add_api_route("/api/v1/slow", slow, name="slow")
+    app.add_api_route("/api/v1/broken", broken, name="broken")
+    client = TestClient(app, raise_server_exceptions=False)
+    bearer = {"Authorization": f"Bearer {tokens['admin']}"}
+    stopped = client.get("/api/v1/slow", headers=bearer)
+    assert stopped.status_code == 504
+    assert stopped.headers["content-type"] == "application/problem+json"
+    assert "longer than 3 s" in stopped.json()["detail"]
+    other = client.get("/api/v1/broken", headers=bearer)  # any other DuckDB error: a 500
+    assert other.status_code == 500 and "secret_table" not in other.text
