@@ -47,6 +47,9 @@ def demo_command(
         stale.unlink(missing_ok=True)
     with open_warehouse(warehouse, write=True) as con:
         _ingest_run_and_report(con, world, config, warehouse, out, lang)
+        from touchpoint.platform import publish_snapshot
+
+        publish_snapshot(con)  # what `touchpoint serve` reads
     _demo_administrator(warehouse, lang)
 
 

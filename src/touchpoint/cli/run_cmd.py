@@ -49,6 +49,7 @@ def run_command(
             )
         else:
             results = run_pipeline(con, settings, on_progress=on_progress)
+        published = _publish(con)
     table = Table(title=text("commands.pipeline_title", lang), title_justify="left")
     for name, justify in (
         ("step", "left"),
@@ -69,3 +70,22 @@ def run_command(
             skipped = text("commands.skipped", lang, reason=r.skipped_reason)
             table.add_row(r.step, f"[dim]{skipped}[/]", "", "")
     console.print(table)
+    if published is not None:
+        snapshot, seconds = published
+        console.print(
+            text("commands.published", lang, snapshot=snapshot, seconds=seconds), highlight=False
+        )
+
+
+def _publish(con) -> tuple[str, float] | None:
+    """Publish the finished warehouse for `touchpoint serve` (still holding the writer)."""
+    import time
+
+    from touchpoint.platform import publish_snapshot
+    from touchpoint.warehouse import database_path
+
+    if database_path(con) is None:  # :memory:
+        return None
+    started = time.perf_counter()
+    path = publish_snapshot(con)
+    return str(path), time.perf_counter() - started

@@ -9,12 +9,19 @@ False
 """
 
 from touchpoint.platform._app import all_routes, create_app, route_names
+from touchpoint.platform._reader import WarehouseReader
 from touchpoint.platform._roles import (
     ANONYMOUS,
     DEFAULT_MATRIX_PATH,
     ROLES,
     RoleMatrix,
     load_role_matrix,
+)
+from touchpoint.platform._serving import publish as publish_snapshot
+from touchpoint.platform._settings import (
+    PlatformSettings,
+    load_platform_settings,
+    platform_settings_from_config,
 )
 from touchpoint.platform._store import (
     Session,
@@ -29,7 +36,12 @@ __all__ = [
     "DEFAULT_MATRIX_PATH",
     "ROLES",
     "RoleMatrix",
+    "PlatformSettings",
     "Session",
+    "WarehouseReader",
+    "load_platform_settings",
+    "platform_settings_from_config",
+    "publish_snapshot",
     "User",
     "all_routes",
     "create_app",

@@ -29,6 +29,7 @@ from touchpoint.platform._deps import (
     page,
 )
 from touchpoint.platform._security import Problem
+from touchpoint.platform._serving import PHONE_INDEX, ServingBackend
 
 
 class ProblemOut(BaseModel):
@@ -325,16 +326,31 @@ def customer_card(
     return card
 
 
-def find_by_phone(con, platform, phone: str) -> str:
-    """The customer id of ``phone``, hashed as ingest hashes MSISDNs (the number is never kept)."""
-    from touchpoint.ingest import msisdn_lookup_hash
+def _phone_hash(con, platform, phone: str) -> str:
+    """``phone`` hashed as ingest hashed it (the warehouse's key, read once per snapshot)."""
+    from touchpoint.ingest import hash_msisdn, pii_key
 
-    if "stg_customers" not in con.list_tables():
+    key = getattr(con, "pii_key_cache", None)
+    if key is None:
+        key = pii_key(con, platform.config)
+        if isinstance(con, ServingBackend):
+            con.pii_key_cache = key
+    return hash_msisdn(phone, key)
+
+
+def find_by_phone(con, platform, phone: str) -> str:
+    """The customer id of ``phone``, hashed as ingest hashes MSISDNs (the number is never kept).
+
+    Reads the snapshot's phone index (hash -> customer, sorted by hash) when it has one.
+    """
+    tables = con.list_tables()
+    name = PHONE_INDEX if PHONE_INDEX in tables else "stg_customers"
+    if name not in tables:
         raise Problem(503, "Not loaded", "no customers have been loaded (stg_customers)")
-    table = con.table("stg_customers")
+    table = con.table(name)
     if "msisdn_hash" not in table.columns:
         raise Problem(404, "No phone numbers", "the loaded customers carry no phone numbers")
-    digest = msisdn_lookup_hash(con, phone, config=platform.config)
+    digest = _phone_hash(con, platform, phone)
     found = table.filter(table.msisdn_hash == digest).customer_id.to_pyarrow().to_pylist()
     ids = sorted(set(found))
     if not ids:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import duckdb
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
@@ -16,13 +18,21 @@ from touchpoint.customers import UnknownCustomerError
 from touchpoint.errors import ConfigError, TouchpointError, WarehouseError
 from touchpoint.platform._api import router as api_router
 from touchpoint.platform._deps import Platform, authorize
+from touchpoint.platform._reader import WarehouseReader
 from touchpoint.platform._roles import RoleMatrix, load_role_matrix
-from touchpoint.platform._security import BodySizeLimit, LoginThrottle, Problem, problem_response
+from touchpoint.platform._security import (
+    BodySizeLimit,
+    LoginThrottle,
+    Problem,
+    RateLimit,
+    ServerTiming,
+    problem_response,
+)
+from touchpoint.platform._settings import PlatformSettings, platform_settings_from_config
 from touchpoint.platform._store import UserStore, store_path
 
 API_TITLE = "Touchpoint"
 API_VERSION = "1"
-MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger("touchpoint.platform")
 
 
@@ -52,17 +62,37 @@ def create_app(
     store: UserStore | None = None,
     matrix: RoleMatrix | None = None,
     config: Config | None = None,
-    secure_cookies: bool = False,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    settings: PlatformSettings | None = None,
+    secure_cookies: bool | None = None,
+    max_body_bytes: int | None = None,
     throttle: LoginThrottle | None = None,
     console: bool = True,
 ) -> FastAPI:
     """The API (``/api/v1``) and the web console over one warehouse.
 
-    Raises :class:`~touchpoint.errors.ConfigError` when a route has no entry in the role
-    matrix: nothing is served that the matrix does not decide.
+    ``settings`` (host, port, limits, sessions) default to the ``platform`` section of
+    ``config``, else ``defaults.yaml``; ``secure_cookies`` and ``max_body_bytes`` override
+    theirs. Raises :class:`~touchpoint.errors.ConfigError` when a route has no entry in the
+    role matrix: nothing is served that the matrix does not decide.
     """
     warehouse = Path(warehouse)
+    config = config or load_config()
+    settings = settings or platform_settings_from_config(config)
+    overrides = {"secure_cookies": secure_cookies, "max_body_bytes": max_body_bytes}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    reader = WarehouseReader(
+        warehouse,
+        check_seconds=settings.snapshot_check_seconds,
+        timeout_seconds=settings.query_timeout_seconds,
+        threads=settings.query_threads,
+        publish_when_missing=settings.publish_when_missing,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        reader.close()
+
     app = FastAPI(
         title=API_TITLE,
         version=API_VERSION,
@@ -70,20 +100,28 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(authorize)],
+        lifespan=lifespan,
     )
+    store = store or UserStore(store_path(warehouse))
+    store.session_hours = settings.session_hours  # the settings decide, whoever made the store
     app.state.platform = Platform(
         warehouse=warehouse,
-        store=store or UserStore(store_path(warehouse)),
+        store=store,
         matrix=matrix or load_role_matrix(),
-        config=config or load_config(),
-        secure_cookies=secure_cookies,
+        config=config,
+        reader=reader,
+        settings=settings,
+        secure_cookies=settings.secure_cookies,
     )
-    app.state.throttle = throttle or LoginThrottle()
+    app.state.throttle = throttle or LoginThrottle(
+        max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
+    )
     app.include_router(api_router)
     if console:
-        from touchpoint.platform._console import add_console
+        from touchpoint.platform._console import add_console, add_console_analysis
 
         add_console(app)
+        add_console_analysis(app)
     missing = app.state.platform.matrix.missing(route_names(app))
     if missing:
         raise ConfigError(
@@ -91,7 +129,11 @@ def create_app(
             "the roles allowed"
         )
     _add_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+    )
+    app.add_middleware(ServerTiming)
     return app
 
 
@@ -136,6 +178,19 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def _touchpoint(request: Request, exc: TouchpointError):
         status = 404 if isinstance(exc, LookupError) else 400
         return problem_response(status, "Cannot do that", str(exc).splitlines()[0])
+
+    @app.exception_handler(duckdb.Error)
+    async def _duckdb(request: Request, exc: duckdb.Error):
+        # A query stopped by the time limit surfaces under several DuckDB error types.
+        if isinstance(exc, duckdb.InterruptException) or "INTERRUPT" in str(exc):
+            timeout = request.app.state.platform.settings.query_timeout_seconds
+            return problem_response(
+                504,
+                "Query took too long",
+                f"the query ran longer than {timeout:g} s and was stopped; narrow it or try "
+                "again later / 查询超时，请缩小范围后重试",
+            )
+        return await _crash(request, exc)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):

@@ -15,11 +15,11 @@ from fastapi import Depends, Request
 from ibis.backends.duckdb import Backend
 
 from touchpoint.config import Config
-from touchpoint.errors import WarehouseError
+from touchpoint.platform._reader import WarehouseReader
 from touchpoint.platform._roles import RoleMatrix
 from touchpoint.platform._security import Problem
+from touchpoint.platform._settings import PlatformSettings
 from touchpoint.platform._store import Session, User, UserStore, constant_time_equal
-from touchpoint.warehouse import connect
 
 SESSION_COOKIE = "tp_session"
 CSRF_HEADER = "x-csrf-token"
@@ -34,6 +34,8 @@ class Platform:
     store: UserStore
     matrix: RoleMatrix
     config: Config
+    reader: WarehouseReader
+    settings: PlatformSettings
     secure_cookies: bool = False
 
 
@@ -131,30 +133,14 @@ PrincipalDep = Annotated[Principal, Depends(authorize)]
 
 
 def read_warehouse(platform: PlatformDep) -> Iterator[Backend]:
-    """One read-only warehouse connection per request, closed after it.
+    """The server's connection to the newest published snapshot of the warehouse.
 
-    A pipeline run holding the writer makes this a 503 with a clear message at once, never a
-    page that hangs until the run ends.
+    Opened once per process and re-opened when a run publishes a newer one; a run writing the
+    warehouse meanwhile is never blocked, and the pages show the last complete state (see
+    :mod:`touchpoint.platform._reader`). A query past the time limit is stopped: a 504.
     """
-    if not platform.warehouse.exists():
-        raise Problem(
-            503, "No warehouse", "the warehouse has not been built yet: run `touchpoint demo` "
-            "or `touchpoint ingest` then `touchpoint run`",
-        )  # fmt: skip
-    try:
-        con = connect(platform.warehouse, read_only=True, lock_wait_seconds=0)
-    except WarehouseError:
-        raise Problem(
-            503,
-            "Warehouse busy",
-            "a run (`touchpoint run` or `ingest`) is writing the warehouse; try again when it "
-            "has finished / 数据仓库正在更新，请稍后再试",
-            {"Retry-After": "60"},
-        ) from None
-    try:
+    with platform.reader.connection() as con:
         yield con
-    finally:
-        con.disconnect()
 
 
 WarehouseDep = Annotated[Backend, Depends(read_warehouse)]

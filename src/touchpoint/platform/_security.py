@@ -136,3 +136,77 @@ class _TooLarge(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(413, "the request body is too large")
+
+
+class RateLimit:
+    """ASGI middleware: at most ``per_second`` requests per client (``burst`` at once); 429.
+
+    A token bucket per client address: a client that keeps within the rate is never refused,
+    one that floods the server is told when to come back (``Retry-After``).
+
+    >>> limit = RateLimit(None, per_second=2, burst=2, clock=lambda: 0.0)
+    >>> [limit.take("10.0.0.1") for _ in range(3)]
+    [0.0, 0.0, 0.5]
+    """
+
+    def __init__(self, app, per_second: float, burst: int, clock=time.monotonic) -> None:
+        self.app, self.rate, self.burst, self.clock = app, per_second, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """Take one token for ``client``: 0 if allowed, else seconds until one is free."""
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._buckets.get(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+            if tokens >= 1:
+                self._buckets[client] = (tokens - 1, now)
+                if len(self._buckets) > 100_000:  # forget idle clients rather than grow
+                    self._buckets = {client: self._buckets[client]}
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("unknown", 0))[0]
+        wait = self.take(client)
+        if wait:
+            seconds = max(1, int(wait + 0.999))
+            refused = problem_response(
+                429,
+                "Too many requests",
+                f"more than {self.rate:g} requests per second from this client; slow down",
+                headers={"Retry-After": str(seconds)},
+            )
+            await refused(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class ServerTiming:
+    """ASGI middleware: how long the server took, as ``Server-Timing: app;dur=<ms>``."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message):
+            if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
+                headers = [
+                    *message.get("headers", ()),
+                    (b"server-timing", f"app;dur={took:.1f}".encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed_send)

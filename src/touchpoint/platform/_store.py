@@ -127,19 +127,28 @@ class UserStore:
     True
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, session_hours: float = SESSION_HOURS) -> None:
         self.path = Path(path)
+        self.session_hours = session_hours
         self._hasher = PasswordHasher()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=10)
             try:
+                # Write-ahead log: readers never wait for a writer, and a commit appends to the
+                # log instead of rewriting pages (an audited card lookup measured 16 ms per
+                # entry with the rollback journal, serialised across requests).
+                db.execute("PRAGMA journal_mode = WAL")
                 db.executescript(_SCHEMA)
             finally:
                 db.close()
         except sqlite3.Error as exc:
             raise ConfigError(f"{self.path}: cannot open the user store: {exc}") from None
         self.path.chmod(0o600)
+        # Kept open for the store's life: closing the last connection to a WAL database
+        # checkpoints it (an fsync), which each request would otherwise pay.
+        self._anchor = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        self._anchor.execute("SELECT count(*) FROM users").fetchone()  # open the WAL now
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -147,6 +156,9 @@ class UserStore:
         db.row_factory = sqlite3.Row
         try:
             db.execute("PRAGMA foreign_keys = ON")
+            # In WAL mode NORMAL loses no committed entry when the process dies, only (after a
+            # power cut) the last ones not yet checkpointed, and needs no fsync per commit.
+            db.execute("PRAGMA synchronous = NORMAL")
             db.execute("BEGIN IMMEDIATE")
             yield db
             db.execute("COMMIT")
@@ -291,7 +303,7 @@ class UserStore:
                     username,
                     csrf,
                     now.isoformat(),
-                    (now + dt.timedelta(hours=SESSION_HOURS)).isoformat(),
+                    (now + dt.timedelta(hours=self.session_hours)).isoformat(),
                 ),
             )
         return session_id, csrf

@@ -8,6 +8,7 @@ pipeline's ``tags`` step also honours).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -259,6 +260,17 @@ def load_catalogue(path: str | os.PathLike[str] | None = None) -> Catalogue:
     '敏感客户'
     """
     source = resolve_catalogue_path(path)
+    try:
+        stat = source.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: tag catalogue not found") from None
+    # A file read again only when it changed: the server shows tags on every card.
+    return _load_catalogue_file(str(source), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_catalogue_file(name: str, mtime_ns: int, size: int) -> Catalogue:
+    source = Path(name)
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
     except FileNotFoundError:

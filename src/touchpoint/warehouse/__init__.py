@@ -30,8 +30,18 @@ from touchpoint.warehouse.loading import (
     repeated_keys_in_part,
 )
 from touchpoint.warehouse.parts import PARTS_TABLE, DropParts, Part, PartWriter, WrittenPart
+from touchpoint.warehouse.snapshot import (
+    current_snapshot,
+    publish_snapshot,
+    republish_tables,
+    snapshot_folder,
+)
 
 __all__ = [
+    "current_snapshot",
+    "publish_snapshot",
+    "republish_tables",
+    "snapshot_folder",
     "KILL_BEFORE_COMMIT_ENV",
     "PARTS_TABLE",
     "DropParts",

@@ -1,0 +1,266 @@
+"""The platform under load on loopback: card lookups by phone number and KPI reads.
+
+A server (uvicorn, one process) is started over a built warehouse; an open-loop client sends
+requests at a fixed rate for a fixed time, whatever the answers take, and each request's time
+is counted from when it was *due* (so a slow server cannot hide its queue: no coordinated
+omission). Reported per kind: requests, errors, p50, p99 and max, in ms; then each console
+page once, with the server's own time (``Server-Timing``).
+
+Build a warehouse first (``touchpoint simulate --customers N --months 3``, ``ingest``,
+``run``), then::
+
+    python -m benchmarks.bench_platform --warehouse W --data DATA [--rate 100] [--seconds 60]
+        [--python /other/venv/bin/python]   # the server from another checkout: a baseline
+
+``python -m benchmarks platform`` runs it over ``$TOUCHPOINT_BENCH_PLATFORM`` (``W:DATA``
+pairs separated by commas). Figures: docs/performance.md, "The platform".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SERVER = """
+import sys, uvicorn
+from touchpoint.platform import create_app
+app = create_app(sys.argv[1])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+PAGES = (
+    "/console/",
+    "/console/channels",
+    "/console/ivr",
+    "/console/ivr/recommendations",
+    "/console/tags",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tokens(warehouse: Path) -> dict[str, str]:
+    from touchpoint.platform import UserStore, store_path
+
+    store = UserStore(store_path(warehouse))
+    tokens = {}
+    for role in ("agent", "viewer", "admin"):
+        name = f"bench_{role}"
+        if store.user(name) is None:
+            store.add_user(name, "bench password " + role, role)
+        tokens[role] = store.create_token(name)
+    return tokens
+
+
+def _phones(data: Path, n: int = 5000, seed: int = 1) -> list[str]:
+    import pyarrow.parquet as pq
+
+    files = sorted(glob.glob(str(data / "customers*.parquet")))
+    table = pq.read_table(files[0], columns=["msisdn"])
+    phones = [p for p in table.column("msisdn").to_pylist() if p]
+    return random.Random(seed).sample(phones, min(n, len(phones)))
+
+
+def _start(python: str, warehouse: Path, port: int) -> subprocess.Popen:
+    server = subprocess.Popen([python, "-c", SERVER, str(warehouse), str(port)])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the server did not start within 120 s")
+
+
+async def _load(base: str, requests, rate: float, seconds: float) -> dict[str, list]:
+    """Send ``requests()`` (kind, method, path, headers, body) at ``rate`` per second."""
+    import httpx
+
+    results: dict[str, list] = {}
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def one(due: float, kind: str, method: str, path: str, headers, body) -> None:
+            try:
+                response = await client.request(method, path, headers=headers, json=body)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            results.setdefault(kind, []).append((time.monotonic() - due, ok))
+
+        start = time.monotonic()
+        tasks = []
+        n = int(rate * seconds)
+        for i in range(n):
+            due = start + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(due, *requests(i))))
+        await asyncio.gather(*tasks)
+    return results
+
+
+def _summary(samples: list) -> dict[str, float]:
+    times = sorted(t * 1000 for t, _ in samples)
+    errors = sum(1 for _, ok in samples if not ok)
+    p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
+    return {
+        "n": len(times),
+        "errors": errors,
+        "p50_ms": round(statistics.median(times), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(times[-1], 1),
+    }
+
+
+def run(
+    warehouse: Path,
+    data: Path,
+    *,
+    rate: float = 100,
+    seconds: float = 60,
+    kpi_share: float = 0.1,
+    python: str = sys.executable,
+) -> dict:
+    """One load run; returns the summary per kind and the console pages' server times."""
+    import httpx
+
+    tokens = _tokens(warehouse)
+    phones = _phones(data)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _start(python, warehouse, port)
+    agent = {"Authorization": f"Bearer {tokens['agent']}"}
+    viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+    try:
+        # Warm up: the first request publishes a snapshot if none exists, and opens it.
+        with httpx.Client(base_url=base, timeout=600) as client:
+            client.get("/api/v1/kpis/headline", headers=viewer)
+            for phone in phones[:20]:
+                client.post("/api/v1/customers/lookup", headers=agent, json={"phone": phone})
+        picker = random.Random(7)
+        kpi_every = max(1, round(1 / kpi_share)) if kpi_share else 0
+
+        def requests(i: int):
+            if kpi_every and i % kpi_every == kpi_every - 1:
+                return ("kpi", "GET", "/api/v1/kpis/headline", viewer, None)
+            phone = picker.choice(phones)
+            return ("card", "POST", "/api/v1/customers/lookup", agent, {"phone": phone})
+
+        sequential = _sequential(base, agent, phones[20:120])
+        results = asyncio.run(_load(base, requests, rate, seconds))
+        pages = _pages(base, tokens["admin"])
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still draining a queue of late requests
+            server.kill()
+            server.wait()
+    return {
+        "warehouse": str(warehouse),
+        "rate": rate,
+        "seconds": seconds,
+        "sequential_card": sequential,
+        "load": {kind: _summary(samples) for kind, samples in sorted(results.items())},
+        "pages": pages,
+    }
+
+
+def _sequential(base: str, headers: dict[str, str], phones: list[str]) -> dict[str, float]:
+    """Card lookups one at a time (no queue): wall and server (``Server-Timing``) ms."""
+    import httpx
+
+    walls, servers = [], []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for phone in phones:
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v1/customers/lookup", headers=headers, json={"phone": phone}
+            )
+            walls.append(time.perf_counter() - started)
+            timing = response.headers.get("server-timing", "")
+            if "dur=" in timing:
+                servers.append(float(timing.split("dur=")[1].split(";")[0]) / 1000)
+    out = {f"wall_{k}": v for k, v in _summary([(t, True) for t in walls]).items()}
+    if servers:
+        out |= {f"server_{k}": v for k, v in _summary([(t, True) for t in servers]).items()}
+    return out
+
+
+def _pages(base: str, admin_token: str) -> dict[str, dict[str, float | int]]:
+    """Each console page three times (logged in as admin): status, wall and server ms."""
+    import httpx
+
+    out = {}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {admin_token}"}
+        for path in PAGES:
+            walls, servers, status = [], [], 0
+            for _ in range(3):
+                started = time.perf_counter()
+                try:
+                    response = client.get(path, headers=headers)
+                except httpx.HTTPError:  # a server still draining the load's queue
+                    status = 0
+                    continue
+                walls.append((time.perf_counter() - started) * 1000)
+                status = response.status_code
+                timing = response.headers.get("server-timing", "")
+                if "dur=" in timing:
+                    servers.append(float(timing.split("dur=")[1].split(";")[0]))
+            out[path] = {
+                "status": status,
+                "wall_ms": round(min(walls), 1) if walls else None,
+                "server_ms": round(min(servers), 1) if servers else None,
+            }
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    if argv is None and __name__ != "__main__":  # `python -m benchmarks platform`
+        pairs = os.environ.get("TOUCHPOINT_BENCH_PLATFORM", "")
+        if not pairs:
+            print("set TOUCHPOINT_BENCH_PLATFORM=WAREHOUSE:DATA[,...] to run the platform load")
+            return
+        for pair in pairs.split(","):
+            warehouse, data = pair.split(":")
+            print(json.dumps(run(Path(warehouse), Path(data)), indent=2), flush=True)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True, help="the simulated source files")
+    parser.add_argument("--rate", type=float, default=100, help="requests per second")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--kpi-share", type=float, default=0.1, help="share of KPI reads")
+    parser.add_argument("--python", default=sys.executable, help="the server's interpreter")
+    args = parser.parse_args(argv)
+    result = run(
+        args.warehouse,
+        args.data,
+        rate=args.rate,
+        seconds=args.seconds,
+        kpi_share=args.kpi_share,
+        python=args.python,
+    )
+    print(json.dumps(result, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
