@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from touchpoint.config.positions import yaml_line, yaml_with_positions
 from touchpoint.errors import TouchpointError
 
 ACTIONS = (
@@ -79,30 +80,12 @@ class Campaign(_Strict):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (the deepest that exists)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = [(k, v) for k, v in node.value if k.value == key]
-            if not found:
-                return line
-            line = found[0][0].start_mark.line + 1
-            node = found[0][1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 def _problems(exc: ValidationError, source: str, root: yaml.Node | None) -> list[str]:
     out = []
     for err in exc.errors():
         loc = tuple(x for x in err["loc"] if not str(x).startswith("function-after"))
         field = ".".join(str(x) for x in loc) or "campaign"
-        line = _line_of(root, loc)
+        line = yaml_line(root, loc)
         where = f"{source}, line {line}" if line else source
         message = err["msg"].removeprefix("Value error, ")
         if (
@@ -142,11 +125,5 @@ def load_campaign(path: str | Path) -> Campaign:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CampaignError(f"{path}: cannot read the campaign file ({exc.strerror})") from None
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}" if mark else str(path)
-        raise CampaignError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data, root = yaml_with_positions(text, str(path), CampaignError)
     return campaign_from_data(data, str(path), root)

@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from touchpoint.config import Config
+from touchpoint.config.positions import yaml_line, yaml_with_positions
 from touchpoint.contract import ENTITIES
 from touchpoint.errors import SchemaError
 from touchpoint.ingest._reading import dictionary_encode
@@ -207,7 +208,7 @@ class Profile(_Strict):
             ids = config.ids(vocabulary)
             for code, target in rule.codes.items():
                 if target not in ids:
-                    line = _line_of(root, ("columns", name, "codes", code))
+                    line = yaml_line(root, ("columns", name, "codes", code))
                     raise ProfileError(
                         f"{where}{f', line {line}' if line else ''}, field "
                         f"'columns.{name}.codes.{code}': {target!r} is not a "
@@ -336,20 +337,6 @@ def _mapped(text: pa.ChunkedArray, codes: Mapping[str, str]) -> pa.ChunkedArray:
     return pc.if_else(pc.is_valid(where), pc.take(targets, pc.fill_null(where, 0)), text)
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (the deepest that exists)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if not isinstance(node, yaml.MappingNode):
-            return line
-        found = [(k, v) for k, v in node.value if k.value == str(key)]
-        if not found:
-            return line
-        line = found[0][0].start_mark.line + 1
-        node = found[0][1]
-    return line
-
-
 def _field_of(message: str, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...], str]:
     """A model-level message ``columns.x: why`` names its own field."""
     head, sep, rest = message.partition(": ")
@@ -385,7 +372,7 @@ def profile_from_data(data: Any, source: str = "profile", root: yaml.Node | None
                 and not isinstance(err["input"], dict | list)
             ):
                 message += f" (got {err['input']!r})"
-            line = _line_of(root, loc)
+            line = yaml_line(root, loc)
             where = f"{source}, line {line}" if line else source
             problems.append(f"{where}, field '{field}': {message}")
         raise ProfileError("; ".join(dict.fromkeys(problems))) from None
@@ -406,13 +393,7 @@ def load_profile(path: str | Path, config: Config | None = None) -> Profile:
         raise ProfileError(f"{path}: cannot read the profile ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ProfileError(f"{path}: not UTF-8 text; save the profile as UTF-8") from None
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}" if mark else str(path)
-        raise ProfileError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data, root = yaml_with_positions(text, str(path), ProfileError)
     profile = profile_from_data(data, str(path), root)
     if config is not None:
         profile.check_codes(config, str(path), root)
