@@ -166,22 +166,32 @@ def staffing(
     if out is not None:
         _write(frame, out)
     if as_json:
-        print_json(
-            {
-                "interval_seconds": seconds,
-                "targets": targets.__dict__,
-                "agent_hours_erlang_c": what_if.agent_hours_before_c,
-                "agent_hours_erlang_a": what_if.agent_hours_before_a,
-                "diversion": {
-                    "share": divert,
-                    "calls_moved": what_if.calls_moved,
-                    "agent_hours_saved_erlang_c": what_if.hours_saved_c,
-                    "agent_hours_saved_erlang_a": what_if.hours_saved_a,
-                },
-                "plan": frame.astype({"interval_start": str}).to_dict(orient="records"),
-            }
-        )
+        print_json(_staffing_json(seconds, targets, divert, what_if, frame))
         return
+    _print_staffing(lang, where, frame, seconds, targets, what_if, rows, divert, out)
+
+
+def _staffing_json(seconds, targets: Targets, divert: float, what_if, frame) -> dict:
+    """The ``--json`` answer of ``staffing``: targets, agent hours, the what-if and the plan."""
+    return {
+        "interval_seconds": seconds,
+        "targets": targets.__dict__,
+        "agent_hours_erlang_c": what_if.agent_hours_before_c,
+        "agent_hours_erlang_a": what_if.agent_hours_before_a,
+        "diversion": {
+            "share": divert,
+            "calls_moved": what_if.calls_moved,
+            "agent_hours_saved_erlang_c": what_if.hours_saved_c,
+            "agent_hours_saved_erlang_a": what_if.hours_saved_a,
+        },
+        "plan": frame.astype({"interval_start": str}).to_dict(orient="records"),
+    }
+
+
+def _print_staffing(lang, where, frame, seconds, targets: Targets, what_if, rows, divert, out):
+    """The terminal answer of ``staffing``: title, targets, the first intervals, the hours."""
+    aht, service_level, within = targets.aht_seconds, targets.service_level, targets.within_seconds
+    patience = targets.patience_seconds or 0
     t = _t(lang)
     console.print(
         t("staffing_title").format(file=where, n=len(frame), minutes=seconds / 60, aht=aht),
