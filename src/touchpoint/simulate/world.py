@@ -455,19 +455,7 @@ def continue_world(
     """
     out = Path(world_dir)
     truth = out / "truth"
-    try:
-        world = json.loads((truth / "world.json").read_text(encoding="utf-8"))
-        data = yaml.safe_load((truth / "params.yaml").read_text(encoding="utf-8"))
-    except OSError:
-        raise ConfigError(
-            f"{out}: not a simulated world (no truth/world.json); "
-            "create one with `touchpoint simulate --out DIR` first"
-        ) from None
-    if not (truth / "state" / "chunks.json").is_file():
-        raise ConfigError(
-            f"{out}: the world has no saved state (truth/state/); simulate it again with this "
-            "version of touchpoint to continue it"
-        )
+    world, data = _saved_world(out)
     if months < 1:
         raise ConfigError(f"need at least one month to continue, got months={months}")
     config = config or load_config()
@@ -485,7 +473,6 @@ def continue_world(
             )
     first_month = int(world["months"])
     bounds = month_bounds(params.start_month, first_month + months)
-    leg_start, leg_end = int(bounds[first_month]), int(bounds[-1])
     seed, n_customers = world["seed"], world["customers"]
     saved = json.loads((truth / "state" / "chunks.json").read_text(encoding="utf-8"))
     # New subscribers join during the continued months, as new chunks after the others.
@@ -493,50 +480,9 @@ def continue_world(
     label = _month_label(params, first_month, months)
 
     orders = read_work_orders(work_orders, channels) if work_orders else None
-    customer = action = month = sent_us = np.zeros(0, dtype=np.int64)
-    holdout = np.zeros(0, dtype=bool)
-    if orders is not None and orders.num_rows:
-        customer = np.array(
-            [_customer_number(c, n_customers) for c in orders["customer_id"].to_pylist()]
-        )
-        unknown = customer < 0
-        if unknown.any():
-            bad = np.array(orders["customer_id"].to_pylist(), dtype=object)[unknown]
-            raise ConfigError(
-                f"{work_orders}: {unknown.sum()} work order(s) name customers not in the world "
-                f"(e.g. {', '.join(map(str, bad[:3]))}); ids run C00000000-C{n_customers - 1:08d}"
-            )
-        if "sent_at" in orders.column_names:
-            sent = orders["sent_at"]
-            if not pa.types.is_timestamp(sent.type):
-                try:
-                    sent = pc.strptime(sent.cast(pa.string()), "%Y-%m-%d %H:%M:%S", "us")
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    raise ConfigError(
-                        f"{work_orders}: sent_at must look like 2026-03-01 10:00:00 "
-                        f"(got e.g. {orders['sent_at'][0]})"
-                    ) from None
-            sent = sent.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-            sent_us = np.where(
-                np.isnat(sent),
-                leg_start + 10 * HOUR_US,
-                sent.astype("datetime64[us]").astype(np.int64),
-            )
-        else:
-            sent_us = np.full(orders.num_rows, leg_start + 10 * HOUR_US)
-        late = sent_us >= leg_end
-        if late.any():
-            raise ConfigError(
-                f"{work_orders}: {late.sum()} work order(s) are sent after the continued months "
-                f"end ({np.datetime64(leg_end, 'us')}); continue for more months"
-            )
-        month = np.maximum(np.searchsorted(bounds, sent_us, side="right") - 1, first_month)
-        action = np.array([ACTIONS.index(a) for a in orders["action"].to_pylist()])
-        holdout = (
-            orders["holdout"].to_numpy(zero_copy_only=False).astype(bool)
-            if "holdout" in orders.column_names
-            else np.zeros(orders.num_rows, dtype=bool)
-        )
+    customer, action, month, sent_us, holdout = _work_order_arrays(
+        orders, work_orders, n_customers, bounds, first_month
+    )
     by_customer = np.argsort(customer, kind="stable")  # work-order rows, by customer
 
     suffix = "parquet" if world["format"] == "parquet" else "csv"
@@ -619,6 +565,46 @@ def continue_world(
         leg.writers["campaign_responses"].write(_responses_table(leg.work_orders, orders))
     leg.close()
 
+    campaign_effects = _write_effect_truth(truth, leg, effects, orders, params, label)
+    (truth / f"realised_{label}.json").write_text(
+        json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    world["months"] = first_month + months
+    world["customers"] = n_customers + n_new
+    world["legs"].append(
+        {
+            "first_month": first_month,
+            "months": months,
+            "work_orders": str(work_orders) if work_orders else None,
+            "files": {k: v.name for k, v in files.items()},
+        }
+    )
+    (truth / "world.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
+    return SimulationResult(out, files, leg.n_rows, leg.figures, campaign_effects)
+
+
+def _saved_world(out: Path) -> tuple[dict, dict]:
+    """``truth/world.json`` and ``truth/params.yaml`` of a world that can be continued."""
+    truth = out / "truth"
+    try:
+        world = json.loads((truth / "world.json").read_text(encoding="utf-8"))
+        data = yaml.safe_load((truth / "params.yaml").read_text(encoding="utf-8"))
+    except OSError:
+        raise ConfigError(
+            f"{out}: not a simulated world (no truth/world.json); "
+            "create one with `touchpoint simulate --out DIR` first"
+        ) from None
+    if not (truth / "state" / "chunks.json").is_file():
+        raise ConfigError(
+            f"{out}: the world has no saved state (truth/state/); simulate it again with this "
+            "version of touchpoint to continue it"
+        )
+    return world, data
+
+
+def _write_effect_truth(truth: Path, leg, effects: pa.Table, orders, params, label: str) -> dict:
+    """Add a leg's planted effects to ``truth/``: each work order's (and each holdout row's)
+    individual effect, and each campaign's average effect on the treated (returned)."""
     campaign_effects = _campaign_effects(effects, params, label)
     if leg.holdout_orders:
         path = truth / "holdout_effects.parquet"
@@ -635,21 +621,59 @@ def continue_world(
     merged = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     merged.update(campaign_effects)
     path.write_text(json.dumps(merged, indent=2, ensure_ascii=False), encoding="utf-8")
-    (truth / f"realised_{label}.json").write_text(
-        json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
+    return campaign_effects
+
+
+def _work_order_arrays(orders, work_orders, n_customers: int, bounds, first_month: int):
+    """The work orders as arrays (customer number, action index, month, sent at in us since the
+    epoch, holdout), checked against the world: known customers, sent within the leg."""
+    leg_start, leg_end = int(bounds[first_month]), int(bounds[-1])
+    customer = action = month = sent_us = np.zeros(0, dtype=np.int64)
+    holdout = np.zeros(0, dtype=bool)
+    if orders is None or not orders.num_rows:
+        return customer, action, month, sent_us, holdout
+    customer = np.array(
+        [_customer_number(c, n_customers) for c in orders["customer_id"].to_pylist()]
     )
-    world["months"] = first_month + months
-    world["customers"] = n_customers + n_new
-    world["legs"].append(
-        {
-            "first_month": first_month,
-            "months": months,
-            "work_orders": str(work_orders) if work_orders else None,
-            "files": {k: v.name for k, v in files.items()},
-        }
+    unknown = customer < 0
+    if unknown.any():
+        bad = np.array(orders["customer_id"].to_pylist(), dtype=object)[unknown]
+        raise ConfigError(
+            f"{work_orders}: {unknown.sum()} work order(s) name customers not in the world "
+            f"(e.g. {', '.join(map(str, bad[:3]))}); ids run C00000000-C{n_customers - 1:08d}"
+        )
+    if "sent_at" in orders.column_names:
+        sent = orders["sent_at"]
+        if not pa.types.is_timestamp(sent.type):
+            try:
+                sent = pc.strptime(sent.cast(pa.string()), "%Y-%m-%d %H:%M:%S", "us")
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise ConfigError(
+                    f"{work_orders}: sent_at must look like 2026-03-01 10:00:00 "
+                    f"(got e.g. {orders['sent_at'][0]})"
+                ) from None
+        sent = sent.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        sent_us = np.where(
+            np.isnat(sent),
+            leg_start + 10 * HOUR_US,
+            sent.astype("datetime64[us]").astype(np.int64),
+        )
+    else:
+        sent_us = np.full(orders.num_rows, leg_start + 10 * HOUR_US)
+    late = sent_us >= leg_end
+    if late.any():
+        raise ConfigError(
+            f"{work_orders}: {late.sum()} work order(s) are sent after the continued months "
+            f"end ({np.datetime64(leg_end, 'us')}); continue for more months"
+        )
+    month = np.maximum(np.searchsorted(bounds, sent_us, side="right") - 1, first_month)
+    action = np.array([ACTIONS.index(a) for a in orders["action"].to_pylist()])
+    holdout = (
+        orders["holdout"].to_numpy(zero_copy_only=False).astype(bool)
+        if "holdout" in orders.column_names
+        else np.zeros(orders.num_rows, dtype=bool)
     )
-    (truth / "world.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
-    return SimulationResult(out, files, leg.n_rows, leg.figures, campaign_effects)
+    return customer, action, month, sent_us, holdout
 
 
 def _orders(params: SimParams, channels: list[str]) -> dict[str, list[str]]:
