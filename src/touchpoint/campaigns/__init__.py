@@ -73,6 +73,8 @@ from touchpoint.campaigns._policy import (
     out_of_quiet_hours,
 )
 from touchpoint.campaigns._queries import (
+    ORDER_STATES,
+    campaign_list,
     campaign_savings_rows,
     campaign_tracking,
     customer_work_orders,
@@ -143,6 +145,8 @@ STEPS = (
 )
 
 __all__ = [
+    "ORDER_STATES",
+    "campaign_list",
     "Dispatched",
     "Save",
     "approve_campaign",
