@@ -6,6 +6,9 @@
   stratified by the audience's preference level and kept for later waves; a global holdout
   never marketed; a sample-ratio check.
 - **Work orders**: an append-only event table (create, approve, dispatch, feedback).
+- **Flow** (:func:`create_campaign`, :func:`approve_campaign`, :func:`dispatch_campaign`):
+  each step of the flow as one transaction handed to the adapter's ``save``, refusals in one
+  line; the command line and the console only call them and render.
 - **Contact policy** (:func:`apply_contact_policy`): caps, quiet hours, do-not-disturb,
   opted-out and sensitive customers, campaign priority; each held-back order keeps its reason.
 - **Tracking**: treated and holdout month by month in seed 002's terms, the net effect with
@@ -53,6 +56,16 @@ from touchpoint.campaigns._definition import (
     campaign_from_data,
     load_campaign,
 )
+from touchpoint.campaigns._flow import (
+    Dispatched,
+    Save,
+    approve_campaign,
+    campaign_definition,
+    create_campaign,
+    dispatch_campaign,
+    next_send_time,
+    work_order_events,
+)
 from touchpoint.campaigns._policy import (
     HOLD_REASONS,
     apply_contact_policy,
@@ -60,6 +73,8 @@ from touchpoint.campaigns._policy import (
     out_of_quiet_hours,
 )
 from touchpoint.campaigns._queries import (
+    ORDER_STATES,
+    campaign_list,
     campaign_savings_rows,
     campaign_tracking,
     customer_work_orders,
@@ -130,6 +145,16 @@ STEPS = (
 )
 
 __all__ = [
+    "ORDER_STATES",
+    "campaign_list",
+    "Dispatched",
+    "Save",
+    "approve_campaign",
+    "campaign_definition",
+    "create_campaign",
+    "dispatch_campaign",
+    "next_send_time",
+    "work_order_events",
     "AGENT_METRICS",
     "ASSIGNMENTS_TABLE",
     "DEFINITIONS_TABLE",

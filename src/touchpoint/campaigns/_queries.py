@@ -11,7 +11,7 @@ from typing import Any
 
 import ibis
 
-from touchpoint.campaigns._build import SAVINGS_MART, TRACKING_MART
+from touchpoint.campaigns._build import DEFINITIONS_TABLE, SAVINGS_MART, TRACKING_MART
 from touchpoint.campaigns._definition import CampaignError
 from touchpoint.campaigns._work_orders import EVENTS_TABLE, order_states
 from touchpoint.labels import to_rows
@@ -87,3 +87,36 @@ def customer_work_orders(con: ibis.BaseBackend, customer_id: str) -> list[dict[s
         reason=ibis.ifelse(orders.state == "held_back", orders.reason, ibis.null("string"))
     ).drop("created_at")
     return to_rows(orders.order_by(ibis.desc("sent_at"), "work_order_id").to_pyarrow())
+
+
+#: The states a work order goes through, in order (``campaign_list`` counts each).
+ORDER_STATES = ("created", "approved", "dispatched", "held_back", "feedback")
+
+
+def campaign_list(con: ibis.BaseBackend) -> list[dict[str, Any]]:
+    """Every campaign, by id: its latest version, who created it and when, and its work
+    orders by state (``n_created`` … ``n_feedback``: orders whose latest event is that one).
+
+    Empty when no campaign was created yet.
+    """
+    defs = optional_table(con, DEFINITIONS_TABLE)
+    if defs is None:
+        return []
+    w = ibis.window(group_by="campaign_id", order_by=ibis.desc("version"))
+    latest = (
+        defs.mutate(_n=ibis.row_number().over(w))
+        .filter(lambda t: t._n == 0)
+        .select("campaign_id", "version", "created_by", "created_at")
+    )
+    events = optional_table(con, EVENTS_TABLE)
+    if events is not None:
+        states = order_states(events)
+        counts = states.group_by("campaign_id").agg(
+            **{f"n_{s}": (states.state == s).sum() for s in ORDER_STATES}
+        )
+        latest = latest.left_join(counts, "campaign_id").drop("campaign_id_right")
+    rows = to_rows(latest.order_by("campaign_id").to_pyarrow())
+    for r in rows:
+        for s in ORDER_STATES:
+            r[f"n_{s}"] = int(r.get(f"n_{s}") or 0)
+    return rows

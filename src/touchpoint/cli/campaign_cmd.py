@@ -1,9 +1,9 @@
 """``touchpoint campaign``: create, list, show, approve, dispatch and track campaigns.
 
-Thin adapter: the analytics are in :mod:`touchpoint.campaigns`; this module reads and appends
-the warehouse tables ``campaign_definitions`` (one row per campaign × version),
-``campaign_assignments`` (one row per campaign × customer) and
-``campaign_work_order_events`` (append-only), each write in one transaction.
+Thin adapter: the flow (create, approve, dispatch) is in :mod:`touchpoint.campaigns`
+(``create_campaign``, ``approve_campaign``, ``dispatch_campaign``); this module parses the
+options, hands them a writer connection's one transaction (``load_atomically``) and renders
+what they return.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-import ibis
-import pyarrow as pa
 import pyarrow.csv as pa_csv
 import typer
 from rich.console import RenderableType
@@ -24,23 +22,18 @@ from rich.table import Table
 from touchpoint.campaigns import (
     EVENTS_TABLE,
     CampaignError,
-    approval_events,
-    assign_wave,
-    campaign_from_data,
+    Save,
+    approve_campaign,
+    campaign_definition,
     campaign_savings_rows,
     campaign_settings_from_config,
     campaign_tracking,
-    created_events,
+    create_campaign,
     customer_work_orders,
-    dispatch,
-    dispatched_history,
-    eligible_audience,
-    is_global_holdout,
-    limit_size,
+    dispatch_campaign,
     load_campaign,
     order_states,
-    sample_ratio_check,
-    select_audience,
+    work_order_events,
 )
 from touchpoint.cli.app import (
     ConfigOption,
@@ -54,11 +47,7 @@ from touchpoint.cli.common import open_warehouse, print_json
 from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
 from touchpoint.labels import text, translate
-from touchpoint.query import require_table
 from touchpoint.warehouse import Insert, load_atomically
-
-DEFINITIONS_TABLE = "campaign_definitions"
-ASSIGNMENTS_TABLE = "campaign_assignments"
 
 
 def _collect_work_orders(ctx: CardContext) -> list[dict] | None:
@@ -115,20 +104,17 @@ def _table(con, name):
     return con.table(name) if name in con.list_tables() else None
 
 
-def _definition(con, campaign_id: str):
-    defs = _table(con, DEFINITIONS_TABLE)
-    if defs is None:
-        raise CampaignError(f"campaign {campaign_id!r}: no campaigns yet (campaign create FILE)")
-    rows = (
-        defs.filter(defs.campaign_id == campaign_id)
-        .order_by(ibis.desc("version"))
-        .limit(1)
-        .to_pyarrow()
-        .to_pylist()
-    )
-    if not rows:
-        raise CampaignError(f"campaign {campaign_id!r}: unknown campaign")
-    return rows[0], campaign_from_data(json.loads(rows[0]["definition_json"]), campaign_id)
+_definition = campaign_definition
+_events = work_order_events
+
+
+def _saver(con) -> Save:
+    """The flow's writes, in one transaction of this connection."""
+
+    def save(writes) -> None:
+        load_atomically(con, inserts=[Insert(table, data) for table, data in writes.items()])
+
+    return save
 
 
 @campaign_app.command("create")
@@ -141,105 +127,15 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Store the campaign (a new version when it changed), draw its holdout, create orders."""
-    cfg = load_config(config)
-    settings = campaign_settings_from_config(cfg)
+    settings = campaign_settings_from_config(load_config(config))
     actor, now = _user(by), _now()
     with open_warehouse(warehouse, write=True) as con:
         campaign = load_campaign(file)
-        c360 = require_table(con, "mart_customer_360")
-        membership = _table(con, "mart_tag_membership")
-        audience = select_audience(c360, campaign, membership=membership)
-        audience = audience.filter(
-            ~is_global_holdout(
-                audience.customer_id, settings.global_holdout_salt, settings.global_holdout_share
-            )
-        )
-        # Who dispatch would hold back whatever the group leaves before the draw.
-        responses = _table(con, "stg_campaign_responses")
-        audience = eligible_audience(
-            audience,
-            settings.policy,
-            opted_out=(
-                responses.filter(responses.response == settings.policy.opted_out_response)
-                if responses is not None
-                else None
-            ),
-            sensitive=(
-                membership.filter(membership.tag_id == settings.policy.sensitive_tag)
-                if membership is not None
-                else None
-            ),
-        )
-        if campaign.max_size is not None:
-            audience = limit_size(audience, campaign)
-        previous = _table(con, ASSIGNMENTS_TABLE)
-        if previous is not None:
-            previous = previous.filter(previous.campaign_id == campaign.id)
-        old_defs = _table(con, DEFINITIONS_TABLE)
-        history = (
-            old_defs.filter(old_defs.campaign_id == campaign.id).to_pyarrow().to_pylist()
-            if old_defs is not None
-            else []
-        )
-        wave = 1 + max((int(r["version"]) for r in history), default=0)
-        assignment = pa.Table.from_pylist(
-            assign_wave(audience, previous, campaign.id, campaign.holdout_share)
-            .to_pyarrow()
-            .to_pylist()
-        )
-        fresh = ibis.memtable(assignment)
-        if previous is not None:
-            fresh = fresh.anti_join(previous, "customer_id")
-        events = created_events(campaign, fresh, wave, actor, now).to_pyarrow()
-        fresh_rows = fresh.mutate(
-            campaign_id=ibis.literal(campaign.id),
-            wave=ibis.literal(wave, "int64"),
-            audience_month=c360.month.max().as_scalar(),
-            assigned_at=ibis.literal(now),
-        ).to_pyarrow()
-        definition = pa.Table.from_pylist(
-            [
-                {
-                    "campaign_id": campaign.id,
-                    "version": wave,
-                    "fingerprint": campaign.fingerprint(),
-                    "definition_json": json.dumps(campaign.model_dump(mode="json")),
-                    "created_by": actor,
-                    "created_at": now,
-                }
-            ]
-        )
-        load_atomically(
-            con,
-            inserts=[
-                Insert(DEFINITIONS_TABLE, definition),
-                Insert(ASSIGNMENTS_TABLE, fresh_rows),
-                Insert(EVENTS_TABLE, events),
-            ],
-        )
-    groups = assignment.column("group").to_pylist()
-    n_h = groups.count("holdout")
-    srm = sample_ratio_check(len(groups) - n_h, n_h, campaign.holdout_share, settings.srm_alpha)
-    summary = {
-        "campaign_id": campaign.id,
-        "version": wave,
-        "n_audience": len(groups),
-        "n_treatment": len(groups) - n_h,
-        "n_holdout": n_h,
-        "n_work_orders_created": events.num_rows,
-        "srm_p_value": srm.p_value,
-    }
+        summary = create_campaign(con, campaign, actor, now, settings=settings, save=_saver(con))
     if as_json:
         print_json(summary)
     else:
         console.print(" ".join(f"{k}={v}" for k, v in summary.items()))
-
-
-def _events(con, campaign_id: str):
-    events = _table(con, EVENTS_TABLE)
-    if events is None:
-        raise CampaignError(f"campaign {campaign_id!r}: no work orders yet")
-    return events
 
 
 @campaign_app.command("approve")
@@ -252,10 +148,8 @@ def approve(
 ) -> None:
     """Approve the campaign's created work orders (not by the user who created them)."""
     with open_warehouse(warehouse, write=True) as con:
-        new = approval_events(_events(con, campaign_id), campaign_id, _user(by), _now())
-        data = new.to_pyarrow()
-        load_atomically(con, inserts=[Insert(EVENTS_TABLE, data)])
-    console.print(f"approved {data.num_rows:,} work orders of {campaign_id}")
+        n = approve_campaign(con, campaign_id, _user(by), _now(), save=_saver(con))
+    console.print(f"approved {n:,} work orders of {campaign_id}")
 
 
 @campaign_app.command("dispatch")
@@ -272,49 +166,28 @@ def dispatch_cmd(
 ) -> None:
     """Apply the contact policy and write the dispatched work orders (simulator format)."""
     settings = campaign_settings_from_config(load_config(config))
+    when = None
+    if sent_at is not None:
+        try:
+            when = dt.datetime.fromisoformat(sent_at)
+        except ValueError:
+            raise CampaignError(f"--sent-at {sent_at!r}: not YYYY-MM-DD HH:MM") from None
+    tmp = out.with_name(out.name + ".part")
     with open_warehouse(warehouse, write=True) as con:
-        _, campaign = _definition(con, campaign_id)
-        events = _events(con, campaign_id)
-        if sent_at is None:
-            last = con.table("mart_customer_360").month.max().execute()
-            nxt = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-            when = dt.datetime.combine(nxt, dt.time(campaign.send_hour))
-        else:
-            try:
-                when = dt.datetime.fromisoformat(sent_at)
-            except ValueError:
-                raise CampaignError(f"--sent-at {sent_at!r}: not YYYY-MM-DD HH:MM") from None
-        responses = _table(con, "stg_campaign_responses")
-        opted = (
-            responses.filter(responses.response == settings.policy.opted_out_response)
-            if responses is not None
-            else None
-        )
-        membership = _table(con, "mart_tag_membership")
-        sensitive = (
-            membership.filter(membership.tag_id == settings.policy.sensitive_tag)
-            if membership is not None
-            else None
-        )
-        new, rows = dispatch(
-            events,
-            campaign,
-            settings.policy,
-            actor=_user(by),
-            at=_now(),
+        done = dispatch_campaign(
+            con,
+            campaign_id,
+            _user(by),
+            _now(),
+            settings=settings,
+            save=_saver(con),
             sent_at=when,
-            history=dispatched_history(events),
-            opted_out=opted,
-            sensitive=sensitive,
+            # The file is written before the events land and named once they have.
+            deliver=lambda rows: pa_csv.write_csv(rows, tmp),
         )
-        data, file_rows = new.to_pyarrow(), rows.to_pyarrow()
-        tmp = out.with_name(out.name + ".part")
-        pa_csv.write_csv(file_rows, tmp)
-        load_atomically(con, inserts=[Insert(EVENTS_TABLE, data)])
         tmp.replace(out)
     console.print(
-        f"dispatched {file_rows.num_rows:,} work orders to {out}; "
-        f"held back {data.num_rows - file_rows.num_rows:,}"
+        f"dispatched {done.rows.num_rows:,} work orders to {out}; held back {done.n_held_back:,}"
     )
 
 

@@ -19,6 +19,7 @@ import pyarrow.csv as pa_csv
 import typer
 
 from touchpoint.campaigns import (
+    ASSIGNMENTS_TABLE,
     OUTCOME,
     STRATUM_COLUMN,
     TREATMENT,
@@ -38,7 +39,7 @@ from touchpoint.cli.app import (
     WarehouseOption,
     console,
 )
-from touchpoint.cli.campaign_cmd import ASSIGNMENTS_TABLE, _definition, _table, campaign_app
+from touchpoint.cli.campaign_cmd import _definition, _table, campaign_app
 from touchpoint.cli.common import (
     Column,
     number_cell,

@@ -122,6 +122,9 @@ def create_app(
 
         add_console(app)
         add_console_analysis(app)
+        from touchpoint.platform._campaign_pages import add_console_campaigns
+
+        add_console_campaigns(app)
     missing = app.state.platform.matrix.missing(route_names(app))
     if missing:
         raise ConfigError(
