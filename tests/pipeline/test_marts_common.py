@@ -19,7 +19,7 @@ from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.pipeline import pipeline_steps
 from touchpoint.pipeline.doc import DOCUMENT, render_marts
 from touchpoint.pipeline.marts import contract_problems, registered_marts
-from touchpoint.pipeline.registry import record_tables
+from touchpoint.pipeline.registry import built_from, record_tables
 from touchpoint.simulate import SIMULATED_ENTITIES
 
 STEPS = {step.name: step for step in pipeline_steps()}
@@ -29,15 +29,7 @@ def _not_simulated() -> set[str]:
     """Source tables the simulated world has no rows of (call detail records), and every table
     built from them: a step reading one is checked against its contracts by its capability's
     own test on hand-built rows."""
-    tables = {e.table for name, e in ENTITIES.items() if name not in SIMULATED_ENTITIES}
-    grown = True
-    while grown:
-        grown = False
-        for step in STEPS.values():
-            if set(step.inputs) & tables and not set(step.outputs) <= tables:
-                tables |= set(step.outputs)
-                grown = True
-    return tables
+    return built_from({e.table for name, e in ENTITIES.items() if name not in SIMULATED_ENTITIES})
 
 
 NOT_SIMULATED = _not_simulated()

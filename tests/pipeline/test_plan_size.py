@@ -18,6 +18,7 @@ from touchpoint.ivr.menu_design import (
 from touchpoint.pipeline import pipeline_steps
 from touchpoint.pipeline.marts import registered_marts
 from touchpoint.pipeline.plan_size import MAX_EXPANDED_SCANS, expanded_scans
+from touchpoint.pipeline.registry import record_tables
 
 STEPS = {step.name: step for step in pipeline_steps()}
 
@@ -25,6 +26,7 @@ STEPS = {step.name: step for step in pipeline_steps()}
 def _given(step) -> dict[str, ibis.Table]:
     config = load_config()
     marts = registered_marts()
+    records = record_tables()  # tables a capability's commands write (campaigns)
     given = {}
     for name in step.reads:
         if name in step.outputs:
@@ -32,6 +34,8 @@ def _given(step) -> dict[str, ibis.Table]:
         if name in {e.table for e in ENTITIES.values()}:
             entity = next(e for e in ENTITIES.values() if e.table == name)
             schema = ibis.Schema.from_pyarrow(arrow_schema(entity))
+        elif name in records:
+            schema = records[name]
         else:
             columns = marts[name].contract.expanded_columns(config)
             schema = ibis.schema({n: c.type for n, c in columns.items()})

@@ -114,6 +114,24 @@ def pipeline_steps() -> tuple[Step, ...]:
     return tuple(order_steps(steps, sources=SOURCE_TABLES | set(record_tables())))
 
 
+def built_from(tables: Iterable[str], steps: Sequence[Step] | None = None) -> set[str]:
+    """``tables`` and every table a step writes from one of them as a required input, however
+    many steps away: what cannot be built when ``tables`` are missing.
+
+    >>> sorted(built_from({"stg_call_records"}))[:2]
+    ['mart_capacity_backtest', 'mart_capacity_forecast']
+    """
+    found = set(tables)
+    grown = True
+    while grown:
+        grown = False
+        for step in steps if steps is not None else pipeline_steps():
+            if set(step.inputs) & found and not set(step.outputs) <= found:
+                found |= set(step.outputs)
+                grown = True
+    return found
+
+
 def check_config(config: Config, source: str = "configuration") -> None:
     """Refuse a settings section of ``config`` that no registered capability claims, and a bad
     value in any of them, before anything runs (:func:`touchpoint.config.check_sections`)."""
