@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from touchpoint import churn, segments
-from touchpoint.labels import to_frame, to_rows
+from touchpoint.labels import to_frame
 from touchpoint.report.blocks import Block, Figure, Markdown, Table
 from touchpoint.report.context import ReportContext, Section
 
@@ -19,8 +19,7 @@ def _present(ctx: ReportContext, *marts: str) -> bool:
     return all(ctx.table(m) is not None for m in marts)
 
 
-def _segments(ctx: ReportContext) -> list[Block]:
-    profiles = to_frame(segments.segment_profiles(ctx.con, ctx.lang))
+def _segments(ctx: ReportContext, profiles: pd.DataFrame, names: dict) -> list[Block]:
     if profiles.empty:
         return [Markdown(ctx.t("behaviour.no_segments"))]
     blocks: list[Block] = [
@@ -54,7 +53,6 @@ def _segments(ctx: ReportContext) -> list[Block]:
             },
         ),
     ]
-    names = dict(zip(profiles.segment, profiles.name, strict=True))
     if _present(ctx, segments.MIGRATION_MART):
         blocks += _migration(ctx, to_frame(segments.segment_migration(ctx.con)), names)
     if _present(ctx, segments.STABILITY_MART):
@@ -298,12 +296,12 @@ def _calibration_figure(ctx: ReportContext, c: pd.DataFrame) -> go.Figure:
     return line
 
 
-def _value(ctx: ReportContext) -> list[Block]:
+def _value(ctx: ReportContext, names: dict) -> list[Block]:
     blocks: list[Block] = []
     if _present(ctx, churn.SEGMENT_VALUE_MART):
         v = to_frame(churn.segment_value_rows(ctx.con))
         if not v.empty:
-            v["segment_name"] = _segment_names(ctx, v.segment, v.segment_name)
+            v["segment_name"] = _segment_names(names, v.segment, v.segment_name)
             blocks.append(Markdown(ctx.t("behaviour.value_intro")))
             blocks.append(
                 Table(
@@ -340,15 +338,13 @@ def _value(ctx: ReportContext) -> list[Block]:
         settings = churn.churn_settings_from_config(ctx.config)
         o = to_frame(churn.retention_work_orders(ctx.con, settings, lang=ctx.lang))
         if not o.empty:
-            o["segment_name"] = _segment_names(ctx, o.segment, o.segment_name)
+            o["segment_name"] = _segment_names(names, o.segment, o.segment_name)
             blocks += _work_orders(ctx, o)
     return blocks
 
 
-def _segment_names(ctx: ReportContext, ids: pd.Series, fallback: pd.Series) -> list[str]:
+def _segment_names(names: dict, ids: pd.Series, fallback: pd.Series) -> list[str]:
     """Each segment's name in the report's language (the marts carry the kind's id)."""
-    profiles = to_rows(segments.segment_profiles(ctx.con, ctx.lang))
-    names = {p["segment"]: p["name"] for p in profiles}
     return [names.get(i, f) for i, f in zip(ids, fallback, strict=True)]
 
 
@@ -390,13 +386,16 @@ def _work_orders(ctx: ReportContext, o: pd.DataFrame) -> list[Block]:
 
 
 def build(ctx: ReportContext) -> list[Block]:
+    # One read of the profiles: their table, and the names the value and orders tables show.
+    profiles = to_frame(segments.segment_profiles(ctx.con, ctx.lang))
+    names = dict(zip(profiles.segment, profiles.name, strict=True))
     return [
-        *_segments(ctx),
+        *_segments(ctx, profiles, names),
         *_lifecycle(ctx),
         *_stage_flows(ctx),
         *_churn(ctx),
         *_retention(ctx),
-        *_value(ctx),
+        *_value(ctx, names),
     ]
 
 
