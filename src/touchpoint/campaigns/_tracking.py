@@ -366,6 +366,20 @@ def track_campaigns(
     return out.cast(TRACKING_SCHEMA).order_by("campaign_id", "metric", "month")
 
 
+def as_one_campaign(
+    assignment: ir.Table, baseline_month, campaign_id: str = "campaign"
+) -> ir.Table:
+    """One campaign's ``customer_id`` and ``group`` in the shape of the assignments table
+    :func:`campaign_customer_months` reads (its id and its selection month added)."""
+    month = baseline_month if isinstance(baseline_month, ir.Value) else ibis.literal(baseline_month)
+    return assignment.select(
+        "customer_id",
+        "group",
+        campaign_id=ibis.literal(campaign_id),
+        audience_month=month.cast("date"),
+    )
+
+
 def track(
     assignment: ir.Table,
     payments: ir.Table,
@@ -380,14 +394,7 @@ def track(
 
     ``assignment`` has ``customer_id`` and ``group`` (``treatment`` / ``holdout``).
     """
-    a = assignment.select(
-        "customer_id",
-        "group",
-        campaign_id=ibis.literal("campaign"),
-        audience_month=ibis.literal(baseline_month).cast("date")
-        if not isinstance(baseline_month, ir.Value)
-        else baseline_month.cast("date"),
-    )
+    a = as_one_campaign(assignment, baseline_month)
     actions = ibis.memtable(
         {"campaign_id": ["campaign"], "action": ["divert_store_payment_to_self_service"]}
     )

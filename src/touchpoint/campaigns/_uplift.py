@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold
 
 from touchpoint.campaigns._assignment import STRATUM_COLUMN, TREATMENT
-from touchpoint.campaigns._tracking import campaign_customer_months
+from touchpoint.campaigns._tracking import as_one_campaign, campaign_customer_months
 
 #: The outcome each action's uplift is learnt on (a rate that a work order should raise).
 OUTCOME = {"divert_store_payment_to_self_service": "away_since_start"}
@@ -73,15 +73,8 @@ def uplift_outcomes(
     """One row per assigned customer: ``treated`` (0/1) and ``outcome``, 1 when the customer
     made no store payment from the month after ``baseline_month`` to the ``months``-th
     (default: the last month of ``payments``), the tracking's ``away_since_start``."""
-    month = baseline_month if isinstance(baseline_month, ir.Value) else ibis.literal(baseline_month)
-    one_campaign = assignment.select(
-        "customer_id",
-        "group",
-        campaign_id=ibis.literal("uplift"),
-        audience_month=month.cast("date"),
-    )
     cm = campaign_customer_months(
-        one_campaign,
+        as_one_campaign(assignment, baseline_month, "uplift"),
         payments=payments,
         store_channels=store_channels,
         destinations=destinations,
