@@ -725,6 +725,30 @@ def _load_one(
         )
 
 
+def _entity_with_profile(entity: str | None, profile: Profile | None) -> str | None:
+    """The entity of every file: the profile's, which ``--entity`` may repeat, not contradict."""
+    if profile is None:
+        return entity
+    if entity is not None and entity != profile.entity:
+        raise SchemaError(
+            f"--entity {entity!r} contradicts the profile's entity {profile.entity!r}; "
+            "give one of them"
+        )
+    return profile.entity
+
+
+def _new_contents(con: DuckDBBackend, plan: list[_Planned]) -> list[_Planned]:
+    """The items of ``plan`` whose content is not loaded yet, each content once (its part
+    has one name)."""
+    known = {v.file_id for v in loaded_versions(con)}
+    to_stage = []
+    for item in plan:
+        if item.file_id and item.file_id not in known:
+            to_stage.append(item)
+            known.add(item.file_id)
+    return to_stage
+
+
 def ingest(
     con: DuckDBBackend,
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
@@ -786,13 +810,7 @@ def ingest(
     []
     """
     _check_options(entity, encoding)
-    if profile is not None:
-        if entity is not None and entity != profile.entity:
-            raise SchemaError(
-                f"--entity {entity!r} contradicts the profile's entity {profile.entity!r}; "
-                "give one of them"
-            )
-        entity = profile.entity
+    entity = _entity_with_profile(entity, profile)
     batch_rows_setting(batch_rows)  # a bad setting fails before any file is touched
     _jobs_setting(jobs)
     config = config or load_config()
@@ -810,12 +828,7 @@ def ingest(
     rows_per_batch = batch_rows_setting(batch_rows)
     folder = prepare_parts_folder(con, [ENTITIES[e].table for e in ENTITIES])
     plan = _hash_each(sources, progress, profile)
-    known = {v.file_id for v in loaded_versions(con)}
-    to_stage = []
-    for item in plan:  # the same content twice is staged once (its part has one name)
-        if item.file_id and item.file_id not in known:
-            to_stage.append(item)
-            known.add(item.file_id)
+    to_stage = _new_contents(con, plan)
     pool = None
     if _jobs_setting(jobs) > 1 and len(to_stage) > 1 and _worth_processes(to_stage):
         # Every entity's text is scanned for phone numbers: the workers need the key.

@@ -63,95 +63,69 @@ class _Log:
         return [np.concatenate([p[i] for p in self.parts]) for i in range(6)]
 
 
-def walk_calls(
-    menu: Menu, ivr: Ivr, target_leaf: np.ndarray, is_seeker: np.ndarray, keys: np.ndarray
-) -> Walk:
-    """Walk ``len(target_leaf)`` calls through ``menu``.
+def _ms(seconds: np.ndarray) -> np.ndarray:
+    return np.round(seconds * 1000).astype(np.int64)
 
-    ``target_leaf`` is the service each caller wants; ``is_seeker`` marks callers who want a
-    human and press 0 at the main menu with probability ``ivr.agent_seeker_zero_out``;
-    ``keys`` are the calls' random keys: a call's draws at each turn are keyed by (call, turn),
-    so a call walks the same way in any batch.
-    """
-    turn_keys = kr.fold(keys, Site.TURN)
-    n = len(target_leaf)
-    calls = np.arange(n)
-    node = np.zeros(n, dtype=np.int64)
-    t = np.zeros(n)  # seconds since the call started
-    seq = np.ones(n, dtype=np.int64)
-    lost_at_wrong = np.zeros(n, dtype=bool)  # took a wrong turn: the next action is the back key
-    terminal = np.full(n, -1, dtype=np.int8)
-    terminal_node = np.zeros(n, dtype=np.int64)
-    failed_service = np.zeros(n, dtype=bool)
-    log = _Log()
 
-    def ms(values):
-        return np.round(values * 1000).astype(np.int64)
+class _Calls:
+    """The state of every call of a batch while it walks, and the events logged so far."""
 
-    log.add(calls, seq, ms(t), node, CALL_START, "")
-    t += 0.3
-    seq += 1
-    log.add(calls, seq, ms(t), node, PROMPT, "")
-    active = calls.copy()
-    for turn in range(MAX_TURNS + 1):
-        if not len(active):
-            break
-        a = active
-        cur = node[a]
-        seq[a] += 1
-        th = kr.fold(turn_keys[a], turn)
-        dwell = ivr.prompt_seconds * kr.uniform(
-            kr.fold(th, Site.PROMPT_DWELL), 0.6, 1.4
-        ) + ivr.key_seconds * kr.uniform(kr.fold(th, Site.KEY_DWELL), 0.4, 1.6)
-        u = kr.uniform(kr.fold(th, Site.ACTION))
-        finished = np.zeros(len(a), dtype=bool)
+    def __init__(self, menu: Menu, ivr: Ivr, target_leaf: np.ndarray, is_seeker: np.ndarray):
+        n = len(target_leaf)
+        self.menu, self.ivr, self.target_leaf, self.is_seeker = menu, ivr, target_leaf, is_seeker
+        self.node = np.zeros(n, dtype=np.int64)
+        self.t = np.zeros(n)  # seconds since the call started
+        self.seq = np.ones(n, dtype=np.int64)
+        self.lost_at_wrong = np.zeros(n, dtype=bool)  # took a wrong turn: next is the back key
+        self.terminal = np.full(n, -1, dtype=np.int8)
+        self.terminal_node = np.zeros(n, dtype=np.int64)
+        self.failed_service = np.zeros(n, dtype=bool)
+        self.log = _Log()
 
-        # 1. Back from a wrong turn: '*' returns to the parent.
-        back = lost_at_wrong[a]
-        # 2. At a leaf: the service runs and the call ends.
-        at_leaf = ~back & menu.is_leaf[cur]
-        # 3. At a menu: one action, its odds raised at confusing nodes.
-        at_menu = ~back & ~at_leaf
+    def add(self, idx: np.ndarray, kind, key) -> None:
+        """Log one event of kind ``kind`` for the calls ``idx`` where they are now."""
+        self.log.add(idx, self.seq[idx], _ms(self.t[idx]), self.node[idx], kind, key)
+
+    def end(self, idx: np.ndarray, kind) -> None:
+        self.add(idx, kind, "0" if np.isscalar(kind) and kind == TRANSFER else "")
+        self.terminal[idx], self.terminal_node[idx] = kind, self.node[idx]
+
+    def actions(self, a: np.ndarray, cur: np.ndarray, back, u, turn: int) -> dict[str, np.ndarray]:
+        """Each call's action at a menu (not on its way back, not at a leaf): one draw of
+        ``u`` against the odds of zero-out, hang-up, timeout, invalid key and wrong turn,
+        raised at confusing nodes; the rest press the right key."""
+        menu, ivr = self.menu, self.ivr
+        at_menu = ~back & ~menu.is_leaf[cur]
         factor = np.where(menu.confusing[cur], ivr.confusing_factor, 1.0)
         p_zero = np.where(
-            is_seeker[a] & (cur == menu.root), ivr.agent_seeker_zero_out, ivr.zero_out * factor
+            self.is_seeker[a] & (cur == menu.root), ivr.agent_seeker_zero_out, ivr.zero_out * factor
         )
-        p_hang = ivr.hang_up * np.sqrt(factor)
-        p_timeout = ivr.timeout * factor
-        p_invalid = ivr.invalid_key * factor
+        p_hang = np.ones(len(a)) if turn == MAX_TURNS else ivr.hang_up * np.sqrt(factor)
         p_wrong = np.where(menu.n_children[cur] > 1, ivr.wrong_turn * factor, 0.0)
-        if turn == MAX_TURNS:
-            p_hang = np.ones(len(a))
-        edges = np.cumsum(
-            np.stack(np.broadcast_arrays(p_zero, p_hang, p_timeout, p_invalid, p_wrong)), axis=0
-        )
-        zero = at_menu & (u < edges[0])
-        hang = at_menu & ~zero & (u < edges[1])
-        timeout = at_menu & ~zero & ~hang & (u < edges[2])
-        invalid = at_menu & ~zero & ~hang & ~timeout & (u < edges[3])
-        wrong = at_menu & ~zero & ~hang & ~timeout & ~invalid & (u < edges[4])
-        right = at_menu & ~zero & ~hang & ~timeout & ~invalid & ~wrong
+        odds = (p_zero, p_hang, ivr.timeout * factor, ivr.invalid_key * factor, p_wrong)
+        edges = np.cumsum(np.stack(np.broadcast_arrays(*odds)), axis=0)
+        undecided = at_menu.copy()
+        chosen = {}
+        for name, edge in zip(("zero", "hang", "timeout", "invalid", "wrong"), edges, strict=True):
+            chosen[name] = undecided & (u < edge)
+            undecided &= ~chosen[name]
+        chosen["right"] = undecided
+        return chosen
 
-        t[a] += np.where(timeout, ivr.timeout_seconds, dwell)
-        # Zero-out and hang-up end the call at a menu.
-        for mask, kind, key in ((zero, TRANSFER, "0"), (hang, HANG_UP, "")):
-            idx = a[mask]
-            log.add(idx, seq[idx], ms(t[idx]), node[idx], kind, key)
-            terminal[idx], terminal_node[idx] = kind, node[idx]
-            finished |= mask
-        # Timeout and invalid key: the prompt plays again.
-        for mask, kind in ((timeout, TIMEOUT), (invalid, INVALID)):
-            idx = a[mask]
-            pressed = (
-                np.array(["9", "#"], dtype=object)[
-                    kr.integers(kr.fold(th[mask], Site.INVALID_KEY), 0, 2)
-                ]
-                if kind == INVALID
-                else ""
-            )
-            log.add(idx, seq[idx], ms(t[idx]), node[idx], kind, pressed)
-        # Keys that move: right, wrong (to a sibling of the right child) and back.
-        goal = menu.next_hop[target_leaf[a], cur]
+    def replay_prompt(self, a: np.ndarray, timeout, invalid, th: np.ndarray) -> None:
+        """Timeout and invalid key: logged, and the prompt plays again (logged later)."""
+        self.add(a[timeout], TIMEOUT, "")
+        idx = a[invalid]
+        pressed = np.array(["9", "#"], dtype=object)[
+            kr.integers(kr.fold(th[invalid], Site.INVALID_KEY), 0, 2)
+        ]
+        self.add(idx, INVALID, pressed)
+
+    def move(self, a, cur, th, right, wrong, back) -> np.ndarray:
+        """Keys that move: right, wrong (to a sibling of the right child) and back; returns
+        which of ``a`` moved."""
+        menu = self.menu
+        goal = menu.next_hop[self.target_leaf[a], cur]
         destination = np.where(right, goal, -1)
         if wrong.any():
             w = np.flatnonzero(wrong)
@@ -164,44 +138,92 @@ def walk_calls(
         destination[back] = menu.parent[cur[back]]
         moves = right | wrong | back
         idx = a[moves]
-        pressed = np.where(back[moves], "*", menu.key[destination[moves]]).astype(object)
-        log.add(idx, seq[idx], ms(t[idx]), node[idx], KEY, pressed)
-        node[idx] = destination[moves]
-        lost_at_wrong[a[wrong]] = True
-        lost_at_wrong[a[back]] = False
-        # Leaf service: complete, or fail into a transfer or a hang-up.
-        idx = a[at_leaf]
-        tl = th[at_leaf]
-        t[idx] += ivr.service_seconds * kr.uniform(kr.fold(tl, Site.SERVICE_TIME), 0.5, 1.5)
+        self.add(idx, KEY, np.where(back[moves], "*", menu.key[destination[moves]]).astype(object))
+        self.node[idx] = destination[moves]
+        self.lost_at_wrong[a[wrong]] = True
+        self.lost_at_wrong[a[back]] = False
+        return moves
+
+    def serve(self, idx: np.ndarray, tl: np.ndarray) -> None:
+        """Leaf service: it completes, or fails into a transfer or a hang-up."""
+        ivr = self.ivr
+        self.t[idx] += ivr.service_seconds * kr.uniform(kr.fold(tl, Site.SERVICE_TIME), 0.5, 1.5)
         ok = kr.uniform(kr.fold(tl, Site.SERVICE_OK)) < ivr.self_service_success
         to_agent = ~ok & (kr.uniform(kr.fold(tl, Site.TO_AGENT)) < ivr.failed_service_to_agent)
         kinds = np.where(ok, COMPLETE, np.where(to_agent, TRANSFER, HANG_UP)).astype(np.int8)
-        log.add(
-            idx, seq[idx], ms(t[idx]), node[idx], kinds, np.where(to_agent, "0", "").astype(object)
+        self.add(idx, kinds, np.where(to_agent, "0", "").astype(object))
+        self.terminal[idx], self.terminal_node[idx], self.failed_service[idx] = (
+            kinds,
+            self.node[idx],
+            ~ok,
         )
-        terminal[idx], terminal_node[idx], failed_service[idx] = kinds, node[idx], ~ok
-        finished |= at_leaf
-        # Callers still in the menu hear the prompt of where they are now.
-        still = a[~finished & (moves | timeout | invalid)]
-        seq[still] += 1
-        t[still] += 0.3
-        log.add(still, seq[still], ms(t[still]), node[still], PROMPT, "")
-        active = a[~finished]
 
-    call, seqs, offset, nodes, kinds, keys = log.stack()
-    order = np.lexsort((seqs, call))
-    end_ms = np.zeros(n, dtype=np.int64)
-    is_terminal = np.isin(kinds, (TRANSFER, COMPLETE, HANG_UP))
-    end_ms[call[is_terminal]] = offset[is_terminal]
-    return Walk(
-        call[order],
-        seqs[order],
-        offset[order],
-        nodes[order],
-        kinds[order],
-        keys[order],
-        terminal,
-        terminal_node,
-        failed_service,
-        end_ms,
-    )
+    def turn(self, a: np.ndarray, th: np.ndarray, turn: int) -> np.ndarray:
+        """One action of every call in ``a`` (keyed by ``th``); returns the calls still in
+        the menu."""
+        ivr = self.ivr
+        cur = self.node[a]
+        self.seq[a] += 1
+        dwell = ivr.prompt_seconds * kr.uniform(
+            kr.fold(th, Site.PROMPT_DWELL), 0.6, 1.4
+        ) + ivr.key_seconds * kr.uniform(kr.fold(th, Site.KEY_DWELL), 0.4, 1.6)
+        u = kr.uniform(kr.fold(th, Site.ACTION))
+        back = self.lost_at_wrong[a]  # back from a wrong turn: '*' returns to the parent
+        at_leaf = ~back & self.menu.is_leaf[cur]
+        act = self.actions(a, cur, back, u, turn)
+        self.t[a] += np.where(act["timeout"], ivr.timeout_seconds, dwell)
+        self.end(a[act["zero"]], TRANSFER)  # zero-out and hang-up end the call at a menu
+        self.end(a[act["hang"]], HANG_UP)
+        self.replay_prompt(a, act["timeout"], act["invalid"], th)
+        moves = self.move(a, cur, th, act["right"], act["wrong"], back)
+        self.serve(a[at_leaf], th[at_leaf])
+        finished = act["zero"] | act["hang"] | at_leaf
+        # Callers still in the menu hear the prompt of where they are now.
+        still = a[~finished & (moves | act["timeout"] | act["invalid"])]
+        self.seq[still] += 1
+        self.t[still] += 0.3
+        self.add(still, PROMPT, "")
+        return a[~finished]
+
+    def walk(self) -> Walk:
+        call, seqs, offset, nodes, kinds, keys = self.log.stack()
+        order = np.lexsort((seqs, call))
+        end_ms = np.zeros(len(self.terminal), dtype=np.int64)
+        is_terminal = np.isin(kinds, (TRANSFER, COMPLETE, HANG_UP))
+        end_ms[call[is_terminal]] = offset[is_terminal]
+        return Walk(
+            call[order],
+            seqs[order],
+            offset[order],
+            nodes[order],
+            kinds[order],
+            keys[order],
+            self.terminal,
+            self.terminal_node,
+            self.failed_service,
+            end_ms,
+        )
+
+
+def walk_calls(
+    menu: Menu, ivr: Ivr, target_leaf: np.ndarray, is_seeker: np.ndarray, keys: np.ndarray
+) -> Walk:
+    """Walk ``len(target_leaf)`` calls through ``menu``.
+
+    ``target_leaf`` is the service each caller wants; ``is_seeker`` marks callers who want a
+    human and press 0 at the main menu with probability ``ivr.agent_seeker_zero_out``;
+    ``keys`` are the calls' random keys: a call's draws at each turn are keyed by (call, turn),
+    so a call walks the same way in any batch.
+    """
+    turn_keys = kr.fold(keys, Site.TURN)
+    calls = _Calls(menu, ivr, target_leaf, is_seeker)
+    active = np.arange(len(target_leaf))
+    calls.add(active, CALL_START, "")
+    calls.t += 0.3
+    calls.seq += 1
+    calls.add(active, PROMPT, "")
+    for turn in range(MAX_TURNS + 1):
+        if not len(active):
+            break
+        active = calls.turn(active, kr.fold(turn_keys[active], turn), turn)
+    return calls.walk()

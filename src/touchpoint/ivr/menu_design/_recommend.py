@@ -61,7 +61,29 @@ def menu_recommendations(
     targeted = _with_targets(cube, tree)
     calls = _target_calls(targeted, s)
     time_at = _target_node_time(targeted)
-    nodes = node_measures(cube, tree, s)
+    nodes = _nodes_with_calls_under(node_measures(cube, tree, s), ancestors, calls)
+    parent_info = _parent_info(nodes)
+    opt = s.seconds_per_added_option
+    # Zero-outs per node and the known-target arrivals there (to share them out by target).
+    arrivals_known = time_at.group_by(ak_node_id=time_at.node_id).agg(
+        n_arrivals_known=time_at.n_arrivals.sum()
+    )
+    parts = [
+        _promotions(nodes, ancestors, time_at, arrivals_known, parent_info, s, opt),
+        _merges(nodes, time_at, arrivals_known, parent_info, ancestors, s, opt),
+        _drops(nodes, parent_info, s, opt),
+        _fixes(nodes, s),
+    ]
+    recs = _priced_per_month(
+        ibis.union(*parts), months, _per_second_yuan(cube, config, s), config, s
+    )
+    return _ranked(
+        recs.filter(recs.est_cost_saved_yuan_per_month > s.min_cost_saved_yuan_per_month)
+    )
+
+
+def _nodes_with_calls_under(nodes: ir.Table, ancestors: ir.Table, calls: ir.Table) -> ir.Table:
+    """``nodes`` with the known-target calls under each node and their shares."""
     sub = _subtree_calls(ancestors, calls)
     nodes = nodes.left_join(sub, nodes.node_id == sub.sub_node_id)
     nodes = nodes.select(*[n for n in nodes.columns if n not in ("sub_node_id",)]).mutate(
@@ -69,40 +91,42 @@ def menu_recommendations(
         n_transfer_calls_under=ibis._.n_transfer_calls_under.fill_null(0),
     )
     total_known = calls.n_calls.sum().as_scalar()
-    n_calls_all = cube.filter(cube.next_node_id.isnull()).n_events.sum().as_scalar()
-    call_seconds = cube.seconds_to_next.sum().as_scalar()
-    agent_cost = config.channel(s.agent_channel).cost_per_contact_yuan
-    if s.ivr_cost_per_second_yuan is not None:
-        per_second = ibis.literal(float(s.ivr_cost_per_second_yuan))
-    else:
-        ivr_cost = config.channel(s.ivr_channel).cost_per_contact_yuan
-        per_second = ibis.literal(float(ivr_cost)) / (call_seconds / n_calls_all).nullif(0.0)
-    nodes = nodes.mutate(
+    return nodes.mutate(
         share_under=nodes.n_calls_under.cast("float64") / total_known.nullif(0),
         transfer_share_under=nodes.n_transfer_calls_under.cast("float64")
         / nodes.n_calls_under.nullif(0),
     )
+
+
+def _parent_info(nodes: ir.Table) -> ir.Table:
+    """The columns of a node that its children's proposals read, prefixed ``pi_``."""
     parent_info = nodes.view()
-    parent_info = parent_info.select(
+    return parent_info.select(
         pi_node_id=parent_info.node_id,
         pi_prompts=parent_info.n_prompts,
         pi_free=parent_info.n_free_keys,
         pi_first_free=parent_info.first_free_key,
         pi_depth=parent_info.depth,
     )
-    opt = s.seconds_per_added_option
-    # Zero-outs per node and the known-target arrivals there (to share them out by target).
-    arrivals_known = time_at.group_by(ak_node_id=time_at.node_id).agg(
-        n_arrivals_known=time_at.n_arrivals.sum()
-    )
 
-    parts = [
-        _promotions(nodes, ancestors, time_at, arrivals_known, parent_info, s, opt),
-        _merges(nodes, time_at, arrivals_known, parent_info, ancestors, s, opt),
-        _drops(nodes, parent_info, s, opt),
-        _fixes(nodes, s),
-    ]
-    recs = ibis.union(*parts)
+
+def _per_second_yuan(cube: ir.Table, config: Config, s: MenuDesignSettings) -> ir.Value:
+    """What a second in the IVR costs: the setting, or the IVR channel's cost per contact
+    over the observed mean call seconds."""
+    if s.ivr_cost_per_second_yuan is not None:
+        return ibis.literal(float(s.ivr_cost_per_second_yuan))
+    n_calls_all = cube.filter(cube.next_node_id.isnull()).n_events.sum().as_scalar()
+    call_seconds = cube.seconds_to_next.sum().as_scalar()
+    ivr_cost = config.channel(s.ivr_channel).cost_per_contact_yuan
+    return ibis.literal(float(ivr_cost)) / (call_seconds / n_calls_all).nullif(0.0)
+
+
+def _priced_per_month(
+    recs: ir.Table, months, per_second: ir.Value, config: Config, s: MenuDesignSettings
+) -> ir.Table:
+    """The proposals' figures per month, and what they save: caller seconds at
+    ``per_second`` plus transfers avoided at the agent channel's cost per contact."""
+    agent_cost = config.channel(s.agent_channel).cost_per_contact_yuan
     recs = recs.mutate(
         n_calls_per_month=recs.n_calls / months,
         gross_seconds_saved_per_month=recs.gross_seconds / months,
@@ -112,12 +136,15 @@ def menu_recommendations(
         n_excess_errors_per_month=recs.n_excess_errors_per_month / months,
         months_observed=months,
     )
-    recs = recs.mutate(
+    return recs.mutate(
         est_cost_saved_yuan_per_month=recs.est_caller_seconds_saved_per_month
         * per_second.fill_null(0.0)
         + recs.est_transfers_avoided_per_month * float(agent_cost)
     )
-    recs = recs.filter(recs.est_cost_saved_yuan_per_month > s.min_cost_saved_yuan_per_month)
+
+
+def _ranked(recs: ir.Table) -> ir.Table:
+    """Rank 1 = the largest saving (ties: caller seconds, kind, node), in the mart's columns."""
     ranked = recs.mutate(
         rank=ibis.row_number().over(
             ibis.window(
