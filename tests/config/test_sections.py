@@ -104,7 +104,10 @@ def test_reading_a_settings_file(tmp_path):
     ("text", "message"),
     [
         (None, "{path}: settings file not found"),
-        ("windows: [\n", "{path}: not valid YAML: while parsing a flow node"),
+        (
+            "windows: [\n",
+            "{path}: line 2, column 1: not valid YAML: expected the node content, but found '<stream end>'",
+        ),
         ("- windows\n", "{path}: expected a mapping at the top level"),
     ],
 )

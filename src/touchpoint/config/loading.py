@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from touchpoint.config.models import Config
+from touchpoint.config.positions import not_valid_yaml
 from touchpoint.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "defaults" / "touchpoint.yaml"
@@ -23,11 +24,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+        raise ConfigError(not_valid_yaml(exc, path)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -17,14 +17,28 @@ def yaml_with_positions(
     {'a': [1, 2]}
     >>> yaml_with_positions("a: [1,", "f.yaml", ValueError)
     Traceback (most recent call last):
-    ValueError: f.yaml, line 1: not valid YAML (expected the node content, but found '<stream end>')
+    ValueError: f.yaml: line 1, column 7: not valid YAML: expected the node content, but found '<stream end>'
     """
     try:
         return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}, line {mark.line + 1}" if mark else source
-        raise error(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise error(not_valid_yaml(exc, source)) from None
+
+
+def not_valid_yaml(exc: yaml.YAMLError, source: object) -> str:
+    """The one-line message of every YAML file Touchpoint reads that does not parse:
+    ``<source>: line L, column C: not valid YAML: <problem>``.
+
+    >>> try:
+    ...     yaml.safe_load("a: b\\nc: [d")
+    ... except yaml.YAMLError as exc:
+    ...     print(not_valid_yaml(exc, "x.yaml"))
+    x.yaml: line 2, column 6: not valid YAML: expected ',' or ']', but got '<stream end>'
+    """
+    mark = getattr(exc, "problem_mark", None)
+    where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{source}:{where} not valid YAML: {problem}"
 
 
 def yaml_line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
 from touchpoint.config.models import Config
+from touchpoint.config.positions import not_valid_yaml
 from touchpoint.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,8 +59,7 @@ def read_settings_file(path: str | os.PathLike[str], section_name: str) -> Any:
     Raises
     ------
     ConfigError
-        ``<path>: settings file not found``, ``<path>: not valid YAML: ...`` (first line of the
-        parser's message) or ``<path>: expected a mapping at the top level``.
+        ``<path>: settings file not found``, ``<path>: line L, column C: not valid YAML: ...`` or ``<path>: expected a mapping at the top level``.
     """
     source = Path(path)
     try:
@@ -67,7 +67,7 @@ def read_settings_file(path: str | os.PathLike[str], section_name: str) -> Any:
     except FileNotFoundError:
         raise ConfigError(f"{source}: settings file not found") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
+        raise ConfigError(not_valid_yaml(exc, source)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     return data.get(section_name)

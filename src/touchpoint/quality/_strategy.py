@@ -36,6 +36,7 @@ import ibis.expr.types as ir
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from touchpoint.config.positions import yaml_with_positions
 from touchpoint.errors import ConfigError
 
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
@@ -154,15 +155,7 @@ def strategy_from_text(text: str, source: str = "strategy", config: Any = None) 
     (``channel: [hotline_agent]`` where the channel is ``agent``) is a problem too: it would
     silently select nobody.
     """
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        raise StrategyError(
-            f"{source}:{where} not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+    data, root = yaml_with_positions(text, source, StrategyError)
     if not isinstance(data, dict):
         raise StrategyError(
             f"{source}: line 1, column 1: expected a mapping with id, "

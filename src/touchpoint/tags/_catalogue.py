@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from touchpoint.config import Config
+from touchpoint.config.positions import not_valid_yaml
 from touchpoint.errors import ConfigError, RuleError
 from touchpoint.tags._rules import (
     Node,
@@ -276,11 +277,7 @@ def _load_catalogue_file(name: str, mtime_ns: int, size: int) -> Catalogue:
     except FileNotFoundError:
         raise ConfigError(f"{source}: tag catalogue not found") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        raise ConfigError(
-            f"{source}:{where} not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+        raise ConfigError(not_valid_yaml(exc, source)) from None
     return catalogue_from_data(data, str(source))
 
 
