@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -462,35 +463,23 @@ def continue_world(
     size = chunk_size or load_params().chunk_size
     params = SimParams.model_validate({**data, "chunk_size": size})
     channels = config.ids("channel")
-    businesses = list(params.contacts.needs_per_month)
-    # The saved state stores habits and traits as positions in these lists.
-    for name, saved in world.get("orders", {}).items():
-        now = _orders(params, channels)[name]
-        if now != saved:
-            raise ConfigError(
-                f"{truth / 'params.yaml'} or the configuration changed the {name} of the world "
-                f"(saved {saved}, now {now}); the saved state needs the same ones in the same order"
-            )
+    _check_same_orders(world, params, channels, truth)
     first_month = int(world["months"])
     bounds = month_bounds(params.start_month, first_month + months)
-    seed, n_customers = world["seed"], world["customers"]
-    saved = json.loads((truth / "state" / "chunks.json").read_text(encoding="utf-8"))
+    n_customers = world["customers"]
     # New subscribers join during the continued months, as new chunks after the others.
     n_new = round(n_customers * params.population.new_joins_per_month * months)
     label = _month_label(params, first_month, months)
-
+    saved = json.loads((truth / "state" / "chunks.json").read_text(encoding="utf-8"))
     orders = read_work_orders(work_orders, channels) if work_orders else None
-    customer, action, month, sent_us, holdout = _work_order_arrays(
-        orders, work_orders, n_customers, bounds, first_month
+    order_arrays = _OrderArrays(
+        *_work_order_arrays(orders, work_orders, n_customers, bounds, first_month)
     )
-    by_customer = np.argsort(customer, kind="stable")  # work-order rows, by customer
-
     suffix = "parquet" if world["format"] == "parquet" else "csv"
     files = {
         name: out / (f"{name}.{suffix}" if name == "customers" else f"{name}_{label}.{suffix}")
         for name in SIMULATED_ENTITIES
     }
-
     plans: dict[int, object] = {}  # drawn chunk by chunk, as their states are loaded
     leg = _Leg(
         out,
@@ -504,60 +493,14 @@ def continue_world(
         f"_{label}",
         first_month,
     )
-
-    def saved_states():
-        for number in range(len(saved)):
-            state: ChunkState = load_state(
-                truth / "state" / f"chunk_{number:05d}.npz", params, businesses, channels
-            )
-            if state.month != first_month or state.seed != seed:
-                raise ConfigError(
-                    f"{out}: chunk {number} is at month {state.month}, the world at "
-                    f"{first_month}; the state is damaged, simulate the world again"
-                )
-            yield state
-
-    def states():
-        # The saved chunks, cut again into chunks of this run's size.
-        number = 0
-        for state in _rechunk(saved_states(), size):
-            state.number = number
-            first, n = int(state.population.index[0]), len(state.population.index)
-            lo, hi = np.searchsorted(customer[by_customer], [first, first + n])
-            if hi > lo:
-                rows = np.sort(by_customer[lo:hi])
-                plans[number] = plan_work_orders(
-                    params,
-                    state,
-                    seed,
-                    row=rows,
-                    customer=customer[rows] - first,
-                    action=action[rows],
-                    month=month[rows],
-                    sent_us=sent_us[rows],
-                    holdout=holdout[rows],
-                )
-            yield state
-            number += 1
-        for first in range(0, n_new, size):
-            yield new_state(
-                params,
-                number,
-                n_customers + first,
-                min(size, n_new - first),
-                months,
-                seed,
-                businesses,
-                channels,
-                first_month,
-            )
-            number += 1
-
+    states = _continued_states(
+        out, world, params, channels, order_arrays, plans, len(saved), n_new, months
+    )
     next_state = truth / "state.next"
     if next_state.exists():
         shutil.rmtree(next_state)
     next_state.mkdir()
-    leg.run(states(), n_customers + n_new, on_progress, next_state)
+    leg.run(states, n_customers + n_new, on_progress, next_state)
     shutil.rmtree(truth / "state")
     next_state.rename(truth / "state")
     effects = _effects_table(leg.work_orders, orders, params, label)
@@ -569,8 +512,110 @@ def continue_world(
     (truth / f"realised_{label}.json").write_text(
         json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    world["months"] = first_month + months
     world["customers"] = n_customers + n_new
+    _record_leg(truth, world, months, work_orders, files)
+    return SimulationResult(out, files, leg.n_rows, leg.figures, campaign_effects)
+
+
+def _check_same_orders(world: dict, params: SimParams, channels: list[str], truth: Path) -> None:
+    """The saved state stores habits and traits as positions in lists of the parameters and
+    the configuration: those lists must not have changed."""
+    for name, saved in world.get("orders", {}).items():
+        now = _orders(params, channels)[name]
+        if now != saved:
+            raise ConfigError(
+                f"{truth / 'params.yaml'} or the configuration changed the {name} of the world "
+                f"(saved {saved}, now {now}); the saved state needs the same ones in the same order"
+            )
+
+
+class _OrderArrays(NamedTuple):
+    """The work orders of a leg as arrays (see :func:`_work_order_arrays`)."""
+
+    customer: np.ndarray
+    action: np.ndarray
+    month: np.ndarray
+    sent_us: np.ndarray
+    holdout: np.ndarray
+
+    def rows_of(self, first: int, n: int) -> np.ndarray:
+        """The rows (in file order) of the orders for customers ``first`` .. ``first + n - 1``."""
+        by_customer = np.argsort(self.customer, kind="stable")
+        lo, hi = np.searchsorted(self.customer[by_customer], [first, first + n])
+        return np.sort(by_customer[lo:hi])
+
+
+def _saved_states(out: Path, world: dict, params: SimParams, channels: list[str], n_saved: int):
+    """The ``n_saved`` chunk states the earlier run saved, checked to be where the world says
+    it is."""
+    truth = out / "truth"
+    businesses = list(params.contacts.needs_per_month)
+    first_month, seed = int(world["months"]), world["seed"]
+    for number in range(n_saved):
+        state: ChunkState = load_state(
+            truth / "state" / f"chunk_{number:05d}.npz", params, businesses, channels
+        )
+        if state.month != first_month or state.seed != seed:
+            raise ConfigError(
+                f"{out}: chunk {number} is at month {state.month}, the world at "
+                f"{first_month}; the state is damaged, simulate the world again"
+            )
+        yield state
+
+
+def _continued_states(
+    out: Path,
+    world: dict,
+    params: SimParams,
+    channels: list[str],
+    orders: _OrderArrays,
+    plans: dict[int, object],
+    n_saved: int,
+    n_new: int,
+    months: int,
+):
+    """The saved chunks, cut again into chunks of this run's size, each with its work orders
+    planned into ``plans``; then the chunks of the subscribers who join."""
+    size = params.chunk_size
+    first_month, seed, n_customers = int(world["months"]), world["seed"], world["customers"]
+    number = 0
+    for state in _rechunk(_saved_states(out, world, params, channels, n_saved), size):
+        state.number = number
+        first, n = int(state.population.index[0]), len(state.population.index)
+        rows = orders.rows_of(first, n)
+        if len(rows):
+            plans[number] = plan_work_orders(
+                params,
+                state,
+                seed,
+                row=rows,
+                customer=orders.customer[rows] - first,
+                action=orders.action[rows],
+                month=orders.month[rows],
+                sent_us=orders.sent_us[rows],
+                holdout=orders.holdout[rows],
+            )
+        yield state
+        number += 1
+    for first in range(0, n_new, size):
+        yield new_state(
+            params,
+            number,
+            n_customers + first,
+            min(size, n_new - first),
+            months,
+            seed,
+            list(params.contacts.needs_per_month),
+            channels,
+            first_month,
+        )
+        number += 1
+
+
+def _record_leg(truth: Path, world: dict, months: int, work_orders, files: dict) -> None:
+    """``world.json`` with the continued months and the leg's files."""
+    first_month = int(world["months"])
+    world["months"] = first_month + months
     world["legs"].append(
         {
             "first_month": first_month,
@@ -580,7 +625,6 @@ def continue_world(
         }
     )
     (truth / "world.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
-    return SimulationResult(out, files, leg.n_rows, leg.figures, campaign_effects)
 
 
 def _saved_world(out: Path) -> tuple[dict, dict]:
