@@ -288,6 +288,14 @@ def _metric_plan(actions: ir.Table, available: list[str], destinations) -> ir.Ta
     return actions.join(plan, "action")
 
 
+def _base_of(wide: ir.Table, available: list[str], metric: str, prefix: str) -> ir.Value:
+    """The count column (``_n``/``_s``) of the indicator a metric's naive figure subtracts."""
+    name = NAIVE_BASE.get(metric, metric)
+    if name is None or name not in available:
+        return ibis.null("int64")
+    return wide[f"{prefix}{available.index(name)}"]
+
+
 def track_campaigns(
     assignments: ir.Table,
     actions: ir.Table,
@@ -308,38 +316,53 @@ def track_campaigns(
     available = [
         c for c in cm.columns if c not in ("campaign_id", "customer_id", "group", "month", "idx")
     ]
+    # One pass over the customer-months: per campaign, group and month, each metric's count
+    # of customers with the flag defined and of those with it true. The long table (one row
+    # per metric) is built from these few rows, not from the customer-months.
+    wide = cm.group_by("campaign_id", "group", "month", "idx").agg(
+        **{
+            agg: expr
+            for i, n in enumerate(available)
+            for agg, expr in (
+                (f"_n{i}", cm[n].count().cast("int64")),
+                (f"_s{i}", cm[n].cast("int64").sum()),
+            )
+        }
+    )
     long = ibis.union(
         *(
-            cm.select(
+            wide.select(
                 "campaign_id",
                 "group",
                 "month",
                 "idx",
                 metric=ibis.literal(n),
-                value=cm[n].cast("float64"),
-                base=(
-                    cm[NAIVE_BASE.get(n, n)].cast("float64")
-                    if NAIVE_BASE.get(n, n) is not None
-                    else ibis.null("float64")
-                ),
+                n=wide[f"_n{i}"],
+                s=wide[f"_s{i}"],
+                base_n=_base_of(wide, available, n, "_n"),
+                base_s=_base_of(wide, available, n, "_s"),
             )
-            for n in available
+            for i, n in enumerate(available)
         )
     )
     plan = _metric_plan(actions, available, destinations)
     long = long.join(plan, ["campaign_id", "metric"])
-    base = (
-        long.filter((long.idx == 0) & (long.group == "treatment"))
-        .group_by("campaign_id", "metric")
-        .agg(treatment_baseline_rate=long.base.mean())
+    first = long.filter((long.idx == 0) & (long.group == "treatment"))
+    base = first.group_by("campaign_id", "metric").agg(
+        treatment_baseline_rate=first.base_s.sum().cast("float64") / first.base_n.sum().nullif(0)
     )
-    after = long.filter((long.idx > 0) & long.value.notnull())
+    after = long.filter((long.idx > 0) & (long.n > 0))
+    treated, held = after.group == "treatment", after.group == "holdout"
     rates = after.group_by("campaign_id", "action", "metric", "kind", "month").agg(
-        n_treatment=(after.group == "treatment").sum().cast("int64"),
-        n_holdout=(after.group == "holdout").sum().cast("int64"),
-        rate_treatment=ibis.ifelse(after.group == "treatment", after.value, None).mean(),
-        rate_holdout=ibis.ifelse(after.group == "holdout", after.value, None).mean(),
+        n_treatment=ibis.ifelse(treated, after.n, 0).sum().cast("int64"),
+        n_holdout=ibis.ifelse(held, after.n, 0).sum().cast("int64"),
+        _st=ibis.ifelse(treated, after.s, 0).sum(),
+        _sh=ibis.ifelse(held, after.s, 0).sum(),
     )
+    rates = rates.mutate(
+        rate_treatment=rates._st.cast("float64") / rates.n_treatment.nullif(0),
+        rate_holdout=rates._sh.cast("float64") / rates.n_holdout.nullif(0),
+    ).drop("_st", "_sh")
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     r = rates.left_join(base, ["campaign_id", "metric"])
     se = (
