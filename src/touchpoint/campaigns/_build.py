@@ -25,6 +25,10 @@ DEFINITIONS_TABLE = "campaign_definitions"
 ASSIGNMENTS_TABLE = "campaign_assignments"
 TRACKING_MART = "mart_campaign_tracking"
 SAVINGS_MART = "mart_campaign_savings"
+UPLIFT_SCORES_TABLE = "campaign_uplift_scores"
+UPLIFT_COMPARISON_TABLE = "campaign_uplift_comparison"
+UPLIFT_CURVES_TABLE = "campaign_uplift_curves"
+_UPLIFT_STAMP = {"campaign_id": "string", "learnt_month": "date", "scored_at": "timestamp(6)"}
 #: Tables ``touchpoint campaign`` writes (one transaction each), with their schemas.
 RECORDS: dict[str, ibis.Schema] = {
     DEFINITIONS_TABLE: ibis.schema(
@@ -50,6 +54,37 @@ RECORDS: dict[str, ibis.Schema] = {
         }
     ),
     EVENTS_TABLE: EVENT_SCHEMA,
+    # Written by ``touchpoint campaign uplift`` (each run replaces the campaign's rows).
+    UPLIFT_SCORES_TABLE: ibis.schema(
+        {
+            "customer_id": "string",
+            "uplift": "float64",
+            "expected_saving_yuan": "float64",
+            "rank": "int64",
+            "selected": "boolean",
+            "preference_level": "int64",
+            "campaign_id": "string",
+            "scored_month": "date",
+            "learnt_month": "date",
+            "scored_at": "timestamp(6)",
+        }
+    ),
+    UPLIFT_COMPARISON_TABLE: ibis.schema(
+        {
+            "strategy": "string",
+            "qini_auc": "float64",
+            "auuc": "float64",
+            "share_treated": "float64",
+            "n_orders": "int64",
+            "uplift_at_share": "float64",
+            "saving_per_order_yuan": "float64",
+            "saving_yuan": "float64",
+            **_UPLIFT_STAMP,
+        }
+    ),
+    UPLIFT_CURVES_TABLE: ibis.schema(
+        {"strategy": "string", "n_treated": "int64", "incremental": "float64", **_UPLIFT_STAMP}
+    ),
 }
 INPUTS = ("stg_payments", "stg_contacts", "stg_customers", "mart_customer_360")
 OPTIONAL = (DEFINITIONS_TABLE, ASSIGNMENTS_TABLE, EVENTS_TABLE, "stg_complaints")
