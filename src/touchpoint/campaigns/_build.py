@@ -16,6 +16,7 @@ from touchpoint.campaigns._tracking import (
     campaign_savings,
     definition_actions,
     empty,
+    retention_arpu,
     track_campaigns,
 )
 from touchpoint.campaigns._work_orders import EVENT_SCHEMA, EVENTS_TABLE
@@ -96,15 +97,18 @@ def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table
     if DEFINITIONS_TABLE not in tables or ASSIGNMENTS_TABLE not in tables:
         return {TRACKING_MART: empty(TRACKING_SCHEMA), SAVINGS_MART: empty(SAVINGS_SCHEMA)}
     settings = campaign_settings_from_config(config)
+    actions = definition_actions(tables[DEFINITIONS_TABLE])
+    c360 = tables["mart_customer_360"]
+    kept = settings.retention
     tracking = track_campaigns(
         tables[ASSIGNMENTS_TABLE],
-        definition_actions(tables[DEFINITIONS_TABLE]),
+        actions,
         confidence=settings.confidence,
         destinations=settings.self_service_payment_channels,
         payments=tables["stg_payments"],
         contacts=tables["stg_contacts"],
         customers=tables["stg_customers"],
-        c360=tables["mart_customer_360"],
+        c360=c360,
         complaints=tables.get("stg_complaints"),
         store_channels=settings.store_channels,
         agent_channel=settings.agent_channel,
@@ -114,5 +118,12 @@ def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table
         tables.get(EVENTS_TABLE),
         settings.moved_cost_difference_yuan,
         settings.work_order_cost_yuan,
+        retention_arpu=(
+            retention_arpu(tables[ASSIGNMENTS_TABLE], actions, c360, kept.arpu_column)
+            if kept.arpu_column in c360.columns
+            else None
+        ),
+        remaining_months=kept.remaining_months,
+        target_success_rate=kept.target_success_rate,
     )
     return {TRACKING_MART: tracking, SAVINGS_MART: money}

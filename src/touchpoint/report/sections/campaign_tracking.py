@@ -190,6 +190,34 @@ def _campaign(
             },
         )
     )
+    kept = money[money.metric == "churned"] if not money.empty else money
+    money = money[money.metric != "churned"] if not money.empty else money
+    if not kept.empty:
+        blocks.append(Markdown(ctx.t("campaign_tracking.retention_heading")))
+        for r in kept.sort_values("month").itertuples():
+            blocks.append(
+                Markdown(
+                    ctx.t(
+                        "campaign_tracking.retention_line",
+                        month=ctx.date(r.month, 7),
+                        kept=ctx.number(r.moved, 1),
+                        kept_low=ctx.number(r.moved_low, 1),
+                        kept_high=ctx.number(r.moved_high, 1),
+                        value=ctx.money(r.cost_difference_yuan),
+                        arpu=ctx.money(r.arpu_yuan),
+                        months=ctx.number(r.remaining_months),
+                        saving=ctx.money(r.saving_yuan),
+                        saving_low=ctx.money(r.saving_low_yuan),
+                        saving_high=ctx.money(r.saving_high_yuan),
+                        orders=ctx.money(r.order_cost_yuan),
+                        net=ctx.money(r.net_saving_to_date_yuan),
+                        target=ctx.percent(r.target_success_rate, 0),
+                        rate=ctx.percent(r.success_rate),
+                        rate_low=ctx.percent(r.success_low),
+                        rate_high=ctx.percent(r.success_high),
+                    )
+                )
+            )
     if not money.empty:
         m = money.sort_values("month").assign(
             month=[ctx.date(v, 7) for v in money.sort_values("month").month]
