@@ -60,6 +60,15 @@ AGENT = _campaign(
 RETAIN = _campaign("retain_2026_03", "retention_offer", {"rule": "arpu_trend_3m < 0"})
 
 
+def _retained_arpu(con, assignment, baseline) -> float:
+    """The retention campaign's treated customers' mean ARPU in the selection month, by pandas."""
+    a = assignment.to_pandas()
+    c360 = con.table("mart_customer_360").to_pandas()
+    c360 = c360[pd.to_datetime(c360.month) == pd.Timestamp(baseline)]
+    treated = a[a.group == "treatment"].customer_id
+    return float(c360[c360.customer_id.isin(treated)].arpu_3m_avg_yuan.mean())
+
+
 def _stored(*tables):
     return ibis.memtable(ibis.union(*tables).to_pyarrow())
 
@@ -149,6 +158,7 @@ def loop(tmp_path_factory):
         tracked=tracked,
         mart=pd.DataFrame(campaign_tracking(con)),
         savings=pd.DataFrame(campaign_savings_rows(con)),
+        retained=_retained_arpu(con, assignments[RETAIN.id], baseline),
     )
     con.disconnect()
 
@@ -217,3 +227,36 @@ def test_agent_and_retention_figures_against_the_planted_truth(loop):
         assert set(side.metric) == (
             {"complained"} if cid == RETAIN.id else {"complained", "churned"}
         )
+
+
+def test_retention_money_and_success_against_the_planted_effect(loop):
+    """The customers the retention offer kept (holdout minus treated churn × the treated) and
+    their value: the interval covers the planted effect's own count (-ATT × treated), each
+    kept customer is worth the treated's ARPU × 24 months (defaults.yaml), and the measured
+    success stands beside the 20 % target."""
+    money = loop["savings"]
+    rows = money[money.campaign_id == RETAIN.id].sort_values("month")
+    assert set(rows.metric) == {"churned"} and len(rows) == 3  # April, May, June
+    last = rows.iloc[-1]
+    churn = _last(loop["mart"], RETAIN.id, "churned")
+    planted = -loop["truth"][RETAIN.id]["att"]  # share of the treated kept, planted
+    planted_kept = planted * last.n_treatment
+    print(
+        f"retention: n={last.n_treatment} kept={last.moved:.1f} "
+        f"[{last.moved_low:.1f}, {last.moved_high:.1f}] planted {planted_kept:.1f}; "
+        f"ARPU {last.arpu_yuan:.2f}; value {last.saving_yuan:,.0f} "
+        f"[{last.saving_low_yuan:,.0f}, {last.saving_high_yuan:,.0f}] planted "
+        f"{planted_kept * last.cost_difference_yuan:,.0f}; orders {last.order_cost_yuan:.2f}; "
+        f"success {last.success_rate:.4f} [{last.success_low:.4f}, {last.success_high:.4f}] "
+        f"target {last.target_success_rate}"
+    )
+    assert planted > 0  # the offer was planted to keep customers
+    assert last.moved_low <= planted_kept <= last.moved_high
+    assert last.success_low <= planted <= last.success_high
+    assert last.success_rate == pytest.approx(-churn.net_effect)
+    assert last.arpu_yuan == pytest.approx(loop["retained"])
+    assert last.cost_difference_yuan == pytest.approx(loop["retained"] * 24)
+    assert last.saving_yuan == pytest.approx(last.moved * loop["retained"] * 24)
+    assert last.target_success_rate == 0.2
+    assert last.net_saving_to_date_yuan == pytest.approx(last.saving_yuan - last.order_cost_yuan)
+    assert last.order_cost_yuan == pytest.approx(0.05 * last.n_orders) and last.n_orders > 0

@@ -38,9 +38,15 @@ def test_the_section_shows_each_campaign_its_holdout_and_the_gap(ingested_world,
         assert _visible("no store payment since the start: treated and holdout by month", html)
         # The gap line carries the mart's own figures, formatted.
         assert f"+{headline['naive_effect'] * 100:.1f}%" in html
+        # The retention offer's money and its success beside the 20 % target.
+        kept = campaigns.campaign_savings_rows(con, "seed_retain")
+        assert kept and kept[-1]["target_success_rate"] == 0.2
+        assert "Money of the retention offer" in html
+        assert f"target 20%, measured {kept[-1]['success_rate'] * 100:.1f}%" in html
     else:
         assert "均值回归" in html and _visible("受理组", html) and _visible("对照组", html)
         assert "简单对比" in html and "Net effect" not in html
+        assert "挽留活动的收益" in html and "目标 20%" in html
     money = campaigns.campaign_savings_rows(con, "seed_store")
     assert money and money[0]["n_orders"] > 0
 

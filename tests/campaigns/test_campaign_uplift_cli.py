@@ -162,3 +162,60 @@ def test_an_unknown_campaign_is_refused(warehouse):
         ["campaign", "uplift", "nope", "--warehouse", str(warehouse["path"])],
     )
     assert out.exit_code != 0 and "unknown campaign" in out.output
+
+
+def test_the_report_draws_the_stored_qini_curves_and_the_strategies(warehouse):
+    """The run's comparison and curves come back through ``campaign_uplift`` (the JSON's own
+    figures, and a random line from no one to the whole round), and the report's campaign
+    section draws them in both languages."""
+    from touchpoint import campaigns
+    from touchpoint.config import load_config
+    from touchpoint.report import render_report
+    from touchpoint.report.sections.campaign_tracking import SECTION
+    from touchpoint.warehouse import write_table
+
+    out = _run("divert_store", "--warehouse", str(warehouse["path"]), "--json")
+    doc = json.loads(out.output)
+    con = connect(warehouse["path"])
+    stored = campaigns.campaign_uplift(con, "divert_store")
+    assert [r["strategy"] for r in stored["comparison"]] == [
+        "everyone",
+        "preference_level",
+        "uplift",
+    ]
+    for mine, printed in zip(stored["comparison"], doc["comparison"], strict=True):
+        assert mine["qini_auc"] == pytest.approx(printed["qini_auc"], abs=1e-12)
+        assert mine["saving_yuan"] == pytest.approx(printed["saving_yuan"], abs=1e-9)
+    curves = pd.DataFrame(stored["curves"])
+    model = curves[curves.strategy == "uplift"].sort_values("n_treated")
+    printed = pd.DataFrame(doc["qini_curves"])
+    assert model.incremental.tolist() == pytest.approx(
+        printed[printed.strategy == "uplift"].incremental.tolist()
+    )
+    random = curves[curves.strategy == "random"].sort_values("n_treated")
+    assert random.n_treated.tolist() == [0, doc["n_learnt"]] == [0, model.n_treated.max()]
+    assert random.incremental.iloc[-1] == pytest.approx(model.incremental.iloc[-1])
+    # The model's curve rises above the random line (the planted effect is on the young).
+    third = model.iloc[len(model) // 3]
+    line = random.incremental.iloc[-1] * third.n_treated / model.n_treated.max()
+    assert third.incremental > line + 50
+    a = con.table("campaign_assignments")
+    write_table(
+        con,
+        campaigns.TRACKING_MART,
+        campaigns.track_campaigns(
+            a,
+            campaigns.definition_actions(con.table("campaign_definitions")),
+            payments=con.table("stg_payments"),
+        ),
+    )
+    html = {
+        lang: render_report(con, load_config(), lang=lang, sections=[SECTION])
+        for lang in ("en", "zh")
+    }
+    con.disconnect()
+    uplift_row = stored["comparison"][2]
+    assert "Whom to treat next" in html["en"] and "Qini curve" in html["en"]
+    assert "random order" in html["en"] and "by uplift" in html["en"]
+    assert f"{uplift_row['qini_auc']:.3f}" in html["en"]
+    assert "下一轮触达谁" in html["zh"] and "按增益模型" in html["zh"]

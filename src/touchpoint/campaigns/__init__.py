@@ -17,6 +17,8 @@
   the campaign tables (:data:`RECORDS`, written by ``touchpoint campaign``) when they exist.
 - **Uplift** (:func:`whom_to_treat_next`): who responds, learnt from a finished randomised
   round by a causalml meta-learner; the next audience scored and picked by expected saving.
+  :func:`uplift_campaign` does it for a stored campaign and saves the scores, the strategies
+  compared and the Qini curves, which :func:`campaign_uplift` reads back for the report.
 
 >>> campaign_from_data({"id": "c1", "name": {"en": "A", "zh": "甲"},
 ...     "action": "retention_offer", "audience": {"rule": "n_complaints_3m >= 2"}}).action
@@ -46,6 +48,9 @@ from touchpoint.campaigns._build import (
     RECORDS,
     SAVINGS_MART,
     TRACKING_MART,
+    UPLIFT_COMPARISON_TABLE,
+    UPLIFT_CURVES_TABLE,
+    UPLIFT_SCORES_TABLE,
     build,
 )
 from touchpoint.campaigns._definition import (
@@ -77,12 +82,14 @@ from touchpoint.campaigns._queries import (
     campaign_list,
     campaign_savings_rows,
     campaign_tracking,
+    campaign_uplift,
     customer_work_orders,
 )
 from touchpoint.campaigns._settings import (
     CampaignSettings,
     ContactPolicy,
     FrequencyCap,
+    RetentionValue,
     UpliftSettings,
     campaign_settings_from_config,
     load_campaign_settings,
@@ -99,6 +106,7 @@ from touchpoint.campaigns._tracking import (
     campaign_savings,
     definition_actions,
     monthly_payments,
+    retention_arpu,
     savings,
     track,
     track_campaigns,
@@ -118,6 +126,12 @@ from touchpoint.campaigns._uplift import (
     uplift_features,
     uplift_outcomes,
     whom_to_treat_next,
+)
+from touchpoint.campaigns._uplift_round import (
+    NoOutcomeYet,
+    UpliftRound,
+    next_audience,
+    uplift_campaign,
 )
 from touchpoint.campaigns._work_orders import (
     DISPATCH_COLUMNS,
@@ -173,6 +187,14 @@ __all__ = [
     "uplift_features",
     "uplift_outcomes",
     "whom_to_treat_next",
+    "NoOutcomeYet",
+    "UpliftRound",
+    "UPLIFT_COMPARISON_TABLE",
+    "UPLIFT_CURVES_TABLE",
+    "UPLIFT_SCORES_TABLE",
+    "next_audience",
+    "uplift_campaign",
+    "campaign_uplift",
     "METRICS",
     "PRIMARY",
     "RECORDS",
@@ -215,6 +237,8 @@ __all__ = [
     "CampaignSettings",
     "ContactPolicy",
     "FrequencyCap",
+    "RetentionValue",
+    "retention_arpu",
     "SampleRatio",
     "SampleRatioWarning",
     "apply_contact_policy",

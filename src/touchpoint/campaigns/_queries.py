@@ -11,8 +11,15 @@ from typing import Any
 
 import ibis
 
-from touchpoint.campaigns._build import DEFINITIONS_TABLE, SAVINGS_MART, TRACKING_MART
+from touchpoint.campaigns._build import (
+    DEFINITIONS_TABLE,
+    SAVINGS_MART,
+    TRACKING_MART,
+    UPLIFT_COMPARISON_TABLE,
+    UPLIFT_CURVES_TABLE,
+)
 from touchpoint.campaigns._definition import CampaignError
+from touchpoint.campaigns._uplift import STRATEGIES
 from touchpoint.campaigns._work_orders import EVENTS_TABLE, order_states
 from touchpoint.labels import to_rows
 from touchpoint.query import optional_table, require_table
@@ -120,3 +127,41 @@ def campaign_list(con: ibis.BaseBackend) -> list[dict[str, Any]]:
         for s in ORDER_STATES:
             r[f"n_{s}"] = int(r.get(f"n_{s}") or 0)
     return rows
+
+
+def campaign_uplift(con: ibis.BaseBackend, campaign_id: str | None = None) -> dict[str, Any]:
+    """The latest ``touchpoint campaign uplift`` of each campaign (one, or all): its
+    strategies compared (``comparison``: ``campaign_uplift_comparison`` rows) and its Qini
+    curves (``curves``: ``campaign_uplift_curves`` rows, plus a ``random`` strategy, the
+    straight line from no one treated to the whole round's incremental outcomes, the Qini
+    baseline). Both lists are empty when no uplift was learnt.
+
+    The oracle curve (every customer's true effect) is not in the warehouse: only a simulated
+    world's truth has it (docs/campaigns.md, "Uplift").
+    """
+    comparison = optional_table(con, UPLIFT_COMPARISON_TABLE)
+    curves = optional_table(con, UPLIFT_CURVES_TABLE)
+    if comparison is None or curves is None:
+        return {"comparison": [], "curves": []}
+    if campaign_id is not None:
+        comparison = comparison.filter(comparison.campaign_id == campaign_id)
+        curves = curves.filter(curves.campaign_id == campaign_id)
+    order = {s: i for i, s in enumerate(STRATEGIES)}
+    rows = to_rows(comparison.order_by("campaign_id").to_pyarrow())
+    rows.sort(key=lambda r: (r["campaign_id"], order.get(r["strategy"], len(order))))
+    points = to_rows(curves.order_by("campaign_id", "strategy", "n_treated").to_pyarrow())
+    ends: dict[str, dict[str, Any]] = {}
+    for p in points:  # the last point of any strategy: the whole round treated
+        if p["campaign_id"] not in ends or p["n_treated"] > ends[p["campaign_id"]]["n_treated"]:
+            ends[p["campaign_id"]] = p
+    for _, end in sorted(ends.items()):
+        for n in (0, end["n_treated"]):
+            points.append(
+                {
+                    **end,
+                    "strategy": "random",
+                    "n_treated": n,
+                    "incremental": end["incremental"] * n / end["n_treated"] if n else 0.0,
+                }
+            )
+    return {"comparison": rows, "curves": points}

@@ -59,6 +59,20 @@ class UpliftSettings(_Strict):
     compare_share: float = Field(default=0.3, gt=0, le=1)
 
 
+class RetentionValue(_Strict):
+    """What a customer kept by a retention offer is worth, and the offer's target.
+
+    A kept customer is worth their monthly ARPU (the treated's mean of ``arpu_column`` of the
+    360 in the campaign's selection month) × ``remaining_months`` (how long a kept customer
+    is expected to stay). ``target_success_rate``: seed 003's "派单营销成功率 20 %", set
+    against the measured share of the treated the offer kept (holdout minus treated churn).
+    """
+
+    arpu_column: str = "arpu_3m_avg_yuan"
+    remaining_months: float = Field(default=24.0, gt=0, le=240)
+    target_success_rate: float = Field(default=0.2, gt=0, le=1)
+
+
 class CampaignSettings(_Strict):
     """Global holdout, contact policy, costs and confidence (see ``defaults.yaml``).
 
@@ -77,6 +91,7 @@ class CampaignSettings(_Strict):
     self_service_payment_channels: tuple[str, ...] = ("kiosk", "web", "app", "mobile_pay")
     agent_channel: str = "agent"
     uplift: UpliftSettings = UpliftSettings()
+    retention: RetentionValue = RetentionValue()
 
 
 _SETTINGS = SettingsSection(CampaignSettings, SECTION, DEFAULTS_PATH)

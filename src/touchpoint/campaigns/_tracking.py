@@ -104,6 +104,12 @@ SAVINGS_SCHEMA = ibis.schema(
         "n_orders": "int64",
         "order_cost_yuan": "float64",
         "net_saving_to_date_yuan": "float64",
+        "arpu_yuan": "float64",
+        "remaining_months": "float64",
+        "success_rate": "float64",
+        "success_low": "float64",
+        "success_high": "float64",
+        "target_success_rate": "float64",
     }
 )
 
@@ -288,6 +294,14 @@ def _metric_plan(actions: ir.Table, available: list[str], destinations) -> ir.Ta
     return actions.join(plan, "action")
 
 
+def _base_of(wide: ir.Table, available: list[str], metric: str, prefix: str) -> ir.Value:
+    """The count column (``_n``/``_s``) of the indicator a metric's naive figure subtracts."""
+    name = NAIVE_BASE.get(metric, metric)
+    if name is None or name not in available:
+        return ibis.null("int64")
+    return wide[f"{prefix}{available.index(name)}"]
+
+
 def track_campaigns(
     assignments: ir.Table,
     actions: ir.Table,
@@ -308,38 +322,53 @@ def track_campaigns(
     available = [
         c for c in cm.columns if c not in ("campaign_id", "customer_id", "group", "month", "idx")
     ]
+    # One pass over the customer-months: per campaign, group and month, each metric's count
+    # of customers with the flag defined and of those with it true. The long table (one row
+    # per metric) is built from these few rows, not from the customer-months.
+    wide = cm.group_by("campaign_id", "group", "month", "idx").agg(
+        **{
+            agg: expr
+            for i, n in enumerate(available)
+            for agg, expr in (
+                (f"_n{i}", cm[n].count().cast("int64")),
+                (f"_s{i}", cm[n].cast("int64").sum()),
+            )
+        }
+    )
     long = ibis.union(
         *(
-            cm.select(
+            wide.select(
                 "campaign_id",
                 "group",
                 "month",
                 "idx",
                 metric=ibis.literal(n),
-                value=cm[n].cast("float64"),
-                base=(
-                    cm[NAIVE_BASE.get(n, n)].cast("float64")
-                    if NAIVE_BASE.get(n, n) is not None
-                    else ibis.null("float64")
-                ),
+                n=wide[f"_n{i}"],
+                s=wide[f"_s{i}"],
+                base_n=_base_of(wide, available, n, "_n"),
+                base_s=_base_of(wide, available, n, "_s"),
             )
-            for n in available
+            for i, n in enumerate(available)
         )
     )
     plan = _metric_plan(actions, available, destinations)
     long = long.join(plan, ["campaign_id", "metric"])
-    base = (
-        long.filter((long.idx == 0) & (long.group == "treatment"))
-        .group_by("campaign_id", "metric")
-        .agg(treatment_baseline_rate=long.base.mean())
+    first = long.filter((long.idx == 0) & (long.group == "treatment"))
+    base = first.group_by("campaign_id", "metric").agg(
+        treatment_baseline_rate=first.base_s.sum().cast("float64") / first.base_n.sum().nullif(0)
     )
-    after = long.filter((long.idx > 0) & long.value.notnull())
+    after = long.filter((long.idx > 0) & (long.n > 0))
+    treated, held = after.group == "treatment", after.group == "holdout"
     rates = after.group_by("campaign_id", "action", "metric", "kind", "month").agg(
-        n_treatment=(after.group == "treatment").sum().cast("int64"),
-        n_holdout=(after.group == "holdout").sum().cast("int64"),
-        rate_treatment=ibis.ifelse(after.group == "treatment", after.value, None).mean(),
-        rate_holdout=ibis.ifelse(after.group == "holdout", after.value, None).mean(),
+        n_treatment=ibis.ifelse(treated, after.n, 0).sum().cast("int64"),
+        n_holdout=ibis.ifelse(held, after.n, 0).sum().cast("int64"),
+        _st=ibis.ifelse(treated, after.s, 0).sum(),
+        _sh=ibis.ifelse(held, after.s, 0).sum(),
     )
+    rates = rates.mutate(
+        rate_treatment=rates._st.cast("float64") / rates.n_treatment.nullif(0),
+        rate_holdout=rates._sh.cast("float64") / rates.n_holdout.nullif(0),
+    ).drop("_st", "_sh")
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     r = rates.left_join(base, ["campaign_id", "metric"])
     se = (
@@ -428,16 +457,46 @@ def savings(
     )
 
 
+def retention_arpu(
+    assignments: ir.Table, actions: ir.Table, c360: ir.Table, arpu_column: str
+) -> ir.Table:
+    """(``campaign_id``, ``arpu_yuan``) of each retention campaign: the mean of ``arpu_column``
+    over its treated customers' 360 rows of its selection month (customers without one, or
+    with a null, left out)."""
+    retention = actions.filter(actions.action == "retention_offer").select("campaign_id")
+    a = assignments.filter(assignments.group == "treatment").semi_join(retention, "campaign_id")
+    base = a.group_by("campaign_id").agg(baseline=a.audience_month.min())
+    a = a.select("campaign_id", "customer_id").join(base, "campaign_id")
+    rows = a.join(
+        c360.select("customer_id", "month", _arpu=c360[arpu_column].cast("float64")),
+        [a.customer_id == c360.customer_id, a.baseline == c360.month],
+    )
+    return rows.group_by("campaign_id").agg(arpu_yuan=rows._arpu.mean())
+
+
 def campaign_savings(
     tracking: ir.Table,
     events: ir.Table | None,
     cost_difference_yuan: dict[str, float],
     order_cost_yuan: dict[str, float],
+    *,
+    retention_arpu: ir.Table | None = None,
+    remaining_months: float = 24.0,
+    target_success_rate: float = 0.2,
 ) -> ir.Table:
-    """``mart_campaign_savings``: per diversion campaign × month, the contacts moved (the net
-    effect on the action's monthly metric × the treated, with its interval), their saving at
-    the configured cost difference, the dispatched work orders' cost and the saving to date
-    net of that cost. Actions without a configured cost difference have no rows."""
+    """``mart_campaign_savings``: per campaign × month, the money.
+
+    - A diversion (an action with a configured cost difference): the contacts moved (the net
+      effect on the action's monthly metric × the treated, with its interval), their saving at
+      that cost difference; the saving to date is the sum of the months' savings.
+    - A retention offer (with ``retention_arpu``, see :func:`retention_arpu`): the customers
+      kept to date (holdout minus treated ``churned``, cumulative since the start, × the
+      treated, with its interval), each worth ``arpu_yuan`` × ``remaining_months`` (in
+      ``cost_difference_yuan``); the saving to date is that month's value. ``success_rate``
+      (the share of the treated kept, with its interval) stands beside
+      ``target_success_rate``.
+
+    Each less the dispatched work orders' cost (``net_saving_to_date_yuan``)."""
     plan = ibis.memtable(
         pa.Table.from_pylist(
             [
@@ -454,7 +513,45 @@ def campaign_savings(
             ),
         )
     )
-    t = tracking.join(plan, ["action", "metric"])
+    moved = ["campaign_id", "action", "month", "metric", "n_treatment", "cost_difference_yuan"]
+    d = tracking.join(plan, ["action", "metric"])
+    parts = [
+        d.select(
+            *moved,
+            moved=d.net_effect * d.n_treatment,
+            moved_low=d.net_ci_low * d.n_treatment,
+            moved_high=d.net_ci_high * d.n_treatment,
+            arpu_yuan=ibis.null("float64"),
+            remaining_months=ibis.null("float64"),
+            success_rate=ibis.null("float64"),
+            success_low=ibis.null("float64"),
+            success_high=ibis.null("float64"),
+            target_success_rate=ibis.null("float64"),
+            cumulative=ibis.literal(False),
+        )
+    ]
+    if retention_arpu is not None:
+        r = tracking.filter(
+            (tracking.action == "retention_offer") & (tracking.metric == "churned")
+        ).join(retention_arpu, "campaign_id")
+        r = r.filter(r.arpu_yuan.notnull())
+        r = r.mutate(cost_difference_yuan=r.arpu_yuan * remaining_months)
+        parts.append(
+            r.select(
+                *moved,
+                moved=-r.net_effect * r.n_treatment,
+                moved_low=-r.net_ci_high * r.n_treatment,
+                moved_high=-r.net_ci_low * r.n_treatment,
+                arpu_yuan=r.arpu_yuan,
+                remaining_months=ibis.literal(float(remaining_months)),
+                success_rate=-r.net_effect,
+                success_low=-r.net_ci_high,
+                success_high=-r.net_ci_low,
+                target_success_rate=ibis.literal(float(target_success_rate)),
+                cumulative=ibis.literal(True),
+            )
+        )
+    t = ibis.union(*parts)
     if events is not None:
         sent = events.filter(events.event == "dispatched")
         unit = sent.channel.cases(*order_cost_yuan.items(), else_=0.0) if order_cost_yuan else 0.0
@@ -469,15 +566,11 @@ def campaign_savings(
     t = t.mutate(
         n_orders=t.n_orders.fill_null(0),
         order_cost_yuan=t.order_cost_yuan.fill_null(0.0),
-        moved=t.net_effect * t.n_treatment,
-        moved_low=t.net_ci_low * t.n_treatment,
-        moved_high=t.net_ci_high * t.n_treatment,
-    )
-    t = t.mutate(
         saving_yuan=t.moved * t.cost_difference_yuan,
         saving_low_yuan=t.moved_low * t.cost_difference_yuan,
         saving_high_yuan=t.moved_high * t.cost_difference_yuan,
     )
     to_date = ibis.window(group_by="campaign_id", order_by="month", preceding=None, following=0)
-    t = t.mutate(net_saving_to_date_yuan=t.saving_yuan.sum().over(to_date) - t.order_cost_yuan)
+    value = ibis.ifelse(t.cumulative, t.saving_yuan, t.saving_yuan.sum().over(to_date))
+    t = t.mutate(net_saving_to_date_yuan=value - t.order_cost_yuan)
     return t.select(*SAVINGS_SCHEMA.names).cast(SAVINGS_SCHEMA).order_by("campaign_id", "month")

@@ -395,13 +395,14 @@ def whom_to_treat_next(
     curves = []
     for name in STRATEGIES:
         q = qini(name, y, t, ranked[name])
-        step = max(1, len(q.curve_x) // 100)  # about a hundred points per curve
+        step = max(1, len(q.curve_x) // 100)  # about a hundred points per curve, and the end
+        at = np.unique(np.r_[np.arange(0, len(q.curve_x), step), len(q.curve_x) - 1])
         curves.append(
             pd.DataFrame(
                 {
                     "strategy": name,
-                    "n_treated": q.curve_x[::step].astype(np.int64),
-                    "incremental": q.curve_y[::step],
+                    "n_treated": q.curve_x[at].astype(np.int64),
+                    "incremental": q.curve_y[at],
                 }
             )
         )

@@ -46,7 +46,7 @@ from touchpoint.cli.app import (
 from touchpoint.cli.common import open_warehouse, print_json
 from touchpoint.cli.customer_cmd import CARD_SECTIONS, CardContext, CardSection
 from touchpoint.config import load_config
-from touchpoint.labels import text, translate
+from touchpoint.labels import format_money, format_number, format_percent, text, translate
 from touchpoint.warehouse import Insert, load_atomically
 
 
@@ -244,6 +244,37 @@ def show(
         console.print_json(json.dumps(doc, default=str, ensure_ascii=False))
 
 
+def _retention_line(m: dict, lang: str) -> str:
+    """A retention offer's month of ``mart_campaign_savings``: kept, value, success vs target."""
+
+    def yuan(v):
+        return "-" if v is None else format_money(v, lang)
+
+    def pct(v, digits=1):
+        return "-" if v is None else format_percent(v, lang, digits)
+
+    return text(
+        "campaign_tracking.retention_line",
+        lang,
+        month=m["month"],
+        kept=format_number(m["moved"], lang, 1),
+        kept_low=format_number(m["moved_low"], lang, 1),
+        kept_high=format_number(m["moved_high"], lang, 1),
+        value=yuan(m["cost_difference_yuan"]),
+        arpu=yuan(m["arpu_yuan"]),
+        months=format_number(m["remaining_months"], lang, 0),
+        saving=yuan(m["saving_yuan"]),
+        saving_low=yuan(m["saving_low_yuan"]),
+        saving_high=yuan(m["saving_high_yuan"]),
+        orders=yuan(m["order_cost_yuan"]),
+        net=yuan(m["net_saving_to_date_yuan"]),
+        target=pct(m["target_success_rate"], 0),
+        rate=pct(m["success_rate"]),
+        rate_low=pct(m["success_low"]),
+        rate_high=pct(m["success_high"]),
+    )
+
+
 @campaign_app.command("track")
 def track_cmd(
     campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
@@ -268,6 +299,9 @@ def track_cmd(
         return "-" if x is None else format(x, fmt)
 
     for m in money:
+        if m["metric"] == "churned":
+            console.print(_retention_line(m, lang))
+            continue
         console.print(
             f"{m['month']} saving {m['saving_yuan']:,.0f} yuan "
             f"[{num(m['saving_low_yuan'], ',.0f')}, {num(m['saving_high_yuan'], ',.0f')}] "

@@ -1,9 +1,10 @@
 """``touchpoint campaign uplift``: whom to treat next, learnt from a finished randomised round.
 
-Thin adapter over :func:`touchpoint.campaigns.whom_to_treat_next`. Reads the campaign's
-assignment (``campaign_assignments``), the 360 and the payments; writes, in one transaction,
-``campaign_uplift_scores`` (one row per customer of the next audience) and
-``campaign_uplift_comparison`` (one row per strategy), replacing the campaign's earlier rows.
+Thin adapter over :func:`touchpoint.campaigns.uplift_campaign`, which reads the campaign's
+round, learns, compares the strategies and picks; this command hands it the one transaction
+that replaces the campaign's rows of ``campaign_uplift_scores`` (one row per customer of the
+next audience), ``campaign_uplift_comparison`` (one row per strategy) and
+``campaign_uplift_curves`` (the Qini curves the report draws), and renders the result.
 """
 
 from __future__ import annotations
@@ -12,24 +13,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
-import ibis
-import pandas as pd
-import pyarrow as pa
 import pyarrow.csv as pa_csv
 import typer
 
 from touchpoint.campaigns import (
-    ASSIGNMENTS_TABLE,
-    OUTCOME,
-    STRATUM_COLUMN,
-    TREATMENT,
+    UPLIFT_SCORES_TABLE,
     CampaignError,
+    NoOutcomeYet,
     campaign_settings_from_config,
-    is_global_holdout,
-    select_audience,
-    uplift_features,
-    uplift_outcomes,
-    whom_to_treat_next,
+    uplift_campaign,
 )
 from touchpoint.cli.app import (
     ConfigOption,
@@ -39,7 +31,7 @@ from touchpoint.cli.app import (
     WarehouseOption,
     console,
 )
-from touchpoint.cli.campaign_cmd import _definition, _table, campaign_app
+from touchpoint.cli.campaign_cmd import campaign_app
 from touchpoint.cli.common import (
     Column,
     number_cell,
@@ -52,40 +44,23 @@ from touchpoint.config import load_config
 from touchpoint.labels import text
 from touchpoint.warehouse import Delete, Insert, load_atomically
 
-SCORES_TABLE = "campaign_uplift_scores"
-COMPARISON_TABLE = "campaign_uplift_comparison"
-
 
 def said(key: str, lang: str, **values: object) -> str:
     """A message of this command, from ``labels/locales/uplift.yaml``, in ``lang``."""
     return text(f"uplift.{key}", lang, **values)
 
 
-def _arrow(frame) -> pa.Table:
-    """``frame`` with the warehouse's types: months as dates, times in microseconds."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    for i, field in enumerate(table.schema):
-        if pa.types.is_timestamp(field.type):
-            kind = pa.date32() if field.name.endswith("_month") else pa.timestamp("us")
-            table = table.set_column(i, field.name, table.column(i).cast(kind))
-    return table
+def _replacer(con, campaign_id: str):
+    """The flow's writes, replacing the campaign's earlier rows, in one transaction."""
 
-
-def _next_audience(con, campaign, settings, assignment):
-    """The campaign's audience in the 360's latest month, as ``campaign create`` draws it,
-    without the customers this campaign already treated."""
-    c360, membership = con.table("mart_customer_360"), _table(con, "mart_tag_membership")
-    audience = select_audience(c360, campaign, membership=membership)
-    audience = audience.filter(
-        ~is_global_holdout(
-            audience.customer_id, settings.global_holdout_salt, settings.global_holdout_share
+    def save(writes) -> None:
+        load_atomically(
+            con,
+            deletes=[Delete(table, "campaign_id", (campaign_id,)) for table in writes],
+            inserts=[Insert(table, data) for table, data in writes.items()],
         )
-    )
-    if settings.policy.sensitive == "exclude" and membership is not None:
-        sensitive = membership.filter(membership.tag_id == settings.policy.sensitive_tag)
-        audience = audience.anti_join(sensitive, "customer_id")
-    treated = assignment.filter(assignment.group == TREATMENT)
-    return audience.anti_join(treated, "customer_id").select("customer_id")
+
+    return save
 
 
 @campaign_app.command("uplift")
@@ -103,91 +78,25 @@ def uplift_cmd(
 ) -> None:
     """Learn who responds from the campaign's round; score and pick the next audience."""
     settings = campaign_settings_from_config(load_config(config))
-    up = settings.uplift
     now = dt.datetime.now().replace(microsecond=0)
     with open_warehouse(warehouse, write=True) as con:
-        _, campaign = _definition(con, campaign_id)
-        if campaign.action not in OUTCOME:
+        try:
+            result = uplift_campaign(
+                con,
+                campaign_id,
+                now,
+                settings=settings,
+                save=_replacer(con, campaign_id),
+                max_orders=max_orders,
+            )
+        except NoOutcomeYet as e:
             raise CampaignError(
-                f"campaign {campaign_id!r}: uplift is learnt for {', '.join(OUTCOME)} so far, "
-                f"not {campaign.action}"
-            )
-        a = con.table(ASSIGNMENTS_TABLE)
-        a = a.filter(a.campaign_id == campaign_id)
-        baseline = pd.Timestamp(a.audience_month.min().execute()).date()
-        c360, payments = con.table("mart_customer_360"), con.table("stg_payments")
-        latest = pd.Timestamp(c360.month.max().execute()).date()
-        if latest <= baseline:
-            raise CampaignError(said("no_outcome", lang, campaign=campaign_id, month=baseline))
-        patterns = (*up.features, STRATUM_COLUMN[campaign.action])
-        outcomes = uplift_outcomes(
-            a,
-            payments,
-            ibis.literal(baseline),
-            store_channels=settings.store_channels,
-            destinations=settings.self_service_payment_channels,
-        )
-        learn = (
-            uplift_features(c360, a, ibis.literal(baseline), patterns)
-            .join(outcomes, "customer_id")
-            .order_by("customer_id")
-            .to_pandas()
-        )
-        nxt = _next_audience(con, campaign, settings, a)
-        next_features = (
-            uplift_features(c360, nxt, ibis.literal(latest), patterns)
-            .order_by("customer_id")
-            .to_pandas()
-        )
-        result = whom_to_treat_next(
-            learn,
-            next_features,
-            campaign.action,
-            up,
-            cost_difference_yuan=settings.moved_cost_difference_yuan.get(campaign.action, 0.0),
-            order_cost_yuan=settings.work_order_cost_yuan.get(campaign.channels[0], 0.0),
-            max_orders=max_orders,
-        )
-        stamp = {"learnt_month": pd.Timestamp(baseline), "scored_at": pd.Timestamp(now)}
-        scores = _arrow(
-            result.scores.assign(
-                campaign_id=campaign_id, scored_month=pd.Timestamp(latest), **stamp
-            )
-        )
-        comparison = _arrow(result.comparison.assign(campaign_id=campaign_id, **stamp))
-        load_atomically(
-            con,
-            deletes=[
-                Delete(SCORES_TABLE, "campaign_id", (campaign_id,)),
-                Delete(COMPARISON_TABLE, "campaign_id", (campaign_id,)),
-            ],
-            inserts=[Insert(SCORES_TABLE, scores), Insert(COMPARISON_TABLE, comparison)],
-        )
+                said("no_outcome", lang, campaign=e.campaign_id, month=e.month)
+            ) from None
     if csv is not None:
-        pa_csv.write_csv(scores, csv)
-    picked = result.scores[result.scores.selected]
-    summary = {
-        "campaign_id": campaign_id,
-        "learnt_month": baseline,
-        "n_learnt": result.n_learnt,
-        "learnt_ate": result.learnt_ate,
-        "outcome": OUTCOME[campaign.action],
-        "learner": up.learner,
-        "folds": up.folds,
-        "scored_month": latest,
-        "n_scored": len(result.scores),
-        "n_selected": len(picked),
-        "expected_saving_yuan": float(picked.expected_saving_yuan.sum()),
-    }
-    comparison_rows = result.comparison.to_dict("records")
+        pa_csv.write_csv(result.scores, csv)
     if as_json:
-        print_json(
-            {
-                **summary,
-                "comparison": comparison_rows,
-                "qini_curves": result.curves.to_dict("records"),
-            }
-        )
+        print_json(result.to_json())
         return
     console.print(
         said(
@@ -195,15 +104,17 @@ def uplift_cmd(
             lang,
             campaign=campaign_id,
             n=result.n_learnt,
-            month=baseline,
+            month=result.learnt_month,
             ate=result.learnt_ate,
-            outcome=OUTCOME[campaign.action],
-            folds=up.folds,
-            learner=up.learner.upper(),
+            outcome=result.outcome,
+            folds=result.folds,
+            learner=result.learner.upper(),
         )
     )
-    for row in comparison_rows:
-        row["strategy_label"] = said(f"strategy_{row['strategy']}", lang)
+    comparison_rows = [
+        {**row, "strategy_label": said(f"strategy_{row['strategy']}", lang)}
+        for row in result.comparison
+    ]
     columns = [
         Column("strategy_label", said("col_strategy", lang)),
         Column("qini_auc", said("col_qini", lang), number_cell(lang, 3), "right"),
@@ -224,13 +135,13 @@ def uplift_cmd(
         said(
             "picked",
             lang,
-            month=latest,
-            n=len(result.scores),
-            selected=len(picked),
-            saving=summary["expected_saving_yuan"],
-            per_order=summary["expected_saving_yuan"] / max(len(picked), 1),
-            table=SCORES_TABLE,
+            month=result.scored_month,
+            n=result.n_scored,
+            selected=result.n_selected,
+            saving=result.expected_saving_yuan,
+            per_order=result.expected_saving_yuan / max(result.n_selected, 1),
+            table=UPLIFT_SCORES_TABLE,
         )
     )
     if csv is not None:
-        console.print(said("csv_written", lang, n=scores.num_rows, path=Path(csv)))
+        console.print(said("csv_written", lang, n=result.scores.num_rows, path=Path(csv)))

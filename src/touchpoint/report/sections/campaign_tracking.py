@@ -1,7 +1,9 @@
 """Section "Campaigns": each campaign's treated beside its holdout month by month, the naive
-figure beside the net effect with the one line that explains the gap, and the money. The
-rows come from :func:`touchpoint.campaigns.campaign_tracking` and
-:func:`~touchpoint.campaigns.campaign_savings_rows`; this section only lays them out."""
+figure beside the net effect with the one line that explains the gap, the money, and whom to
+treat next (the Qini curves and the strategies compared, when ``touchpoint campaign uplift``
+ran). The rows come from :func:`touchpoint.campaigns.campaign_tracking`,
+:func:`~touchpoint.campaigns.campaign_savings_rows` and
+:func:`~touchpoint.campaigns.campaign_uplift`; this section only lays them out."""
 
 from __future__ import annotations
 
@@ -36,7 +38,66 @@ def _signed(ctx: ReportContext, value: float | None) -> str:
     return ("+" if value > 0 else "") + ctx.percent(value)
 
 
-def _campaign(ctx: ReportContext, rows: pd.DataFrame, money: pd.DataFrame) -> list[Block]:
+def _uplift(ctx: ReportContext, comparison: pd.DataFrame, curves: pd.DataFrame) -> list[Block]:
+    """The Qini curves (each strategy and the random line) and the strategies side by side."""
+    first = comparison.iloc[0]
+    blocks: list[Block] = [
+        Markdown(ctx.t("campaign_tracking.uplift_heading", month=ctx.date(first.learnt_month, 7)))
+    ]
+    if not curves.empty:
+        lines = curves.assign(
+            strategy=[ctx.t(f"campaign_tracking.strategy_{s}") for s in curves.strategy]
+        )
+        figure = px.line(
+            lines,
+            x="n_treated",
+            y="incremental",
+            color="strategy",
+            title=ctx.t("campaign_tracking.chart_qini"),
+            labels={
+                "n_treated": ctx.t("campaign_tracking.col_n_treated"),
+                "incremental": ctx.t("campaign_tracking.col_incremental"),
+                "strategy": ctx.t("campaign_tracking.col_strategy"),
+            },
+        )
+        blocks.append(Figure(figure, height=340))
+    table = comparison.assign(
+        strategy=[ctx.t(f"campaign_tracking.strategy_{s}") for s in comparison.strategy]
+    )
+    shown = [
+        "strategy",
+        "qini_auc",
+        "auuc",
+        "share_treated",
+        "n_orders",
+        "uplift_at_share",
+        "saving_per_order_yuan",
+        "saving_yuan",
+    ]
+    blocks.append(
+        Table(
+            table[shown],
+            column_labels={c: ctx.t(f"campaign_tracking.col_{c}") for c in shown},
+            formats={
+                "qini_auc": lambda v: ctx.number(v, 3),
+                "auuc": lambda v: ctx.number(v, 3),
+                "share_treated": lambda v: ctx.percent(v, 0),
+                "n_orders": ctx.number,
+                "uplift_at_share": lambda v: _signed(ctx, v),
+                "saving_per_order_yuan": lambda v: ctx.number(v, 2),
+                "saving_yuan": ctx.money,
+            },
+        )
+    )
+    return blocks
+
+
+def _campaign(
+    ctx: ReportContext,
+    rows: pd.DataFrame,
+    money: pd.DataFrame,
+    uplift: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> list[Block]:
     first = rows.iloc[0]
     action = first.action
     last_month = rows.month.max()
@@ -129,6 +190,34 @@ def _campaign(ctx: ReportContext, rows: pd.DataFrame, money: pd.DataFrame) -> li
             },
         )
     )
+    kept = money[money.metric == "churned"] if not money.empty else money
+    money = money[money.metric != "churned"] if not money.empty else money
+    if not kept.empty:
+        blocks.append(Markdown(ctx.t("campaign_tracking.retention_heading")))
+        for r in kept.sort_values("month").itertuples():
+            blocks.append(
+                Markdown(
+                    ctx.t(
+                        "campaign_tracking.retention_line",
+                        month=ctx.date(r.month, 7),
+                        kept=ctx.number(r.moved, 1),
+                        kept_low=ctx.number(r.moved_low, 1),
+                        kept_high=ctx.number(r.moved_high, 1),
+                        value=ctx.money(r.cost_difference_yuan),
+                        arpu=ctx.money(r.arpu_yuan),
+                        months=ctx.number(r.remaining_months),
+                        saving=ctx.money(r.saving_yuan),
+                        saving_low=ctx.money(r.saving_low_yuan),
+                        saving_high=ctx.money(r.saving_high_yuan),
+                        orders=ctx.money(r.order_cost_yuan),
+                        net=ctx.money(r.net_saving_to_date_yuan),
+                        target=ctx.percent(r.target_success_rate, 0),
+                        rate=ctx.percent(r.success_rate),
+                        rate_low=ctx.percent(r.success_low),
+                        rate_high=ctx.percent(r.success_high),
+                    )
+                )
+            )
     if not money.empty:
         m = money.sort_values("month").assign(
             month=[ctx.date(v, 7) for v in money.sort_values("month").month]
@@ -158,7 +247,13 @@ def _campaign(ctx: ReportContext, rows: pd.DataFrame, money: pd.DataFrame) -> li
                 },
             ),
         ]
+    if uplift is not None and not uplift[0].empty:
+        blocks += _uplift(ctx, *uplift)
     return blocks
+
+
+def _of(frame: pd.DataFrame, campaign_id: str) -> pd.DataFrame:
+    return frame[frame.campaign_id == campaign_id] if not frame.empty else frame
 
 
 def build(ctx: ReportContext) -> list[Block]:
@@ -166,10 +261,16 @@ def build(ctx: ReportContext) -> list[Block]:
     if rows.empty:
         return [Markdown(ctx.t("campaign_tracking.none"))]
     money = pd.DataFrame(campaigns.campaign_savings_rows(ctx.con))
+    uplift = campaigns.campaign_uplift(ctx.con)
+    comparison, curves = pd.DataFrame(uplift["comparison"]), pd.DataFrame(uplift["curves"])
     blocks: list[Block] = [Markdown(ctx.t("campaign_tracking.intro"))]
     for campaign_id in sorted(rows.campaign_id.unique())[-MAX_CAMPAIGNS:]:
-        mine = money[money.campaign_id == campaign_id] if not money.empty else money
-        blocks += _campaign(ctx, rows[rows.campaign_id == campaign_id], mine)
+        blocks += _campaign(
+            ctx,
+            rows[rows.campaign_id == campaign_id],
+            _of(money, campaign_id),
+            (_of(comparison, campaign_id), _of(curves, campaign_id)),
+        )
     return blocks
 
 
