@@ -137,6 +137,14 @@ def field_errors(exc: CampaignError, lang: str, upload: bool = False) -> dict[st
     return {k: "; ".join(v) for k, v in out.items()}
 
 
+def _refusal(request: Request, who, exc: CampaignError) -> Response:
+    """A refused step (own campaign, nothing to approve, not approved) as a 409 page, in the
+    page's language when the flow named the kind of refusal."""
+    lang = lang_of(request)
+    said = "; ".join(problem_text(p, lang) for p in exc.problems) or str(exc)
+    return render(request, "error.html", who, 409, detail=said, refused=True)
+
+
 def metric_label(config, metric: str, lang: str) -> str:
     """A tracked indicator's name, as the report's Campaigns section says it."""
     if metric.startswith("went_to_"):
@@ -348,7 +356,7 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
                 ),
             )
         except CampaignError as exc:
-            return render(request, "error.html", who, 409, detail=str(exc))
+            return _refusal(request, who, exc)
         platform.store.audit(
             who.username,
             "campaign.approve",
@@ -389,7 +397,7 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
                 ),
             )
         except CampaignError as exc:
-            return render(request, "error.html", who, 409, detail=str(exc))
+            return _refusal(request, who, exc)
         part.replace(out)
         platform.store.audit(
             who.username,
