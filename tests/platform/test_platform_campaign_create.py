@@ -150,6 +150,8 @@ def test_a_campaign_manager_creates_a_campaign_from_a_tag_with_the_form(world):
     created = re.search(r'<p id="created">(.*?)</p>', listed.text).group(1)
     assert f"{len(audience) - n_holdout} treated, {n_holdout} held out" in created
     assert 'id="campaign-store_sms"' in listed.text
+    fake = "/console/campaigns?created=nope&version=1&n_treatment=9&n_holdout=1&n_work_orders=9"
+    assert 'id="created"' not in client.get(fake, headers=_as(tokens, "analyst")).text
 
     # Stored exactly as the CLI stores the same definition from a file.
     (row,) = _table(warehouse, DEFINITIONS_TABLE)
@@ -390,6 +392,24 @@ def test_the_tracking_page_shows_the_tracking_mart_rows(world):
     ).group(1)
     assert "¥111.00" in saving and "¥96.20" in saving
     assert client.get("/console/campaigns/nope", headers=_as(tokens, "analyst")).status_code == 404
+
+    # The API serves the same rows.
+    shown = client.get("/api/v1/campaigns/store_sms", headers=_as(tokens, "analyst")).json()
+    assert [(r["month"], r["rate_treatment"], r["net_effect"]) for r in shown["tracking"]] == [
+        ("2026-04-01", 0.30, 0.10),
+        ("2026-05-01", 0.25, 0.075),
+    ]
+    assert [r["net_saving_to_date_yuan"] for r in shown["savings"]] == [96.2]
+    assert shown["definition"]["holdout_share"] == 0.2 and shown["created_by"] == "campaign_manager"
+    assert shown["orders"]["created"] == sum(
+        e["event"] == "created" for e in _table(warehouse, "campaign_work_order_events")
+    )
+    listed = client.get("/api/v1/campaigns", headers=_as(tokens, "approver")).json()
+    assert [r["campaign_id"] for r in listed["items"]] == ["store_sms"] and listed["total"] == 1
+    unknown = client.get("/api/v1/campaigns/nope", headers=_as(tokens, "analyst"))
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/campaigns", headers=_as(tokens, "agent")).status_code == 403
     assert (
         client.get("/console/campaigns/store_sms", headers=_as(tokens, "agent")).status_code == 403
     )

@@ -178,6 +178,9 @@ def _create(platform, who, campaign: campaigns.Campaign) -> dict[str, Any]:
     return summary
 
 
+CREATED_FIELDS = ("created", "version", "n_treatment", "n_holdout", "n_work_orders")
+
+
 def _created_query(summary: dict[str, Any]) -> str:
     return (
         f"created={summary['campaign_id']}&version={summary['version']}"
@@ -201,12 +204,12 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
     ) -> Response:
         lang = lang_of(request)
         query = request.query_params
-        created = None
-        if query.get("created"):
-            created = {
-                k: query.get(k, "")
-                for k in ("created", "version", "n_treatment", "n_holdout", "n_work_orders")
-            }
+        rows = campaigns.campaign_list(con)
+        created = {k: query.get(k, "") for k in CREATED_FIELDS}
+        known = {r["campaign_id"] for r in rows}
+        numbers = all(created[k].isdigit() for k in CREATED_FIELDS[1:])
+        if created["created"] not in known or not numbers:
+            created = None  # only the redirect of a real create shows the line
         catalogue = tags.catalogue_in_use(con, platform.config)
         values = {"holdout_share": "0.1", "waves": "1", "channel": "sms"}
         if query.get("tag"):
@@ -216,7 +219,7 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
             "campaigns.html",
             who,
             status,
-            rows=campaigns.campaign_list(con),
+            rows=rows,
             states=campaigns.ORDER_STATES,
             dispatched=query.get("dispatched"),
             created=created,
