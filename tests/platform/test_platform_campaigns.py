@@ -91,7 +91,11 @@ def test_approve_by_another_user_then_dispatch_through_the_page(tmp_path):
 
     mine = client.post("/console/campaigns/own/approve", headers=as_("approver"))
     assert mine.status_code == 409 and "&#39;approver&#39; created" in mine.text
-    early = client.post("/console/campaigns/store/dispatch", headers=as_("campaign_manager"))
+    mine = client.post("/console/campaigns/own/approve?lang=zh", headers=as_("approver"))
+    assert mine.status_code == 409 and "由“approver”创建，本人不能审批" in mine.text
+    early = client.post(
+        "/console/campaigns/store/dispatch?lang=en", headers=as_("campaign_manager")
+    )
     assert early.status_code == 409 and "approve it before dispatch" in early.text
     assert client.post("/console/campaigns/store/approve", headers=as_("viewer")).status_code == 403
 

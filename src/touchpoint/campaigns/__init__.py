@@ -58,7 +58,9 @@ from touchpoint.campaigns._definition import (
     WORK_ORDER_CHANNELS,
     Campaign,
     CampaignError,
+    FieldProblem,
     campaign_from_data,
+    campaign_from_text,
     load_campaign,
 )
 from touchpoint.campaigns._flow import (
@@ -245,6 +247,8 @@ __all__ = [
     "assign",
     "assign_wave",
     "campaign_from_data",
+    "campaign_from_text",
+    "FieldProblem",
     "campaign_settings_from_config",
     "draw",
     "is_global_holdout",

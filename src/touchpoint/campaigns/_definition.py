@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,8 +26,28 @@ ACTIONS = (
 WORK_ORDER_CHANNELS = ("sms", "outbound_call", "app", "agent_screen", "web")
 
 
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem of a campaign definition: the ``field`` (``holdout_share``, ``name.en``;
+    ``campaign`` for the whole), its ``line`` in a file, pydantic's error ``kind`` with its
+    ``values`` (``lt``, ``expected``, ...), so an adapter can say it in its own language, and
+    the English ``message`` the command line prints."""
+
+    field: str
+    line: int | None
+    kind: str
+    values: dict[str, Any]
+    message: str
+
+
 class CampaignError(TouchpointError, ValueError):
-    """A campaign definition or a work-order step is refused (one line: what and where)."""
+    """A campaign definition or a work-order step is refused (one line: what and where).
+
+    ``problems`` holds each problem of a definition by field (empty for a refused step)."""
+
+    def __init__(self, message: str, problems: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[FieldProblem, ...] = tuple(problems)
 
 
 class _Strict(BaseModel):
@@ -80,22 +101,36 @@ class Campaign(_Strict):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _problems(exc: ValidationError, source: str, root: yaml.Node | None) -> list[str]:
+def _plain(value: Any) -> str:
+    """A bound as people write it: ``1``, not ``1.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _problems(exc: ValidationError, root: yaml.Node | None) -> list[FieldProblem]:
     out = []
     for err in exc.errors():
         loc = tuple(x for x in err["loc"] if not str(x).startswith("function-after"))
-        field = ".".join(str(x) for x in loc) or "campaign"
-        line = yaml_line(root, loc)
-        where = f"{source}, line {line}" if line else source
+        name = ".".join(str(x) for x in loc) or "campaign"
         message = err["msg"].removeprefix("Value error, ")
-        if (
+        got = (
             "input" in err
             and err["type"] not in ("missing",)
             and not isinstance(err["input"], (dict, list))
-        ):
+        )
+        if got:
             message += f" (got {err['input']!r})"
-        out.append(f"{where}, field '{field}': {message}")
+        values = {k: _plain(v) for k, v in (err.get("ctx") or {}).items() if k != "error"}
+        if got:
+            values["input"] = str(err["input"])
+        out.append(FieldProblem(name, yaml_line(root, loc), err["type"], values, message))
     return out
+
+
+def _line(problem: FieldProblem, source: str) -> str:
+    where = f"{source}, line {problem.line}" if problem.line else source
+    return f"{where}, field '{problem.field}': {problem.message}"
 
 
 def campaign_from_data(
@@ -103,13 +138,27 @@ def campaign_from_data(
 ) -> Campaign:
     """Validate ``data``; every problem is named with its field (and line, from a file)."""
     if not isinstance(data, Mapping):
-        raise CampaignError(
-            f"{source}: a campaign is a mapping of fields, got {type(data).__name__}"
-        )
+        kind = type(data).__name__
+        problem = FieldProblem("campaign", None, "not_a_mapping", {"input": kind}, "")
+        raise CampaignError(f"{source}: a campaign is a mapping of fields, got {kind}", [problem])
     try:
         return Campaign.model_validate(dict(data))
     except ValidationError as exc:
-        raise CampaignError("; ".join(_problems(exc, source, root))) from None
+        problems = _problems(exc, root)
+        raise CampaignError("; ".join(_line(p, source) for p in problems), problems) from None
+
+
+def campaign_from_text(text: str, source: str = "campaign") -> Campaign:
+    """Read and validate a campaign's YAML text (``source`` names it in the messages).
+
+    Raises
+    ------
+    CampaignError
+        One line naming ``source``, the line and field of every problem (``problems`` holds
+        them one by one); text that is not YAML names the line where it broke.
+    """
+    data, root = yaml_with_positions(text, source, CampaignError)
+    return campaign_from_data(data, source, root)
 
 
 def load_campaign(path: str | Path) -> Campaign:
@@ -125,5 +174,4 @@ def load_campaign(path: str | Path) -> Campaign:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CampaignError(f"{path}: cannot read the campaign file ({exc.strerror})") from None
-    data, root = yaml_with_positions(text, str(path), CampaignError)
-    return campaign_from_data(data, str(path), root)
+    return campaign_from_text(text, str(path))

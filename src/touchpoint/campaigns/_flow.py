@@ -29,7 +29,12 @@ from touchpoint.campaigns._assignment import (
     select_audience,
 )
 from touchpoint.campaigns._build import ASSIGNMENTS_TABLE, DEFINITIONS_TABLE
-from touchpoint.campaigns._definition import Campaign, CampaignError, campaign_from_data
+from touchpoint.campaigns._definition import (
+    Campaign,
+    CampaignError,
+    FieldProblem,
+    campaign_from_data,
+)
 from touchpoint.campaigns._policy import eligible_audience
 from touchpoint.campaigns._settings import CampaignSettings
 from touchpoint.campaigns._work_orders import (
@@ -101,7 +106,8 @@ def create_campaign(
 
     The audience leaves out the global holdout and whom dispatch would hold back whatever the
     group (opted out, sensitive), then is cut to ``max_size``; customers assigned in an
-    earlier wave keep their group.
+    earlier wave keep their group. A rule that does not compile over the 360 is refused in
+    one line (a :class:`CampaignError` whose ``problems`` name ``audience.rule``).
 
     Returns
     -------
@@ -111,7 +117,16 @@ def create_campaign(
     """
     c360 = require_table(con, "mart_customer_360")
     membership = optional_table(con, MEMBERSHIP_TABLE)
-    audience = select_audience(c360, campaign, membership=membership)
+    try:
+        audience = select_audience(c360, campaign, membership=membership)
+    except CampaignError:
+        raise
+    except ValueError as exc:  # a rule that does not compile over the 360, no membership
+        field = "audience.rule" if campaign.audience.rule is not None else "audience.tags"
+        kind = "rule" if campaign.audience.rule is not None else "audience"
+        message = f"campaign {campaign.id!r}, field '{field}': {exc}"
+        problem = FieldProblem(field, None, kind, {"detail": str(exc)}, str(exc))
+        raise CampaignError(message, [problem]) from None
     audience = audience.filter(
         ~is_global_holdout(
             audience.customer_id, settings.global_holdout_salt, settings.global_holdout_share

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from touchpoint.campaigns._assignment import TREATMENT
-from touchpoint.campaigns._definition import Campaign, CampaignError
+from touchpoint.campaigns._definition import Campaign, CampaignError, FieldProblem
 from touchpoint.campaigns._policy import apply_contact_policy
 from touchpoint.campaigns._settings import ContactPolicy
 
@@ -85,6 +85,11 @@ def _pending(events: ir.Table, campaign_id: str, state: str) -> ir.Table:
     return states.filter(states.state == state)
 
 
+def _refused(message: str, kind: str, **values: str) -> CampaignError:
+    """A refused step: its English line, and its ``kind`` for an adapter's own language."""
+    return CampaignError(message, [FieldProblem("campaign", None, kind, values, message)])
+
+
 def approval_events(events: ir.Table, campaign_id: str, actor: str, at: dt.datetime) -> ir.Table:
     """``approved`` events for the campaign's created orders; refused for their creator."""
     pending = _pending(events, campaign_id, "created")
@@ -94,11 +99,18 @@ def approval_events(events: ir.Table, campaign_id: str, actor: str, at: dt.datet
         .to_pylist()[0]
     )
     if row["n"] == 0:
-        raise CampaignError(f"campaign {campaign_id!r}: no created work orders to approve")
+        raise _refused(
+            f"campaign {campaign_id!r}: no created work orders to approve",
+            "nothing_to_approve",
+            campaign=campaign_id,
+        )
     if row["n_own"] > 0:
-        raise CampaignError(
+        raise _refused(
             f"campaign {campaign_id!r}: {actor!r} created its work orders and may not approve "
-            "them; another user must approve"
+            "them; another user must approve",
+            "own_orders",
+            campaign=campaign_id,
+            actor=actor,
         )
     return _events(pending, event="approved", actor=actor, at=at, reason=None)
 
@@ -124,8 +136,10 @@ def dispatch(
     """
     approved = _pending(events, campaign.id, "approved")
     if approved.count().execute() == 0:
-        raise CampaignError(
-            f"campaign {campaign.id!r}: no approved work orders; approve it before dispatch"
+        raise _refused(
+            f"campaign {campaign.id!r}: no approved work orders; approve it before dispatch",
+            "not_approved",
+            campaign=campaign.id,
         )
     orders = approved.select(
         "work_order_id",

@@ -117,6 +117,9 @@ def create_app(
         max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
     )
     app.include_router(api_router)
+    from touchpoint.platform._campaign_api import router as campaign_api_router
+
+    app.include_router(campaign_api_router)
     if console:
         from touchpoint.platform._console import add_console, add_console_analysis
 

@@ -77,7 +77,7 @@ def route_name(request: Request) -> str:
 async def _csrf_sent(request: Request) -> str:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
+        ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         form = await request.form()
         value = form.get("csrf_token")
