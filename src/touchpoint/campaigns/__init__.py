@@ -81,6 +81,7 @@ from touchpoint.campaigns._policy import (
 )
 from touchpoint.campaigns._queries import (
     ORDER_STATES,
+    campaign_detail,
     campaign_list,
     campaign_savings_rows,
     campaign_tracking,
@@ -162,6 +163,7 @@ STEPS = (
 
 __all__ = [
     "ORDER_STATES",
+    "campaign_detail",
     "campaign_list",
     "Dispatched",
     "Save",

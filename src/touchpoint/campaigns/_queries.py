@@ -19,8 +19,10 @@ from touchpoint.campaigns._build import (
     UPLIFT_CURVES_TABLE,
 )
 from touchpoint.campaigns._definition import CampaignError
+from touchpoint.campaigns._flow import campaign_definition
 from touchpoint.campaigns._uplift import STRATEGIES
 from touchpoint.campaigns._work_orders import EVENTS_TABLE, order_states
+from touchpoint.errors import TouchpointError
 from touchpoint.labels import to_rows
 from touchpoint.query import optional_table, require_table
 
@@ -165,3 +167,32 @@ def campaign_uplift(con: ibis.BaseBackend, campaign_id: str | None = None) -> di
                 }
             )
     return {"comparison": rows, "curves": points}
+
+
+def campaign_detail(con: ibis.BaseBackend, campaign_id: str) -> dict[str, Any]:
+    """One campaign in full, JSON-ready: its latest version (``version``, ``created_by``,
+    ``created_at``, ``definition``), its work orders by state (``orders``), its tracking rows
+    (``tracking``: treated beside holdout, net beside naive; empty before it is tracked) and
+    its money (``savings``).
+
+    Raises
+    ------
+    CampaignError
+        For an unknown campaign, or when no campaign exists yet.
+    """
+    row, campaign = campaign_definition(con, campaign_id)
+    listed = next(r for r in campaign_list(con) if r["campaign_id"] == campaign_id)
+    try:
+        tracking = campaign_tracking(con, campaign_id)
+    except TouchpointError:  # no tracking mart yet, or no row of this campaign
+        tracking = []
+    return {
+        "campaign_id": campaign_id,
+        "version": row["version"],
+        "created_by": row["created_by"],
+        "created_at": row["created_at"],
+        "definition": campaign.model_dump(mode="json"),
+        "orders": {s: listed[f"n_{s}"] for s in ORDER_STATES},
+        "tracking": tracking,
+        "savings": campaign_savings_rows(con, campaign_id),
+    }

@@ -16,7 +16,6 @@ from pydantic import BaseModel
 
 from touchpoint import campaigns
 from touchpoint.campaigns import CampaignError
-from touchpoint.errors import TouchpointError
 from touchpoint.platform._api import ID_PATTERN, PROBLEMS, Limit, Offset, Page, clean
 from touchpoint.platform._deps import PrincipalDep, WarehouseDep, page
 from touchpoint.platform._security import Problem
@@ -52,23 +51,6 @@ def campaign_show(
 ) -> dict[str, Any]:
     """One campaign in full: treated beside holdout month by month, net beside naive, money."""
     try:
-        row, campaign = campaigns.campaign_definition(con, campaign_id)
+        return clean(campaigns.campaign_detail(con, campaign_id))
     except CampaignError as exc:
         raise Problem(404, "Unknown campaign", str(exc)) from None
-    listed = next(r for r in campaigns.campaign_list(con) if r["campaign_id"] == campaign_id)
-    try:
-        tracking = campaigns.campaign_tracking(con, campaign_id)
-    except TouchpointError:  # no tracking mart yet, or no row of this campaign
-        tracking = []
-    return clean(
-        {
-            "campaign_id": campaign_id,
-            "version": row["version"],
-            "created_by": row["created_by"],
-            "created_at": row["created_at"],
-            "definition": campaign.model_dump(mode="json"),
-            "orders": {s: listed[f"n_{s}"] for s in campaigns.ORDER_STATES},
-            "tracking": tracking,
-            "savings": campaigns.campaign_savings_rows(con, campaign_id),
-        }
-    )

@@ -25,7 +25,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from touchpoint import campaigns, tags
 from touchpoint.campaigns import CampaignError, FieldProblem
-from touchpoint.errors import TouchpointError
 from touchpoint.labels import format_money, text, translate
 from touchpoint.platform._api import ID_PATTERN, clean
 from touchpoint.platform._console import WRITER_BUSY, lang_of, render
@@ -314,14 +313,11 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
         who: PrincipalDep,
     ) -> Response:
         try:
-            row, campaign = campaigns.campaign_definition(con, campaign_id)
+            detail = clean(campaigns.campaign_detail(con, campaign_id))
+            _, campaign = campaigns.campaign_definition(con, campaign_id)
         except CampaignError as exc:
             raise Problem(404, "Unknown campaign", str(exc)) from None
-        listed = next(r for r in campaigns.campaign_list(con) if r["campaign_id"] == campaign_id)
-        try:
-            tracking = clean(campaigns.campaign_tracking(con, campaign_id))
-        except TouchpointError:  # no tracking mart yet, or no row of this campaign
-            tracking = []
+        tracking = detail["tracking"]
         lang = lang_of(request)
         for r in tracking:
             r["metric_label"] = metric_label(platform.config, r["metric"], lang)
@@ -331,12 +327,11 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
             who,
             campaign=campaign,
             name=getattr(campaign.name, lang),
-            row=clean(row),
-            listed=listed,
+            detail=detail,
             states=campaigns.ORDER_STATES,
             tracking=tracking,
             money=lambda v: format_money(v, lang),
-            savings=clean(campaigns.campaign_savings_rows(con, campaign_id)),
+            savings=detail["savings"],
         )
 
     @app.post(
