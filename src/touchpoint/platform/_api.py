@@ -302,14 +302,47 @@ def ivr_view(
 
 
 def card_of(con, platform, customer_id: str, lang: str) -> dict[str, Any]:
-    card = customers.card(con, platform.config, customer_id)
-    member_tags = tags.customer_tags(con, platform.config, customer_id, lang)
-    if member_tags is not None:
-        card["tags"] = member_tags
+    """The card of ``customer_id``: from the snapshot's card store when it has one (no query,
+    see :mod:`touchpoint.platform._cardstore`), else from the capabilities' queries."""
+    store = getattr(con, "card_store", None)
+    if store is not None:
+        card = _card_from_store(con, platform, store, customer_id, lang)
+    else:
+        card = customers.card(con, platform.config, customer_id)
+        member_tags = tags.customer_tags(con, platform.config, customer_id, lang)
+        if member_tags is not None:
+            card["tags"] = member_tags
     work_orders = campaigns.customer_work_orders(con, customer_id)
     if work_orders:
         card["work_orders"] = work_orders
     return clean({"customer_id": customer_id, **card})
+
+
+def _card_from_store(con, platform, store, customer_id: str, lang: str) -> dict[str, Any]:
+    def rows(table: str):
+        return store.rows(table, customer_id) if table in store else None
+
+    card = customers.card_from_rows(
+        platform.config,
+        customer_id,
+        store.rows(customers.C360_MART, customer_id),
+        rows(customers.PREFERENCE_MART),
+        rows("stg_contacts"),
+    )
+    membership = rows(tags.MEMBERSHIP_MART)
+    if membership is not None:
+        card["tags"] = tags.customer_tags_from_rows(membership, _catalogue(con, platform), lang)
+    return card
+
+
+def _catalogue(con, platform):
+    """The tag catalogue the snapshot was built with, read once per snapshot."""
+    catalogue = getattr(con, "catalogue_cache", None)
+    if catalogue is None:
+        catalogue = tags.catalogue_in_use(con, platform.config)
+        if isinstance(con, ServingBackend):
+            con.catalogue_cache = catalogue
+    return catalogue
 
 
 @router.get("/customers/{customer_id}", name="customer_card")
@@ -343,6 +376,10 @@ def find_by_phone(con, platform, phone: str) -> str:
 
     Reads the snapshot's phone index (hash -> customer, sorted by hash) when it has one.
     """
+    store = getattr(con, "card_store", None)
+    if store is not None and PHONE_INDEX in store:
+        found = store.rows(PHONE_INDEX, _phone_hash(con, platform, phone)).column("customer_id")
+        return _first_customer(found.to_pylist(), phone)
     tables = con.list_tables()
     name = PHONE_INDEX if PHONE_INDEX in tables else "stg_customers"
     if name not in tables:
@@ -352,6 +389,10 @@ def find_by_phone(con, platform, phone: str) -> str:
         raise Problem(404, "No phone numbers", "the loaded customers carry no phone numbers")
     digest = _phone_hash(con, platform, phone)
     found = table.filter(table.msisdn_hash == digest).customer_id.to_pyarrow().to_pylist()
+    return _first_customer(found, phone)
+
+
+def _first_customer(found: list[str], phone: str) -> str:
     ids = sorted(set(found))
     if not ids:
         raise Problem(
