@@ -44,11 +44,12 @@ def warehouse(ingested_world, simulated_world, tmp_path_factory):
         elif there.exists():
             shutil.copyfile(there, copy.with_name(copy.name + suffix))
     writer = connect(copy)
-    rows, _cardstore.BATCH_ROWS = _cardstore.BATCH_ROWS, 7
+    saved = _cardstore.BATCH_ROWS, _cardstore.BATCH_CELLS
+    _cardstore.BATCH_ROWS, _cardstore.BATCH_CELLS = 7, 0
     try:
         _serving.publish(writer)
     finally:
-        _cardstore.BATCH_ROWS = rows
+        _cardstore.BATCH_ROWS, _cardstore.BATCH_CELLS = saved
         writer.disconnect()
     customers = pq.read_table(simulated_world[0].files["customers"]).to_pylist()
     return copy, customers

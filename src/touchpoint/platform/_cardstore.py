@@ -7,8 +7,9 @@ phone number's hash scans a row group of hashes (about 5 ms). The card store kee
 rows in Arrow IPC files (``<snapshot>.card.<table>.arrow``), written by the publish from the
 snapshot's tables, which it has just sorted by customer (:mod:`touchpoint.platform._serving`):
 
-- small record batches (:data:`BATCH_ROWS` rows, LZ4-compressed), so a customer's rows are in
-  one or two batches; the file is memory-mapped and a batch is decompressed only when read;
+- small record batches (LZ4-compressed; :data:`BATCH_ROWS` rows for the 360's ~95 columns,
+  more for a narrow table), so a customer's rows are in one or two batches; the file is
+  memory-mapped and a batch is decompressed only when read;
 - the key of each batch's first row in a small index file beside it, loaded once per
   process: finding a customer is a binary search in memory, then a filter of one batch.
 
@@ -33,7 +34,9 @@ from touchpoint.warehouse.loading import database_path
 
 log = logging.getLogger("touchpoint.platform")
 
-BATCH_ROWS = 1024
+BATCH_ROWS = 1024  # rows per batch at least...
+BATCH_CELLS = 65_536  # ...and more for a narrow table, up to this many values per batch...
+MAX_BATCH_ROWS = 8192  # ...but no more rows than this (a lookup decompresses one batch)
 SUFFIX = ".card.{}.arrow"
 INDEX_SUFFIX = ".card.{}.keys.arrow"
 _OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
@@ -65,13 +68,15 @@ def write_table(con: Backend, table: str, key: str, columns: tuple[str, ...] | N
     t = t.filter(t[key].notnull())
     if columns is not None:
         t = t.select(*columns)
+    # Fewer, larger batches for a narrow table: as cheap to read, fewer to write.
+    rows = max(BATCH_ROWS, min(MAX_BATCH_ROWS, BATCH_CELLS // len(t.columns)))
     firsts: list[str] = []
     n = 0
     previous = None
     writer = None
     try:
         with pa.OSFile(str(rows_path), "wb") as sink:
-            for batch in t.to_pyarrow_batches(chunk_size=BATCH_ROWS):
+            for batch in t.to_pyarrow_batches(chunk_size=max(rows, 65_536)):
                 if batch.num_rows == 0:
                     continue
                 keys = batch.column(key)
@@ -82,9 +87,8 @@ def write_table(con: Backend, table: str, key: str, columns: tuple[str, ...] | N
                 previous = keys[-1].as_py()
                 if writer is None:
                     writer = pa.ipc.new_file(sink, batch.schema, options=_OPTIONS)
-                # One batch of the reader may hold more rows than asked: cut it.
-                for start in range(0, batch.num_rows, BATCH_ROWS):
-                    part = batch.slice(start, BATCH_ROWS)
+                for start in range(0, batch.num_rows, rows):
+                    part = batch.slice(start, rows)
                     writer.write_batch(part)
                     firsts.append(part.column(key)[0].as_py())
                 n += batch.num_rows
