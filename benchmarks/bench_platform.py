@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import glob
 import json
+import math
 import os
 import random
 import socket
@@ -137,12 +138,12 @@ async def _load(
                     if stream is not None:
                         stream[1].close()
                     stream = None
-            results.setdefault(kind, []).append((time.monotonic() - due, ok))
+            results.setdefault(kind, []).append((time.monotonic() - due, ok, due - start))
         if stream is not None:
             stream[1].close()
 
-    workers = [asyncio.create_task(worker()) for _ in range(connections)]
     start = time.monotonic()
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
     for i in range(int(rate * seconds)):
         due = start + i / rate
         delay = due - time.monotonic()
@@ -200,8 +201,8 @@ def _cpu_seconds(servers: list[subprocess.Popen]) -> float:
 
 
 def _summary(samples: list) -> dict[str, float]:
-    times = sorted(t * 1000 for t, _ in samples)
-    errors = sum(1 for _, ok in samples if not ok)
+    times = sorted(t * 1000 for t, _, *_ in samples)
+    errors = sum(1 for _, ok, *_ in samples if not ok)
     p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
     return {
         "n": len(times),
@@ -276,6 +277,12 @@ def run(
         "workers": workers,
         "sequential_card": sequential,
         "load": {kind: _summary(samples) for kind, samples in sorted(results.items())},
+        # When the slow requests were due: a tail from a burst of other work is one window.
+        "card_p99_ms_per_10s": [
+            _summary(window)["p99_ms"]
+            for w in range(math.ceil(seconds / 10))
+            if (window := [s for s in results.get("card", []) if w * 10 <= s[2] < w * 10 + 10])
+        ],
         "cpu": cpu,
         "pages": pages,
     }
