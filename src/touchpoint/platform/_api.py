@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from enum import StrEnum
 from typing import Annotated, Any
@@ -57,6 +58,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+log = logging.getLogger("touchpoint.platform")
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 Limit = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
@@ -305,9 +307,13 @@ def card_of(con, platform, customer_id: str, lang: str) -> dict[str, Any]:
     """The card of ``customer_id``: from the snapshot's card store when it has one (no query,
     see :mod:`touchpoint.platform._cardstore`), else from the capabilities' queries."""
     store = getattr(con, "card_store", None)
+    card = None
     if store is not None:
-        card = _card_from_store(con, platform, store, customer_id, lang)
-    else:
+        try:
+            card = _card_from_store(con, platform, store, customer_id, lang)
+        except (pa.ArrowException, OSError) as exc:  # a damaged file: the queries still work
+            log.warning("card store unreadable for %s (%s): queried instead", customer_id, exc)
+    if card is None:
         card = customers.card(con, platform.config, customer_id)
         member_tags = tags.customer_tags(con, platform.config, customer_id, lang)
         if member_tags is not None:
@@ -378,8 +384,13 @@ def find_by_phone(con, platform, phone: str) -> str:
     """
     store = getattr(con, "card_store", None)
     if store is not None and PHONE_INDEX in store:
-        found = store.rows(PHONE_INDEX, _phone_hash(con, platform, phone)).column("customer_id")
-        return _first_customer(found.to_pylist(), phone)
+        digest = _phone_hash(con, platform, phone)
+        try:
+            found = store.rows(PHONE_INDEX, digest).column("customer_id").to_pylist()
+        except (pa.ArrowException, OSError) as exc:  # a damaged file: the query still works
+            log.warning("card store unreadable (%s): phone number queried instead", exc)
+        else:
+            return _first_customer(found, phone)
     tables = con.list_tables()
     name = PHONE_INDEX if PHONE_INDEX in tables else "stg_customers"
     if name not in tables:

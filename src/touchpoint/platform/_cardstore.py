@@ -11,7 +11,7 @@ snapshot's tables, which it has just sorted by customer (:mod:`touchpoint.platfo
   more for a narrow table), so a customer's rows are in one or two batches; the file is
   memory-mapped and a batch is decompressed only when read;
 - the key of each batch's first row in a small index file beside it, loaded once per
-  process: finding a customer is a binary search in memory, then a filter of one batch.
+  process: finding a customer is a binary search in memory, then one in its batch.
 
 The rows are those Ibis reads (the same columns and Arrow types); the card's own choices
 (latest months, order, limits) are made on them by
@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import glob
 import logging
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,7 +37,7 @@ log = logging.getLogger("touchpoint.platform")
 
 BATCH_ROWS = 1024  # rows per batch at least...
 BATCH_CELLS = 65_536  # ...and more for a narrow table, up to this many values per batch...
-MAX_BATCH_ROWS = 8192  # ...but no more rows than this (a lookup decompresses one batch)
+MAX_BATCH_ROWS = 2048  # ...but no more rows than this (a lookup decompresses one batch)
 SUFFIX = ".card.{}.arrow"
 INDEX_SUFFIX = ".card.{}.keys.arrow"
 _OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
@@ -105,15 +106,37 @@ def write_table(con: Backend, table: str, key: str, columns: tuple[str, ...] | N
     return n
 
 
+class _Keys:
+    """A sorted key column as a sequence for :mod:`bisect` (a value converted when read)."""
+
+    def __init__(self, column: pa.Array) -> None:
+        self._column = column
+
+    def __len__(self) -> int:
+        return len(self._column)
+
+    def __getitem__(self, i: int) -> str:
+        return self._column[i].as_py()
+
+
 class _Table:
     """One table of the store: its batches (memory-mapped) and each batch's first key."""
 
     def __init__(self, rows_path: Path, index_path: Path) -> None:
-        self._reader = pa.ipc.open_file(pa.memory_map(str(rows_path)))
-        self.schema = self._reader.schema
+        self._path = str(rows_path)
+        self._local = threading.local()
+        self.schema = self._reader().schema
         index = pa.ipc.open_file(pa.memory_map(str(index_path))).read_all()
         self.key = index.column_names[0]
         self._firsts: list[str] = index.column(0).to_pylist()
+
+    def _reader(self) -> pa.ipc.RecordBatchFileReader:
+        """This thread's reader of the file (a reader is not shared between threads; the
+        memory map under it is the operating system's, shared)."""
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = pa.ipc.open_file(pa.memory_map(self._path))
+        return reader
 
     def rows(self, value: str) -> pa.Table:
         """Every row whose key is ``value`` (none: an empty table)."""
@@ -122,12 +145,15 @@ class _Table:
         lo = max(bisect.bisect_left(self._firsts, value) - 1, 0)
         hi = bisect.bisect_right(self._firsts, value)
         found = []
+        reader = self._reader()
         for i in range(lo, hi):
-            batch = self._reader.get_batch(i)
-            # The batch is sorted by key: the rows are one run, sliced without a copy.
-            at = pc.indices_nonzero(pc.equal(batch.column(self.key), value))
-            if len(at):
-                found.append(batch.slice(at[0].as_py(), len(at)))
+            batch = reader.get_batch(i)
+            # The batch is sorted by key: the rows are one run, found by binary search and
+            # sliced without a copy.
+            keys = _Keys(batch.column(self.key))
+            start, end = bisect.bisect_left(keys, value), bisect.bisect_right(keys, value)
+            if end > start:
+                found.append(batch.slice(start, end - start))
         return pa.Table.from_batches(found, schema=self.schema)
 
 
