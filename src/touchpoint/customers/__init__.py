@@ -37,6 +37,7 @@ from touchpoint.customers._c360 import (
     with_identity_flag,
 )
 from touchpoint.customers._card import (
+    CONTACT_COLUMNS,
     UnknownCustomerError,
     card_history,
     card_preferences,
@@ -52,6 +53,8 @@ from touchpoint.customers._queries import (
     PROFILE_KEYS,
     CustomersOverview,
     card,
+    card_from_rows,
+    card_sections,
     contribution_tiers,
     levels_by_business,
     levels_by_channel,
@@ -83,7 +86,10 @@ __all__ = [
     "build_360",
     "build_contacts",
     "build_preference",
+    "CONTACT_COLUMNS",
     "card",
+    "card_from_rows",
+    "card_sections",
     "card_history",
     "card_preferences",
     "card_recent_contacts",

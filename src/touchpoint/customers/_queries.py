@@ -11,10 +11,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from touchpoint.config import Config
 from touchpoint.customers._build import C360_MART, PREFERENCE_MART
 from touchpoint.customers._card import (
+    CARD_MONTHS,
+    CONTACT_COLUMNS,
+    PREFERENCE_COLUMNS,
     UnknownCustomerError,
     card_history,
     card_preferences,
@@ -157,15 +162,75 @@ def card(
     (a date in year 0, NaN) is :data:`~touchpoint.labels.INVALID`, written as null in JSON.
     """
     months = card_months(con, customer_id)
+    return card_sections(
+        config,
+        months,
+        card_preference_levels(con, customer_id, months[0]["month"]),
+        card_contacts(con, customer_id, recent),
+    )
+
+
+def card_sections(
+    config: Config,
+    months: list[dict[str, Any]],
+    preferences: list[dict[str, Any]] | None,
+    contacts: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """The card's sections from one customer's rows, read by :func:`card` or
+    :func:`card_from_rows` (``None``: the section's table is missing)."""
     sections: dict[str, Any] = {
         "profile": card_profile(months),
         "value": card_value(months),
         "channels": card_channels(months, config),
-        "preferences": card_preference_levels(con, customer_id, months[0]["month"]),
-        "recent_contacts": card_contacts(con, customer_id, recent),
+        "preferences": preferences,
+        "recent_contacts": contacts,
         "satisfaction": card_satisfaction(months),
     }
     return {key: data for key, data in sections.items() if data is not None}
+
+
+def card_from_rows(
+    config: Config,
+    customer_id: str,
+    c360: pa.Table,
+    preference: pa.Table | None,
+    contacts: pa.Table | None,
+    *,
+    recent: int = 10,
+) -> dict[str, Any]:
+    """:func:`card` from the customer's own rows, already read (all of them, any order).
+
+    ``c360``, ``preference`` and ``contacts``: every row of ``customer_id`` in
+    ``mart_customer_360``, the preference mart and ``stg_contacts`` (``None``: the table is
+    missing), with the columns and types Ibis reads them with. The card's choices are those of
+    :func:`card_history`, :func:`card_preferences` and :func:`card_recent_contacts`, made on a
+    handful of rows in Arrow: for the platform's card store, which keeps each customer's rows
+    together so a card is read without a query (tests check both give the same card).
+    """
+    if c360.num_rows == 0:
+        raise UnknownCustomerError(
+            f"no customer {customer_id!r} in {C360_MART}; check the id (ids are case-sensitive)"
+        )
+    months = to_rows(c360.sort_by([("month", "descending")]).slice(0, CARD_MONTHS))
+    levels = None
+    if preference is not None:
+        month = pa.scalar(months[0]["month"], preference.schema.field("month").type)
+        mine = preference.filter(pc.equal(preference["month"], month))
+        mine = mine.select(list(PREFERENCE_COLUMNS)).sort_by(
+            [
+                ("level", "descending"),
+                ("n_contacts_window", "descending"),
+                ("business", "ascending"),
+                ("channel", "ascending"),
+            ]
+        )
+        levels = [_clean(r) for r in to_rows(mine)]
+    latest = None
+    if contacts is not None:
+        order = [("started_at", "descending")] + [(c, "ascending") for c in CONTACT_COLUMNS[1:]]
+        rows = contacts.select(list(CONTACT_COLUMNS)).sort_by(order).slice(0, recent)
+        latest = [_clean(r) for r in to_rows(rows)]
+    return card_sections(config, months, levels, latest)
 
 
 # ---- the report's overview ------------------------------------------------------------------

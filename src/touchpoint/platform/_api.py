@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from enum import StrEnum
 from typing import Annotated, Any
@@ -57,6 +58,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+log = logging.getLogger("touchpoint.platform")
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 Limit = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
@@ -302,14 +304,51 @@ def ivr_view(
 
 
 def card_of(con, platform, customer_id: str, lang: str) -> dict[str, Any]:
-    card = customers.card(con, platform.config, customer_id)
-    member_tags = tags.customer_tags(con, platform.config, customer_id, lang)
-    if member_tags is not None:
-        card["tags"] = member_tags
+    """The card of ``customer_id``: from the snapshot's card store when it has one (no query,
+    see :mod:`touchpoint.platform._cardstore`), else from the capabilities' queries."""
+    store = getattr(con, "card_store", None)
+    card = None
+    if store is not None:
+        try:
+            card = _card_from_store(con, platform, store, customer_id, lang)
+        except (pa.ArrowException, OSError) as exc:  # a damaged file: the queries still work
+            log.warning("card store unreadable for %s (%s): queried instead", customer_id, exc)
+    if card is None:
+        card = customers.card(con, platform.config, customer_id)
+        member_tags = tags.customer_tags(con, platform.config, customer_id, lang)
+        if member_tags is not None:
+            card["tags"] = member_tags
     work_orders = campaigns.customer_work_orders(con, customer_id)
     if work_orders:
         card["work_orders"] = work_orders
     return clean({"customer_id": customer_id, **card})
+
+
+def _card_from_store(con, platform, store, customer_id: str, lang: str) -> dict[str, Any]:
+    def rows(table: str):
+        return store.rows(table, customer_id) if table in store else None
+
+    card = customers.card_from_rows(
+        platform.config,
+        customer_id,
+        store.rows(customers.C360_MART, customer_id),
+        rows(customers.PREFERENCE_MART),
+        rows("stg_contacts"),
+    )
+    membership = rows(tags.MEMBERSHIP_MART)
+    if membership is not None:
+        card["tags"] = tags.customer_tags_from_rows(membership, _catalogue(con, platform), lang)
+    return card
+
+
+def _catalogue(con, platform):
+    """The tag catalogue the snapshot was built with, read once per snapshot."""
+    catalogue = getattr(con, "catalogue_cache", None)
+    if catalogue is None:
+        catalogue = tags.catalogue_in_use(con, platform.config)
+        if isinstance(con, ServingBackend):
+            con.catalogue_cache = catalogue
+    return catalogue
 
 
 @router.get("/customers/{customer_id}", name="customer_card")
@@ -343,6 +382,15 @@ def find_by_phone(con, platform, phone: str) -> str:
 
     Reads the snapshot's phone index (hash -> customer, sorted by hash) when it has one.
     """
+    store = getattr(con, "card_store", None)
+    if store is not None and PHONE_INDEX in store:
+        digest = _phone_hash(con, platform, phone)
+        try:
+            found = store.rows(PHONE_INDEX, digest).column("customer_id").to_pylist()
+        except (pa.ArrowException, OSError) as exc:  # a damaged file: the query still works
+            log.warning("card store unreadable (%s): phone number queried instead", exc)
+        else:
+            return _first_customer(found, phone)
     tables = con.list_tables()
     name = PHONE_INDEX if PHONE_INDEX in tables else "stg_customers"
     if name not in tables:
@@ -352,6 +400,10 @@ def find_by_phone(con, platform, phone: str) -> str:
         raise Problem(404, "No phone numbers", "the loaded customers carry no phone numbers")
     digest = _phone_hash(con, platform, phone)
     found = table.filter(table.msisdn_hash == digest).customer_id.to_pyarrow().to_pylist()
+    return _first_customer(found, phone)
+
+
+def _first_customer(found: list[str], phone: str) -> str:
     ids = sorted(set(found))
     if not ids:
         raise Problem(

@@ -17,9 +17,11 @@ which ``touchpoint run`` writes when it has finished:
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ from ibis.backends.duckdb import Backend
 
 from touchpoint.errors import WarehouseError
 from touchpoint.platform._security import Problem
-from touchpoint.platform._serving import ServingBackend, publish
+from touchpoint.platform._serving import ServingBackend, open_card_store, publish
 from touchpoint.warehouse import connect, current_snapshot, snapshot_folder
 from touchpoint.warehouse.snapshot import CURRENT
 
@@ -44,6 +46,57 @@ BUSY = (
     "a run (`touchpoint run` or `ingest`) is writing the warehouse and no snapshot has been "
     "published yet; try again when it has finished / 数据仓库正在更新，请稍后再试"
 )
+
+
+class _Watchdog:
+    """Calls each request's ``stop`` when its time is up, from one thread for all requests
+    (a ``threading.Timer`` per request started a thread per card lookup)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, tuple[float, Callable[[], None]]] = {}
+        self._cond = threading.Condition()
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._waiting_until = float("inf")  # the deadline the thread sleeps until
+
+    def start(self, seconds: float, stop: Callable[[], None]) -> int:
+        """Call ``stop`` in ``seconds`` unless cancelled; returns the handle for :meth:`cancel`."""
+        handle = next(self._ids)
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="touchpoint-query-timeout", daemon=True
+                )
+                self._thread.start()
+            self._pending[handle] = (deadline, stop)
+            if deadline < self._waiting_until:  # sooner than the thread would wake
+                self._cond.notify()
+        return handle
+
+    def cancel(self, handle: int) -> None:
+        with self._cond:
+            self._pending.pop(handle, None)
+
+    def _run(self) -> None:
+        while True:
+            due = []
+            with self._cond:
+                now = time.monotonic()
+                for handle, (deadline, stop) in list(self._pending.items()):
+                    if deadline <= now:
+                        del self._pending[handle]
+                        due.append(stop)
+                if not due:
+                    soonest = min((d for d, _ in self._pending.values()), default=float("inf"))
+                    self._waiting_until = soonest
+                    self._cond.wait(None if soonest == float("inf") else soonest - now)
+                    self._waiting_until = float("inf")
+            for stop in due:
+                stop()
+
+
+_WATCHDOG = _Watchdog()
 
 
 @dataclass
@@ -96,8 +149,6 @@ class WarehouseReader:
 
     def _current(self) -> _Generation:
         """The generation a new request uses (opening a newer snapshot if one appeared)."""
-        import time
-
         now = time.monotonic()
         with self._lock:
             generation = self._generation
@@ -143,7 +194,9 @@ class WarehouseReader:
             raise Problem(503, "Warehouse not readable", str(exc)) from None
         if self.threads is not None:  # a typed number, not text from a request
             backend.con.execute(f"SET threads = {int(self.threads)}")
-        new = _Generation(path, ServingBackend(backend.con))
+        serving = ServingBackend(backend.con)
+        serving.card_store = open_card_store(serving, path)
+        new = _Generation(path, serving)
         old, self._generation = self._generation, new
         if old is not None:
             old.retired = True
@@ -181,9 +234,7 @@ class WarehouseReader:
                 fired.set()
                 cursor.interrupt()
 
-            timer = threading.Timer(self.timeout_seconds, stop)
-            timer.daemon = True
-            timer.start()
+            timer = _WATCHDOG.start(self.timeout_seconds, stop)
             try:
                 yield backend
             except duckdb.Error as exc:
@@ -198,7 +249,7 @@ class WarehouseReader:
                     ) from None
                 raise
             finally:
-                timer.cancel()
+                _WATCHDOG.cancel(timer)
         finally:
             self._release(generation)
 

@@ -34,7 +34,10 @@ import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend
 from ibis.common.graph import Graph
 
+from touchpoint.customers import CONTACT_COLUMNS
+from touchpoint.platform import _cardstore
 from touchpoint.warehouse import PARTS_TABLE, publish_snapshot
+from touchpoint.warehouse.loading import database_path
 
 log = logging.getLogger("touchpoint.platform")
 
@@ -45,6 +48,15 @@ BY_CUSTOMER: dict[str, tuple[str, ...]] = {
     "mart_channel_preference": ("customer_id", "month"),
     "mart_tag_membership": ("customer_id", "month"),
     "stg_contacts": ("customer_id", "started_at"),
+}
+C360 = "mart_customer_360"
+#: Tables of the card store: name -> (key, columns written; ``None``: all).
+CARD_STORE: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    C360: ("customer_id", None),
+    "mart_channel_preference": ("customer_id", None),
+    "mart_tag_membership": ("customer_id", None),
+    "stg_contacts": ("customer_id", ("customer_id", *CONTACT_COLUMNS)),
+    PHONE_INDEX: ("msisdn_hash", None),
 }
 PII_KEY_SUFFIX = ".pii.key"  # the MSISDN hash key beside a warehouse (touchpoint.ingest)
 
@@ -76,6 +88,33 @@ def prepare_for_serving(con: Backend) -> None:
             known = customers.filter(customers.msisdn_hash.notnull())
             index = known.group_by("msisdn_hash").agg(customer_id=known.customer_id.min())
             con.create_table(PHONE_INDEX, index.order_by("msisdn_hash"), overwrite=True)
+    write_card_store(con)
+
+
+def write_card_store(con: Backend) -> None:
+    """The card store beside the snapshot ``con`` (:mod:`touchpoint.platform._cardstore`):
+    each card table it has, just sorted above, written as it is (no second sort)."""
+    snapshot = database_path(con)
+    if snapshot is None:
+        return
+    existing = set(con.list_tables())
+    try:
+        for name, (key, columns) in CARD_STORE.items():
+            if name in existing and key in con.table(name).columns:
+                _cardstore.write_table(con, name, key, columns)
+    except _cardstore.UnsortedError as exc:  # never expected: then cards are queried
+        log.warning("no card store: %s", exc)
+        _cardstore.remove_store(snapshot)
+
+
+def open_card_store(con: Backend, snapshot: Path) -> _cardstore.CardStore | None:
+    """The card store of ``snapshot`` (opened as ``con``), or ``None`` if it has none, or not
+    one of every card table the snapshot has (then the card is queried)."""
+    existing = set(con.list_tables())
+    tables = [name for name in CARD_STORE if name in existing]
+    if C360 not in tables:
+        return None
+    return _cardstore.open_store(snapshot, tables)
 
 
 def _views(con: Backend) -> set[str]:
@@ -153,6 +192,8 @@ class ServingBackend(Backend):
         self._sql: OrderedDict[Any, tuple[str, list[int]] | None] = OrderedDict()
         self._record_batch_readers_consumed = {}
         self.pii_key_cache: bytes | None = None  # the MSISDN hash key (see find_by_phone)
+        self.catalogue_cache: Any = None  # the tag catalogue in use (see _api.card_of)
+        self.card_store: _cardstore.CardStore | None = None  # set by the reader (see _api)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:  # type: ignore[override]

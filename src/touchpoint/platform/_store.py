@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,6 +132,7 @@ class UserStore:
         self.path = Path(path)
         self.session_hours = session_hours
         self._hasher = PasswordHasher()
+        self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=10)
@@ -150,24 +152,33 @@ class UserStore:
         self._anchor = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
         self._anchor.execute("SELECT count(*) FROM users").fetchone()  # open the WAL now
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection, opened once (opening one per call cost more than the
+        statements of an authenticated, audited card lookup)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db.row_factory = sqlite3.Row
             db.execute("PRAGMA foreign_keys = ON")
             # In WAL mode NORMAL loses no committed entry when the process dies, only (after a
             # power cut) the last ones not yet checkpointed, and needs no fsync per commit.
             db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("BEGIN IMMEDIATE")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _connect(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A transaction on this thread's connection: a writing one takes the write lock at
+        once (``BEGIN IMMEDIATE``); a reading one sees the last commit and blocks nobody."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
             yield db
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        finally:
-            db.close()
 
     # ---- users ---------------------------------------------------------------------------
     @staticmethod
@@ -201,14 +212,14 @@ class UserStore:
         return User(username, role, False, created)
 
     def users(self) -> list[User]:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute(
                 "SELECT username, role, is_disabled, created_at FROM users ORDER BY username"
             ).fetchall()
         return [User(r[0], r[1], bool(r[2]), r[3]) for r in rows]
 
     def user(self, username: str) -> User | None:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute(
                 "SELECT username, role, is_disabled, created_at FROM users WHERE username = ?",
                 (username,),
@@ -281,7 +292,7 @@ class UserStore:
 
     def token_user(self, token: str) -> User | None:
         """The enabled user owning ``token``, else ``None`` (a disabled user's token is dead)."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute(
                 "SELECT u.username, u.role, u.is_disabled, u.created_at FROM api_tokens t "
                 "JOIN users u USING (username) WHERE t.token_hash = ?",
@@ -310,7 +321,7 @@ class UserStore:
 
     def session(self, session_id: str) -> Session | None:
         """The live session of ``session_id``: an enabled user, not expired; else ``None``."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute(
                 "SELECT u.username, u.role, u.is_disabled, u.created_at, s.csrf_token, "
                 "s.expires_at FROM sessions s JOIN users u USING (username) "
@@ -351,7 +362,7 @@ class UserStore:
 
     def audit_rows(self, *, limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Audit entries, newest first, and how many there are in all."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             total = db.execute("SELECT count(*) FROM audit").fetchone()[0]
             rows = db.execute(
                 "SELECT * FROM audit ORDER BY audit_id DESC LIMIT ? OFFSET ?", (limit, offset)

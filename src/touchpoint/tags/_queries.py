@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from touchpoint.config import Config
 from touchpoint.query import optional_table
@@ -204,7 +206,26 @@ def customer_tags(
     mine = membership.filter(membership.customer_id == customer_id)
     latest = mine.filter(mine.month == mine.month.max().as_scalar())
     rows = latest.order_by("tag_id").to_pyarrow().to_pylist()
-    tags = {tag.id: tag for tag in catalogue_in_use(con, config).tags}
+    return tag_records(rows, catalogue_in_use(con, config), lang)
+
+
+def customer_tags_from_rows(
+    membership: pa.Table, catalogue: Catalogue, lang: str
+) -> list[dict[str, Any]]:
+    """:func:`customer_tags` from the customer's own rows of the membership mart, already read
+    (all of them, any order; ``catalogue``: :func:`catalogue_in_use`). For the platform's card
+    store (tests check both give the same tags)."""
+    if membership.num_rows:
+        latest = pc.max(membership["month"])
+        membership = membership.filter(pc.equal(membership["month"], latest))
+    return tag_records(membership.sort_by("tag_id").to_pylist(), catalogue, lang)
+
+
+def tag_records(
+    rows: list[dict[str, Any]], catalogue: Catalogue, lang: str
+) -> list[dict[str, Any]]:
+    """A customer's membership rows (one month, by tag) as :func:`customer_tags` shows them."""
+    tags = {tag.id: tag for tag in catalogue.tags}
     lang = "zh" if lang == "zh" else "en"
     out = []
     for row in rows:
