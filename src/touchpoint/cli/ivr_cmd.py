@@ -1,7 +1,7 @@
 """``touchpoint ivr``: the IVR marts in the terminal or as JSON/CSV.
 
 Subcommands ``nodes``, ``paths``, ``lost``, ``graph`` and ``containment`` each read one mart
-built by ``touchpoint run`` (steps ``ivr_cubes`` and ``ivr``) and take the options of
+built by ``touchpoint run`` (steps ``ivr_visits``, ``ivr_cubes`` and ``ivr``) and take the options of
 ``touchpoint channels`` (``--json``, ``--csv``, ``--warehouse``, ``--config``, ``--lang``).
 """
 

@@ -3,7 +3,7 @@ verified), failures by node, paths, lost points and the directly-follows graph; 
 menu, proposed and priced by replaying the observed journeys (docs/menu-design.md).
 
 Pure Ibis functions over ``stg_ivr_events`` and ``stg_contacts``, as docs/metrics.md defines
-the figures; the pipeline writes small cubes (step ``ivr_cubes``) and the marts on them
+the figures; the pipeline writes the node visits (step ``ivr_visits``), small cubes (step ``ivr_cubes``) and the marts on them
 (step ``ivr``, tables ``mart_ivr_*``).
 
 >>> import ibis, datetime as dt
@@ -41,9 +41,11 @@ from touchpoint.ivr._build import (
     PATHS_CUBE,
     PATHS_MART,
     TREE_MART,
+    VISITS_TABLE,
     build,
     build_cubes,
     build_marts,
+    build_visits,
 )
 from touchpoint.ivr._calls import (
     call_cube,
@@ -55,8 +57,10 @@ from touchpoint.ivr._calls import (
     ivr_kpis,
     path_cube,
     top_paths,
+    visit_endings,
+    visit_journeys,
 )
-from touchpoint.ivr._journeys import event_steps, node_visits, unshared_steps
+from touchpoint.ivr._journeys import event_steps, node_visits, unshared_steps, visit_table
 from touchpoint.ivr._nodes import (
     EXIT_KINDS,
     LOST_COLUMNS,
@@ -133,9 +137,11 @@ __all__ = [
     "REPLAY_TABLE",
     "STEPS",
     "TREE_MART",
+    "VISITS_TABLE",
     "build",
     "build_cubes",
     "build_marts",
+    "build_visits",
     "build_menu_design",
     "build_menu_replay",
     "call_cube",
@@ -169,6 +175,9 @@ __all__ = [
     "top_paths",
     "unshared_steps",
     "visit_counts",
+    "visit_endings",
+    "visit_journeys",
+    "visit_table",
     "wrong_turns",
 ]
 
@@ -203,8 +212,15 @@ STEPS = (
         description="menu recommendations (promote, merge, drop, fix) by replaying the journeys",
     ),
     Step(
+        "ivr_visits",
+        inputs=("stg_ivr_events",),
+        outputs=(VISITS_TABLE,),
+        build=build_visits,
+        description="one row per visit of a menu node (one window pass over the events)",
+    ),
+    Step(
         "ivr_cubes",
-        inputs=("stg_ivr_events", "stg_contacts"),
+        inputs=(VISITS_TABLE, "stg_ivr_events", "stg_contacts"),
         outputs=CUBES,
         build=build_cubes,
         description="IVR node statistics, moves between nodes, daily call cube and path cube",

@@ -1,9 +1,10 @@
 """Pipeline steps of the IVR analytics: cubes from the events first, then the marts on them.
 
-The first step reads the (large) ``stg_ivr_events`` and writes small tables: the node
-statistics, the moves between nodes, the daily call cube and the path cube. The second builds
-every mart from those, so the menu tree (which walks its input once per level) and the
-summaries never rescan the events.
+The first step windows the (large) ``stg_ivr_events`` once and writes one row per visit of a
+node (``int_ivr_visits``); the second writes small tables from the visits (and one more pass
+over the events for the per-node event counts): the node statistics, the moves between nodes,
+the daily call cube and the path cube. The third builds every mart from those, so the menu
+tree (which walks its input once per level) and the summaries never rescan the events.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import ibis
 from touchpoint.config import Config
 from touchpoint.ivr._calls import (
     call_cube,
-    call_endings,
-    call_journeys,
     containment_all,
     ivr_call_facts,
     ivr_kpis,
     path_cube,
     top_paths,
+    visit_endings,
+    visit_journeys,
 )
-from touchpoint.ivr._journeys import event_steps, node_visits, unshared_steps
+from touchpoint.ivr._journeys import event_steps, visit_table
 from touchpoint.ivr._nodes import (
     directly_follows,
     lost_points,
@@ -32,6 +33,7 @@ from touchpoint.ivr._nodes import (
 )
 from touchpoint.ivr._settings import settings_from_config
 
+VISITS_TABLE = "int_ivr_visits"
 NODE_STATS_CUBE = "mart_ivr_node_stats"
 MOVES_CUBE = "mart_ivr_moves"
 CALLS_CUBE = "mart_ivr_calls_daily"
@@ -47,13 +49,25 @@ CUBES = (NODE_STATS_CUBE, MOVES_CUBE, CALLS_CUBE, PATHS_CUBE)
 MARTS = (TREE_MART, NODES_MART, LOST_MART, GRAPH_MART, PATHS_MART, CONTAINMENT_MART, KPIS_MART)
 
 
+def build_visits(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
+    """Step ``ivr_visits``: ``int_ivr_visits``, one row per visit of a node
+    (:func:`touchpoint.ivr.visit_table`), from one window pass over ``stg_ivr_events``.
+
+    Written once so that the cubes, which all need the visits or the calls built on them,
+    do not each window the events again (at 1 M customers: 42.8 M events, about 3 per visit).
+    """
+    settings = settings_from_config(config)
+    return {VISITS_TABLE: visit_table(tables["stg_ivr_events"], settings)}
+
+
 def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
     """Step ``ivr_cubes``: the small tables every IVR mart is built from.
 
     Parameters
     ----------
     tables
-        ``stg_ivr_events`` and ``stg_contacts``.
+        ``int_ivr_visits`` (:func:`build_visits`), ``stg_ivr_events`` (the per-node event
+        counts) and ``stg_contacts``.
 
     Returns
     -------
@@ -63,14 +77,15 @@ def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
         last node × exit kind) and ``mart_ivr_paths_all`` (one row per path × exit kind).
     """
     settings = settings_from_config(config)
-    steps = event_steps(tables["stg_ivr_events"], settings)
-    visits = node_visits(unshared_steps(tables["stg_ivr_events"], settings), settings)
-    endings = call_endings(tables["stg_ivr_events"], settings)
+    visits = tables[VISITS_TABLE]
+    endings = visit_endings(visits, settings)
     return {
-        NODE_STATS_CUBE: node_stats(steps, visits, settings),
+        NODE_STATS_CUBE: node_stats(
+            event_steps(tables["stg_ivr_events"], settings), visits, settings
+        ),
         MOVES_CUBE: menu_moves(visits),
         CALLS_CUBE: call_cube(ivr_call_facts(tables["stg_contacts"], endings, settings)),
-        PATHS_CUBE: path_cube(call_journeys(steps, settings)),
+        PATHS_CUBE: path_cube(visit_journeys(visits, settings)),
     }
 
 
@@ -101,10 +116,11 @@ def build_marts(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
 
 
 def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
-    """All IVR tables as unevaluated expressions (cubes, then marts on them).
+    """All IVR tables as unevaluated expressions (visits, cubes, then marts on them).
 
     For small inputs and tests; the pipeline writes the cubes before building the marts.
     """
-    out = build_cubes(tables, config)
+    out = build_visits(tables, config)
+    out |= build_cubes({**tables, **out}, config)
     out |= build_marts({**tables, **out}, config)
     return out

@@ -74,6 +74,54 @@ def call_journeys(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
     return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
 
 
+def visit_journeys(visits: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """:func:`call_journeys` from the visits of :func:`touchpoint.ivr.visit_table` (one row per
+    visit, not per event): the same rows and values.
+
+    Returns
+    -------
+    ibis.Table
+        One row per ``call_id``: the columns of :func:`call_journeys`.
+    """
+    v = visits
+    calls = v.group_by("call_id").agg(
+        first_event_at=v.call_started_at.min(),
+        last_event_at=v.call_ended_at.max(),
+        last_event_type=v.end_event_type.max(where=v.is_call_end),
+        last_node_id=v.node_id.max(where=v.is_call_end),
+        n_events=v.n_call_events.max(),
+        n_visits=v.count(),
+        # A visit's last event orders the visits as their first events do.
+        path=ibis.struct({"seq": v.seq, "node_id": v.node_id})
+        .collect()
+        .sort()
+        .map(lambda visit: visit.node_id)
+        .join(settings.path_separator),
+    )
+    return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
+
+
+def visit_endings(visits: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """:func:`call_endings` from the visits of :func:`touchpoint.ivr.visit_table`: the visit
+    holding the call's highest ``seq`` carries the call's ending (no aggregation).
+
+    Returns
+    -------
+    ibis.Table
+        One row per ``call_id``: the columns of :func:`call_endings`.
+    """
+    v = visits.filter(visits.is_final)
+    calls = v.select(
+        "call_id",
+        first_event_at=v.call_started_at,
+        last_event_at=v.call_ended_at,
+        last_event_type=v.end_event_type,
+        last_node_id=v.node_id,
+        n_events=v.n_call_events,
+    )
+    return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
+
+
 def ivr_call_facts(contacts: ibis.Table, endings: ibis.Table, settings: IvrSettings) -> ibis.Table:
     """Hotline calls with their IVR journey, containment and verification.
 

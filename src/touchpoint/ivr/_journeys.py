@@ -148,3 +148,119 @@ def node_visits(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
             & (visits.next_exit_key == back).fill_null(False)
         ),
     )
+
+
+def visit_table(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """``int_ivr_visits``: the visits of :func:`node_visits` with what the calls' summaries
+    need, from one window pass over the events and one over the visits' last events.
+
+    A visit's last event is the one the next visit starts after (or the call's last), so the
+    events right after it carry everything :func:`node_visits` takes from the next visit:
+    its node, its time and the key that left. The previous visit's last event gives the
+    start of this one (its next event) and the key that brought the caller here. The events
+    are thus windowed once per call and the visits once more, instead of a window over every
+    event for each table built from them (the cubes of ``ivr_cubes`` read this table, not the
+    events).
+
+    Parameters
+    ----------
+    ivr_events
+        ``stg_ivr_events``.
+
+    Returns
+    -------
+    ibis.Table
+        One row per visit: the columns of :func:`node_visits`, plus ``seq`` (of the visit's
+        last event), ``end_event_type`` (its type), ``is_call_end`` (no node after it: the
+        ``is_last`` of :func:`event_steps`), ``is_final`` (the call's highest ``seq``),
+        ``call_started_at``, ``call_ended_at`` (the call's first and last event times) and
+        ``n_call_events``.
+    """
+    require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
+    e = ivr_events.select(
+        "call_id",
+        "seq",
+        "customer_id",
+        "event_at",
+        "node_id",
+        "event_type",
+        key=ivr_events.key.nullif(""),
+    )
+    # One partition and order for every window function of this pass: one sort of the events.
+    ordered = ibis.window(group_by="call_id", order_by="seq")
+    whole = ibis.window(group_by="call_id", order_by="seq", rows=(None, None))
+    e = e.mutate(
+        next_node_id=nullable(e.node_id.lead().over(ordered)),
+        next_event_at=nullable(e.event_at.lead().over(ordered)),
+        next_customer_id=nullable(e.customer_id.lead().over(ordered)),
+        next_seq=nullable(e.seq.lead().over(ordered)),
+        first_event_at=e.event_at.first(include_null=True).over(whole),
+        first_customer_id=e.customer_id.first(include_null=True).over(whole),
+        call_started_at=e.event_at.min().over(whole),
+        call_ended_at=e.event_at.max().over(whole),
+        n_call_events=e.count().over(whole),
+    )
+    # The next event starts a visit (as in event_steps) or there is none: this one ends one.
+    ends = e.filter(~(e.next_node_id == e.node_id).fill_null(False))
+    is_final = ends.next_seq.isnull()
+    ends = ends.mutate(
+        is_final=is_final,
+        # The key that left the visit: none when the call ends with it.
+        exit_key=ibis.ifelse(is_final, ibis.null("string"), ends.key),
+    )
+    by_visit = ibis.window(group_by="call_id", order_by="seq")
+    is_first = ends.seq.lag().over(by_visit).isnull()
+    visits = ends.select(
+        "call_id",
+        "seq",
+        "node_id",
+        "next_node_id",
+        "exit_key",
+        "is_final",
+        "call_started_at",
+        "call_ended_at",
+        "n_call_events",
+        end_event_type=ends.event_type,
+        customer_id=ibis.ifelse(
+            is_first, ends.first_customer_id, ends.next_customer_id.lag().over(by_visit)
+        ),
+        visit_started_at=ibis.ifelse(
+            is_first, ends.first_event_at, ends.next_event_at.lag().over(by_visit)
+        ),
+        entry_key=nullable(ends.key.lag().over(by_visit)),
+        prev_visit_node_id=nullable(ends.node_id.lag().over(by_visit)),
+        next_visit_at=ends.next_event_at,
+        next_exit_key=nullable(ends.exit_key.lead().over(by_visit)),
+    )
+    back = settings.back_key
+    entered_back = (visits.entry_key == back).fill_null(False)
+    return visits.select(
+        "call_id",
+        "customer_id",
+        "node_id",
+        "visit_started_at",
+        "prev_visit_node_id",
+        next_visit_node_id=visits.next_node_id,
+        entry_key=visits.entry_key,
+        exit_key=visits.exit_key,
+        dwell_seconds=seconds_between(
+            ibis.coalesce(visits.next_visit_at, visits.call_ended_at), visits.visit_started_at
+        ),
+        is_backtrack_entry=entered_back,
+        is_wrong_turn=(
+            ~entered_back
+            & visits.prev_visit_node_id.notnull()
+            & (visits.exit_key == back).fill_null(False)
+        ),
+        leads_to_wrong_turn=(
+            ~(visits.exit_key == back).fill_null(False)
+            & (visits.next_exit_key == back).fill_null(False)
+        ),
+        seq=visits.seq,
+        end_event_type=visits.end_event_type,
+        is_call_end=visits.next_node_id.isnull(),
+        is_final=visits.is_final,
+        call_started_at=visits.call_started_at,
+        call_ended_at=visits.call_ended_at,
+        n_call_events=visits.n_call_events,
+    )
