@@ -80,6 +80,16 @@ def score_with_reasons(
     return out.reset_index(drop=True)
 
 
+def training_rows(rows: pd.DataFrame, settings: ChurnSettings) -> pd.DataFrame:
+    """``rows``, or a seeded sample of ``settings.model.max_train_rows`` of them when there
+    are more (in their order, so the same rows give the same sample)."""
+    cap = settings.model.max_train_rows
+    if len(rows) <= cap:
+        return rows
+    rng = np.random.default_rng(settings.model.random_state)
+    return rows.iloc[np.sort(rng.choice(len(rows), cap, replace=False))]
+
+
 def _month_text(month) -> str:
     """``2026-05``: a month as people write it."""
     return pd.Timestamp(month).strftime("%Y-%m")
@@ -180,7 +190,7 @@ def predict_churn(features: pd.DataFrame, settings: ChurnSettings) -> ChurnRun:
         train_months, cal_months = months[:-2], [months[-2]]
     else:
         train_months, cal_months = months[:-1], []
-    train, test = rows(train_months), by_month[test_month]
+    train, test = training_rows(rows(train_months), settings), by_month[test_month]
     model = make_model(settings)
     if cal_months:
         cal = rows(cal_months)
@@ -195,7 +205,7 @@ def predict_churn(features: pd.DataFrame, settings: ChurnSettings) -> ChurnRun:
     y_test = test[LABEL].astype(bool).to_numpy()
     p_test = model.predict_proba(test[columns])[:, 1]
 
-    base_rows = rows(train_months + cal_months)
+    base_rows = training_rows(rows(train_months + cal_months), settings)
     baseline = logistic_baseline(base_rows[columns]).fit(
         baseline_frame(base_rows[columns]), base_rows[LABEL].astype(bool)
     )
@@ -222,7 +232,7 @@ def predict_churn(features: pd.DataFrame, settings: ChurnSettings) -> ChurnRun:
     latest = max(by_month)
     final = make_model(settings)
     fit_months, final_cal = months[:-1], [months[-1]]
-    fit_rows, cal_rows = rows(fit_months), rows(final_cal)
+    fit_rows, cal_rows = training_rows(rows(fit_months), settings), rows(final_cal)
     final.fit(
         fit_rows[columns],
         fit_rows[LABEL].astype(bool),
