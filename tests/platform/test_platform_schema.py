@@ -45,6 +45,6 @@ def test_every_operation_answers_as_the_schema_says(world_warehouse, role):
             check()
         except BaseException as exc:  # schemathesis raises exception groups
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:600])
-    assert n_operations == 16
+    assert n_operations == 19
     assert failures == []
     assert time.monotonic() - started < 60

@@ -120,6 +120,9 @@ def create_app(
     from touchpoint.platform._campaign_api import router as campaign_api_router
 
     app.include_router(campaign_api_router)
+    from touchpoint.platform._churn_api import router as churn_api_router
+
+    app.include_router(churn_api_router)
     if console:
         from touchpoint.platform._console import add_console, add_console_analysis
 
