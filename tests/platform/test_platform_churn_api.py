@@ -109,3 +109,19 @@ def test_before_any_scores_each_says_so(empty_app):
         response = client.get(path, headers=_bearer(tokens, "admin"))
         assert response.status_code == 404, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_risk_list_exports_as_csv_audited(churn_app):
+    app, tokens = churn_app
+    client = TestClient(app)
+    response = client.get(
+        "/api/v1/exports/churn_risks?format=csv", headers=_bearer(tokens, "analyst")
+    )
+    assert response.status_code == 200, response.text
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("risk_rank,customer_id") and len(lines) == 1 + N
+    assert lines[1].startswith("1,c00,")
+    entries, _ = app.state.platform.store.audit_rows(limit=5)
+    assert any(e["target"] == "churn_risks.csv" and e["n_rows"] == N for e in entries)
+    refused = client.get("/api/v1/exports/churn_risks", headers=_bearer(tokens, "agent"))
+    assert refused.status_code == 403

@@ -18,7 +18,7 @@ import xlsxwriter
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from touchpoint import campaigns, channels, customers, ivr, tags
+from touchpoint import campaigns, channels, churn, customers, ivr, tags
 from touchpoint.errors import ConfigError
 from touchpoint.labels import INVALID, jsonable, to_rows
 from touchpoint.platform._deps import (
@@ -95,6 +95,11 @@ class ListName(StrEnum):
     ivr_containment = "ivr_containment"
     ivr_recommendations = "ivr_recommendations"
     tags = "tags"
+    churn_risks = "churn_risks"
+
+
+#: The most customers at risk one list or export holds (the scores mart holds every customer).
+MAX_RISKS = 10_000
 
 
 class ExportFormat(StrEnum):
@@ -468,6 +473,9 @@ def list_rows(name: ListName, con, platform, period: Period, by: Dimension | Non
         return clean(tags.tag_list(con, platform.config, lang).tags)
     if name is ListName.ivr_recommendations:
         return rows_of(ivr.recommendation_rows(con))
+    if name is ListName.churn_risks:
+        settings = churn.churn_settings_from_config(platform.config)
+        return rows_of(churn.top_risks(con, settings, lang, limit=MAX_RISKS))
     return rows_of(ivr.view_rows(con, name.value.removeprefix("ivr_")))
 
 

@@ -17,13 +17,20 @@ from fastapi import APIRouter, Query
 
 from touchpoint import churn
 from touchpoint.errors import TouchpointError
-from touchpoint.platform._api import ID_PATTERN, PROBLEMS, Lang, Limit, Offset, Page, rows_of
+from touchpoint.platform._api import (
+    ID_PATTERN,
+    MAX_RISKS,
+    PROBLEMS,
+    Lang,
+    Limit,
+    Offset,
+    Page,
+    rows_of,
+)
 from touchpoint.platform._deps import PlatformDep, PrincipalDep, WarehouseDep, page
 from touchpoint.platform._security import Problem
 
 router = APIRouter(prefix="/api/v1/churn", responses=PROBLEMS)
-#: The most customers one request may list (the scores mart holds every customer).
-MAX_RISKS = 10_000
 
 
 def _rows(query) -> list[dict[str, Any]]:
