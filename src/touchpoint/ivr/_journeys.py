@@ -29,6 +29,20 @@ def seconds_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
     return later.delta(earlier, unit="microsecond").cast("float64") / 1e6
 
 
+def _events(ivr_events: ibis.Table) -> ibis.Table:
+    """The events' columns the journeys read, a blank key as null."""
+    require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
+    return ivr_events.select(
+        "call_id",
+        "seq",
+        "customer_id",
+        "event_at",
+        "node_id",
+        "event_type",
+        key=ivr_events.key.nullif(""),
+    )
+
+
 def event_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
     """Every IVR event with the events before and after it in its call.
 
@@ -47,16 +61,7 @@ def event_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
         ``is_repeated_prompt`` (a prompt played again at the node the previous event was at,
         other than the first prompt after the call starts).
     """
-    require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
-    e = ivr_events.select(
-        "call_id",
-        "seq",
-        "customer_id",
-        "event_at",
-        "node_id",
-        "event_type",
-        key=ivr_events.key.nullif(""),
-    )
+    e = _events(ivr_events)
     ordered = ibis.window(group_by="call_id", order_by="seq")
     whole = ibis.window(group_by="call_id", order_by="seq", rows=(None, None))
     e = e.mutate(
@@ -176,16 +181,7 @@ def visit_table(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
         ``call_started_at``, ``call_ended_at`` (the call's first and last event times) and
         ``n_call_events``.
     """
-    require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
-    e = ivr_events.select(
-        "call_id",
-        "seq",
-        "customer_id",
-        "event_at",
-        "node_id",
-        "event_type",
-        key=ivr_events.key.nullif(""),
-    )
+    e = _events(ivr_events)
     # One partition and order for every window function of this pass: one sort of the events.
     ordered = ibis.window(group_by="call_id", order_by="seq")
     whole = ibis.window(group_by="call_id", order_by="seq", rows=(None, None))

@@ -98,67 +98,86 @@ def _campaign(
     money: pd.DataFrame,
     uplift: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> list[Block]:
-    first = rows.iloc[0]
-    action = first.action
-    last_month = rows.month.max()
-    latest = rows[rows.month == last_month]
-    blocks: list[Block] = [
-        Markdown(
-            ctx.t(
-                "campaign_tracking.campaign_heading",
-                campaign=first.campaign_id,
-                action=ctx.t(f"campaign_tracking.action_{action}"),
-                n_treatment=ctx.number(int(latest.n_treatment.max())),
-                n_holdout=ctx.number(int(latest.n_holdout.max())),
-            )
+    latest = rows[rows.month == rows.month.max()]
+    blocks = [_heading(ctx, rows.iloc[0], latest)]
+    blocks += _headline(ctx, rows)
+    blocks.append(_latest_table(ctx, latest))
+    if not money.empty:
+        blocks += _retention(ctx, money[money.metric == "churned"])
+        blocks += _savings(ctx, money[money.metric != "churned"])
+    if uplift is not None and not uplift[0].empty:
+        blocks += _uplift(ctx, *uplift)
+    return blocks
+
+
+def _heading(ctx: ReportContext, first, latest: pd.DataFrame) -> Block:
+    return Markdown(
+        ctx.t(
+            "campaign_tracking.campaign_heading",
+            campaign=first.campaign_id,
+            action=ctx.t(f"campaign_tracking.action_{first.action}"),
+            n_treatment=ctx.number(int(latest.n_treatment.max())),
+            n_holdout=ctx.number(int(latest.n_holdout.max())),
         )
-    ]
+    )
+
+
+def _headline(ctx: ReportContext, rows: pd.DataFrame) -> list[Block]:
+    """The action's headline metric month by month, treated beside holdout, and the gap
+    between the naive and the net figure at the end."""
+    action = rows.iloc[0].action
     headline = rows[rows.metric == HEADLINE.get(action, "")].sort_values("month")
-    if not headline.empty:
-        long = pd.concat(
-            [
-                pd.DataFrame(
-                    {
-                        "month": [ctx.date(m, 7) for m in headline.month],
-                        "rate": headline[column].to_numpy(),
-                        "group": ctx.t(f"campaign_tracking.legend_{group}"),
-                    }
-                )
-                for column, group in (
-                    ("rate_treatment", "treatment"),
-                    ("rate_holdout", "holdout"),
-                )
-            ]
-        )
-        label = metric_label(ctx, HEADLINE[action])
-        figure = px.line(
-            long,
-            x="month",
-            y="rate",
-            color="group",
-            markers=True,
-            title=ctx.t("campaign_tracking.chart_rates", metric=label),
-            labels={
-                "month": ctx.t("campaign_tracking.col_month"),
-                "rate": ctx.t("campaign_tracking.col_rate"),
-                "group": ctx.t("campaign_tracking.col_group"),
-            },
-        )
-        figure.update_yaxes(tickformat=".0%")
-        blocks.append(Figure(figure, height=340))
-        end = headline.iloc[-1]
-        if not pd.isna(end.naive_effect):
-            blocks.append(
-                Markdown(
-                    ctx.t(
-                        "campaign_tracking.gap",
-                        metric=label,
-                        month=ctx.date(end.month, 7),
-                        naive=_signed(ctx, end.naive_effect),
-                        net=_signed(ctx, end.net_effect),
-                    )
+    if headline.empty:
+        return []
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "month": [ctx.date(m, 7) for m in headline.month],
+                    "rate": headline[column].to_numpy(),
+                    "group": ctx.t(f"campaign_tracking.legend_{group}"),
+                }
+            )
+            for column, group in (
+                ("rate_treatment", "treatment"),
+                ("rate_holdout", "holdout"),
+            )
+        ]
+    )
+    label = metric_label(ctx, HEADLINE[action])
+    figure = px.line(
+        long,
+        x="month",
+        y="rate",
+        color="group",
+        markers=True,
+        title=ctx.t("campaign_tracking.chart_rates", metric=label),
+        labels={
+            "month": ctx.t("campaign_tracking.col_month"),
+            "rate": ctx.t("campaign_tracking.col_rate"),
+            "group": ctx.t("campaign_tracking.col_group"),
+        },
+    )
+    figure.update_yaxes(tickformat=".0%")
+    blocks: list[Block] = [Figure(figure, height=340)]
+    end = headline.iloc[-1]
+    if not pd.isna(end.naive_effect):
+        blocks.append(
+            Markdown(
+                ctx.t(
+                    "campaign_tracking.gap",
+                    metric=label,
+                    month=ctx.date(end.month, 7),
+                    naive=_signed(ctx, end.naive_effect),
+                    net=_signed(ctx, end.net_effect),
                 )
             )
+        )
+    return blocks
+
+
+def _latest_table(ctx: ReportContext, latest: pd.DataFrame) -> Block:
+    """Every metric of the latest month: treated, holdout, net with its interval, naive."""
     table = latest.assign(
         metric=[metric_label(ctx, m) for m in latest.metric],
         kind=[ctx.t(f"campaign_tracking.kind_{k}") for k in latest.kind],
@@ -178,78 +197,82 @@ def _campaign(
         "net_ci",
         "naive_effect",
     ]
-    blocks.append(
-        Table(
-            table[shown],
-            column_labels={c: ctx.t(f"campaign_tracking.col_{c}") for c in shown},
-            formats={
-                "rate_treatment": ctx.percent,
-                "rate_holdout": ctx.percent,
-                "net_effect": lambda v: _signed(ctx, v),
-                "naive_effect": lambda v: _signed(ctx, v),
-            },
-        )
+    return Table(
+        table[shown],
+        column_labels={c: ctx.t(f"campaign_tracking.col_{c}") for c in shown},
+        formats={
+            "rate_treatment": ctx.percent,
+            "rate_holdout": ctx.percent,
+            "net_effect": lambda v: _signed(ctx, v),
+            "naive_effect": lambda v: _signed(ctx, v),
+        },
     )
-    kept = money[money.metric == "churned"] if not money.empty else money
-    money = money[money.metric != "churned"] if not money.empty else money
-    if not kept.empty:
-        blocks.append(Markdown(ctx.t("campaign_tracking.retention_heading")))
-        for r in kept.sort_values("month").itertuples():
-            blocks.append(
-                Markdown(
-                    ctx.t(
-                        "campaign_tracking.retention_line",
-                        month=ctx.date(r.month, 7),
-                        kept=ctx.number(r.moved, 1),
-                        kept_low=ctx.number(r.moved_low, 1),
-                        kept_high=ctx.number(r.moved_high, 1),
-                        value=ctx.money(r.cost_difference_yuan),
-                        arpu=ctx.money(r.arpu_yuan),
-                        months=ctx.number(r.remaining_months),
-                        saving=ctx.money(r.saving_yuan),
-                        saving_low=ctx.money(r.saving_low_yuan),
-                        saving_high=ctx.money(r.saving_high_yuan),
-                        orders=ctx.money(r.order_cost_yuan),
-                        net=ctx.money(r.net_saving_to_date_yuan),
-                        target=ctx.percent(r.target_success_rate, 0),
-                        rate=ctx.percent(r.success_rate),
-                        rate_low=ctx.percent(r.success_low),
-                        rate_high=ctx.percent(r.success_high),
-                    )
+
+
+def _retention(ctx: ReportContext, kept: pd.DataFrame) -> list[Block]:
+    """A retention campaign's money month by month: customers kept, their value, and the
+    success rate beside the target."""
+    if kept.empty:
+        return []
+    blocks: list[Block] = [Markdown(ctx.t("campaign_tracking.retention_heading"))]
+    for r in kept.sort_values("month").itertuples():
+        blocks.append(
+            Markdown(
+                ctx.t(
+                    "campaign_tracking.retention_line",
+                    month=ctx.date(r.month, 7),
+                    kept=ctx.number(r.moved, 1),
+                    kept_low=ctx.number(r.moved_low, 1),
+                    kept_high=ctx.number(r.moved_high, 1),
+                    value=ctx.money(r.cost_difference_yuan),
+                    arpu=ctx.money(r.arpu_yuan),
+                    months=ctx.number(r.remaining_months),
+                    saving=ctx.money(r.saving_yuan),
+                    saving_low=ctx.money(r.saving_low_yuan),
+                    saving_high=ctx.money(r.saving_high_yuan),
+                    orders=ctx.money(r.order_cost_yuan),
+                    net=ctx.money(r.net_saving_to_date_yuan),
+                    target=ctx.percent(r.target_success_rate, 0),
+                    rate=ctx.percent(r.success_rate),
+                    rate_low=ctx.percent(r.success_low),
+                    rate_high=ctx.percent(r.success_high),
                 )
             )
-    if not money.empty:
-        m = money.sort_values("month").assign(
-            month=[ctx.date(v, 7) for v in money.sort_values("month").month]
         )
-        m["saving_ci"] = [
-            f"{ctx.money(lo)} – {ctx.money(hi)}"
-            for lo, hi in zip(m.saving_low_yuan, m.saving_high_yuan, strict=True)
-        ]
-        shown = [
-            "month",
-            "moved",
-            "saving_yuan",
-            "saving_ci",
-            "order_cost_yuan",
-            "net_saving_to_date_yuan",
-        ]
-        blocks += [
-            Markdown(ctx.t("campaign_tracking.savings_heading")),
-            Table(
-                m[shown],
-                column_labels={c: ctx.t(f"campaign_tracking.col_{c}") for c in shown},
-                formats={
-                    "moved": lambda v: ctx.number(v, 1),
-                    "saving_yuan": ctx.money,
-                    "order_cost_yuan": ctx.money,
-                    "net_saving_to_date_yuan": ctx.money,
-                },
-            ),
-        ]
-    if uplift is not None and not uplift[0].empty:
-        blocks += _uplift(ctx, *uplift)
     return blocks
+
+
+def _savings(ctx: ReportContext, money: pd.DataFrame) -> list[Block]:
+    """A diversion campaign's savings month by month, with their interval, net of orders."""
+    if money.empty:
+        return []
+    m = money.sort_values("month")
+    m = m.assign(month=[ctx.date(v, 7) for v in m.month])
+    m["saving_ci"] = [
+        f"{ctx.money(lo)} – {ctx.money(hi)}"
+        for lo, hi in zip(m.saving_low_yuan, m.saving_high_yuan, strict=True)
+    ]
+    shown = [
+        "month",
+        "moved",
+        "saving_yuan",
+        "saving_ci",
+        "order_cost_yuan",
+        "net_saving_to_date_yuan",
+    ]
+    return [
+        Markdown(ctx.t("campaign_tracking.savings_heading")),
+        Table(
+            m[shown],
+            column_labels={c: ctx.t(f"campaign_tracking.col_{c}") for c in shown},
+            formats={
+                "moved": lambda v: ctx.number(v, 1),
+                "saving_yuan": ctx.money,
+                "order_cost_yuan": ctx.money,
+                "net_saving_to_date_yuan": ctx.money,
+            },
+        ),
+    ]
 
 
 def _of(frame: pd.DataFrame, campaign_id: str) -> pd.DataFrame:
