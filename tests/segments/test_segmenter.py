@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,10 +12,12 @@ from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
 from touchpoint.segments import (
+    MEMBERS_MART,
     MIGRATION_MART,
     PROFILES_MART,
     STABILITY_MART,
     CustomerSegmenter,
+    assign_segments,
     describe,
     load_segment_settings,
     name_segments,
@@ -133,3 +136,53 @@ def test_kmeans_on_a_sample_still_labels_every_row():
     labels = seg.predict(X)
     assert len(labels) == len(X)
     assert adjusted_rand_score(truth, labels) == pytest.approx(1.0)
+
+
+def test_segments_assigned_in_ibis_equal_the_estimators_predict():
+    X, _ = _blobs(5, n=400, k=4, spread=1.5)  # overlapping groups: many rows near a border
+    seg = CustomerSegmenter(n_segments=4).fit(X)
+    frame = X.assign(customer_id=[f"C{i:04d}" for i in range(len(X))], month=dt.date(2026, 1, 1))
+    assigned = assign_segments(ibis.memtable(frame), seg).to_pandas()
+    assigned = assigned.set_index("customer_id").loc[frame.customer_id]
+    assert (assigned.segment.to_numpy() == seg.predict(X)).all()
+
+
+def _months(n_customers: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X, _ = _blobs(seed, n=n_customers // 3, k=3)
+    rows = [
+        X.assign(
+            customer_id=[f"C{i:04d}" for i in range(len(X))],
+            month=month,
+            **{FEATURES[0]: X[FEATURES[0]] + rng.normal(0, 0.1, len(X))},
+        )
+        for month in (dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1))
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_sampled_fit_labels_every_row_and_ignores_row_order():
+    # 3 months x 900 customers; k-means sees at most 1,000 rows, a refit at most 200 a month
+    frame = _months(900, 3)
+    settings = SETTINGS.model_copy(
+        update={"n_segments": 3, "fit_sample": 1000, "stability_sample": 200}
+    )
+    ours = {k: v.to_pandas() for k, v in segment_tables(frame, settings).items()}
+    shuffled = frame.sample(frac=1, random_state=1)
+    theirs = {k: v.to_pandas() for k, v in segment_tables(shuffled, settings).items()}
+    members = ours[MEMBERS_MART]
+    assert len(members) == len(frame) and members.segment.notna().all()
+    truth = np.tile(np.repeat(np.arange(3), 300), 3)  # _blobs' groups, every month
+    members = members.assign(month=pd.to_datetime(members.month).dt.date)
+    merged = frame.assign(truth=truth).merge(members, on=["customer_id", "month"])
+    assert adjusted_rand_score(merged.truth, merged.segment) == pytest.approx(1.0)
+    assert (ours[STABILITY_MART].refit_ari > 0.99).all()
+    keys = {
+        MEMBERS_MART: ["customer_id", "month"],
+        PROFILES_MART: ["segment"],
+        MIGRATION_MART: ["from_month", "from_segment", "to_segment"],
+        STABILITY_MART: ["from_month"],
+    }
+    for mart, key in keys.items():
+        a, b = (m[mart].sort_values(key, ignore_index=True) for m in (ours, theirs))
+        pd.testing.assert_frame_equal(a, b)

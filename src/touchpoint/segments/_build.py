@@ -1,10 +1,19 @@
 """Pipeline step ``segments``: behavioural segments per customer-month, their profiles,
-the migration between months and the stability of the segments."""
+the migration between months and the stability of the segments.
+
+Only samples enter memory: the rows k-means is fitted on (at most ``fit_sample``) and each
+month's rows for the stability refits (at most ``stability_sample``), chosen in Ibis by
+their rank in the month ordered by customer (so the same rows on any engine and in any row
+order). The mean and standard deviation of each feature, the segment of every
+customer-month (nearest centre, in standardised units), the profiles, the migration and the
+share keeping their segment are Ibis expressions over the features: they run in the
+warehouse, DuckDB or Spark, not in pandas."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ibis
-import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
@@ -83,16 +92,158 @@ def make_segmenter(
     )
 
 
-def profiles(
-    model: CustomerSegmenter, features: pd.DataFrame, labels: np.ndarray, settings: SegmentSettings
+def _params(model: CustomerSegmenter) -> ibis.Table:
+    """One row: the scaler's mean and scale and each centre, as float64 columns (an in-memory
+    table, not literals: Spark reads an untyped float literal as a DECIMAL)."""
+
+    row: dict[str, list[float]] = {}
+    for j in range(len(model.feature_names_in_)):
+        row[f"_mean_{j}"] = [float(model.scaler_.mean_[j])]
+        row[f"_scale_{j}"] = [float(model.scaler_.scale_[j])]
+        for s in range(model.n_segments_):
+            row[f"_c_{s}_{j}"] = [float(model.centers_[s, j])]
+    return ibis.memtable(row, schema=ibis.schema(dict.fromkeys(row, "float64")))
+
+
+def assign_segments(features: ibis.Table, model: CustomerSegmenter) -> ibis.Table:
+    """``features`` with ``segment``: the nearest of the model's centres in standardised units
+    (as ``model.predict``; a tie goes to the lower segment), as an Ibis expression."""
+    names = list(model.feature_names_in_)
+    k = model.n_segments_
+    t = features.cross_join(_params(model))
+    t = t.mutate(
+        **{
+            f"_z_{j}": (t[name].cast("float64") - t[f"_mean_{j}"]) / t[f"_scale_{j}"]
+            for j, name in enumerate(names)
+        }
+    )
+    distances = {}
+    for s in range(k):
+        total = None
+        for j in range(len(names)):
+            diff = t[f"_z_{j}"] - t[f"_c_{s}_{j}"]
+            total = diff * diff if total is None else total + diff * diff
+        distances[f"_d_{s}"] = total
+    t = t.mutate(**distances)
+    nearest = ibis.least(*(t[f"_d_{s}"] for s in range(k))) if k > 1 else t["_d_0"]
+    segment = ibis.cases(*((t[f"_d_{s}"] == nearest, s) for s in range(k)), else_=0)
+    return t.mutate(segment=segment.cast("int64")).select(*features.columns, "segment")
+
+
+def _consecutive(members: ibis.Table, months: list[dt.date]) -> ibis.Table:
+    """Rows of ``members`` whose customer has a row in the next month of ``months``:
+    ``month``, ``to_month``, ``segment``, ``to_segment``."""
+    w = ibis.window(group_by="customer_id", order_by="month")
+    t = members.mutate(
+        to_month=members.month.lead().over(w), to_segment=members.segment.lead().over(w)
+    )
+    pairs = list(zip(months, months[1:], strict=False))
+    if not pairs:
+        return t.filter(ibis.literal(False))
+    following = ibis.cases(*((t.month == a, b) for a, b in pairs), else_=ibis.null("date"))
+    return t.filter(t.to_month == following)
+
+
+def migration(members: ibis.Table, months: list[dt.date]) -> ibis.Table:
+    """One row per pair of consecutive months x segment there x segment the month after."""
+    t = _consecutive(members, months)
+    counts = t.group_by(
+        from_month=t.month, to_month=t.to_month, from_segment=t.segment, to_segment=t.to_segment
+    ).agg(n_customers=ibis._.count())
+    total = counts.n_customers.sum().over(ibis.window(group_by=["from_month", "from_segment"]))
+    return counts.mutate(share=counts.n_customers.cast("float64") / total.cast("float64"))
+
+
+def _sample_rows(
+    features: ibis.Table, months: pd.DataFrame, settings: SegmentSettings
 ) -> pd.DataFrame:
-    """One row per segment of the latest month: size, names, descriptions and plain means."""
+    """The rows k-means is fitted on and each month's rows for the stability refits, in
+    memory, sorted by customer and month; ``in_fit`` and ``in_month`` say which.
+
+    A month of N rows gives its rows ranked ``r`` = 0.. by customer with ``r`` mod
+    ceil(N / n) = ``random_state`` mod ceil(N / n): about N / ceil(N / n) <= n rows spread
+    evenly over the customers, the same whatever the engine or the order rows arrive in."""
+    total = int(months.n.sum())
+    fit_step = -(-total // settings.fit_sample)
+    t = features
+    if fit_step == 1 and int(months.n.max()) <= settings.stability_sample:
+        rows = t.to_pandas()
+        return rows.assign(in_fit=True, in_month=True)
+    rank = ibis.row_number().over(ibis.window(group_by="month", order_by="customer_id"))
+    t = t.mutate(_rank=rank)
+    month_step = ibis.cases(
+        *(
+            (t.month == m, -(-int(n) // settings.stability_sample))
+            for m, n in zip(months.month, months.n, strict=True)
+        ),
+        else_=1,
+    ).cast("int64")
+    in_fit = t._rank % fit_step == settings.random_state % fit_step
+    in_month = t._rank % month_step == ibis.literal(settings.random_state, "int64") % month_step
+    t = t.mutate(in_fit=in_fit, in_month=in_month)
+    return t.filter(t.in_fit | t.in_month).drop("_rank").to_pandas()
+
+
+def _stability_ari(
+    sample: pd.DataFrame, months: list[dt.date], k: int, settings: SegmentSettings
+) -> dict[dt.date, float | None]:
+    """Per month a (earlier of a pair): the adjusted Rand index, on the later month's sampled
+    customers, of models refitted on each month's sample alone."""
+    names = list(settings.features)
+    by_month = {m: sample[sample.month == m] for m in months}
+    refits = {
+        m: make_segmenter(settings, k).fit(f[names]) for m, f in by_month.items() if len(f) > k
+    }
+    ari: dict[dt.date, float | None] = {}
+    for a, b in zip(months, months[1:], strict=False):
+        ari[a] = None
+        if a in refits and b in refits:
+            fb = by_month[b][names]
+            ari[a] = float(adjusted_rand_score(refits[a].predict(fb), refits[b].predict(fb)))
+    return ari
+
+
+def stability(
+    members: ibis.Table, months: list[dt.date], ari: dict[dt.date, float | None]
+) -> ibis.Table:
+    """Per pair of consecutive months: the customers in both, the share of them keeping their
+    segment, and the refit agreement (``ari``)."""
+    t = _consecutive(members, months)
+    kept = t.group_by("month").agg(
+        _n=ibis._.count(), _kept=(t.segment == t.to_segment).cast("float64").mean()
+    )
+    pairs = ibis.memtable(
+        pd.DataFrame(
+            {
+                "from_month": months[:-1],
+                "to_month": months[1:],
+                "refit_ari": [ari.get(m) for m in months[:-1]],
+            }
+        ),
+        schema=ibis.schema({"from_month": "date", "to_month": "date", "refit_ari": "float64"}),
+    )
+    joined = pairs.left_join(kept, pairs.from_month == kept.month)
+    return joined.select(
+        "from_month",
+        "to_month",
+        n_customers=joined._n.fill_null(0).cast("int64"),
+        share_kept=joined._kept,
+        refit_ari=joined.refit_ari,
+    )
+
+
+def profiles(
+    model: CustomerSegmenter,
+    members: ibis.Table,
+    latest: dt.date,
+    n_latest: int,
+    settings: SegmentSettings,
+) -> ibis.Table:
+    """One row per segment: size in the latest month, names, descriptions and plain means."""
     names = list(model.feature_names_in_)
     kinds = name_segments(model.centers_, names, settings)
-    latest = features.month == features.month.max()
     rows = []
     for s in range(model.n_segments_):
-        members = features[latest & (labels == s)]
         center = dict(zip(names, model.centers_[s], strict=True))
         kind = kinds[s]
         spec = settings.kinds.get(kind) if kind else None
@@ -105,119 +256,100 @@ def profiles(
                 "name_zh": spec.name_zh if spec else f"客群{s}",
                 "description_en": describe(center, settings, "en"),
                 "description_zh": describe(center, settings, "zh"),
-                "n_customers": len(members),
-                "share": len(members) / max(int(latest.sum()), 1),
-                "mean_arpu_yuan": float(np.expm1(members.log_arpu).mean())
-                if len(members)
-                else None,
-                "mean_contacts_3m": float(np.expm1(members.log_contacts_3m).mean())
-                if len(members)
-                else None,
-                "digital_share_3m": members.digital_share_3m.mean(),
-                "agent_share_3m": members.agent_share_3m.mean(),
-                "store_share_3m": members.store_share_3m.mean(),
-                "mean_tenure_months": float(np.expm1(members.log_tenure).mean())
-                if len(members)
-                else None,
-                "mean_complaints_3m": members.complaints_3m.mean(),
                 "silhouette": model.silhouettes_.get(model.n_segments_),
             }
         )
-    return pd.DataFrame(rows)
-
-
-def migration(members: pd.DataFrame) -> pd.DataFrame:
-    """One row per pair of consecutive months x segment there x segment the month after."""
-    months = sorted(members.month.unique())
-    rows = []
-    for a, b in zip(months, months[1:], strict=False):
-        pair = members[members.month == a].merge(
-            members[members.month == b], on="customer_id", suffixes=("_a", "_b")
-        )
-        counts = pair.groupby(["segment_a", "segment_b"]).size().rename("n_customers").reset_index()
-        counts["share"] = counts.n_customers / counts.groupby("segment_a").n_customers.transform(
-            "sum"
-        )
-        counts["from_month"], counts["to_month"] = a, b
-        rows.append(counts.rename(columns={"segment_a": "from_segment", "segment_b": "to_segment"}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-
-
-def stability(
-    model: CustomerSegmenter,
-    features: pd.DataFrame,
-    members: pd.DataFrame,
-    settings: SegmentSettings,
-) -> pd.DataFrame:
-    """Per pair of consecutive months: the share of customers in both who keep their segment,
-    and the adjusted Rand index between the segments of the later month's customers from a
-    model refitted on the earlier month alone and one refitted on the later month alone
-    (refits and index on a seeded sample of at most ``stability_sample`` rows a month)."""
-    names = list(model.feature_names_in_)
-    months = sorted(features.month.unique())
-    k = model.n_segments_
-    n = settings.stability_sample
-    by_month = {  # each month's rows, a seeded sample of at most stability_sample
-        m: f.sample(n, random_state=settings.random_state) if len(f) > n else f
-        for m, f in ((m, features[features.month == m]) for m in months)
+    text_schema = {
+        name: PROFILES_SCHEMA[name]
+        for name in ("segment", "segment_name", "kind", "name_en", "name_zh")
+        + ("description_en", "description_zh", "silhouette")
     }
-    refits = {  # one model per month, fitted on that month alone
-        m: make_segmenter(settings, k).fit(f[names]) for m, f in by_month.items() if len(f) > k
-    }
-    rows = []
-    for a, b in zip(months, months[1:], strict=False):
-        fb = by_month[b]
-        pair = members[members.month == a].merge(members[members.month == b], on="customer_id")
-        ari = None
-        if a in refits and b in refits:
-            ari = adjusted_rand_score(refits[a].predict(fb[names]), refits[b].predict(fb[names]))
-        rows.append(
-            {
-                "from_month": a,
-                "to_month": b,
-                "n_customers": len(pair),
-                "share_kept": float((pair.segment_x == pair.segment_y).mean())
-                if len(pair)
-                else None,
-                "refit_ari": ari,
-            }
-        )
-    return pd.DataFrame(rows)
+    text = ibis.memtable(pd.DataFrame(rows), schema=ibis.schema(text_schema))
+    m = members.filter(members.month == latest)
+    means = m.group_by(_segment=m.segment).agg(
+        _n=ibis._.count(),
+        mean_arpu_yuan=(m.log_arpu.exp() - 1.0).mean(),
+        mean_contacts_3m=(m.log_contacts_3m.exp() - 1.0).mean(),
+        digital_share_3m=m.digital_share_3m.mean(),
+        agent_share_3m=m.agent_share_3m.mean(),
+        store_share_3m=m.store_share_3m.mean(),
+        mean_tenure_months=(m.log_tenure.exp() - 1.0).mean(),
+        mean_complaints_3m=m.complaints_3m.mean(),
+    )
+    j = text.left_join(means, text.segment == means._segment)
+    n = j._n.fill_null(0).cast("int64")
+    return j.mutate(n_customers=n, share=n.cast("float64") / float(max(n_latest, 1))).select(
+        *PROFILES_SCHEMA
+    )
 
 
-def segment_tables(features: pd.DataFrame, settings: SegmentSettings) -> dict[str, ibis.Table]:
-    """The four segment marts from a :func:`segment_features` frame (one model fitted on
-    every customer-month, so a segment means the same in every month)."""
-    empty = {
+def _empty() -> dict[str, ibis.Table]:
+    return {
         MEMBERS_MART: as_table(pd.DataFrame(), MEMBERS_SCHEMA),
         PROFILES_MART: as_table(pd.DataFrame(), PROFILES_SCHEMA),
         MIGRATION_MART: as_table(pd.DataFrame(), MIGRATION_SCHEMA),
         STABILITY_MART: as_table(pd.DataFrame(), STABILITY_SCHEMA),
     }
+
+
+def segment_tables(
+    features: ibis.Table | pd.DataFrame, settings: SegmentSettings
+) -> dict[str, ibis.Table]:
+    """The four segment marts from :func:`segment_features` rows (an Ibis table, or a frame
+    of them): one model fitted on a sample of every month's customer-months, so a segment
+    means the same in every month; every customer-month assigned in Ibis."""
     names = list(settings.features)
+    if isinstance(features, pd.DataFrame):
+        features = ibis.memtable(features.reindex(columns=["customer_id", "month", *names]))
+    features = features.select(
+        "customer_id",
+        month=features.month.cast("date"),
+        **{n: features[n].cast("float64") for n in names},
+    )
+    months = features.group_by("month").agg(n=ibis._.count()).to_pandas()
+    months["month"] = pd.to_datetime(months["month"]).dt.date
+    months = months.sort_values("month", ignore_index=True)
     low = settings.k_range[0] if settings.n_segments == "auto" else int(settings.n_segments)
-    if len(features) <= max(low, 2) * 2:
-        return empty
-    # Sorted: the seeded samples and k-means then see the same rows in the same order however
-    # the warehouse returned them, so a re-run on the same data gives the same segments.
-    features = features.sort_values(["customer_id", "month"], kind="stable", ignore_index=True)
-    features["month"] = pd.to_datetime(features["month"]).dt.date
-    model = make_segmenter(settings).fit(features[names])
-    labels = model.predict(features[names])
-    prof = profiles(model, features, labels, settings)
-    members = features[["customer_id", "month"]].assign(segment=labels)
-    members["segment_name"] = prof.segment_name.to_numpy()[labels]
+    if int(months.n.sum()) <= max(low, 2) * 2:
+        return _empty()
+    moments = features.agg(
+        **{f"_mean_{j}": features[n].mean() for j, n in enumerate(names)},
+        **{f"_std_{j}": features[n].std(how="pop") for j, n in enumerate(names)},
+    ).to_pandas()
+    location = [float(moments[f"_mean_{j}"].iloc[0]) for j in range(len(names))]
+    scale = [float(moments[f"_std_{j}"].iloc[0]) for j in range(len(names))]
+    # Sorted: the seeded selection sample and k-means then see the same rows in the same
+    # order however the warehouse returned them, so a re-run gives the same segments.
+    sample = _sample_rows(features, months, settings)
+    sample["month"] = pd.to_datetime(sample["month"]).dt.date
+    sample = sample.sort_values(["customer_id", "month"], kind="stable", ignore_index=True)
+    fit_rows = sample[sample.in_fit]
+    model = make_segmenter(settings).fit(fit_rows[names], location=location, scale=scale)
+    month_list = list(months.month)
+    ari = _stability_ari(sample[sample.in_month], month_list, model.n_segments_, settings)
+    assigned = assign_segments(features, model)
+    prof = profiles(model, assigned, month_list[-1], int(months.n.iloc[-1]), settings)
+    segment_names = _segment_names(model, settings)
+    name = ibis.cases(
+        *((assigned.segment == s, n) for s, n in enumerate(segment_names)),
+        else_=ibis.null("string"),
+    )
+    members = assigned.select("customer_id", "month", "segment", segment_name=name)
     return {
-        MEMBERS_MART: as_table(members, MEMBERS_SCHEMA),
-        PROFILES_MART: as_table(prof, PROFILES_SCHEMA),
-        MIGRATION_MART: as_table(migration(members), MIGRATION_SCHEMA),
-        STABILITY_MART: as_table(stability(model, features, members, settings), STABILITY_SCHEMA),
+        MEMBERS_MART: members,
+        PROFILES_MART: prof,
+        MIGRATION_MART: migration(assigned, month_list).select(*MIGRATION_SCHEMA),
+        STABILITY_MART: stability(assigned, month_list, ari).select(*STABILITY_SCHEMA),
     }
 
 
+def _segment_names(model: CustomerSegmenter, settings: SegmentSettings) -> list[str]:
+    kinds = name_segments(model.centers_, list(model.feature_names_in_), settings)
+    return [kind or f"segment_{s}" for s, kind in enumerate(kinds)]
+
+
 def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
-    """Step ``segments`` (see :func:`segment_tables`); the features are built in Ibis and
-    read into memory once, for scikit-learn."""
+    """Step ``segments`` (see :func:`segment_tables`): the features and the segment of every
+    customer-month stay in the warehouse; only the samples k-means needs enter memory."""
     settings = segment_settings_from_config(config)
-    features = segment_features(tables["mart_customer_360"]).to_pandas()
-    return segment_tables(features, settings)
+    return segment_tables(segment_features(tables["mart_customer_360"]), settings)
