@@ -53,12 +53,18 @@ SOURCE_TABLES: frozenset[str] = frozenset(entity.table for entity in ENTITIES.va
 
 @dataclass(frozen=True)
 class StepResult:
-    """What one step did: the tables it wrote with their row counts, or why it was skipped."""
+    """What one step did: the tables it wrote with their row counts, or why it was skipped.
+
+    ``seconds`` is wall time; ``cpu_seconds`` the CPU time of this process over the step (every
+    thread, DuckDB's included), the steadier figure on a shared machine; ``None`` where the
+    work runs elsewhere (a Spark cluster).
+    """
 
     step: str
     tables: dict[str, int]
     seconds: float
     skipped_reason: str | None = None
+    cpu_seconds: float | None = None
 
     @property
     def ran(self) -> bool:
@@ -112,6 +118,28 @@ def pipeline_steps() -> tuple[Step, ...]:
     """
     steps = [step for name in CAPABILITIES for step in capability_steps(name)]
     return tuple(order_steps(steps, sources=SOURCE_TABLES | set(record_tables())))
+
+
+def select_steps(names: Iterable[str]) -> list[Step]:
+    """The registered steps called ``names``, in the order they run (to rerun a few steps on
+    a warehouse whose other tables exist).
+
+    >>> [step.name for step in select_steps(["customers", "channels"])]
+    ['channels', 'customers']
+
+    Raises
+    ------
+    PipelineError
+        For a name no capability registers, with the names that exist.
+    """
+    wanted = set(names)
+    known = {step.name for step in pipeline_steps()}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise PipelineError(
+            f"no step named {unknown[0]!r}; the steps are: {', '.join(sorted(known))}"
+        )
+    return [step for step in pipeline_steps() if step.name in wanted]
 
 
 def built_from(tables: Iterable[str], steps: Sequence[Step] | None = None) -> set[str]:

@@ -67,14 +67,15 @@ def run_pipeline(
             results.append(StepResult(step.name, {}, 0.0, f"missing input table {missing[0]}"))
             continue
         names = [*step.inputs, *(name for name in step.optional if name in existing)]
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         built = step.build({name: con.table(name) for name in names}, config)
         step.check_outputs(built)
         written = {}
         for table_name, expression in built.items():
             table = write_table(con, table_name, expression)
             written[table_name] = int(table.count().to_pyarrow().as_py())
-        results.append(StepResult(step.name, written, time.perf_counter() - start))
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        results.append(StepResult(step.name, written, seconds, cpu_seconds=cpu_seconds))
     if on_progress:
         on_progress("done", len(steps), len(steps))
     _log_runs(con, results, ran_at)
@@ -93,6 +94,7 @@ def _log_runs(con: ibis.BaseBackend, results: list[StepResult], ran_at: dt.datet
                     "table_name": name,
                     "n_rows": n_rows,
                     "seconds": result.seconds,
+                    "cpu_seconds": result.cpu_seconds,
                     "skipped_reason": result.skipped_reason,
                 }
             )
@@ -103,11 +105,20 @@ def _log_runs(con: ibis.BaseBackend, results: list[StepResult], ran_at: dt.datet
             ("table_name", pa.string()),
             ("n_rows", pa.int64()),
             ("seconds", pa.float64()),
+            ("cpu_seconds", pa.float64()),
             ("skipped_reason", pa.string()),
         ]
     )
     batch = pa.Table.from_pylist(rows, schema=schema)
     if RUNS_TABLE in con.list_tables():
-        con.insert(RUNS_TABLE, batch)
+        _add_cpu_seconds(con)
+        # By name: an older log has its added column last.
+        con.insert(RUNS_TABLE, batch.select(con.table(RUNS_TABLE).columns))
     else:
         con.create_table(RUNS_TABLE, batch)
+
+
+def _add_cpu_seconds(con: ibis.BaseBackend) -> None:
+    """A log written before ``cpu_seconds`` existed gains the column (null for its old runs)."""
+    if "cpu_seconds" not in con.table(RUNS_TABLE).columns:
+        con.raw_sql(f"ALTER TABLE {RUNS_TABLE} ADD COLUMN cpu_seconds DOUBLE")
