@@ -284,3 +284,24 @@ def test_a_log_from_before_cpu_seconds_gains_the_column(tiny_warehouse):
         ("by_channel", True, False),
     ]
     assert "peak_mb" in tiny_warehouse.table("pipeline_runs").columns
+
+
+def _fails(tables, config):
+    raise RuntimeError("out of luck")
+
+
+def test_a_run_that_stops_part_way_keeps_the_log_of_the_steps_that_ran(tiny_warehouse):
+    steps = [
+        Step(
+            "by_channel",
+            inputs=("stg_contacts",),
+            outputs=("mart_test_by_channel",),
+            build=_count_by_channel,
+        ),
+        Step("broken", inputs=("mart_test_by_channel",), outputs=("mart_x",), build=_fails),
+    ]
+    with pytest.raises(RuntimeError, match="out of luck"):
+        run_pipeline(tiny_warehouse, load_config(), steps=steps)
+    log = tiny_warehouse.table("pipeline_runs").to_pyarrow().to_pylist()
+    assert [(r["step"], r["n_rows"]) for r in log] == [("by_channel", 4)]
+    assert log[0]["cpu_seconds"] is not None
