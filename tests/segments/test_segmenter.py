@@ -17,6 +17,7 @@ from touchpoint.segments import (
     PROFILES_MART,
     STABILITY_MART,
     CustomerSegmenter,
+    SegmentSettings,
     assign_segments,
     describe,
     load_segment_settings,
@@ -186,3 +187,9 @@ def test_sampled_fit_labels_every_row_and_ignores_row_order():
     for mart, key in keys.items():
         a, b = (m[mart].sort_values(key, ignore_index=True) for m in (ours, theirs))
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_negative_seed_is_refused_by_the_settings():
+    # numpy's generators and k-means take no negative seed, nor does the sample's modulo
+    with pytest.raises(ValueError, match="random_state"):
+        SegmentSettings.model_validate({**SETTINGS.model_dump(), "random_state": -7})

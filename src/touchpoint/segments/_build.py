@@ -157,12 +157,14 @@ def migration(members: ibis.Table, months: list[dt.date]) -> ibis.Table:
 def _sample_rows(
     features: ibis.Table, months: pd.DataFrame, settings: SegmentSettings
 ) -> pd.DataFrame:
-    """The rows k-means is fitted on and each month's rows for the stability refits, in
-    memory, sorted by customer and month; ``in_fit`` and ``in_month`` say which.
+    """The rows k-means is fitted on and each month's rows for the stability refits, read
+    into memory; ``in_fit`` and ``in_month`` say which.
 
-    A month of N rows gives its rows ranked ``r`` = 0.. by customer with ``r`` mod
-    ceil(N / n) = ``random_state`` mod ceil(N / n): about N / ceil(N / n) <= n rows spread
-    evenly over the customers, the same whatever the engine or the order rows arrive in."""
+    Each month's rows are ranked ``r`` = 0.. by customer. The fit takes the rows with ``r`` mod
+    s = ``random_state`` mod s, s = ceil(all rows / ``fit_sample``): at most about
+    ``fit_sample`` rows, spread evenly over the customers of every month; a month's refit
+    likewise with s = ceil(the month's rows / ``stability_sample``). The same rows whatever
+    the engine or the order rows arrive in."""
     total = int(months.n.sum())
     fit_step = -(-total // settings.fit_sample)
     t = features
@@ -171,15 +173,19 @@ def _sample_rows(
         return rows.assign(in_fit=True, in_month=True)
     rank = ibis.row_number().over(ibis.window(group_by="month", order_by="customer_id"))
     t = t.mutate(_rank=rank)
+    steps = [-(-int(n) // settings.stability_sample) for n in months.n]
     month_step = ibis.cases(
+        *((t.month == m, step) for m, step in zip(months.month, steps, strict=True)), else_=1
+    ).cast("int64")
+    month_offset = ibis.cases(
         *(
-            (t.month == m, -(-int(n) // settings.stability_sample))
-            for m, n in zip(months.month, months.n, strict=True)
+            (t.month == m, settings.random_state % step)
+            for m, step in zip(months.month, steps, strict=True)
         ),
-        else_=1,
+        else_=0,
     ).cast("int64")
     in_fit = t._rank % fit_step == settings.random_state % fit_step
-    in_month = t._rank % month_step == ibis.literal(settings.random_state, "int64") % month_step
+    in_month = t._rank % month_step == month_offset
     t = t.mutate(in_fit=in_fit, in_month=in_month)
     return t.filter(t.in_fit | t.in_month).drop("_rank").to_pandas()
 

@@ -52,7 +52,7 @@ class SegmentSettings(_Strict):
     selection_sample: int = Field(default=5000, ge=100)
     fit_sample: int = Field(default=200_000, ge=1000)
     stability_sample: int = Field(default=20_000, ge=100)
-    random_state: int = 0
+    random_state: int = Field(default=0, ge=0)
     n_init: int = Field(default=10, ge=1, le=100)
     describe_threshold: float = Field(default=0.4, ge=0)
     describe_top: int = Field(default=3, ge=1, le=10)
