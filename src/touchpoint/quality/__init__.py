@@ -10,8 +10,9 @@
   probability (:class:`ReplyModel`) for who does not reply.
 - **Peak–end**: :func:`contact_peaks` (wait for the agent, repeated prompts, the node, the
   end), :class:`PeakEndModel` (logistic regression), :func:`bad_peak_sources`.
-- Step ``survey_quality`` writes ``mart_survey_replies``, ``mart_survey_satisfaction``,
-  ``mart_survey_reply_rates``, ``mart_peak_end_effects`` and ``mart_peak_end_sources``.
+- Step ``survey_replies`` writes ``mart_survey_replies``; step ``survey_quality`` reads it and
+  writes ``mart_survey_satisfaction``, ``mart_survey_reply_rates``, ``mart_peak_end_effects``
+  and ``mart_peak_end_sources``.
 
 docs/quality.md describes the methods and the measured figures.
 """
@@ -21,11 +22,14 @@ from touchpoint.quality._build import (
     EFFECTS_MART,
     INPUTS,
     OUTPUTS,
+    REPLIES_INPUTS,
     REPLIES_MART,
     REPLY_RATES_MART,
     SATISFACTION_MART,
     SOURCES_MART,
     build,
+    build_replies,
+    quality_from_replies,
     quality_tables,
 )
 from touchpoint.quality._peak_end import (
@@ -69,6 +73,13 @@ from touchpoint.quality._strategy import (
 
 STEPS = (
     Step(
+        "survey_replies",
+        inputs=REPLIES_INPUTS,
+        outputs=(REPLIES_MART,),
+        build=build_replies,
+        description="every survey sent with its reply classified and the contact asked about",
+    ),
+    Step(
         "survey_quality",
         inputs=INPUTS[0],
         optional=INPUTS[1],
@@ -107,6 +118,7 @@ __all__ = [
     "contact_peaks",
     "customer_recent_replies",
     "peak_end_frame",
+    "quality_from_replies",
     "quality_tables",
     "satisfaction_summary",
     "settings_from_config",
