@@ -337,38 +337,18 @@ def _trailing_three_months(t: ibis.Table, channels: list[str]) -> ibis.Table:
 
     A customer's months are consecutive (in the network from joining to leaving), so the two
     rows before are the two months before: lags, which are far cheaper than range frames. The
-    values that need them travel as one struct, lagged once by one month and once by two: two
-    window expressions instead of one per value and month (~70), which DuckDB evaluated one by
-    one over the sorted rows. The window runs on the narrow monthly table (keys and values):
-    the profile and the preference levels join after it, so DuckDB does not carry ~100
-    columns through the window's sort.
+    window runs on the narrow monthly table (keys and values): the profile and the preference
+    levels join after it, so DuckDB does not carry ~100 columns through the window's sort.
     """
-    lagged = [
-        "arpu_yuan",
-        *(f"n_contacts_{c}" for c in channels),
-        *(f"n_payments_{c}" for c in channels),
-        "n_orders_subscribe",
-        "n_family_or_group_orders",
-        "n_complaints",
-        "n_surveys_replied",
-        "n_surveys_dissatisfied",
-        "n_surveys_classified",
-        "score_sum",
-    ]
     w = ibis.window(group_by="customer_id", order_by="month_idx")
-    values = ibis.struct({c: t[c] for c in lagged})
-    t = t.mutate(_lag1=values.lag(1).over(w), _lag2=values.lag(2).over(w))
-
-    def lag(column: ibis.Value, back: int) -> ibis.Value:
-        return t[f"_lag{back}"][column.get_name()]
 
     def last3(column: ibis.Value) -> ibis.Value:
-        return (column + lag(column, 1).fill_null(0) + lag(column, 2).fill_null(0)).cast(
-            column.type()
-        )
+        return (
+            column + column.lag(1).over(w).fill_null(0) + column.lag(2).over(w).fill_null(0)
+        ).cast(column.type())
 
     score_n = last3(t.n_surveys_classified)
-    arpu_1, arpu_2 = lag(t.arpu_yuan, 1), lag(t.arpu_yuan, 2)
+    arpu_1, arpu_2 = t.arpu_yuan.lag(1).over(w), t.arpu_yuan.lag(2).over(w)
     n_before = arpu_1.notnull().cast("int64") + arpu_2.notnull().cast("int64")
     sum_before = arpu_1.fill_null(0.0) + arpu_2.fill_null(0.0)
     arpu_before = ibis.ifelse(n_before > 0, sum_before / n_before, ibis.null("float64"))
