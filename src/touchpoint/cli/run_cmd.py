@@ -70,6 +70,7 @@ def run_command(
         ("rows", "right"),
         ("seconds", "right"),
         ("cpu_seconds", "right"),
+        ("peak_mb", "right"),
     ):
         table.add_column(text(f"commands.col_{name}", lang), justify=justify)  # type: ignore[arg-type]
     for r in results:
@@ -80,10 +81,11 @@ def run_command(
                 "\n".join(f"{n:,}" for n in r.tables.values()),
                 f"{r.seconds:.1f}",
                 "" if r.cpu_seconds is None else f"{r.cpu_seconds:.1f}",
+                "" if r.peak_mb is None else f"{r.peak_mb:,.0f}",
             )
         else:
             skipped = text("commands.skipped", lang, reason=r.skipped_reason)
-            table.add_row(r.step, f"[dim]{skipped}[/]", "", "", "")
+            table.add_row(r.step, f"[dim]{skipped}[/]", "", "", "", "")
     console.print(table)
     if published is not None:
         snapshot, seconds = published

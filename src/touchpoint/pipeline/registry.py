@@ -56,8 +56,9 @@ class StepResult:
     """What one step did: the tables it wrote with their row counts, or why it was skipped.
 
     ``seconds`` is wall time; ``cpu_seconds`` the CPU time of this process over the step (every
-    thread, DuckDB's included), the steadier figure on a shared machine; ``None`` where the
-    work runs elsewhere (a Spark cluster).
+    thread, DuckDB's included), the steadier figure on a shared machine; ``peak_mb`` the
+    largest resident memory of this process during the step. Both are ``None`` where they
+    cannot be known (work on a Spark cluster; a system without Linux's peak counter).
     """
 
     step: str
@@ -65,6 +66,7 @@ class StepResult:
     seconds: float
     skipped_reason: str | None = None
     cpu_seconds: float | None = None
+    peak_mb: float | None = None
 
     @property
     def ran(self) -> bool:
