@@ -11,7 +11,10 @@ Issue 18's targets at 1 M customers × 6 months: ingest within 2× the floor, in
 report within 5 minutes, every stage's peak under 6 GB.
 
 Run: ``python -m benchmarks city`` (``TOUCHPOINT_BENCH_SIZES=100000,300000`` for the smaller
-worlds; each size writes its own block in docs/performance.md).
+worlds; each size writes its own block in docs/performance.md). With
+``TOUCHPOINT_BENCH_CITY_WORLD=DIR`` (one size only) the world already simulated in ``DIR``
+(seed 3, 6 months, that size: checked against its ``truth/world.json``) is used instead of
+simulating it again, and the simulate row says so.
 """
 
 from __future__ import annotations
@@ -125,8 +128,23 @@ def _step_rows(steps: dict[str, list[float]]) -> list[str]:
     return rows
 
 
+def _given_world(n: int) -> Path | None:
+    """The world of ``TOUCHPOINT_BENCH_CITY_WORLD``, refused unless it is seed 3's ``n``
+    customers × 6 months."""
+    given = os.environ.get("TOUCHPOINT_BENCH_CITY_WORLD")
+    if not given:
+        return None
+    world = json.loads((Path(given) / "truth" / "world.json").read_text())
+    wanted = {"customers": n, "months": MONTHS, "seed": SEED}
+    found = {key: world.get(key) for key in wanted}
+    if found != wanted:
+        raise SystemExit(f"{given}: world {found}, the benchmark needs {wanted}")
+    return Path(given)
+
+
 def _one_world(n: int, root: Path) -> str:
-    data, warehouse = root / "data", root / "touchpoint.duckdb"
+    given = _given_world(n)
+    data, warehouse = given or root / "data", root / "touchpoint.duckdb"
     floor, side = root / "floor.duckdb", root / "side.json"
     size = f"{_label(n)} customers × {MONTHS} months"
 
@@ -138,7 +156,7 @@ def _one_world(n: int, root: Path) -> str:
         return result
 
     load_before = os.getloadavg()[0]
-    simulated = stage("simulate", _simulate, str(data), n)
+    simulated = None if given else stage("simulate", _simulate, str(data), n)
     ingested = stage("ingest", _ingest, str(data), str(warehouse), str(side))
     counts = json.loads(side.read_text())
     print(f"  ingest workers: {counts}", flush=True)
@@ -164,7 +182,9 @@ def _one_world(n: int, root: Path) -> str:
         "",
         "| stage | wall s | CPU s | peak MB | on disk (MB) |",
         "|---|---:|---:|---:|---|",
-        _row("simulate", simulated, f"{_mb(source_bytes)} source files"),
+        _row("simulate", simulated, f"{_mb(source_bytes)} source files")
+        if simulated
+        else f"| simulate | (world reused from {data}) | | | {_mb(source_bytes)} source files |",
         _row("ingest", ingested, stored, counts),
         _row("duckdb read_parquet (floor)", floored, f"{_mb(floor_bytes)} DuckDB file"),
         _row("run", ran, f"{_mb(_bytes(warehouse))} DuckDB file after run"),
