@@ -109,18 +109,17 @@ def test_every_step_ran_on_spark(two_runs):
     assert not (root / "spark.duckdb.data" / "spark-marts.new").exists()
 
 
-#: Known parity gaps, found when main's segments and survey-quality steps first ran here
-#: (2026-12-02): the segment count differs (5 on DuckDB, 4 on Spark: a clustering fitted on
-#: rows in engine order, or different features; not yet diagnosed) and survey_satisfaction's
-#: counts are 0 on DuckDB but null on Spark for a cell with no answers. Checked by the strict
-#: xfail below: it fails as soon as a gap closes, so the table moves back under the rule.
+#: Known parity gaps, found when main's segments step first ran here (2026-12-02): the segment
+#: count differs (5 on DuckDB, 4 on Spark: a clustering fitted on rows in engine order, or
+#: different features; not yet diagnosed). Checked by the strict xfail below: it fails as soon
+#: as a gap closes, so the table moves back under the rule. (``mart_survey_satisfaction``'s
+#: null counts on Spark were closed in the analytics, tests/spark/test_spark_counts.py.)
 KNOWN_GAPS = {
     "mart_customer_segments",
     "mart_retention_segment_value",
     "mart_segment_migration",
     "mart_segment_profiles",
     "mart_segment_stability",
-    "mart_survey_satisfaction",
 }
 
 
