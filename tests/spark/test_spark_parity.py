@@ -106,6 +106,12 @@ def test_every_step_ran_on_spark(two_runs):
     skipped = [r.step for r in results if not r.ran]
     assert skipped == [s.name for s in pipeline_steps() if set(s.outputs) <= NOT_SIMULATED]
     assert (root / "spark.duckdb.data" / "spark-marts").is_dir()
+    # The rows each step reports (counted from the Parquet footers Spark wrote, not by a
+    # Spark job) are the rows of its tables in the warehouse.
+    _, spark, _, _ = two_runs
+    for result in results:
+        for table, rows in result.tables.items():
+            assert rows == spark.table(table).count().execute(), (result.step, table)
     assert not (root / "spark.duckdb.data" / "spark-marts.new").exists()
 
 
