@@ -9,8 +9,8 @@ writes marts into it). Per step (the runner's progress calls mark where a step s
   JVM (its ``/proc`` counters: driver and ``local[N]`` executors are one process);
 - ``peak_rss_mb``: the largest resident memory of this process plus the JVM, sampled every
   0.2 s while the step runs;
-- on Spark, from its status store (the data behind the UI and REST API; each step's jobs
-  carry the job group ``touchpoint:<step>``): ``jobs``, ``stages``, ``shuffle_write_bytes``,
+- on Spark, from its REST API (the session runs with its UI; each step's jobs carry the
+  job group ``touchpoint:<step>``): ``jobs``, ``stages``, ``shuffle_write_bytes``,
   ``shuffle_read_bytes``, ``input_bytes``, ``output_bytes`` and ``executor_cpu_seconds``.
 
 The phase after the last step (the Spark marts loaded into the DuckDB warehouse) is reported
@@ -88,50 +88,46 @@ class StepMeter:
 
 
 def spark_stage_figures(session: Any) -> dict[str, dict[str, float]]:
-    """Per job group ``touchpoint:<step>``: jobs, stages, shuffle and input bytes, executor CPU."""
-    store = session.sparkContext._jsc.sc().statusStore()
-    jobs = store.jobsList(None)
-    stages = {s.stageId(): s for s in _java_list(store.stageList(None))}
+    """Per job group ``touchpoint:<step>``: jobs, stages, shuffle and input bytes, executor CPU,
+    from Spark's REST API (the session needs its UI: ``spark.ui.enabled=true``)."""
+    import urllib.request
+
+    base = (
+        f"{session.sparkContext.uiWebUrl}/api/v1/applications/{session.sparkContext.applicationId}"
+    )
+
+    def get(path: str) -> Any:
+        with urllib.request.urlopen(f"{base}/{path}", timeout=60) as response:
+            return json.load(response)
+
+    stages = {s["stageId"]: s for s in get("stages") if s.get("status") == "COMPLETE"}
+    keys = (
+        "jobs",
+        "stages",
+        "shuffle_write_bytes",
+        "shuffle_read_bytes",
+        "input_bytes",
+        "output_bytes",
+        "executor_cpu_seconds",
+    )
     out: dict[str, dict[str, float]] = {}
-    for job in _java_list(jobs):
-        group = job.jobGroup()
-        name = group.get() if group.isDefined() else ""
+    for job in get("jobs"):
+        name = job.get("jobGroup") or ""
         if not name.startswith("touchpoint:"):
             continue
-        figures = out.setdefault(
-            name.removeprefix("touchpoint:"),
-            dict.fromkeys(
-                (
-                    "jobs",
-                    "stages",
-                    "shuffle_write_bytes",
-                    "shuffle_read_bytes",
-                    "input_bytes",
-                    "output_bytes",
-                    "executor_cpu_seconds",
-                ),
-                0,
-            ),
-        )
+        figures = out.setdefault(name.removeprefix("touchpoint:"), dict.fromkeys(keys, 0))
         figures["jobs"] += 1
-        for stage_id in _java_list(job.stageIds()):
+        for stage_id in job.get("stageIds", []):
             stage = stages.get(stage_id)
             if stage is None:
                 continue  # skipped: its output was reused
             figures["stages"] += 1
-            figures["shuffle_write_bytes"] += stage.shuffleWriteBytes()
-            figures["shuffle_read_bytes"] += stage.shuffleReadBytes()
-            figures["input_bytes"] += stage.inputBytes()
-            figures["output_bytes"] += stage.outputBytes()
-            figures["executor_cpu_seconds"] += stage.executorCpuTime() / 1e9
+            figures["shuffle_write_bytes"] += stage.get("shuffleWriteBytes", 0)
+            figures["shuffle_read_bytes"] += stage.get("shuffleReadBytes", 0)
+            figures["input_bytes"] += stage.get("inputBytes", 0)
+            figures["output_bytes"] += stage.get("outputBytes", 0)
+            figures["executor_cpu_seconds"] += stage.get("executorCpuTime", 0) / 1e9
     return out
-
-
-def _java_list(value: Any) -> list:
-    """A Scala Seq (or Java list) from py4j as a Python list."""
-    if hasattr(value, "size") and hasattr(value, "apply"):
-        return [value.apply(i) for i in range(value.size())]
-    return list(value)
 
 
 def run(warehouse: str, engine: str, master: str, conf: dict[str, str]) -> dict[str, Any]:
@@ -146,7 +142,9 @@ def run(warehouse: str, engine: str, master: str, conf: dict[str, str]) -> dict[
     if engine == "spark":
         from touchpoint.pipeline.spark import run_pipeline_spark, spark_session
 
-        session = spark_session(master, {"spark.ui.retainedJobs": "100000", **conf})
+        ui = {"spark.ui.enabled": "true", "spark.ui.retainedJobs": "100000"}
+        ui |= {"spark.ui.retainedStages": "100000"}
+        session = spark_session(master, {**ui, **conf})
         jvm_pid = int(session._jvm.java.lang.ProcessHandle.current().pid())
         start_cpu += _cpu(jvm_pid)
         meter = StepMeter(jvm_pid)
@@ -164,7 +162,11 @@ def run(warehouse: str, engine: str, master: str, conf: dict[str, str]) -> dict[
     for step in steps:
         step["rows_written"] = rows.get(step["step"])
     if session is not None:
-        figures = spark_stage_figures(session)
+        try:
+            figures = spark_stage_figures(session)
+        except Exception as exc:  # the timings above are kept whatever the REST API says
+            figures = {}
+            print(f"no Spark stage figures: {exc}")
         for step in steps:
             step.update(figures.get(step["step"], {}))
         session.stop()
