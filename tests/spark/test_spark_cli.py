@@ -55,3 +55,10 @@ def test_a_missing_extra_is_one_line(tmp_path, monkeypatch):
     line = _one_line(result)
     assert "pip install 'touchpoint[spark]'" in line
     assert _tables(warehouse) == ["mart_marker"]
+
+
+def test_the_engine_help_names_the_extra():
+    # Rich reads "[spark]" as markup and drops it unless escaped.
+    result = runner.invoke(app, ["run", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "pip install 'touchpoint[spark]'" in " ".join(result.output.split())

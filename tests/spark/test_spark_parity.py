@@ -106,17 +106,20 @@ def test_every_step_ran_on_spark(two_runs):
     skipped = [r.step for r in results if not r.ran]
     assert skipped == [s.name for s in pipeline_steps() if set(s.outputs) <= NOT_SIMULATED]
     assert (root / "spark.duckdb.data" / "spark-marts").is_dir()
+    # The rows each step reports (counted from the Parquet footers Spark wrote, not by a
+    # Spark job) are the rows of its tables in the warehouse.
+    _, spark, _, _ = two_runs
+    for result in results:
+        for table, rows in result.tables.items():
+            assert rows == spark.table(table).count().execute(), (result.step, table)
     assert not (root / "spark.duckdb.data" / "spark-marts.new").exists()
 
 
-#: Known parity gaps, checked by the strict xfail below: it fails as soon as a gap closes, so
-#: the table moves back under the rule. survey_satisfaction's counts are 0 on DuckDB but null
-#: on Spark for a cell with no answers (found 2026-12-02). The segment tables, a gap of the same
-#: day (5 segments on DuckDB, 4 on Spark), closed when the segments step sorted its rows before
-#: sampling and fitting (the engines return rows in different orders); since 2026-12-03 it
-#: assigns every customer-month in Ibis and samples by rank within the month, and the five
-#: tables equal DuckDB's here.
-KNOWN_GAPS = {"mart_survey_satisfaction"}
+#: No known parity gaps since 2026-12-03. Two were found on 2026-12-02 and closed in the
+#: analytics: mart_survey_satisfaction's counts (0 on DuckDB, null on Spark for a cell with no
+#: answers: tests/spark/test_spark_counts.py) and the segment tables (5 segments against 4:
+#: k-means fitted on rows in engine order with too few starts; the step now sorts its sample,
+#: starts 10 times and assigns every customer-month in Ibis). A new gap is a failure here.
 
 
 def test_every_table_and_column_equals_duckdb(two_runs):
@@ -124,14 +127,8 @@ def test_every_table_and_column_equals_duckdb(two_runs):
     names = sorted(set(registered_marts()) - NOT_SIMULATED)  # every table a step writes
     assert len(names) >= 40 and set(names) <= set(duck.list_tables())
     assert set(names) <= set(spark.list_tables())
-    problems = _problems(duck, spark, [n for n in names if n not in KNOWN_GAPS])
+    problems = _problems(duck, spark, names)
     assert problems == [], "\n".join(problems)
-
-
-@pytest.mark.xfail(strict=True, reason="known Spark parity gaps (KNOWN_GAPS)")
-def test_the_known_gaps_still_differ(two_runs):
-    duck, spark, _, _ = two_runs
-    assert _problems(duck, spark, sorted(KNOWN_GAPS)) == []
 
 
 def _problems(duck, spark, names: list[str]) -> list[str]:

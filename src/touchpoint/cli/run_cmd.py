@@ -30,7 +30,7 @@ def run_command(
         Engine,
         typer.Option(
             help="duckdb (this machine) or spark (the `spark:` section of the configuration: "
-            "master, settings; needs pip install 'touchpoint[spark]')"
+            "master, settings; needs pip install 'touchpoint\\[spark]')"  # \[: not Rich markup
         ),
     ] = Engine.duckdb,
     step: Annotated[

@@ -14,7 +14,14 @@ from touchpoint.cli.common import said
 from touchpoint.cli.progress import progress_bar
 from touchpoint.config import load_config
 from touchpoint.errors import ConfigError
-from touchpoint.simulate import CallRecordSettings, continue_world, load_params, simulate
+from touchpoint.simulate import (
+    CallRecordSettings,
+    continue_world,
+    load_params,
+    parse_shard,
+    simulate,
+)
+from touchpoint.simulate.world import shard_tag
 
 
 @app.command("simulate")
@@ -81,6 +88,16 @@ def simulate_command(
         float,
         typer.Option("--patience", min=1.0, help="Mean patience (s) planted in call_records."),
     ] = 90.0,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="Write only shard i of n (i/n, e.g. 2/8): whole chunks of customers, files "
+            "named <entity>.shard-i-of-n; the n shards together are the same world as one "
+            "run, whatever n, so n machines can generate a province.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     lang: LangOption = "en",
@@ -91,6 +108,12 @@ def simulate_command(
     months, and those named in --work-orders respond with the planted effect of their action.
     """
     settings = load_config(config)
+    try:
+        part = None if shard is None else parse_shard(shard)
+    except ConfigError:
+        raise ConfigError(said("shard_bad", lang, value=shard)) from None
+    if part is not None and continue_dir is not None:
+        raise ConfigError("--shard applies to a new world; a continued world is not sharded")
     if continue_dir is not None:
         _continue(continue_dir, work_orders, months, settings, json_output, chunk_size, lang)
         return
@@ -115,6 +138,7 @@ def simulate_command(
             config=settings,
             params=world,
             call_records=queue,
+            shard=part,
         )
         typer.echo(
             json.dumps(
@@ -140,16 +164,41 @@ def simulate_command(
             params=world,
             call_records=queue,
             on_progress=on_progress,
+            shard=part,
         )
-    title = said("simulated_title", lang, customers=customers, months=months, seed=seed)
+    if part is None:
+        title = said("simulated_title", lang, customers=customers, months=months, seed=seed)
+        realised = said("realised_title", lang)
+    else:
+        first, last = _shard_customers(customers, world.chunk_size, part)
+        title = said(
+            "simulated_shard_title",
+            lang,
+            index=part[0],
+            of=part[1],
+            first=first,
+            last=last,
+            customers=customers,
+            months=months,
+            seed=seed,
+        )
+        realised = said("realised_shard_title", lang, tag=shard_tag(*part))
     console.print(_files_table(result, title, lang))
-    figures = Table(title=said("realised_title", lang), title_justify="left")
+    figures = Table(title=realised, title_justify="left")
     figures.add_column(said("col_figure", lang))
     figures.add_column(said("col_value", lang), justify="right")
     for key, value in result.realised.items():
         if isinstance(value, float):
             figures.add_row(key, f"{value:.4f}")
     console.print(figures)
+
+
+def _shard_customers(customers: int, chunk_size: int, part: tuple[int, int]) -> tuple[int, int]:
+    """The first and last customer number of shard ``part`` (as :func:`shard_chunks` cuts)."""
+    from touchpoint.simulate.world import shard_chunks
+
+    chunks = shard_chunks(customers, chunk_size, part)
+    return chunks.start * chunk_size, min(chunks.stop * chunk_size, customers) - 1
 
 
 def _files_table(result, title: str, lang: str) -> Table:

@@ -134,6 +134,33 @@ def _arrow_memtables(scon: Any, session: Any) -> None:
     scon._register_in_memory_table = register
 
 
+def _label_jobs(session: Any, step: str) -> None:
+    """Name the Spark jobs of ``step`` (job group ``touchpoint:<step>``): the Spark UI and
+    status API show each step's jobs, stages and shuffle bytes under it. Spark Connect has no
+    job groups; its jobs are left unnamed."""
+    try:
+        context = session.sparkContext
+    except Exception:  # Spark Connect: no SparkContext on the client
+        return
+    context.setJobGroup(f"touchpoint:{step}", f"touchpoint step {step}")
+
+
+def _drop_earlier_views(session: Any, marts: Mapping[str, Any]) -> None:
+    """Drop the session's views of an earlier run (its sources and marts, maybe of another
+    warehouse): a step would otherwise read an optional input left by that run (measured:
+    ``mart_tag_definitions`` of a renamed folder, a failed read)."""
+    for table in session.catalog.listTables():
+        if table.isTemporary and (table.name in marts or table.name.startswith("stg_")):
+            session.catalog.dropTempView(table.name)
+
+
+def _parquet_rows(folder: Path) -> int:
+    """The rows of the Parquet files Spark wrote into ``folder``, from their footers."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_metadata(part).num_rows for part in folder.glob("*.parquet"))
+
+
 def run_pipeline_spark(
     duck_con: Any,
     config: Any,
@@ -162,16 +189,19 @@ def run_pipeline_spark(
 
     check_config(config)
     session = session or spark_session(master, conf)
+    from pyspark.sql.types import StructField, StructType
+
     raw = duck_con.con
     scon = ibis.pyspark.connect(session)
     _arrow_memtables(scon, session)
+    marts = registered_marts()
+    _drop_earlier_views(session, marts)
     _stage_sources(session, raw)
     folder = parts_folder(raw)
     staging = folder / "spark-marts.new"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    marts = registered_marts()
     steps = list(pipeline_steps())
     results: list[StepResult] = []
     schemas: dict[str, Any] = {}
@@ -185,6 +215,7 @@ def run_pipeline_spark(
             results.append(StepResult(step.name, {}, 0.0, f"missing input table {missing[0]}"))
             continue
         names = [*step.inputs, *(n for n in step.optional if n in existing)]
+        _label_jobs(session, step.name)
         start = time.perf_counter()
         built = step.build({name: scon.table(name) for name in names}, config)
         step.check_outputs(built)
@@ -198,9 +229,13 @@ def run_pipeline_spark(
             frame = session.sql(scon.compile(expression))
             path = str(staging / table_name)
             frame.write.mode("overwrite").parquet(path)
-            back = session.read.parquet(path)
+            # Read back with the schema just written (no job to infer it from the files), and
+            # count the rows from the Parquet footers (no job to count them): two Spark jobs
+            # fewer per table, each a fixed cost of its own (docs/scale.md).
+            nullable = StructType([StructField(f.name, f.dataType) for f in frame.schema])
+            back = session.read.schema(nullable).parquet(path)
             back.createOrReplaceTempView(table_name)
-            written[table_name] = back.count()
+            written[table_name] = _parquet_rows(Path(path))
             existing.add(table_name)
         results.append(StepResult(step.name, written, time.perf_counter() - start))
     for table_name, schema in schemas.items():

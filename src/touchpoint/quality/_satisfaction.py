@@ -109,13 +109,20 @@ def satisfaction_summary(replies: ir.Table, by: tuple[str, ...] = ("survey_chann
         its Wilson 95 % interval ``csat_low, csat_high``.
     """
     r = replies
+
+    def n_where(condition: ir.BooleanValue) -> ir.IntegerScalar:
+        # A condition that is null (no reply) counts as false: Ibis compiles a filtered count
+        # to SUM(CAST(condition AS BIGINT)) on Spark, null for a group where every condition
+        # is null, where DuckDB's COUNT(*) FILTER gives 0 (issue 17's parity gap).
+        return r.count(where=condition.fill_null(False))
+
     g = r.group_by(list(by)).aggregate(
         n_sent=r.count(),
-        n_replied=r.count(where=r.has_reply),
-        n_unclassified=r.count(where=r.reply_class == UNCLASSIFIED),
-        n_satisfied=r.count(where=r.reply_class == "satisfied"),
-        n_neutral=r.count(where=r.reply_class == "neutral"),
-        n_dissatisfied=r.count(where=r.reply_class == "dissatisfied"),
+        n_replied=n_where(r.has_reply),
+        n_unclassified=n_where(r.reply_class == UNCLASSIFIED),
+        n_satisfied=n_where(r.reply_class == "satisfied"),
+        n_neutral=n_where(r.reply_class == "neutral"),
+        n_dissatisfied=n_where(r.reply_class == "dissatisfied"),
     )
     classified = g.n_satisfied + g.n_neutral + g.n_dissatisfied
     low, high = wilson_interval(g.n_satisfied, classified)

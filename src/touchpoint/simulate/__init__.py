@@ -19,7 +19,13 @@ the contract's tables; :mod:`.truth` keeps what was planted.
 from touchpoint.simulate.call_records import CallRecordSettings
 from touchpoint.simulate.params import SimParams, load_params
 from touchpoint.simulate.tables import SIMULATED_ENTITIES
-from touchpoint.simulate.world import SimulationResult, continue_world, read_work_orders, simulate
+from touchpoint.simulate.world import (
+    SimulationResult,
+    continue_world,
+    parse_shard,
+    read_work_orders,
+    simulate,
+)
 
 __all__ = [
     "SIMULATED_ENTITIES",
@@ -28,6 +34,7 @@ __all__ = [
     "SimulationResult",
     "continue_world",
     "load_params",
+    "parse_shard",
     "read_work_orders",
     "simulate",
 ]

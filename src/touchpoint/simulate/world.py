@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,8 +105,22 @@ def simulate(
     params: SimParams | None = None,
     on_progress: ProgressCallback | None = None,
     call_records: CallRecordSettings | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> SimulationResult:
     """Simulate an operator and write its source files to ``out_dir``.
+
+    ``shard=(i, n)``: write only shard ``i`` of ``n`` (1-based) of the world, so that ``n``
+    machines can generate a province in parallel (:func:`shard_chunks`). A shard is a run of
+    whole chunks of customers, and every draw is keyed by what it is about, so the union of
+    the ``n`` shards' rows is the unsharded world's, whatever ``n``. Each file is named
+    ``<entity>.shard-<i>-of-<n>.<ext>`` (``touchpoint ingest`` reads them all as the entity),
+    and so are the shard's truth files (``truth/customers``, ``preferences``,
+    ``payment_preferences``, ``realised`` and ``world`` with ``.shard-<i>-of-<n>``, and
+    ``state/chunks.shard-<i>-of-<n>.json``; the chunk states keep the world's numbering).
+    ``realised`` holds the figures of the shard's customers only. The files every shard writes
+    alike (``params.yaml``, ``ivr_menu.parquet``, ``confusing_nodes.json``) are replaced
+    whole, never half written. Call records replay every call through one agent queue, so
+    they cannot be sharded.
 
     ``call_records``: also write ``call_records.<format>``, the hotline's calls replayed
     through an agent queue with a planted patience (:mod:`.call_records`), and
@@ -141,16 +156,31 @@ def simulate(
     channels = config.ids("channel")
     out = Path(out_dir)
     truth_dir = out / "truth"
-    if truth_dir.exists():
-        shutil.rmtree(truth_dir)
-    (truth_dir / "state").mkdir(parents=True)
-    suffix = "parquet" if file_format == "parquet" else "csv"
-    files = {name: out / f"{name}.{suffix}" for name in SIMULATED_ENTITIES}
-    businesses = list(params.contacts.needs_per_month)
     size = params.chunk_size
+    chunks = shard_chunks(customers, size, shard)
+    if shard is not None and call_records is not None:
+        raise ConfigError(
+            "call records replay every hotline call through one agent queue: simulate them "
+            "without --shard"
+        )
+    tag = shard_tag(*shard) if shard else ""
+    suffix = "parquet" if file_format == "parquet" else "csv"
+    files = {name: out / f"{name}{tag}.{suffix}" for name in SIMULATED_ENTITIES}
+    if shard is None:
+        if truth_dir.exists():
+            shutil.rmtree(truth_dir)
+    else:  # other shards write beside this one: only the unsharded world's files go
+        for name in SIMULATED_ENTITIES:
+            (out / f"{name}.{suffix}").unlink(missing_ok=True)
+        for stale in ("world.json", "realised.json", "state/chunks.json"):
+            (truth_dir / stale).unlink(missing_ok=True)
+    (truth_dir / "state").mkdir(parents=True, exist_ok=True)
+    businesses = list(params.contacts.needs_per_month)
+    first_customer = chunks.start * size
+    shard_customers = min(chunks.stop * size, customers) - first_customer
 
     def states():
-        for number in range(-(-customers // size)):
+        for number in chunks:
             first = number * size
             yield new_state(
                 params,
@@ -163,9 +193,9 @@ def simulate(
                 channels,
             )
 
-    leg = _Leg(out, files, params, config, file_format, encoding, months)
+    leg = _Leg(out, files, params, config, file_format, encoding, months, shard_tag=tag)
     leg.cdr_calls = [] if call_records is not None else None
-    leg.run(states(), customers, on_progress, truth_dir / "state")
+    leg.run(states(), shard_customers, on_progress, truth_dir / "state")
     if call_records is not None:
         records, planted = call_records_table(pa.concat_tables(leg.cdr_calls), call_records)
         files["call_records"] = out / f"call_records.{suffix}"
@@ -187,31 +217,85 @@ def simulate(
             {"first_month": 0, "months": months, "files": {k: v.name for k, v in files.items()}}
         ],
     }
-    (truth_dir / "world.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
-    (truth_dir / "realised.json").write_text(
+    if shard is not None:
+        world["shard"] = {
+            "index": shard[0],
+            "of": shard[1],
+            "chunks": [chunks.start, chunks.stop],
+            "customers": [first_customer, first_customer + shard_customers],
+        }
+    (truth_dir / f"world{tag}.json").write_text(json.dumps(world, indent=2), encoding="utf-8")
+    (truth_dir / f"realised{tag}.json").write_text(
         json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    (truth_dir / "params.yaml").write_text(_params_yaml(params), encoding="utf-8")
+    _replace(truth_dir / "params.yaml", tag, lambda p: p.write_text(_params_yaml(params), "utf-8"))
     menu = build_menu(params)
-    pq.write_table(
-        pa.table(
-            {
-                "node_id": [n.id for n in params.ivr_menu],
-                "parent_id": [n.parent for n in params.ivr_menu],
-                "key": [n.key for n in params.ivr_menu],
-                "depth": menu.depth.tolist(),
-                "business": [n.business for n in params.ivr_menu],
-                "label_en": [n.en for n in params.ivr_menu],
-                "label_zh": [n.zh for n in params.ivr_menu],
-                "is_confusing": [n.id in params.ivr.confusing_nodes for n in params.ivr_menu],
-            }
-        ),
-        truth_dir / "ivr_menu.parquet",
+    menu_table = pa.table(
+        {
+            "node_id": [n.id for n in params.ivr_menu],
+            "parent_id": [n.parent for n in params.ivr_menu],
+            "key": [n.key for n in params.ivr_menu],
+            "depth": menu.depth.tolist(),
+            "business": [n.business for n in params.ivr_menu],
+            "label_en": [n.en for n in params.ivr_menu],
+            "label_zh": [n.zh for n in params.ivr_menu],
+            "is_confusing": [n.id in params.ivr.confusing_nodes for n in params.ivr_menu],
+        }
     )
-    (truth_dir / "confusing_nodes.json").write_text(
-        json.dumps(list(params.ivr.confusing_nodes)), encoding="utf-8"
-    )
+    _replace(truth_dir / "ivr_menu.parquet", tag, lambda p: pq.write_table(menu_table, p))
+    confusing = json.dumps(list(params.ivr.confusing_nodes))
+    _replace(truth_dir / "confusing_nodes.json", tag, lambda p: p.write_text(confusing, "utf-8"))
     return SimulationResult(out, files, leg.n_rows, leg.figures)
+
+
+def shard_tag(index: int, of: int) -> str:
+    """The suffix of shard ``index`` of ``of``'s file names: ``.shard-02-of-12``."""
+    width = len(str(of))
+    return f".shard-{index:0{width}d}-of-{of}"
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` as ``(i, n)``, 1 <= i <= n.
+
+    >>> parse_shard("2/8")
+    (2, 8)
+    """
+    index, slash, of = text.strip().partition("/")
+    if slash and index.strip().isdigit() and of.strip().isdigit():
+        i, n = int(index), int(of)
+        if 1 <= i <= n:
+            return i, n
+    raise ConfigError(f"--shard must be i/n with 1 <= i <= n (e.g. 2/8), got {text!r}")
+
+
+def shard_chunks(customers: int, chunk_size: int, shard: tuple[int, int] | None) -> range:
+    """The chunk numbers of shard ``(i, n)`` of a world of ``customers`` (all for ``None``):
+    shard ``i`` holds chunks ``⌊(i-1)·C/n⌋ .. ⌊i·C/n⌋ - 1`` of the ``C`` chunks, so every shard
+    has whole chunks and the shards together hold each chunk once.
+
+    >>> shard_chunks(10_000, 1000, (2, 3))
+    range(3, 6)
+    """
+    total = -(-customers // chunk_size)
+    if shard is None:
+        return range(total)
+    i, n = shard
+    if not 1 <= i <= n:
+        raise ConfigError(f"--shard must be i/n with 1 <= i <= n (e.g. 2/8), got {i}/{n}")
+    if n > total:
+        raise ConfigError(
+            f"--shard {i}/{n}: {customers:,} customers make {total} chunk(s) of {chunk_size:,}, "
+            f"so at most {total} shard(s); use fewer shards or a smaller --chunk-size"
+        )
+    return range((i - 1) * total // n, i * total // n)
+
+
+def _replace(path: Path, tag: str, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through a temporary file renamed over it: shards writing the same file
+    at once leave one whole copy, never a mix."""
+    temporary = path.with_name(f"{path.name}{tag}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
 
 
 class _Leg:
@@ -229,10 +313,12 @@ class _Leg:
         plans=None,
         label="",
         first_month=0,
+        shard_tag="",
     ):
         self.out, self.files, self.params, self.config = out, files, params, config
         self.months, self.plans, self.label = months, ({} if plans is None else plans), label
         self.first_month = first_month
+        self.shard_tag = shard_tag
         self.channels = config.ids("channel")
         self.menu = build_menu(params)
         self.writers = {
@@ -255,7 +341,7 @@ class _Leg:
         pay_channels = list(params.payments.channel_weights)
         # Ground truth is streamed chunk by chunk too, so memory stays flat.
         truth_writers = {
-            name: _Writer(truth / f"{name}.parquet", "parquet", "utf-8")
+            name: _Writer(truth / f"{name}{self.shard_tag}.parquet", "parquet", "utf-8")
             for name in (
                 "customers",
                 f"preferences{self.label}",
@@ -297,7 +383,8 @@ class _Leg:
         self.figures = realised.figures()
         for writer in truth_writers.values():
             writer.close()
-        (state_dir / "chunks.json").write_text(json.dumps(layout), encoding="utf-8")
+        chunks_json = state_dir / f"chunks{self.shard_tag}.json"
+        chunks_json.write_text(json.dumps(layout), encoding="utf-8")
 
     def close(self) -> None:
         for writer in self.writers.values():
@@ -634,6 +721,11 @@ def _saved_world(out: Path) -> tuple[dict, dict]:
         world = json.loads((truth / "world.json").read_text(encoding="utf-8"))
         data = yaml.safe_load((truth / "params.yaml").read_text(encoding="utf-8"))
     except OSError:
+        if any(truth.glob("world.shard-*.json")):
+            raise ConfigError(
+                f"{out}: a world simulated in shards cannot be continued; simulate it without "
+                "--shard to continue it"
+            ) from None
         raise ConfigError(
             f"{out}: not a simulated world (no truth/world.json); "
             "create one with `touchpoint simulate --out DIR` first"
