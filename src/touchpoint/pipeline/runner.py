@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from touchpoint.capability import Step
 from touchpoint.config import Config
-from touchpoint.pipeline._memory import peak_memory_mb, reset_peak_memory
+from touchpoint.pipeline._memory import StepPeak
 from touchpoint.pipeline.registry import StepResult, check_config, order_steps, pipeline_steps
 from touchpoint.warehouse import write_table
 
@@ -79,17 +79,16 @@ def _run_step(con: ibis.BaseBackend, config: Config, step: Step) -> StepResult:
     if missing:
         return StepResult(step.name, {}, 0.0, f"missing input table {missing[0]}")
     names = [*step.inputs, *(name for name in step.optional if name in existing)]
-    peak_known = reset_peak_memory()
-    start, cpu_start = time.perf_counter(), time.process_time()
-    built = step.build({name: con.table(name) for name in names}, config)
-    step.check_outputs(built)
-    written = {}
-    for table_name, expression in built.items():
-        table = write_table(con, table_name, expression)
-        written[table_name] = int(table.count().to_pyarrow().as_py())
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    peak_mb = peak_memory_mb() if peak_known else None
-    return StepResult(step.name, written, seconds, cpu_seconds=cpu_seconds, peak_mb=peak_mb)
+    with StepPeak() as peak:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        built = step.build({name: con.table(name) for name in names}, config)
+        step.check_outputs(built)
+        written = {}
+        for table_name, expression in built.items():
+            table = write_table(con, table_name, expression)
+            written[table_name] = int(table.count().to_pyarrow().as_py())
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return StepResult(step.name, written, seconds, cpu_seconds=cpu_seconds, peak_mb=peak.mb)
 
 
 def _log_runs(con: ibis.BaseBackend, results: list[StepResult], ran_at: dt.datetime) -> None:
