@@ -123,6 +123,23 @@ def test_marts_migration_and_stability_counted_by_hand():
     assert (profiles.description_en.str.len() > 0).all() and (profiles.name_zh.str.len() > 0).all()
 
 
+def test_one_month_has_segments_but_no_pairs_of_months():
+    rng = np.random.default_rng(1)
+    rows = [
+        {
+            "customer_id": f"C{i:03d}",
+            "month": dt.date(2026, 1, 1),
+            **dict(zip(FEATURES, rng.normal(0, 0.1, len(FEATURES)) + 4.0 * (i % 2), strict=True)),
+        }
+        for i in range(200)
+    ]
+    settings = SETTINGS.model_copy(update={"n_segments": 2})
+    marts = {k: v.to_pyarrow() for k, v in segment_tables(pd.DataFrame(rows), settings).items()}
+    assert marts[STABILITY_MART].num_rows == 0 and marts[MIGRATION_MART].num_rows == 0
+    assert str(marts[STABILITY_MART].schema.field("from_month").type) == "date32[day]"
+    assert marts[PROFILES_MART].column("n_customers").to_pylist() == [100, 100]
+
+
 def test_too_few_rows_give_empty_marts():
     frame = pd.DataFrame(
         [{"customer_id": "C1", "month": dt.date(2026, 1, 1), **dict.fromkeys(FEATURES, 0.0)}]

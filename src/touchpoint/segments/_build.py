@@ -15,6 +15,7 @@ import datetime as dt
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 from sklearn.metrics import adjusted_rand_score
 
 from touchpoint.config import Config
@@ -218,15 +219,15 @@ def stability(
     kept = t.group_by("month").agg(
         _n=ibis._.count(), _kept=(t.segment == t.to_segment).cast("float64").mean()
     )
+    # Typed in Arrow: with one month there are no pairs, and an empty pandas column is float.
     pairs = ibis.memtable(
-        pd.DataFrame(
+        pa.table(
             {
-                "from_month": months[:-1],
-                "to_month": months[1:],
-                "refit_ari": [ari.get(m) for m in months[:-1]],
+                "from_month": pa.array(months[:-1], pa.date32()),
+                "to_month": pa.array(months[1:], pa.date32()),
+                "refit_ari": pa.array([ari.get(m) for m in months[:-1]], pa.float64()),
             }
-        ),
-        schema=ibis.schema({"from_month": "date", "to_month": "date", "refit_ari": "float64"}),
+        )
     )
     joined = pairs.left_join(kept, pairs.from_month == kept.month)
     return joined.select(
