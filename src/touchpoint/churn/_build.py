@@ -82,8 +82,11 @@ def as_table(frame: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
     return ibis.memtable(frame.reindex(columns=list(schema)), schema=ibis.schema(schema))
 
 
-def churn_tables(features: pd.DataFrame, settings: ChurnSettings) -> dict[str, ibis.Table]:
-    """The four churn marts from a :func:`churn_features` frame.
+def churn_tables(
+    features: pd.DataFrame | ibis.Table, settings: ChurnSettings
+) -> dict[str, ibis.Table]:
+    """The four churn marts from a :func:`churn_features` table (in the warehouse, of which
+    only the rows the run needs are read, or as a data frame).
 
     ``mart_churn_scores``: one row per customer in the network at the end of the latest
     month; ``mart_churn_evaluation``: one row per model (``lightgbm``, ``logistic``) with
@@ -120,9 +123,10 @@ def churn_tables(features: pd.DataFrame, settings: ChurnSettings) -> dict[str, i
 def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
     """Step ``churn``: the churn marts (see :func:`churn_tables`).
 
-    The features are built in Ibis and then read into memory once: LightGBM trains on a
-    data frame.
+    The features are built in Ibis; the months are chosen and the training customers
+    sampled there too, and only the rows the run needs are read into memory (LightGBM trains
+    on a data frame): see :func:`~touchpoint.churn.read_churn_data`.
     """
     settings = churn_settings_from_config(config)
     features = churn_features(tables["mart_customer_360"], tables.get("stg_contacts"), settings)
-    return churn_tables(features.to_pandas(), settings)
+    return churn_tables(features, settings)

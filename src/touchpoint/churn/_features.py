@@ -133,3 +133,16 @@ def churn_features(c360: ir.Table, contacts: ir.Table | None, settings: ChurnSet
 def feature_columns(table_columns: list[str]) -> list[str]:
     """The feature columns of a :func:`churn_features` table (all but the keys and label)."""
     return [c for c in table_columns if c not in (*KEYS, LABEL)]
+
+
+#: Resolution of :func:`sample_key`: a customer's key is one of this many steps of [0, 1).
+SAMPLE_STEPS = 1_000_000
+
+
+def sample_key(customer_id: ir.StringValue, seed: int) -> ir.FloatingValue:
+    """A customer's place in [0, 1) for the training sample: a seeded hash of the
+    identifier, the same in every month and every run (on one backend), so "the customers
+    whose key is below *f*" is a deterministic sample of about a fraction *f* of them, and
+    a smaller fraction's sample lies inside a larger one's."""
+    hashed = (ibis.literal(f"{seed}:") + customer_id).hash()
+    return (hashed % SAMPLE_STEPS).abs().cast("float64") / SAMPLE_STEPS
