@@ -4,13 +4,17 @@ At 1 M customers × 6 months: features + training in at most 3 minutes, scoring 
 in at most 60 s, segments in at most 60 s, peak memory under 6 GB. Each stage runs in a
 fresh process (its own peak memory) on the same warehouse:
 
-- ``churn: features + training``: the churn features read from the customer 360 and the
-  contacts (Ibis on DuckDB, then into memory), the two LightGBM fits (the measured model and
-  the one that scores), their calibrators and the logistic baseline, i.e. the step
-  ``churn`` without its two scoring passes;
+- ``churn: features + training``: the rows the step needs read from the churn features
+  (``read_churn_data``: months chosen and training customers sampled in Ibis, the condition
+  pushed to the customer 360's scan; numbers as float32), the two LightGBM fits (the
+  measured model and the one that scores), their calibrators and the logistic baseline,
+  i.e. the step ``churn`` without its two scoring passes; ``, before``: as the step was
+  before (the whole feature table into pandas, months sliced and sampled there);
 - ``churn: scoring with reasons``: the fitted model (saved by the stage before) scores the
   latest month with probabilities, tree-SHAP contributions grouped into reasons and ranks,
-  written to the warehouse;
+  written to the warehouse; ``, LightGBM's SHAP``: the same with LightGBM's
+  ``pred_contrib`` instead of the pattern tables of ``touchpoint.churn._treeshap``;
+  ``, before``: the model and rows of the "before" training, LightGBM's SHAP;
 - ``churn: whole step``: the step ``churn`` as ``touchpoint run`` runs it (both of the
   above, the measures on the held-out month and the scored hold-out), marts written;
 - ``segments: whole step``: the step ``segments`` (features, k chosen by silhouette, k-means
@@ -20,7 +24,9 @@ Input: the simulator's world (seed 3) of N customers × 6 months, ingested as ``
 tables and run through the customer steps once (cached under ``BENCH_BEHAVIOUR_DATA``,
 default ``benchmarks/.data/``).
 
-Run: ``python -m benchmarks behaviour`` (sizes via BENCH_BEHAVIOUR_SIZES=100000,1000000).
+Run: ``python -m benchmarks behaviour`` (sizes via BENCH_BEHAVIOUR_SIZES=100000,1000000;
+stages via BENCH_BEHAVIOUR_STAGES, parts of the variant names, ``-part`` to leave out:
+e.g. ``training,scoring,-before``).
 """
 
 from __future__ import annotations
@@ -145,8 +151,8 @@ def churn_features_and_training(warehouse: str) -> None:
 
     settings = churn_settings_from_config(load_config())
     con = connect(warehouse, read_only=True)
-    features = churn_features(con.table("mart_customer_360"), con.table("stg_contacts"), settings)
-    data = read_churn_data(features, settings)
+    c360, contacts = con.table("mart_customer_360"), con.table("stg_contacts")
+    data = read_churn_data(lambda keep: churn_features(c360, contacts, settings, keep), settings)
     con.disconnect()
     fits = fit_churn_models(data, settings)
     latest = data.month(data.latest).reset_index(drop=True)
