@@ -84,8 +84,8 @@ def _run(warehouse: str, side: str) -> None:
     con = connect(warehouse)
     results = run_pipeline(con, load_config())
     con.disconnect()
-    slowest = sorted(results, key=lambda r: -r.seconds)[:3]
-    Path(side).write_text(json.dumps({r.step: round(r.seconds, 1) for r in slowest}))
+    ran = [r for r in results if r.ran]
+    Path(side).write_text(json.dumps({r.step: [r.seconds, r.cpu_seconds, r.peak_mb] for r in ran}))
 
 
 def _report(warehouse: str, out: str) -> None:
@@ -116,6 +116,15 @@ def _row(stage: str, result: Result, on_disk: str = "", workers: dict | None = N
     return f"| {stage} | {result.seconds:,.1f} | {cpu} | {peak} | {on_disk} |"
 
 
+def _step_rows(steps: dict[str, list[float]]) -> list[str]:
+    """The run's steps of at least one CPU second, costliest first."""
+    rows = ["| step of run | wall s | CPU s | peak MB |", "|---|---:|---:|---:|"]
+    for step, (seconds, cpu, peak) in sorted(steps.items(), key=lambda item: -item[1][1]):
+        if cpu >= 1:
+            rows.append(f"| {step} | {seconds:,.1f} | {cpu:,.1f} | {peak or 0:,.0f} |")
+    return rows
+
+
 def _one_world(n: int, root: Path) -> str:
     data, warehouse = root / "data", root / "touchpoint.duckdb"
     floor, side = root / "floor.duckdb", root / "side.json"
@@ -137,11 +146,13 @@ def _one_world(n: int, root: Path) -> str:
     stored = f"{_mb(_bytes(warehouse))} DuckDB file + {_mb(_bytes(parts))} parts"
     floored = stage("duckdb read_parquet (floor)", _duckdb_floor, str(data), str(floor))
     ran = stage("run", _run, str(warehouse), str(side))
-    slowest = json.loads(side.read_text())
+    steps = json.loads(side.read_text())
     reported = stage("report", _report, str(warehouse), str(root / "report.en.html"))
     load_after = os.getloadavg()[0]
     source_bytes, floor_bytes = _bytes(data) - _bytes(data / "truth"), _bytes(floor)
     job = ingested.seconds + ran.seconds + reported.seconds
+    ingest_cpu = ingested.cpu_seconds + counts["workers_cpu_seconds"]
+    job_cpu = ingest_cpu + ran.cpu_seconds + reported.cpu_seconds
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`TOUCHPOINT_BENCH_SIZES={n} python -m benchmarks city` (seed {SEED}); load average "
@@ -160,11 +171,10 @@ def _one_world(n: int, root: Path) -> str:
         _row("report", reported),
         "",
         f"Ingest / floor: {ingested.seconds / floored.seconds:.2f}× wall, "
-        f"{(ingested.cpu_seconds + counts['workers_cpu_seconds']) / floored.cpu_seconds:.2f}"
-        "× CPU. "
-        f"Ingest + run + report: {job:,.0f} s wall. Slowest steps of run: "
-        + ", ".join(f"{step} {seconds} s" for step, seconds in slowest.items())
-        + ".",
+        f"{ingest_cpu / floored.cpu_seconds:.2f}× CPU. "
+        f"Ingest + run + report: {job:,.0f} s wall, {job_cpu:,.0f} CPU s.",
+        "",
+        *_step_rows(steps),
     ]
     return "\n".join(lines)
 

@@ -1,4 +1,9 @@
+import datetime as dt
+import time
+from pathlib import Path
+
 import ibis
+import pyarrow as pa
 import pytest
 
 from touchpoint.capability import Step
@@ -202,3 +207,101 @@ def test_registered_steps_run_on_contacts_alone(tiny_warehouse):
     # u2's web payment at 09:10 is followed by a store payment the next day at 09:00:
     # within 24 h of its end, so 1 repeat among 5 contacts; the agent row shares call c1.
     assert kpis["repeat_contact_rate"] == 1 / 5
+
+
+def _burn(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def _busy(tables, config):
+    _burn(0.3)
+    return _count_by_channel(tables, config)
+
+
+def _idle(tables, config):
+    time.sleep(0.3)
+    return {"mart_test_idle": _count_by_channel(tables, config)["mart_test_by_channel"]}
+
+
+def test_the_log_tells_cpu_time_from_wall_time(tiny_warehouse):
+    steps = [
+        Step("busy", inputs=("stg_contacts",), outputs=("mart_test_by_channel",), build=_busy),
+        Step("idle", inputs=("stg_contacts",), outputs=("mart_test_idle",), build=_idle),
+    ]
+    busy, idle = run_pipeline(tiny_warehouse, load_config(), steps=steps)
+    assert busy.cpu_seconds >= 0.3 and idle.seconds >= 0.3
+    # Sleeping costs no CPU; the write of a 4-row table costs far less than the sleep.
+    assert idle.cpu_seconds < 0.15
+    log = tiny_warehouse.table("pipeline_runs").to_pyarrow().to_pylist()
+    assert [r["cpu_seconds"] for r in log] == [busy.cpu_seconds, idle.cpu_seconds]
+
+
+def _hungry(tables, config):
+    block = bytearray(400 * 2**20)  # 400 MB, touched
+    block[:: 2**12] = b"x" * len(block[:: 2**12])
+    del block
+    return _count_by_channel(tables, config)
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux peak counter")
+def test_each_step_logs_its_own_peak_memory(tiny_warehouse):
+    steps = [
+        Step("hungry", inputs=("stg_contacts",), outputs=("mart_test_by_channel",), build=_hungry),
+        Step("small", inputs=("stg_contacts",), outputs=("mart_test_idle",), build=_idle),
+    ]
+    hungry, small = run_pipeline(tiny_warehouse, load_config(), steps=steps)
+    assert hungry.peak_mb >= 400
+    # The second step's peak is its own, not the first step's 400 MB carried over.
+    assert small.peak_mb < hungry.peak_mb - 300
+    log = tiny_warehouse.table("pipeline_runs").to_pyarrow().to_pylist()
+    assert [r["peak_mb"] for r in log] == [hungry.peak_mb, small.peak_mb]
+
+
+def test_a_log_from_before_cpu_seconds_gains_the_column(tiny_warehouse):
+    old = pa.table(
+        {
+            "ran_at": pa.array([dt.datetime(2026, 1, 1)], pa.timestamp("us")),
+            "step": ["old"],
+            "table_name": pa.array([None], pa.string()),
+            "n_rows": pa.array([None], pa.int64()),
+            "seconds": [1.5],
+            "skipped_reason": ["missing input table stg_x"],
+        }
+    )
+    tiny_warehouse.create_table("pipeline_runs", old)
+    step = Step(
+        "by_channel",
+        inputs=("stg_contacts",),
+        outputs=("mart_test_by_channel",),
+        build=_count_by_channel,
+    )
+    run_pipeline(tiny_warehouse, load_config(), steps=[step])
+    log = tiny_warehouse.table("pipeline_runs").order_by("ran_at").to_pyarrow().to_pylist()
+    assert [(r["step"], r["seconds"] > 0, r["cpu_seconds"] is None) for r in log] == [
+        ("old", True, True),
+        ("by_channel", True, False),
+    ]
+    assert "peak_mb" in tiny_warehouse.table("pipeline_runs").columns
+
+
+def _fails(tables, config):
+    raise RuntimeError("out of luck")
+
+
+def test_a_run_that_stops_part_way_keeps_the_log_of_the_steps_that_ran(tiny_warehouse):
+    steps = [
+        Step(
+            "by_channel",
+            inputs=("stg_contacts",),
+            outputs=("mart_test_by_channel",),
+            build=_count_by_channel,
+        ),
+        Step("broken", inputs=("mart_test_by_channel",), outputs=("mart_x",), build=_fails),
+    ]
+    with pytest.raises(RuntimeError, match="out of luck"):
+        run_pipeline(tiny_warehouse, load_config(), steps=steps)
+    log = tiny_warehouse.table("pipeline_runs").to_pyarrow().to_pylist()
+    assert [(r["step"], r["n_rows"]) for r in log] == [("by_channel", 4)]
+    assert log[0]["cpu_seconds"] is not None

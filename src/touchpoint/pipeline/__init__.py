@@ -3,12 +3,10 @@ those whose inputs exist, and write their tables to the warehouse.
 
 How a new capability registers
 A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``); nothing outside it changes.
-A capability is one package, ``src/touchpoint/<name>/`` (say ``churn``), and one line here.
 
 1. In ``src/touchpoint/churn/__init__.py``, declare its steps as a tuple named ``STEPS``::
 
        from touchpoint.capability import Step
-from touchpoint.pipeline._spark_settings import SparkSettings, spark_settings_from_config
 
        STEPS = (
            Step(
@@ -69,6 +67,7 @@ from touchpoint.pipeline.registry import (
     check_config,
     order_steps,
     pipeline_steps,
+    select_steps,
 )
 from touchpoint.pipeline.runner import RUNS_TABLE, run_pipeline
 
@@ -84,6 +83,7 @@ __all__ = [
     "order_steps",
     "pipeline_steps",
     "run_pipeline",
+    "select_steps",
 ]
 
 

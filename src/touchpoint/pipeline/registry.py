@@ -53,12 +53,20 @@ SOURCE_TABLES: frozenset[str] = frozenset(entity.table for entity in ENTITIES.va
 
 @dataclass(frozen=True)
 class StepResult:
-    """What one step did: the tables it wrote with their row counts, or why it was skipped."""
+    """What one step did: the tables it wrote with their row counts, or why it was skipped.
+
+    ``seconds`` is wall time; ``cpu_seconds`` the CPU time of this process over the step (every
+    thread, DuckDB's included), the steadier figure on a shared machine; ``peak_mb`` the
+    largest resident memory of this process during the step. Both are ``None`` where they
+    cannot be known (work on a Spark cluster; a system without Linux's peak counter).
+    """
 
     step: str
     tables: dict[str, int]
     seconds: float
     skipped_reason: str | None = None
+    cpu_seconds: float | None = None
+    peak_mb: float | None = None
 
     @property
     def ran(self) -> bool:
@@ -112,6 +120,28 @@ def pipeline_steps() -> tuple[Step, ...]:
     """
     steps = [step for name in CAPABILITIES for step in capability_steps(name)]
     return tuple(order_steps(steps, sources=SOURCE_TABLES | set(record_tables())))
+
+
+def select_steps(names: Iterable[str]) -> list[Step]:
+    """The registered steps called ``names``, in the order they run (to rerun a few steps on
+    a warehouse whose other tables exist).
+
+    >>> [step.name for step in select_steps(["customers", "channels"])]
+    ['channels', 'customers']
+
+    Raises
+    ------
+    PipelineError
+        For a name no capability registers, with the names that exist.
+    """
+    wanted = set(names)
+    known = {step.name for step in pipeline_steps()}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise PipelineError(
+            f"no step named {unknown[0]!r}; the steps are: {', '.join(sorted(known))}"
+        )
+    return [step for step in pipeline_steps() if step.name in wanted]
 
 
 def built_from(tables: Iterable[str], steps: Sequence[Step] | None = None) -> set[str]:

@@ -312,8 +312,9 @@ def keys_already_loaded(
 
 # Memory of the DuckDB connection that checks a staged file's keys; beyond it DuckDB spills to
 # disk. The hash grouping of the 1 M-customer world's 42.8 M IVR keys took 4.1 GB without a
-# limit, 1.4 GB peak with this one (the same 16-18 CPU s).
-KEY_CHECK_MEMORY = "1GB"
+# limit. Ingest of that file alone in one process (2026-12-03, load 10-15): 1,882 MB peak and
+# 57 CPU s with a 1 GB cap, 1,380 MB and 42 CPU s with 512 MB, under issue 18's 2 GB.
+KEY_CHECK_MEMORY = "512MB"
 
 
 def key_check_connection(spill_folder: Path) -> DuckDBBackend:
