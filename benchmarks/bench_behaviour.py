@@ -4,13 +4,17 @@ At 1 M customers × 6 months: features + training in at most 3 minutes, scoring 
 in at most 60 s, segments in at most 60 s, peak memory under 6 GB. Each stage runs in a
 fresh process (its own peak memory) on the same warehouse:
 
-- ``churn: features + training``: the churn features read from the customer 360 and the
-  contacts (Ibis on DuckDB, then into memory), the two LightGBM fits (the measured model and
-  the one that scores), their calibrators and the logistic baseline, i.e. the step
-  ``churn`` without its two scoring passes;
+- ``churn: features + training``: the rows the step needs read from the churn features
+  (``read_churn_data``: months chosen and training customers sampled in Ibis, the condition
+  pushed to the customer 360's scan; numbers as float32), the two LightGBM fits (the
+  measured model and the one that scores), their calibrators and the logistic baseline,
+  i.e. the step ``churn`` without its two scoring passes; ``, before``: as the step was
+  before (the whole feature table into pandas, months sliced and sampled there);
 - ``churn: scoring with reasons``: the fitted model (saved by the stage before) scores the
   latest month with probabilities, tree-SHAP contributions grouped into reasons and ranks,
-  written to the warehouse;
+  written to the warehouse; ``, LightGBM's SHAP``: the same with LightGBM's
+  ``pred_contrib`` instead of the pattern tables of ``touchpoint.churn._treeshap``;
+  ``, before``: the model and rows of the "before" training, LightGBM's SHAP;
 - ``churn: whole step``: the step ``churn`` as ``touchpoint run`` runs it (both of the
   above, the measures on the held-out month and the scored hold-out), marts written;
 - ``segments: whole step``: the step ``segments`` (features, k chosen by silhouette, k-means
@@ -20,7 +24,9 @@ Input: the simulator's world (seed 3) of N customers × 6 months, ingested as ``
 tables and run through the customer steps once (cached under ``BENCH_BEHAVIOUR_DATA``,
 default ``benchmarks/.data/``).
 
-Run: ``python -m benchmarks behaviour`` (sizes via BENCH_BEHAVIOUR_SIZES=100000,1000000).
+Run: ``python -m benchmarks behaviour`` (sizes via BENCH_BEHAVIOUR_SIZES=100000,1000000;
+stages via BENCH_BEHAVIOUR_STAGES, parts of the variant names, ``-part`` to leave out:
+e.g. ``training,scoring,-before``).
 """
 
 from __future__ import annotations
@@ -78,18 +84,29 @@ def prepare(n_customers: int) -> tuple[Path, int]:
     return warehouse, rows
 
 
-def _model_file(warehouse: str) -> Path:
-    return Path(warehouse).with_suffix(".churn_model.pkl")
+def _model_file(warehouse: str, which: str) -> Path:
+    return Path(warehouse).with_suffix(f".churn_model_{which}.pkl")
 
 
-def churn_features_and_training(warehouse: str) -> None:
-    """Features into memory, then every fit of the step ``churn`` (measured model, final
-    model, calibrators, logistic baseline); the final model and the latest month's rows are
-    saved for the scoring stage."""
+def _old_training_rows(rows, settings):
+    """The sample before this work: a seeded row sample of the training months, in pandas."""
+    import numpy as np
+
+    cap = settings.model.max_train_rows
+    if len(rows) <= cap:
+        return rows
+    rng = np.random.default_rng(settings.model.random_state)
+    return rows.iloc[np.sort(rng.choice(len(rows), cap, replace=False))]
+
+
+def churn_features_and_training_before(warehouse: str) -> None:
+    """As the step did before the 1M work: every feature row into pandas (dates and ids as
+    Python objects, numbers as float64), months sliced and sampled there, then every fit;
+    the final model and the latest month's rows saved for the scoring stage."""
     from touchpoint.churn import churn_features, churn_settings_from_config
     from touchpoint.churn._features import LABEL, feature_columns
     from touchpoint.churn._model import baseline_frame, logistic_baseline
-    from touchpoint.churn._predict import make_model, training_rows
+    from touchpoint.churn._predict import make_model
 
     settings = churn_settings_from_config(load_config())
     con = connect(warehouse, read_only=True)
@@ -104,7 +121,7 @@ def churn_features_and_training(warehouse: str) -> None:
         return features[features["month"].isin(ms)]
 
     def fit(train_months, cal_months):
-        train, cal = training_rows(rows(train_months), settings), rows(cal_months)
+        train, cal = _old_training_rows(rows(train_months), settings), rows(cal_months)
         return make_model(settings).fit(
             train[columns],
             train[LABEL].astype(bool),
@@ -113,29 +130,74 @@ def churn_features_and_training(warehouse: str) -> None:
         )
 
     fit(months[:-2], [months[-2]])  # the measured model
-    base_rows = training_rows(rows(months[:-1]), settings)
+    base_rows = _old_training_rows(rows(months[:-1]), settings)
     logistic_baseline(base_rows[columns]).fit(
         baseline_frame(base_rows[columns]), base_rows[LABEL].astype(bool)
     )
     final = fit(months[:-1], [months[-1]])  # the model that scores
     latest = features[features["month"] == features["month"].max()]
     latest = latest.drop(columns=[LABEL]).reset_index(drop=True)  # not known yet
-    with _model_file(warehouse).open("wb") as out:
+    with _model_file(warehouse, "before").open("wb") as out:
         pickle.dump((final, latest), out)
 
 
-def churn_scoring(warehouse: str) -> None:
-    """The latest month scored with reasons by the saved model, written to the warehouse."""
+def churn_features_and_training(warehouse: str) -> None:
+    """The rows the step needs read from the features (months chosen and training customers
+    sampled in Ibis, numbers as float32), then every fit of the step ``churn`` (measured
+    model, final model, calibrators, logistic baseline); the final model and the latest
+    month's rows are saved for the scoring stage."""
+    from touchpoint.churn import churn_features, churn_settings_from_config
+    from touchpoint.churn._predict import fit_churn_models, read_churn_data
+
+    settings = churn_settings_from_config(load_config())
+    con = connect(warehouse, read_only=True)
+    c360, contacts = con.table("mart_customer_360"), con.table("stg_contacts")
+    data = read_churn_data(lambda keep: churn_features(c360, contacts, settings, keep), settings)
+    con.disconnect()
+    fits = fit_churn_models(data, settings)
+    latest = data.month(data.latest).reset_index(drop=True)
+    del data
+    with _model_file(warehouse, "after").open("wb") as out:
+        pickle.dump((fits.final, latest), out)
+
+
+def _scoring(warehouse: str, which: str, lightgbm_shap: bool) -> None:
     from touchpoint.churn import churn_settings_from_config
+    from touchpoint.churn._model import _CORES
     from touchpoint.churn._predict import score_with_reasons
 
     settings = churn_settings_from_config(load_config())
-    with _model_file(warehouse).open("rb") as source:
+    with _model_file(warehouse, which).open("rb") as source:
         model, latest = pickle.load(source)
-    scores = score_with_reasons(model, latest, settings)
+    contributions = None
+    if lightgbm_shap:  # LightGBM's own tree SHAP, as before this work
+        import pandas as pd
+
+        X = latest[list(model.feature_names_in_)]
+        values = model.booster_.predict(model._encoded(X), pred_contrib=True, num_threads=_CORES)
+        contributions = pd.DataFrame(
+            values, columns=[*model.feature_names_in_, "(bias)"], index=X.index
+        )
+    scores = score_with_reasons(model, latest, settings, contributions)
     con = connect(warehouse)
     write_table(con, "bench_churn_scores", scores)
     con.disconnect()
+
+
+def churn_scoring_before(warehouse: str) -> None:
+    """As before: the model and rows of the "before" training, LightGBM's tree SHAP."""
+    _scoring(warehouse, "before", lightgbm_shap=True)
+
+
+def churn_scoring_lightgbm_shap(warehouse: str) -> None:
+    """The new training's model and rows, with LightGBM's tree SHAP (``pred_contrib``)."""
+    _scoring(warehouse, "after", lightgbm_shap=True)
+
+
+def churn_scoring(warehouse: str) -> None:
+    """The latest month scored with reasons by the saved model (tree SHAP by pattern
+    tables, touchpoint.churn._treeshap), written to the warehouse."""
+    _scoring(warehouse, "after", lightgbm_shap=False)
 
 
 def _step(warehouse: str, module: str) -> None:
@@ -179,16 +241,29 @@ def main() -> None:
         notes.append(f"{_label(n)}: {rows:,} customer-months")
         w = str(warehouse)
         cases = [
+                Case("behaviour", "churn: features + training, before", size, rows,
+                     churn_features_and_training_before, (w,)),
                 Case("behaviour", "churn: features + training", size, rows,
                      churn_features_and_training, (w,)),
+                Case("behaviour", "churn: scoring with reasons, before", size, rows // MONTHS,
+                     churn_scoring_before, (w,)),
+                Case("behaviour", "churn: scoring with reasons, LightGBM's SHAP", size,
+                     rows // MONTHS, churn_scoring_lightgbm_shap, (w,)),
                 Case("behaviour", "churn: scoring with reasons", size, rows // MONTHS,
                      churn_scoring, (w,)),
                 Case("behaviour", "churn: whole step", size, rows, churn_step, (w,)),
                 Case("behaviour", "segments: whole step", size, rows, segments_step, (w,)),
         ]  # fmt: skip
-        stages = os.environ.get("BENCH_BEHAVIOUR_STAGES")  # e.g. "training,scoring,segments"
+        stages = os.environ.get("BENCH_BEHAVIOUR_STAGES")  # e.g. "training,scoring,-before"
         if stages:
-            cases = [c for c in cases if any(s in c.variant for s in stages.split(","))]
+            wanted = [s for s in stages.split(",") if not s.startswith("-")]
+            unwanted = [s[1:] for s in stages.split(",") if s.startswith("-")]
+            cases = [
+                c
+                for c in cases
+                if (not wanted or any(s in c.variant for s in wanted))
+                and not any(s in c.variant for s in unwanted)
+            ]
         results += run_cases(cases)
     load_after = os.getloadavg()
     record(

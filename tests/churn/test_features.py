@@ -6,6 +6,7 @@ import datetime as dt
 import math
 
 import ibis
+import pandas as pd
 import pytest
 
 from touchpoint.churn import LABEL, churn_features, contact_outcomes_monthly, load_churn_settings
@@ -134,3 +135,23 @@ def test_arpu_slope_uses_only_months_so_far(table):
     assert math.isnan(u1[0])
     assert u1[1] == pytest.approx(math.log(1.1)) and u1[2] == pytest.approx(math.log(1.1))
     assert "n_fault_contacts" not in f.columns  # no contacts table, no contact features
+
+
+def test_a_row_condition_changes_which_rows_not_what_they_see(table):
+    """``keep`` is applied before the joins (so the warehouse holds only those rows), yet
+    each kept row is the same as in the whole table: the slope still sees the earlier
+    months, the label the next one, the contacts their month."""
+    settings = load_churn_settings()
+
+    def keep(t):
+        return (t.month >= ibis.date(2026, 2, 1)) | (t.customer_id == "u2")
+
+    whole = churn_features(table, _contacts(), settings).to_pandas()
+    kept = churn_features(table, _contacts(), settings, keep=keep).to_pandas()
+    expected = whole[(whole.month >= pd.Timestamp("2026-02-01")) | (whole.customer_id == "u2")]
+    order = ["customer_id", "month"]
+    pd.testing.assert_frame_equal(
+        kept.sort_values(order).reset_index(drop=True),
+        expected.sort_values(order).reset_index(drop=True),
+    )
+    assert len(kept) == 3 and kept.arpu_log_slope.notna().sum() == 2

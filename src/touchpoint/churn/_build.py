@@ -7,7 +7,7 @@ import ibis
 import pandas as pd
 
 from touchpoint.churn._features import churn_features
-from touchpoint.churn._predict import ChurnDataError, predict_churn
+from touchpoint.churn._predict import ChurnDataError, Features, predict_churn
 from touchpoint.churn._settings import ChurnSettings, churn_settings_from_config
 from touchpoint.config import Config
 
@@ -82,8 +82,10 @@ def as_table(frame: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
     return ibis.memtable(frame.reindex(columns=list(schema)), schema=ibis.schema(schema))
 
 
-def churn_tables(features: pd.DataFrame, settings: ChurnSettings) -> dict[str, ibis.Table]:
-    """The four churn marts from a :func:`churn_features` frame.
+def churn_tables(features: Features, settings: ChurnSettings) -> dict[str, ibis.Table]:
+    """The four churn marts from a :func:`churn_features` table (in the warehouse, of which
+    only the rows the run needs are read; as a data frame; or a function of a row condition
+    that builds it, see :data:`~touchpoint.churn._predict.Features`).
 
     ``mart_churn_scores``: one row per customer in the network at the end of the latest
     month; ``mart_churn_evaluation``: one row per model (``lightgbm``, ``logistic``) with
@@ -120,9 +122,14 @@ def churn_tables(features: pd.DataFrame, settings: ChurnSettings) -> dict[str, i
 def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:
     """Step ``churn``: the churn marts (see :func:`churn_tables`).
 
-    The features are built in Ibis and then read into memory once: LightGBM trains on a
-    data frame.
+    The features are built in Ibis; the months are chosen and the training customers
+    sampled there too, and only the rows the run needs are read into memory (LightGBM trains
+    on a data frame): see :func:`~touchpoint.churn.read_churn_data`.
     """
     settings = churn_settings_from_config(config)
-    features = churn_features(tables["mart_customer_360"], tables.get("stg_contacts"), settings)
-    return churn_tables(features.to_pandas(), settings)
+    c360, contacts = tables["mart_customer_360"], tables.get("stg_contacts")
+
+    def features(keep=None) -> ibis.Table:
+        return churn_features(c360, contacts, settings, keep)
+
+    return churn_tables(features, settings)

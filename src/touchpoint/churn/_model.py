@@ -18,6 +18,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from touchpoint.churn import _treeshap as treeshap
+
 BIAS = "(bias)"
 _CORES = max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 1)
 
@@ -33,7 +35,7 @@ def split_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 class _Encoder:
-    """Numbers as float64 and text as pandas categories with the categories seen in fit (an
+    """Numbers as floats (float32 kept, else float64) and text as pandas categories with the categories seen in fit (an
     unseen value becomes missing), so LightGBM splits text columns natively."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
@@ -45,7 +47,9 @@ class _Encoder:
     def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = {}
         for c in self.numeric:
-            out[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+            values = pd.to_numeric(frame[c], errors="coerce")
+            # float32 stays float32 (half the memory at 1 M customers); the rest float64.
+            out[c] = values if values.dtype == np.float32 else values.astype("float64")
         for c in self.text:
             values = frame[c].astype("string").astype(object).where(frame[c].notna())
             out[c] = pd.Categorical(values, categories=self.categories[c])
@@ -208,12 +212,39 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         """Tree-SHAP contributions of each feature to each row's raw score (log-odds), and
         the ``(bias)`` column; each row sums to :meth:`decision_function`."""
         encoded = self._encoded(X)
-        # Tree SHAP is most of the cost of scoring (11 of 13 s for 100k customers); rows are
-        # independent, so every core may share them with the same result.
-        values = self.booster_.predict(encoded, pred_contrib=True, num_threads=_CORES)
+        trees = self._small_trees()
+        if trees is not None:
+            values = treeshap.contributions(*trees, _lightgbm_matrix(encoded))
+        else:
+            # Rows are independent, so every core may share them with the same result.
+            values = self.booster_.predict(encoded, pred_contrib=True, num_threads=_CORES)
         return pd.DataFrame(
             values, columns=[*self.feature_names_in_, BIAS], index=_as_frame(X).index
         )
+
+    def _small_trees(self):
+        """The trees as pattern tables for :func:`treeshap.contributions` (small trees:
+        the same values as LightGBM's ``pred_contrib``, some 20 times faster), or
+        ``None``."""
+        if getattr(self, "_trees_of", None) is not self.booster_:
+            self._trees = treeshap.small_trees(self.booster_.booster_.dump_model())
+            self._trees_of = self.booster_
+        return self._trees
+
+
+def _lightgbm_matrix(encoded: pd.DataFrame) -> np.ndarray:
+    """The matrix LightGBM predicts from: numbers as they are, categories as their codes
+    (the categories seen in fit), missing as NaN."""
+    columns = []
+    for name in encoded.columns:
+        column = encoded[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = column.cat.codes.to_numpy().astype(np.float64)
+            codes[codes < 0] = np.nan
+            columns.append(codes)
+        else:
+            columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    return np.column_stack(columns) if columns else np.empty((len(encoded), 0))
 
 
 def logistic_baseline(X) -> Pipeline:

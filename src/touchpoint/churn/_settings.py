@@ -46,9 +46,9 @@ class ModelSettings(_Strict):
     min_child_samples: int = Field(default=40, ge=1)
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
     random_state: int = 0
-    #: Each fit (LightGBM and the logistic baseline) learns from at most this many
-    #: customer-months, a seeded sample of its training months; calibration, measures and
-    #: scores use every row.
+    #: Each fit (LightGBM and the logistic baseline) learns from about this many
+    #: customer-months: the customers of its training months whose seeded hash falls below
+    #: cap / customer-months (read_churn_data); calibration, measures and scores use every row.
     max_train_rows: int = Field(default=1_000_000, ge=1000)
 
 
