@@ -127,33 +127,9 @@ def simulate_command(
         load_params(params) if chunk_size is None else load_params(params, chunk_size=chunk_size)
     )
     queue = None if cdr_agents is None else CallRecordSettings(cdr_agents, patience)
-    if json_output:
-        result = simulate(
-            out,
-            customers=customers,
-            months=months,
-            seed=seed,
-            file_format=file_format,
-            encoding=encoding,
-            config=settings,
-            params=world,
-            call_records=queue,
-            shard=part,
-        )
-        typer.echo(
-            json.dumps(
-                {
-                    "files": {k: str(v) for k, v in result.files.items()},
-                    "rows": result.n_rows,
-                    "realised": result.realised,
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return
-    with progress_bar(said("simulating", lang)) as on_progress:
-        result = simulate(
+
+    def write_world(on_progress=None):
+        return simulate(
             out,
             customers=customers,
             months=months,
@@ -166,31 +142,52 @@ def simulate_command(
             on_progress=on_progress,
             shard=part,
         )
-    if part is None:
-        title = said("simulated_title", lang, customers=customers, months=months, seed=seed)
-        realised = said("realised_title", lang)
-    else:
-        first, last = _shard_customers(customers, world.chunk_size, part)
-        title = said(
-            "simulated_shard_title",
-            lang,
-            index=part[0],
-            of=part[1],
-            first=first,
-            last=last,
-            customers=customers,
-            months=months,
-            seed=seed,
-        )
-        realised = said("realised_shard_title", lang, tag=shard_tag(*part))
+
+    if json_output:
+        result = write_world()
+        files = {k: str(v) for k, v in result.files.items()}
+        summary = {"files": files, "rows": result.n_rows, "realised": result.realised}
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    with progress_bar(said("simulating", lang)) as on_progress:
+        result = write_world(on_progress)
+    title, realised = _titles(customers, months, seed, world.chunk_size, part, lang)
     console.print(_files_table(result, title, lang))
-    figures = Table(title=realised, title_justify="left")
+    console.print(_realised_table(result, realised, lang))
+
+
+def _titles(
+    customers: int, months: int, seed: int, chunk_size: int, part, lang: str
+) -> tuple[str, str]:
+    """The titles of the files table and the realised-figures table (of a shard, if any)."""
+    if part is None:
+        return (
+            said("simulated_title", lang, customers=customers, months=months, seed=seed),
+            said("realised_title", lang),
+        )
+    first, last = _shard_customers(customers, chunk_size, part)
+    title = said(
+        "simulated_shard_title",
+        lang,
+        index=part[0],
+        of=part[1],
+        first=first,
+        last=last,
+        customers=customers,
+        months=months,
+        seed=seed,
+    )
+    return title, said("realised_shard_title", lang, tag=shard_tag(*part))
+
+
+def _realised_table(result, title: str, lang: str) -> Table:
+    figures = Table(title=title, title_justify="left")
     figures.add_column(said("col_figure", lang))
     figures.add_column(said("col_value", lang), justify="right")
     for key, value in result.realised.items():
         if isinstance(value, float):
             figures.add_row(key, f"{value:.4f}")
-    console.print(figures)
+    return figures
 
 
 def _shard_customers(customers: int, chunk_size: int, part: tuple[int, int]) -> tuple[int, int]:

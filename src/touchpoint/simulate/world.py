@@ -141,16 +141,7 @@ def simulate(
     truth are the same whatever the chunk size, and a customer's history does not depend on
     how many customers follow.
     """
-    if file_format not in FORMATS:
-        raise ConfigError(f"unknown format {file_format!r}; use one of: {', '.join(FORMATS)}")
-    if encoding.lower() not in ENCODINGS:
-        raise ConfigError(f"unknown encoding {encoding!r}; use one of: {', '.join(ENCODINGS)}")
-    if file_format == "parquet" and encoding.lower() != "utf-8":
-        raise ConfigError("--encoding applies to CSV only; add --format csv")
-    if customers < 1 or months < 1:
-        raise ConfigError(
-            f"need at least one customer and one month, got customers={customers}, months={months}"
-        )
+    _check_arguments(customers, months, file_format, encoding, shard, call_records)
     config = config or load_config()
     params = params or load_params()
     channels = config.ids("channel")
@@ -158,23 +149,10 @@ def simulate(
     truth_dir = out / "truth"
     size = params.chunk_size
     chunks = shard_chunks(customers, size, shard)
-    if shard is not None and call_records is not None:
-        raise ConfigError(
-            "call records replay every hotline call through one agent queue: simulate them "
-            "without --shard"
-        )
     tag = shard_tag(*shard) if shard else ""
     suffix = "parquet" if file_format == "parquet" else "csv"
     files = {name: out / f"{name}{tag}.{suffix}" for name in SIMULATED_ENTITIES}
-    if shard is None:
-        if truth_dir.exists():
-            shutil.rmtree(truth_dir)
-    else:  # other shards write beside this one: only the unsharded world's files go
-        for name in SIMULATED_ENTITIES:
-            (out / f"{name}.{suffix}").unlink(missing_ok=True)
-        for stale in ("world.json", "realised.json", "state/chunks.json"):
-            (truth_dir / stale).unlink(missing_ok=True)
-    (truth_dir / "state").mkdir(parents=True, exist_ok=True)
+    _clear_previous(out, truth_dir, suffix, sharded=shard is not None)
     businesses = list(params.contacts.needs_per_month)
     first_customer = chunks.start * size
     shard_customers = min(chunks.stop * size, customers) - first_customer
@@ -197,14 +175,8 @@ def simulate(
     leg.cdr_calls = [] if call_records is not None else None
     leg.run(states(), shard_customers, on_progress, truth_dir / "state")
     if call_records is not None:
-        records, planted = call_records_table(pa.concat_tables(leg.cdr_calls), call_records)
         files["call_records"] = out / f"call_records.{suffix}"
-        files["call_records"].unlink(missing_ok=True)
-        leg.writers["call_records"] = _Writer(
-            files["call_records"], file_format, ENCODINGS[encoding.lower()]
-        )
-        leg.writers["call_records"].write(records)
-        (truth_dir / "call_records.json").write_text(json.dumps(planted, indent=2), "utf-8")
+        _write_call_records(leg, files["call_records"], call_records, file_format, encoding)
     leg.close()
     world = {
         "customers": customers,
@@ -228,6 +200,55 @@ def simulate(
     (truth_dir / f"realised{tag}.json").write_text(
         json.dumps(leg.figures, indent=2, ensure_ascii=False), encoding="utf-8"
     )
+    _write_shared_truth(truth_dir, tag, params)
+    return SimulationResult(out, files, leg.n_rows, leg.figures)
+
+
+def _check_arguments(customers, months, file_format, encoding, shard, call_records) -> None:
+    if file_format not in FORMATS:
+        raise ConfigError(f"unknown format {file_format!r}; use one of: {', '.join(FORMATS)}")
+    if encoding.lower() not in ENCODINGS:
+        raise ConfigError(f"unknown encoding {encoding!r}; use one of: {', '.join(ENCODINGS)}")
+    if file_format == "parquet" and encoding.lower() != "utf-8":
+        raise ConfigError("--encoding applies to CSV only; add --format csv")
+    if customers < 1 or months < 1:
+        raise ConfigError(
+            f"need at least one customer and one month, got customers={customers}, months={months}"
+        )
+    if shard is not None and call_records is not None:
+        raise ConfigError(
+            "call records replay every hotline call through one agent queue: simulate them "
+            "without --shard"
+        )
+
+
+def _clear_previous(out: Path, truth_dir: Path, suffix: str, *, sharded: bool) -> None:
+    """Remove what an earlier world left that this run would not overwrite."""
+    if not sharded:
+        if truth_dir.exists():
+            shutil.rmtree(truth_dir)
+    else:  # other shards write beside this one: only the unsharded world's files go
+        for name in SIMULATED_ENTITIES:
+            (out / f"{name}.{suffix}").unlink(missing_ok=True)
+        for stale in ("world.json", "realised.json", "state/chunks.json"):
+            (truth_dir / stale).unlink(missing_ok=True)
+    (truth_dir / "state").mkdir(parents=True, exist_ok=True)
+
+
+def _write_call_records(
+    leg: _Leg, path: Path, settings: CallRecordSettings, file_format: str, encoding: str
+) -> None:
+    """The hotline's calls of the whole run replayed through one agent queue, and the
+    patience planted in them (``truth/call_records.json``)."""
+    records, planted = call_records_table(pa.concat_tables(leg.cdr_calls), settings)
+    path.unlink(missing_ok=True)
+    leg.writers["call_records"] = _Writer(path, file_format, ENCODINGS[encoding.lower()])
+    leg.writers["call_records"].write(records)
+    (path.parent / "truth" / "call_records.json").write_text(json.dumps(planted, indent=2), "utf-8")
+
+
+def _write_shared_truth(truth_dir: Path, tag: str, params: SimParams) -> None:
+    """The truth files every shard writes alike: the parameters and the IVR menu."""
     _replace(truth_dir / "params.yaml", tag, lambda p: p.write_text(_params_yaml(params), "utf-8"))
     menu = build_menu(params)
     menu_table = pa.table(
@@ -245,7 +266,6 @@ def simulate(
     _replace(truth_dir / "ivr_menu.parquet", tag, lambda p: pq.write_table(menu_table, p))
     confusing = json.dumps(list(params.ivr.confusing_nodes))
     _replace(truth_dir / "confusing_nodes.json", tag, lambda p: p.write_text(confusing, "utf-8"))
-    return SimulationResult(out, files, leg.n_rows, leg.figures)
 
 
 def shard_tag(index: int, of: int) -> str:
