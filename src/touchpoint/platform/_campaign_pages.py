@@ -188,54 +188,63 @@ def _created_query(summary: dict[str, Any]) -> str:
     )
 
 
-def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
+def add_console_campaigns(app: FastAPI) -> None:
     """``/console/campaigns``: the list, the create form and upload, the approve and
     dispatch buttons, and each campaign's tracking page."""
+    _add_list_routes(app)
+    _add_detail_route(app)
+    _add_action_routes(app)
 
-    def page(
-        request: Request,
-        con,
-        platform,
+
+def _page(
+    request: Request,
+    con,
+    platform,
+    who,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The list page with its create form (the values sent and their errors when refused)."""
+    lang = lang_of(request)
+    query = request.query_params
+    rows = campaigns.campaign_list(con)
+    created = {k: query.get(k, "") for k in CREATED_FIELDS}
+    known = {r["campaign_id"] for r in rows}
+    numbers = all(created[k].isdigit() for k in CREATED_FIELDS[1:])
+    if created["created"] not in known or not numbers:
+        created = None  # only the redirect of a real create shows the line
+    catalogue = tags.catalogue_in_use(con, platform.config)
+    values = {"holdout_share": "0.1", "waves": "1", "channel": "sms"}
+    if query.get("tag"):
+        values["tag"] = query["tag"]
+    return render(
+        request,
+        "campaigns.html",
         who,
-        status: int = 200,
-        form: dict[str, str] | None = None,
-        errors: dict[str, str] | None = None,
-    ) -> Response:
-        lang = lang_of(request)
-        query = request.query_params
-        rows = campaigns.campaign_list(con)
-        created = {k: query.get(k, "") for k in CREATED_FIELDS}
-        known = {r["campaign_id"] for r in rows}
-        numbers = all(created[k].isdigit() for k in CREATED_FIELDS[1:])
-        if created["created"] not in known or not numbers:
-            created = None  # only the redirect of a real create shows the line
-        catalogue = tags.catalogue_in_use(con, platform.config)
-        values = {"holdout_share": "0.1", "waves": "1", "channel": "sms"}
-        if query.get("tag"):
-            values["tag"] = query["tag"]
-        return render(
-            request,
-            "campaigns.html",
-            who,
-            status,
-            rows=rows,
-            states=campaigns.ORDER_STATES,
-            dispatched=query.get("dispatched"),
-            created=created,
-            tag_options=[(tag.id, tag.name.get(lang)) for tag in catalogue.tags],
-            actions=campaigns.ACTIONS,
-            channels=campaigns.WORK_ORDER_CHANNELS,
-            form=form if form is not None else values,
-            errors=errors or {},
-            open_form=bool(form is not None or query.get("tag")),
-            max_file=MAX_CAMPAIGN_FILE_BYTES,
-        )
+        status,
+        rows=rows,
+        states=campaigns.ORDER_STATES,
+        dispatched=query.get("dispatched"),
+        created=created,
+        tag_options=[(tag.id, tag.name.get(lang)) for tag in catalogue.tags],
+        actions=campaigns.ACTIONS,
+        channels=campaigns.WORK_ORDER_CHANNELS,
+        form=form if form is not None else values,
+        errors=errors or {},
+        open_form=bool(form is not None or query.get("tag")),
+        max_file=MAX_CAMPAIGN_FILE_BYTES,
+    )
+
+
+def _add_list_routes(app: FastAPI) -> None:
+    """The list with its create form, and the two ways to create: the form and a file."""
 
     @app.get("/console/campaigns", name="console_campaigns", include_in_schema=False)
     def console_campaigns(
         request: Request, con: WarehouseDep, platform: PlatformDep, who: PrincipalDep
     ) -> Response:
-        return page(request, con, platform, who)
+        return _page(request, con, platform, who)
 
     @app.post("/console/campaigns", name="console_campaign_create", include_in_schema=False)
     def console_campaign_create(
@@ -273,7 +282,7 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
             campaign = campaigns.campaign_from_data(form_data(form), "form")
             summary = _create(platform, who, campaign)
         except CampaignError as exc:
-            return page(request, con, platform, who, 422, form, field_errors(exc, lang))
+            return _page(request, con, platform, who, 422, form, field_errors(exc, lang))
         return RedirectResponse(f"/console/campaigns?{_created_query(summary)}", 303)
 
     @app.post("/console/campaigns/upload", name="console_campaign_upload", include_in_schema=False)
@@ -296,13 +305,17 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
             except UnicodeDecodeError:
                 problem = text("platform.campaign_upload_not_text", lang)
         if problem is not None:
-            return page(request, con, platform, who, 422, {}, {"file": problem})
+            return _page(request, con, platform, who, 422, {}, {"file": problem})
         try:
             campaign = campaigns.campaign_from_text(source, name)
             summary = _create(platform, who, campaign)
         except CampaignError as exc:
-            return page(request, con, platform, who, 422, {}, field_errors(exc, lang, True))
+            return _page(request, con, platform, who, 422, {}, field_errors(exc, lang, True))
         return RedirectResponse(f"/console/campaigns?{_created_query(summary)}", 303)
+
+
+def _add_detail_route(app: FastAPI) -> None:
+    """One campaign: its definition, work orders and tracking."""
 
     @app.get("/console/campaigns/{campaign_id}", name="console_campaign", include_in_schema=False)
     def console_campaign(
@@ -333,6 +346,10 @@ def add_console_campaigns(app: FastAPI) -> None:  # noqa: C901 - one route each
             money=lambda v: format_money(v, lang),
             savings=detail["savings"],
         )
+
+
+def _add_action_routes(app: FastAPI) -> None:
+    """The approve and dispatch buttons."""
 
     @app.post(
         "/console/campaigns/{campaign_id}/approve",
