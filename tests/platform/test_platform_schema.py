@@ -4,8 +4,6 @@ content type, body) as the schema documents it."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +21,6 @@ def test_every_operation_answers_as_the_schema_says(world_warehouse, role):
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     headers = {"Authorization": f"Bearer {tokens[role]}"}
     failures, n_operations = [], 0
-    started = time.monotonic()
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.path in SKIPPED:
@@ -47,4 +44,3 @@ def test_every_operation_answers_as_the_schema_says(world_warehouse, role):
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:600])
     assert n_operations == 19
     assert failures == []
-    assert time.monotonic() - started < 60
