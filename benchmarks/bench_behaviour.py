@@ -146,16 +146,19 @@ def churn_features_and_training(warehouse: str) -> None:
     sampled in Ibis, numbers as float32), then every fit of the step ``churn`` (measured
     model, final model, calibrators, logistic baseline); the final model and the latest
     month's rows are saved for the scoring stage."""
+    import pandas as pd
+
     from touchpoint.churn import churn_features, churn_settings_from_config
-    from touchpoint.churn._predict import fit_churn_models, read_churn_data
+    from touchpoint.churn._predict import fit_churn_models, month_blocks, read_churn_data
 
     settings = churn_settings_from_config(load_config())
     con = connect(warehouse, read_only=True)
     c360, contacts = con.table("mart_customer_360"), con.table("stg_contacts")
     data = read_churn_data(lambda keep: churn_features(c360, contacts, settings, keep), settings)
-    con.disconnect()
     fits = fit_churn_models(data, settings)
-    latest = data.month(data.latest).reset_index(drop=True)
+    blocks = month_blocks(data, data.latest, settings.model.score_block_rows)
+    latest = pd.concat(list(blocks), ignore_index=True)
+    con.disconnect()
     del data
     with _model_file(warehouse, "after").open("wb") as out:
         pickle.dump((fits.final, latest), out)

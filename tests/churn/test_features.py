@@ -155,3 +155,17 @@ def test_a_row_condition_changes_which_rows_not_what_they_see(table):
         expected.sort_values(order).reset_index(drop=True),
     )
     assert len(kept) == 3 and kept.arpu_log_slope.notna().sum() == 2
+
+
+def test_the_labels_alone_are_the_features_rows(table):
+    from touchpoint.churn._features import churn_labels
+
+    labels = churn_labels(table).to_pandas().sort_values(["customer_id", "month"])
+    # The hand-worked rows above: u2's February row gone, the last month unlabelled.
+    assert list(zip(labels.customer_id, labels.month.astype(str), labels[LABEL], strict=True)) == [
+        ("u1", "2026-01-01", False),
+        ("u1", "2026-02-01", False),
+        ("u1", "2026-03-01", None),
+        ("u2", "2026-01-01", True),
+    ]
+    assert list(labels.columns) == ["customer_id", "month", LABEL]

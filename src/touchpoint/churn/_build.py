@@ -6,7 +6,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from touchpoint.churn._features import churn_features
+from touchpoint.churn._features import churn_features, churn_labels
 from touchpoint.churn._predict import ChurnDataError, Features, predict_churn
 from touchpoint.churn._settings import ChurnSettings, churn_settings_from_config
 from touchpoint.config import Config
@@ -82,7 +82,9 @@ def as_table(frame: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
     return ibis.memtable(frame.reindex(columns=list(schema)), schema=ibis.schema(schema))
 
 
-def churn_tables(features: Features, settings: ChurnSettings) -> dict[str, ibis.Table]:
+def churn_tables(
+    features: Features, settings: ChurnSettings, labels: ibis.Table | None = None
+) -> dict[str, ibis.Table]:
     """The four churn marts from a :func:`churn_features` table (in the warehouse, of which
     only the rows the run needs are read; as a data frame; or a function of a row condition
     that builds it, see :data:`~touchpoint.churn._predict.Features`).
@@ -92,10 +94,11 @@ def churn_tables(features: Features, settings: ChurnSettings) -> dict[str, ibis.
     its measures on the held-out month; ``mart_churn_calibration``: one row per bin of
     LightGBM's probabilities on that month; ``mart_churn_drivers``: one row per feature,
     strongest first. With too few months to train, the marts are empty but for one
-    evaluation row whose ``note`` says why.
+    evaluation row whose ``note`` says why. ``labels``: the keys and label of the same rows
+    (:func:`~touchpoint.churn._features.churn_labels`), to count the months cheaply.
     """
     try:
-        run = predict_churn(features, settings)
+        run = predict_churn(features, settings, labels)
     except ChurnDataError as exc:
         note = pd.DataFrame([{"model": "lightgbm", "note": str(exc)}])
         return {
@@ -124,7 +127,9 @@ def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table
 
     The features are built in Ibis; the months are chosen and the training customers
     sampled there too, and only the rows the run needs are read into memory (LightGBM trains
-    on a data frame): see :func:`~touchpoint.churn.read_churn_data`.
+    on a data frame): see :func:`~touchpoint.churn.read_churn_data`; the months are counted
+    from the labels alone, and the latest month is read and scored a block of customers at
+    a time.
     """
     settings = churn_settings_from_config(config)
     c360, contacts = tables["mart_customer_360"], tables.get("stg_contacts")
@@ -132,4 +137,4 @@ def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table
     def features(keep=None) -> ibis.Table:
         return churn_features(c360, contacts, settings, keep)
 
-    return churn_tables(features, settings)
+    return churn_tables(features, settings, churn_labels(c360))

@@ -3,7 +3,8 @@ latest month whose outcome is known, then score the latest month with reasons.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import ibis
@@ -72,26 +73,56 @@ def score_with_reasons(
     ``top_reason_group`` and ``top_reason_controllable``, and ``contribution_<reason>`` for
     every reason of the taxonomy (log-odds). ``contributions``: the model's
     :meth:`~ChurnClassifier.contributions` for ``rows`` when already computed."""
+    return with_ranks(_scored(model, rows, settings, contributions))
+
+
+def _scored(
+    model: ChurnClassifier,
+    rows: pd.DataFrame,
+    settings: ChurnSettings,
+    contributions: pd.DataFrame | None = None,
+    probability: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """:func:`score_with_reasons` without the ranks (they are over a whole month);
+    ``probability``: the model's chance of churning for ``rows`` when already computed
+    (with ``contributions``)."""
     X = rows[[c for c in model.feature_names_in_ if c in rows.columns]]
-    probability = model.predict_proba(X)[:, 1]
     if contributions is None:
-        contributions = model.contributions(X)
+        probability, contributions = model.scores(X)
+    elif probability is None:
+        probability = model.predict_proba(X)[:, 1]
     by_reason = reason_contributions(contributions, settings)
     top = top_reasons(by_reason, settings.top_reasons)
     out = rows[[c for c in (*KEYS, LABEL) if c in rows.columns]].copy()
     out["churn_probability"] = probability
-    rank = pd.Series(-probability, index=rows.index).rank(method="first").astype("int64")
-    out["risk_rank"] = rank
-    out["risk_decile"] = np.minimum(10, (rank - 1) * 10 // max(len(rows), 1) + 1).astype("int64")
     out = pd.concat([out, top], axis=1)
     first = out["reason_1"]
-    out["top_reason_group"] = first.map(lambda r: settings.reasons[r].group if r else None)
-    out["top_reason_controllable"] = first.map(
-        lambda r: settings.reasons[r].controllable if r else None
+    groups = {r: settings.reasons[r].group for r in settings.reasons}
+    controllable = {r: settings.reasons[r].controllable for r in settings.reasons}
+    out["top_reason_group"] = first.map(groups).astype(object).where(first.notna(), None)
+    out["top_reason_controllable"] = (
+        first.map(controllable).astype(object).where(first.notna(), None)
     )
     for reason in settings.reasons:
         out[f"contribution_{reason}"] = by_reason[reason].to_numpy()
     return out.reset_index(drop=True)
+
+
+def with_ranks(scored: pd.DataFrame) -> pd.DataFrame:
+    """``scored`` (rows of one month in their order) with ``risk_rank`` (1 = the highest
+    ``churn_probability``; ties in row order) and ``risk_decile`` (1 = top tenth) after
+    the probability."""
+    probability = scored["churn_probability"].to_numpy()
+    # A stable sort of -p gives rank "first" (ties in row order), as pandas' rank does.
+    order = np.argsort(-probability, kind="stable")
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(1, len(order) + 1)
+    at = scored.columns.get_loc("churn_probability") + 1
+    out = scored.copy(deep=False)
+    out.insert(at, "risk_rank", rank)
+    decile = np.minimum(10, (rank - 1) * 10 // max(len(rank), 1) + 1).astype("int64")
+    out.insert(at + 1, "risk_decile", decile)
+    return out
 
 
 def _month_text(month) -> str:
@@ -114,54 +145,80 @@ def sample_fraction(n_rows: int, cap: int) -> float:
 class ChurnData:
     """The feature rows a churn run reads, and its months.
 
-    ``frame`` holds the rows of every month the run needs (whole months for calibration,
-    measures and scores; months used only to train, only the customers of the training
-    sample), numbers as float32, text as categories, with the sample key; ``labelled``:
-    the months whose next month is known, oldest first; ``latest``: the month to score;
-    ``counts``: customer-months per month.
+    ``frame`` holds the rows of the months the run learns from and measures on (months
+    used only to train: the customers of the training sample; a calibration month and the
+    held-out month: every customer up to ``max_calibration_rows`` / ``max_evaluation_rows``,
+    else a sample of the same hash), numbers as float32, text as categories, with the
+    sample key; ``labelled``: the months whose next month is known, oldest first;
+    ``latest``: the month to score (not in ``frame``: :func:`month_blocks` reads it a block
+    at a time from ``source``); ``counts``: customer-months per month.
     """
 
     frame: pd.DataFrame
     labelled: list
     latest: object
     counts: dict
+    #: The features as a function of a row condition (:data:`Features`), for the latest
+    #: month's blocks.
+    source: Callable[[Callable | None], ir.Table] | None = None
+    seed: int = 0
 
     def month(self, month) -> pd.DataFrame:
-        """Every row of ``month``."""
+        """Every row of ``month`` in ``frame``."""
         return self.frame[self.frame["month"] == month]
 
-    def rows(self, months: list, settings: ChurnSettings | None = None) -> pd.DataFrame:
+    def share(self, months: list, cap: int) -> float:
+        """The share of customers that brings ``months`` to about ``cap`` customer-months."""
+        return sample_fraction(sum(self.counts[m] for m in months), cap)
+
+    def rows(
+        self, months: list, settings: ChurnSettings | None = None, cap: int | None = None
+    ) -> pd.DataFrame:
         """The rows of ``months``; with ``settings``, only the customers of the training
         sample that brings them to about ``model.max_train_rows`` (see
-        :func:`training_plan`)."""
+        :func:`training_plan`); with ``cap``, the customers that bring them to about ``cap``
+        (the smaller of the two with both)."""
         keep = self.frame["month"].isin(months)
-        if settings is not None:
-            n = sum(self.counts[m] for m in months)
-            keep &= self.frame[SAMPLE_KEY] < sample_fraction(n, settings.model.max_train_rows)
+        caps = [c for c in (cap, settings.model.max_train_rows if settings else None) if c]
+        if caps:
+            keep &= self.frame[SAMPLE_KEY] < self.share(months, min(caps))
         return self.frame[keep]
 
 
-def _fit_months(labelled: list) -> list[list]:
-    """The months each fit trains on (measured model, baseline, final model)."""
+def _fits(labelled: list) -> list[tuple[list, list]]:
+    """(training months, calibration months) of each LightGBM fit: the measured model,
+    then the final one (the logistic baseline learns from the measured model's months)."""
     if len(labelled) == 1:
         return []
     if len(labelled) >= 3:
-        return [labelled[:-2], labelled[:-1]]
-    return [labelled[:-1]]
+        return [(labelled[:-2], [labelled[-2]]), (labelled[:-1], [labelled[-1]])]
+    return [(labelled[:-1], []), (labelled[:-1], [labelled[-1]])]
 
 
 def training_plan(counts: dict, labelled: list, latest, settings: ChurnSettings) -> dict:
-    """Month -> the share of its customers a run reads: every customer of the months it
-    calibrates on, measures or scores (the last two labelled months and the latest), and of
-    a month it only trains on, the training sample. The sample is by customer (all of a
-    sampled customer's months), the customers whose :func:`sample_key` lies below
-    ``max_train_rows`` / the fit's customer-months; with several fits the largest share
-    is read (the smaller samples lie inside it)."""
-    plan = {m: 1.0 for m in (*labelled[-2:], latest)}
-    for months in _fit_months(labelled):
-        share = sample_fraction(sum(counts[m] for m in months), settings.model.max_train_rows)
+    """Month -> the share of its customers a run reads into memory: of a month it only
+    trains on, the training sample; of a month it calibrates on or measures on, the
+    customers that bring it to ``max_calibration_rows`` / ``max_evaluation_rows`` (every
+    one below the cap). The samples are by customer (all of a sampled customer's months),
+    the customers whose :func:`sample_key` lies below the share; with several uses of a
+    month the largest share is read (the smaller samples lie inside it). The latest month
+    is not read here: it is scored a block at a time (:func:`month_blocks`)."""
+    model = settings.model
+    plan: dict = {}
+
+    def need(months: list, cap: int | None) -> None:
+        share = 1.0 if cap is None else sample_fraction(sum(counts[m] for m in months), cap)
         for m in months:
             plan[m] = max(plan.get(m, 0.0), share)
+
+    if len(labelled) == 1:  # cross-validated within the month: every row
+        need(labelled, None)
+    for train, cal in _fits(labelled):
+        need(train, model.max_train_rows)
+        if cal:
+            need(cal, model.max_calibration_rows)
+    if len(labelled) >= 2:
+        need([labelled[-1]], model.max_evaluation_rows)
     return plan
 
 
@@ -221,10 +278,42 @@ def _features_of(features: Features) -> Callable[[Callable | None], ir.Table]:
     return lambda keep: table if keep is None else table.filter(keep(table))
 
 
-def read_churn_data(features: Features, settings: ChurnSettings) -> ChurnData:
-    """The rows of ``features`` that a churn run needs (see :func:`training_plan`), read
-    in one query after one for the months: at 1 M customers × 6 months 3.7 M of the 5.5 M
-    customer-months, sorted by month and customer (a data frame's rows keep their order).
+def _read(build, keep, seed: int, with_order: bool = False) -> pd.DataFrame:
+    """The rows of ``build(keep)`` in memory (:func:`_to_frame`), with the sample key, in
+    their order (a data frame's; else month and customer); ``with_order``: keep a data
+    frame's order column."""
+    rows = build(keep)
+    selected = rows.mutate(
+        **_feature_casts(rows), **{SAMPLE_KEY: sample_key(rows.customer_id, seed)}
+    )
+    arrow = selected.to_pyarrow()
+    # Sorted here, not by the query: an ORDER BY holds every column of every row in DuckDB
+    # (4.2 GB at 1 M customers against 3.0 GB).
+    order = (
+        [(_ORDER, "ascending")]
+        if _ORDER in arrow.column_names
+        else [
+            ("month", "ascending"),
+            ("customer_id", "ascending"),
+        ]
+    )
+    arrow = arrow.take(pc.sort_indices(arrow, order))
+    if _ORDER in arrow.column_names and not with_order:
+        arrow = arrow.drop_columns([_ORDER])
+    frame = _to_frame(arrow)
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def read_churn_data(
+    features: Features, settings: ChurnSettings, labels: ir.Table | None = None
+) -> ChurnData:
+    """The rows of ``features`` that a churn run learns from and measures on (see
+    :func:`training_plan`), read in one query after one counting the months: at 1 M
+    customers × 6 months 2.75 M of the 5.5 M customer-months, sorted by month and customer
+    (a data frame's rows keep their order). ``labels``: the keys and label of the same rows
+    (:func:`~touchpoint.churn._features.churn_labels`), to count the months without
+    building the features.
 
     Raises
     ------
@@ -232,7 +321,7 @@ def read_churn_data(features: Features, settings: ChurnSettings) -> ChurnData:
         No labelled month, or a labelled month with fewer than five churners.
     """
     build = _features_of(features)
-    table = build(None)
+    table = build(None) if labels is None else labels
     label = table[LABEL]
     summary = (
         table.group_by("month")
@@ -271,27 +360,56 @@ def read_churn_data(features: Features, settings: ChurnSettings) -> ChurnData:
             )
         )
 
-    rows = build(wanted)
-    selected = rows.mutate(
-        **_feature_casts(rows), **{SAMPLE_KEY: sample_key(rows.customer_id, seed)}
+    frame = _read(build, wanted, seed)
+    return ChurnData(
+        frame=frame, labelled=labelled, latest=latest, counts=counts, source=build, seed=seed
     )
-    arrow = selected.to_pyarrow()
-    # Sorted here, not by the query: an ORDER BY holds every column of every row in DuckDB
-    # (4.2 GB at 1 M customers against 3.0 GB).
-    order = (
-        [(_ORDER, "ascending")]
-        if _ORDER in arrow.column_names
-        else [
-            ("month", "ascending"),
-            ("customer_id", "ascending"),
-        ]
-    )
-    arrow = arrow.take(pc.sort_indices(arrow, order))
-    if _ORDER in arrow.column_names:
-        arrow = arrow.drop_columns([_ORDER])
-    frame = _to_frame(arrow)
-    frame["month"] = pd.to_datetime(frame["month"])
-    return ChurnData(frame=frame, labelled=labelled, latest=latest, counts=counts)
+
+
+def month_blocks(data: ChurnData, month, block_rows: int) -> Iterator[pd.DataFrame]:
+    """Every row of ``month`` read from ``data.source`` about ``block_rows`` customers at a
+    time: block *b* of *B* holds the customers whose :func:`sample_key` lies in
+    [b/B, (b+1)/B), a condition the warehouse applies before the joins, so memory is set by
+    the block. Each block is in the order :func:`read_churn_data` gives (a data frame's
+    with its order column, ``_order``)."""
+    if data.source is None:
+        raise ValueError("these churn data have no source to read the month's blocks from")
+    n_blocks = max(1, math.ceil(data.counts[month] / block_rows))
+    edges = [b / n_blocks for b in range(n_blocks + 1)]
+    day = pd.Timestamp(month).date()
+    for b in range(n_blocks):
+
+        def keep(t: ir.Table, b: int = b) -> ir.BooleanValue:
+            key = sample_key(t.customer_id, data.seed)
+            condition = t.month.cast("date") == day
+            if b > 0:
+                condition &= key >= edges[b]
+            if b < n_blocks - 1:
+                condition &= key < edges[b + 1]
+            return condition
+
+        yield _read(data.source, keep, data.seed, with_order=True)
+
+
+def score_month(
+    model: ChurnClassifier, data: ChurnData, month, settings: ChurnSettings
+) -> pd.DataFrame:
+    """:func:`score_with_reasons` of every row of ``month``, read and scored a block of
+    ``score_block_rows`` customers at a time (:func:`month_blocks`); the rows are put in
+    the month's order and ranked over the whole month afterwards, so the result equals
+    scoring the month whole."""
+    blocks = []
+    for rows in month_blocks(data, month, settings.model.score_block_rows):
+        scored = _scored(model, rows, settings)
+        if _ORDER in rows.columns:
+            scored[_ORDER] = rows[_ORDER].to_numpy()
+        blocks.append(scored)
+        del rows
+    scored = pd.concat(blocks, ignore_index=True)
+    del blocks
+    by = _ORDER if _ORDER in scored.columns else "customer_id"
+    scored = scored.sort_values(by, kind="stable", ignore_index=True)
+    return with_ranks(scored.drop(columns=[_ORDER], errors="ignore"))
 
 
 def _one_month(data: ChurnData, columns: list[str], settings: ChurnSettings) -> ChurnRun:
@@ -331,7 +449,7 @@ def _one_month(data: ChurnData, columns: list[str], settings: ChurnSettings) -> 
         calibration=calibration_table(y, p_model, settings.calibration_bins),
         drivers=driver_summary(X, final.contributions(X), settings),
         holdout=holdout,
-        scores=score_with_reasons(final, data.month(data.latest), settings),
+        scores=score_month(final, data, data.latest, settings),
         model=final,
         months={
             "labelled": [_month_text(month)],
@@ -377,23 +495,27 @@ def fit_churn_models(data: ChurnData, settings: ChurnSettings) -> ChurnFits:
     months = data.labelled
     columns = feature_columns([c for c in data.frame.columns if c != SAMPLE_KEY])
     test_month = months[-1]
-    if len(months) >= 3:
-        train_months, cal_months = months[:-2], [months[-2]]
-    else:
-        train_months, cal_months = months[:-1], []
+    (train_months, cal_months), (fit_months, final_cal) = _fits(months)
+    calibration_cap = settings.model.max_calibration_rows
     model = _fit(
         settings,
         data.rows(train_months, settings),
-        data.rows(cal_months) if cal_months else None,
+        data.rows(cal_months, cap=calibration_cap) if cal_months else None,
         columns,
     )
-    base_rows = data.rows(train_months + cal_months, settings)
+    # The baseline's customers: a smaller share of the same hash, inside the training
+    # sample (its months are the measured model's, its share at most the final fit's).
+    base_rows = data.rows(train_months + cal_months, settings, settings.model.baseline_max_rows)
     baseline = logistic_baseline(base_rows[columns]).fit(
         baseline_frame(base_rows[columns]), base_rows[LABEL].astype(bool)
     )
     del base_rows
-    fit_months, final_cal = months[:-1], [months[-1]]
-    final = _fit(settings, data.rows(fit_months, settings), data.rows(final_cal), columns)
+    final = _fit(
+        settings,
+        data.rows(fit_months, settings),
+        data.rows(final_cal, cap=calibration_cap),
+        columns,
+    )
     return ChurnFits(
         model=model,
         baseline=baseline,
@@ -407,7 +529,19 @@ def fit_churn_models(data: ChurnData, settings: ChurnSettings) -> ChurnFits:
     )
 
 
-def predict_churn(features: Features, settings: ChurnSettings) -> ChurnRun:
+def baseline_proba(baseline, X: pd.DataFrame, block_rows: int) -> np.ndarray:
+    """The logistic baseline's probability of churning for ``X``'s rows, ``block_rows`` at
+    a time (its float64 copies then stay the size of a block)."""
+    parts = [
+        baseline.predict_proba(baseline_frame(X.iloc[start : start + block_rows]))[:, 1]
+        for start in range(0, len(X), block_rows)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def predict_churn(
+    features: Features, settings: ChurnSettings, labels: ir.Table | None = None
+) -> ChurnRun:
     """Train, measure and score (the time-ordered recipe of docs/churn.md).
 
     ``features``: a :func:`~touchpoint.churn.churn_features` table, in the warehouse (only
@@ -419,22 +553,24 @@ def predict_churn(features: Features, settings: ChurnSettings) -> ChurnRun:
     recipe one month later (trained on m1..m(k-1), calibrated on mk) scores the latest
     month. With two labelled months the calibration is cross-fitted on the training month;
     with one, the measures are cross-validated within it (their ``note`` says so).
+    ``labels``: the keys and label of the same rows
+    (:func:`~touchpoint.churn._features.churn_labels`), to count the months cheaply.
 
     Raises
     ------
     ChurnDataError
         No labelled month, or a labelled month with fewer than five churners.
     """
-    data = read_churn_data(features, settings)
+    data = read_churn_data(features, settings, labels)
     if len(data.labelled) == 1:
         columns = feature_columns([c for c in data.frame.columns if c != SAMPLE_KEY])
         return _one_month(data, columns, settings)
     fits = fit_churn_models(data, settings)
     columns = fits.columns
-    test = data.month(fits.test_month)
+    test = data.rows([fits.test_month], cap=settings.model.max_evaluation_rows)
     y_test = test[LABEL].astype(bool).to_numpy()
-    p_test = fits.model.predict_proba(test[columns])[:, 1]
-    p_base = fits.baseline.predict_proba(baseline_frame(test[columns]))[:, 1]
+    p_test, contributions = fits.model.scores(test[columns])
+    p_base = baseline_proba(fits.baseline, test[columns], settings.model.score_block_rows)
 
     def record(name: str, trained: list, calibrated: list, p: np.ndarray) -> dict:
         return {
@@ -450,11 +586,10 @@ def predict_churn(features: Features, settings: ChurnSettings) -> ChurnRun:
         record("logistic", fits.train_months + fits.cal_months, [], p_base),
     ]
     calibration = calibration_table(y_test, p_test, settings.calibration_bins)
-    contributions = fits.model.contributions(test[columns])
-    holdout = score_with_reasons(fits.model, test, settings, contributions)
+    holdout = with_ranks(_scored(fits.model, test, settings, contributions, p_test))
     drivers = driver_summary(test[columns], contributions, settings)
     del contributions
-    scores = score_with_reasons(fits.final, data.month(data.latest), settings)
+    scores = score_month(fits.final, data, data.latest, settings)
     return ChurnRun(
         evaluation=evaluation,
         calibration=calibration,

@@ -48,8 +48,18 @@ class ModelSettings(_Strict):
     random_state: int = 0
     #: Each fit (LightGBM and the logistic baseline) learns from about this many
     #: customer-months: the customers of its training months whose seeded hash falls below
-    #: cap / customer-months (read_churn_data); calibration, measures and scores use every row.
+    #: cap / customer-months (read_churn_data).
     max_train_rows: int = Field(default=1_000_000, ge=1000)
+    #: The logistic baseline learns from about this many of them: a smaller share of the
+    #: same seeded hash, so its customers lie inside the training sample.
+    baseline_max_rows: int = Field(default=200_000, ge=1000)
+    #: A calibration month and the held-out month are read on about this many customers
+    #: (the same hash; every customer below the cap).
+    max_calibration_rows: int = Field(default=1_000_000, ge=1000)
+    max_evaluation_rows: int = Field(default=1_000_000, ge=1000)
+    #: The latest month is read and scored this many customers at a time (a block of the
+    #: hash), so memory is set by the block, not by the number of customers.
+    score_block_rows: int = Field(default=250_000, ge=1000)
 
 
 class WorkOrderSettings(_Strict):
