@@ -123,6 +123,84 @@ def segment_value(
     return pd.DataFrame(rows, columns=list(SEGMENT_VALUE_SCHEMA))
 
 
+def _action_reasons(settings: ChurnSettings) -> list[str]:
+    """The reasons a work order may act on: the controllable ones (every one without
+    ``only_controllable``)."""
+    only = settings.work_orders.only_controllable
+    return [r for r, reason in settings.reasons.items() if reason.controllable or not only]
+
+
+def work_order_table(
+    scores: ibis.Table,
+    arpu: ibis.Table,
+    value: ibis.Table,
+    settings: ChurnSettings,
+    budget_yuan: float | None = None,
+) -> ibis.Table:
+    """Customers of the scored month ranked by expected loss = churn probability x ARPU x the
+    expected further months of their segment (pure Ibis; columns of ``mart_retention_work_orders``).
+
+    ``scores``: ``mart_churn_scores``; ``arpu``: ``customer_id, segment, arpu_yuan``; ``value``:
+    at least ``segment, segment_name, expected_months`` (one row per segment). With
+    ``only_controllable``, only customers with a controllable reason among their top reasons
+    (the first of them is the reason to act on, with its hint); a customer without ARPU counts
+    0 yuan, one whose segment has no fit the coming month alone. ``within_budget`` marks the
+    first ``budget / cost`` orders.
+    """
+    w = settings.work_orders
+    budget = w.budget_yuan if budget_yuan is None else budget_yuan
+    reasons = {
+        c: scores[c].cast("string") if c in scores.columns else ibis.null("string")
+        for c in _REASONS
+    }
+    allowed = _action_reasons(settings)
+    action = ibis.null("string")
+    if allowed:
+        for c in reversed([c for c in _REASONS if c in scores.columns]):
+            action = ibis.ifelse(reasons[c].isin(allowed), reasons[c], action)
+    s = scores.select("customer_id", "month", "churn_probability", **reasons, action_reason=action)
+    s = s.filter(s.action_reason.notnull())
+    a = arpu.select(a_customer_id="customer_id", segment="segment", arpu_yuan="arpu_yuan")
+    v = value.select(v_segment="segment", segment_name="segment_name", v_months="expected_months")
+    t = s.left_join(a, s.customer_id == a.a_customer_id)
+    t = t.left_join(v, t.segment == v.v_segment)
+    arpu_yuan = t.arpu_yuan.fill_null(0.0)
+    months = t.v_months.fill_null(1.0)  # no fit: the coming month alone
+    lifetime = arpu_yuan * months
+    t = t.select(
+        "customer_id",
+        "month",
+        "segment",
+        "segment_name",
+        "churn_probability",
+        *_REASONS,
+        "action_reason",
+        arpu_yuan=arpu_yuan,
+        expected_months=months,
+        lifetime_value_yuan=lifetime,
+        expected_loss_yuan=t.churn_probability * lifetime,
+    )
+    rank = ibis.row_number().over(order_by=[ibis.desc(t.expected_loss_yuan), t.customer_id]) + 1
+    t = t.mutate(rank=rank.cast("int64"))
+    cost = t["rank"].cast("float64") * ibis.literal(float(w.cost_per_order_yuan), "float64")
+    hints = {}
+    for lang in ("en", "zh"):
+        cases = [
+            (t.action_reason == r, ibis.literal(getattr(settings.reasons[r], f"hint_{lang}")))
+            for r in allowed
+        ]
+        hints[f"hint_{lang}"] = ibis.cases(*cases) if cases else ibis.null("string")
+    t = t.mutate(
+        cumulative_cost_yuan=cost,
+        within_budget=cost <= ibis.literal(budget + 1e-9, "float64"),
+        **hints,
+    )
+    return t.select(*(t[c].cast(kind).name(c) for c, kind in WORK_ORDERS_SCHEMA.items()))
+
+
+_REASONS = ("reason_1", "reason_2", "reason_3")
+
+
 def work_orders(
     scores: pd.DataFrame,
     arpu: pd.DataFrame,
@@ -130,47 +208,24 @@ def work_orders(
     settings: ChurnSettings,
     budget_yuan: float | None = None,
 ) -> pd.DataFrame:
-    """Customers of the scored month ranked by expected loss = churn probability x ARPU x the
-    expected further months of their segment; with ``only_controllable``, only customers
-    with a controllable reason among their top reasons (the first of them is the reason to
-    act on, with its hint). ``within_budget`` marks the first ``budget / cost`` orders."""
-    w = settings.work_orders
-    budget = w.budget_yuan if budget_yuan is None else budget_yuan
-    reason_cols = [c for c in ("reason_1", "reason_2", "reason_3") if c in scores.columns]
-    t = scores.merge(arpu, on="customer_id", how="left").merge(
-        value[["segment", "segment_name", "expected_months"]], on="segment", how="left"
+    """:func:`work_order_table` on data frames, ordered by rank."""
+    orders = work_order_table(
+        ibis.memtable(scores),
+        ibis.memtable(arpu),
+        ibis.memtable(value[["segment", "segment_name", "expected_months"]]),
+        settings,
+        budget_yuan,
     )
-
-    def action(row) -> str | None:
-        for c in reason_cols:
-            r = row[c]
-            if (
-                isinstance(r, str)
-                and r in settings.reasons
-                and (settings.reasons[r].controllable or not w.only_controllable)
-            ):
-                return r
-        return None
-
-    t["action_reason"] = t.apply(action, axis=1) if len(t) else pd.Series(dtype=object)
-    t = t[t.action_reason.notna()].copy()
-    t["arpu_yuan"] = t.arpu_yuan.fillna(0.0)
-    t["expected_months"] = t.expected_months.fillna(1.0)  # no fit: the coming month alone
-    t["lifetime_value_yuan"] = t.arpu_yuan * t.expected_months
-    t["expected_loss_yuan"] = t.churn_probability * t.lifetime_value_yuan
-    t = t.sort_values(["expected_loss_yuan", "customer_id"], ascending=[False, True])
-    t["rank"] = np.arange(1, len(t) + 1)
-    t["cumulative_cost_yuan"] = t["rank"] * w.cost_per_order_yuan
-    t["within_budget"] = t.cumulative_cost_yuan <= budget + 1e-9
-    t["hint_en"] = t.action_reason.map(lambda r: settings.reasons[r].hint_en)
-    t["hint_zh"] = t.action_reason.map(lambda r: settings.reasons[r].hint_zh)
-    return t.reset_index(drop=True)
+    return orders.order_by("rank").to_pandas()
 
 
 def value_tables(
     c360: ibis.Table, members: ibis.Table, scores: ibis.Table, settings: ChurnSettings
 ) -> dict[str, ibis.Table]:
-    """The two marts of step ``retention_value`` (see the module docstring)."""
+    """The two marts of step ``retention_value`` (see the module docstring).
+
+    The cohorts' counts and the mean ARPU per segment are read (a few rows per segment) for
+    the sBG fits; the work orders stay one query over the scores."""
     counts = segment_cohort_counts(c360, members).to_pandas()
     months = c360.select("month").distinct().to_pandas().month.tolist()
     latest_month = members.month.max()
@@ -178,19 +233,17 @@ def value_tables(
     last360 = c360.filter(c360.month == c360.month.max()).select(
         "customer_id", arpu_yuan=c360.arpu_3m_avg_yuan.fill_null(c360.arpu_yuan)
     )
-    arpu = latest.join(last360, "customer_id").to_pandas()
+    arpu = latest.join(last360, "customer_id")
     if counts.empty:
         return {
             SEGMENT_VALUE_MART: as_table(pd.DataFrame(), SEGMENT_VALUE_SCHEMA),
             WORK_ORDERS_MART: as_table(pd.DataFrame(), WORK_ORDERS_SCHEMA),
         }
-    value = segment_value(counts, months, arpu, settings)
-    orders = work_orders(scores.to_pandas(), arpu, value, settings)
-    if not orders.empty:
-        orders["month"] = pd.to_datetime(orders["month"]).dt.date
+    mean_arpu = arpu.group_by("segment").agg(arpu_yuan=arpu.arpu_yuan.mean()).to_pandas()
+    value = as_table(segment_value(counts, months, mean_arpu, settings), SEGMENT_VALUE_SCHEMA)
     return {
-        SEGMENT_VALUE_MART: as_table(value, SEGMENT_VALUE_SCHEMA),
-        WORK_ORDERS_MART: as_table(orders, WORK_ORDERS_SCHEMA),
+        SEGMENT_VALUE_MART: value,
+        WORK_ORDERS_MART: work_order_table(scores, arpu, value, settings),
     }
 
 

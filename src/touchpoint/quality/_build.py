@@ -44,6 +44,18 @@ EFFECTS_SCHEMA = {
     "odds_ratio": "float64",
     "n_replies": "int64",
 }
+#: The columns of the peak-end frame that the model and the bad-peak sources read.
+PEAK_END_COLUMNS = (
+    "contact_channel",
+    "business",
+    "is_satisfied",
+    "is_resolved",
+    "duration_seconds",
+    "n_repeated_prompts",
+    "peak_node_id",
+    "has_long_wait",
+    "has_bad_peak",
+)
 #: Fewer classified replies than this: no peak-end model (the mart is left empty).
 MIN_REPLIES = 30
 
@@ -108,9 +120,13 @@ def quality_from_replies(
         long_wait_seconds=settings.long_wait_seconds,
         bad_peak_prompts=settings.bad_peak_prompts,
     )
-    pe = peak_end_frame(replies, peaks)
+    # Read once (one row per classified reply, the columns the model and the sources use):
+    # built as an expression for each, the join of the surveyed contacts with the IVR events
+    # ran twice.
+    pe = peak_end_frame(replies, peaks).select(*PEAK_END_COLUMNS).to_pyarrow()
     channels = settings.peak_end_channels or (config.hotline_channel("agent"),)
-    model_rows = pe.filter(pe.contact_channel.isin(list(channels))).to_pandas()
+    model_rows = pe.to_pandas()
+    model_rows = model_rows[model_rows.contact_channel.isin(list(channels))]
     effects = (
         PeakEndModel().fit(model_rows).effects()
         if len(model_rows) >= MIN_REPLIES and model_rows.is_satisfied.nunique() == 2
@@ -120,7 +136,7 @@ def quality_from_replies(
         SATISFACTION_MART: satisfaction,
         REPLY_RATES_MART: rates,
         EFFECTS_MART: _memtable(effects, EFFECTS_SCHEMA),
-        SOURCES_MART: bad_peak_sources(pe),
+        SOURCES_MART: bad_peak_sources(ibis.memtable(pe)),
     }
 
 
