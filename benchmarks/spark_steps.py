@@ -14,7 +14,7 @@ writes marts into it). Per step (the runner's progress calls mark where a step s
   ``shuffle_read_bytes``, ``input_bytes``, ``output_bytes`` and ``executor_cpu_seconds``.
 
 The phase after the last step (the Spark marts loaded into the DuckDB warehouse) is reported
-as ``(load back)``. Used for docs/scale.md's figures.
+as ``(load back)``. Used for docs/scale.md's figures; their JSON is kept in benchmarks/results/.
 """
 
 from __future__ import annotations
