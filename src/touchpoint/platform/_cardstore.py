@@ -5,7 +5,7 @@ parsing: DuckDB reads a table by vectors of 2,048 rows, so fetching one customer
 of the 360 decompresses a vector of each of its ~95 columns (about 14 ms), and finding a
 phone number's hash scans a row group of hashes (about 5 ms). The card store keeps the same
 rows in Arrow IPC files (``<snapshot>.card.<table>.arrow``), written by the publish from the
-snapshot's tables, which it has just sorted by customer (:mod:`touchpoint.platform._serving`):
+snapshot's tables read in customer order (:mod:`touchpoint.platform._serving`):
 
 - small record batches (LZ4-compressed; :data:`BATCH_ROWS` rows for the 360's ~95 columns,
   more for a narrow table), so a customer's rows are in one or two batches; the file is
@@ -25,6 +25,7 @@ import bisect
 import glob
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -55,9 +56,17 @@ def store_files(snapshot: Path, table: str) -> tuple[Path, Path]:
     )
 
 
-def write_table(con: Backend, table: str, key: str, columns: tuple[str, ...] | None = None) -> int:
-    """Write ``table`` of the snapshot behind ``con`` (sorted by ``key``) to the store: its
-    ``columns`` (``None``: all).
+def write_table(
+    con: Backend,
+    table: str,
+    key: str,
+    columns: tuple[str, ...] | None = None,
+    *,
+    order: Sequence[str] | None = None,
+) -> int:
+    """Write ``table`` of the snapshot behind ``con`` to the store: its ``columns``
+    (``None``: all), in the order of the columns ``order`` (its first is ``key``; ``None``:
+    the table is already sorted by ``key``).
 
     Rows with a null key are left out (no card is looked up by a null). Returns the rows
     written. Raises :class:`UnsortedError` if the rows do not come in ``key`` order.
@@ -67,6 +76,8 @@ def write_table(con: Backend, table: str, key: str, columns: tuple[str, ...] | N
     rows_path, index_path = store_files(snapshot, table)
     t = con.table(table)
     t = t.filter(t[key].notnull())
+    if order is not None:
+        t = t.order_by(list(order))
     if columns is not None:
         t = t.select(*columns)
     # Fewer, larger batches for a narrow table: as cheap to read, fewer to write.
