@@ -18,10 +18,14 @@ from ivr_samples import LOST_CALL
 from touchpoint.contract import ENTITIES, arrow_schema
 from touchpoint.ivr import (
     IvrSettings,
+    MenuDesignSettings,
     call_endings,
     call_journeys,
     event_steps,
+    menu_replay_cube,
+    node_event_counts,
     node_visits,
+    replay_node_counts,
     visit_endings,
     visit_journeys,
     visit_table,
@@ -84,6 +88,18 @@ def test_visit_table_agrees_with_the_event_steps(drawn, seqs):
     endings = call_endings(events, s)
     assert _rows(visit_endings(visits, s), endings.columns, ["call_id"]) == _rows(
         endings, endings.columns, ["call_id"]
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=calls, seqs=st.data())
+def test_node_counts_of_the_replay_cube_agree_with_the_event_steps(drawn, seqs):
+    s = IvrSettings()
+    events = _events(drawn, seqs)
+    expected = node_event_counts(event_steps(events, s), s)
+    got = replay_node_counts(menu_replay_cube(events, MenuDesignSettings(), s), s)
+    assert _rows(got, expected.columns, ["node_id"]) == _rows(
+        expected, expected.columns, ["node_id"]
     )
 
 

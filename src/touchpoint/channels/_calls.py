@@ -111,28 +111,39 @@ def hotline_call_facts(
         is_ended_in_ivr=joined.last_event_type != settings.transfer_event_type,
     )
 
+    # The agent contact that follows is searched for every hotline call, not only those that
+    # ended in the IVR: knowing which did needs the endings, and a second reference to them
+    # would make the engine group and join the IVR events twice (DuckDB inlines the shared
+    # expression). Calls that did not end in the IVR keep no follow-up.
     window = ibis.interval(minutes=settings.escalation_window_minutes)
-    ended = calls.filter(calls.is_ended_in_ivr).select("contact_id", "customer_id", "ended_at")
+    ivr_rows = contacts.filter(contacts.channel == settings.ivr_channel).select(
+        "contact_id", "customer_id", "ended_at"
+    )
     agent = contacts.filter(contacts.channel == settings.agent_channel).select(
         agent_customer_id="customer_id", agent_started_at="started_at"
     )
     followed = (
-        ended.join(
+        ivr_rows.join(
             agent,
             [
-                ended.customer_id == agent.agent_customer_id,
-                agent.agent_started_at > ended.ended_at,
-                agent.agent_started_at <= ended.ended_at + window,
+                ivr_rows.customer_id == agent.agent_customer_id,
+                agent.agent_started_at > ivr_rows.ended_at,
+                agent.agent_started_at <= ivr_rows.ended_at + window,
             ],
         )
         .group_by(escalated_contact_id="contact_id")
         .agg(first_agent_started_at=ibis._.agent_started_at.min())
     )
     joined = calls.left_join(followed, calls.contact_id == followed.escalated_contact_id)
+    first_agent = ibis.ifelse(
+        joined.is_ended_in_ivr.fill_null(False),
+        joined.first_agent_started_at,
+        ibis.null(joined.first_agent_started_at.type()),
+    )
     return joined.select(
         *calls.columns,
-        first_agent_started_at=joined.first_agent_started_at,
-        is_escalated=joined.is_ended_in_ivr & joined.first_agent_started_at.notnull(),
+        first_agent_started_at=first_agent,
+        is_escalated=joined.is_ended_in_ivr & first_agent.notnull(),
     )
 
 

@@ -1,9 +1,10 @@
 """Pipeline steps of the IVR analytics: cubes from the events first, then the marts on them.
 
 The first step windows the (large) ``stg_ivr_events`` once and writes one row per visit of a
-node (``int_ivr_visits``); the second writes small tables from the visits (and one more pass
-over the events for the per-node event counts): the node statistics, the moves between nodes,
-the daily call cube and the path cube. The third builds every mart from those, so the menu
+node (``int_ivr_visits``); the second writes small tables from the visits (and the per-node
+event counts from the menu design's replay cube, ``int_ivr_menu_replay``, whose window pass
+over the events counts them): the node statistics, the moves between nodes, the daily call
+cube and the path cube. The third builds every mart from those, so the menu
 tree (which walks its input once per level) and the summaries never rescan the events.
 """
 
@@ -22,16 +23,18 @@ from touchpoint.ivr._calls import (
     visit_endings,
     visit_journeys,
 )
-from touchpoint.ivr._journeys import event_steps, visit_table
+from touchpoint.ivr._journeys import visit_table
 from touchpoint.ivr._nodes import (
     directly_follows,
     lost_points,
     menu_moves,
     menu_tree,
-    node_stats,
+    node_stats_from_counts,
     node_table,
+    replay_node_counts,
 )
 from touchpoint.ivr._settings import settings_from_config
+from touchpoint.ivr.menu_design import REPLAY_TABLE, build_menu_replay
 
 VISITS_TABLE = "int_ivr_visits"
 NODE_STATS_CUBE = "mart_ivr_node_stats"
@@ -66,8 +69,8 @@ def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
     Parameters
     ----------
     tables
-        ``int_ivr_visits`` (:func:`build_visits`), ``stg_ivr_events`` (the per-node event
-        counts) and ``stg_contacts``.
+        ``int_ivr_visits`` (:func:`build_visits`), ``int_ivr_menu_replay`` (the per-node event
+        counts, summed from the replay cube of step ``ivr_menu_replay``) and ``stg_contacts``.
 
     Returns
     -------
@@ -80,8 +83,8 @@ def build_cubes(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis
     visits = tables[VISITS_TABLE]
     endings = visit_endings(visits, settings)
     return {
-        NODE_STATS_CUBE: node_stats(
-            event_steps(tables["stg_ivr_events"], settings), visits, settings
+        NODE_STATS_CUBE: node_stats_from_counts(
+            replay_node_counts(tables[REPLAY_TABLE], settings), visits
         ),
         MOVES_CUBE: menu_moves(visits),
         CALLS_CUBE: call_cube(ivr_call_facts(tables["stg_contacts"], endings, settings)),
@@ -121,6 +124,7 @@ def build(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table
     For small inputs and tests; the pipeline writes the cubes before building the marts.
     """
     out = build_visits(tables, config)
-    out |= build_cubes({**tables, **out}, config)
+    replay = build_menu_replay(tables, config)
+    out |= build_cubes({**tables, **out, **replay}, config)
     out |= build_marts({**tables, **out}, config)
     return out

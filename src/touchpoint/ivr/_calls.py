@@ -155,11 +155,15 @@ def ivr_call_facts(contacts: ibis.Table, endings: ibis.Table, settings: IvrSetti
     ivr_rows = clean.filter(
         (clean.channel == channel_settings.ivr_channel) & clean.call_key.notnull()
     )
-    # Which IVR rows are followed by a same-business contact within the window. Searched for
-    # every IVR row, not only completed calls: knowing which calls completed needs the
-    # endings, and a second reference to them would make the engine aggregate the events twice.
+    # Which completed calls' rows are followed by a same-business contact within the window:
+    # only those can be re-contacted. The endings are read twice (here and in the join
+    # below), so they should be a table or a cheap filter of one (the visits' final rows, as
+    # the pipeline passes): from the events they would be aggregated twice.
+    done = endings.filter(endings.last_event_type == settings.complete_event_type)
+    done = done.select(done_call_id="call_id")
+    searched = ivr_rows.join(done, ivr_rows.call_key == done.done_call_id)
     window = ibis.interval(seconds=settings.verified_window_seconds)
-    first = ivr_rows.select("contact_id", "customer_id", "business", "ended_at", "call_key")
+    first = searched.select("contact_id", "customer_id", "business", "ended_at", "call_key")
     other = clean.select(
         o_customer_id="customer_id",
         o_business="business",

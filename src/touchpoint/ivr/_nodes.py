@@ -118,6 +118,38 @@ def wrong_turns(visits: ibis.Table) -> ibis.Table:
     return wrong.group_by(node_id=wrong.prev_visit_node_id).agg(n_wrong_turns=wrong.count())
 
 
+def replay_node_counts(replay: ibis.Table, settings: IvrSettings) -> ibis.Table:
+    """:func:`node_event_counts` summed from the replay cube (``int_ivr_menu_replay``, whose
+    window pass over the events counted the back keys and repeated prompts with the IVR's
+    ``settings``): the same rows and values, without another pass over the events.
+
+    A call's last event is a cube row without a next node (``next_node_id`` is the next
+    event's node, as ``is_last`` of :func:`touchpoint.ivr.event_steps` is).
+
+    Returns
+    -------
+    ibis.Table
+        One row per node with events: the columns of :func:`node_event_counts`.
+    """
+    r = replay
+    types = _exit_types(settings)
+    is_last = r.next_node_id.isnull()
+
+    def total(where: ibis.Value) -> ibis.Value:
+        return r.n_events.sum(where=where).fill_null(0).cast("int64")
+
+    exits = {f"n_exits_{k}": total(is_last & (r.event_type == t)) for k, t in types.items()}
+    exits["n_exits_other"] = total(is_last & ~r.event_type.isin(tuple(types.values())))
+    return r.group_by("node_id").agg(
+        n_events=r.n_events.sum().cast("int64"),
+        n_timeouts=total(r.event_type == settings.timeout_event_type),
+        n_invalid_keys=total(r.event_type == settings.invalid_event_type),
+        n_backtracks=r.n_back_keys.sum().cast("int64"),
+        n_repeated_prompts=r.n_repeated_prompts.sum().cast("int64"),
+        **exits,
+    )
+
+
 def node_stats(steps: ibis.Table, visits: ibis.Table, settings: IvrSettings) -> ibis.Table:
     """``mart_ivr_node_stats``: the additive and distinct counts of every node.
 
@@ -127,8 +159,14 @@ def node_stats(steps: ibis.Table, visits: ibis.Table, settings: IvrSettings) -> 
         One row per node seen in the events: the columns of :func:`visit_counts` and
         :func:`node_event_counts` (zero where a node has none).
     """
+    return node_stats_from_counts(node_event_counts(steps, settings), visits)
+
+
+def node_stats_from_counts(event_counts: ibis.Table, visits: ibis.Table) -> ibis.Table:
+    """:func:`node_stats` from the per-node event counts (:func:`node_event_counts` or
+    :func:`replay_node_counts`) and the visits."""
     counts = visit_counts(visits)
-    events = node_event_counts(steps, settings).rename(event_node_id="node_id")
+    events = event_counts.rename(event_node_id="node_id")
     joined = counts.outer_join(events, counts.node_id == events.event_node_id)
     out = joined.select(
         node_id=ibis.coalesce(joined.node_id, joined.event_node_id),

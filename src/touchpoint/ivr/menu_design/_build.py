@@ -12,6 +12,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from touchpoint.config import Config
+from touchpoint.ivr._settings import settings_from_config as ivr_settings_from_config
 from touchpoint.ivr.menu_design._recommend import menu_recommendations
 from touchpoint.ivr.menu_design._replay import menu_replay_cube
 from touchpoint.ivr.menu_design._settings import menu_design_settings_from_config
@@ -32,7 +33,11 @@ def build_menu_replay(tables: dict[str, ir.Table], config: Config) -> dict[str, 
         ``int_ivr_menu_replay`` (see :func:`menu_replay_cube` for its grain).
     """
     settings = menu_design_settings_from_config(config)
-    return {REPLAY_TABLE: menu_replay_cube(tables["stg_ivr_events"], settings)}
+    return {
+        REPLAY_TABLE: menu_replay_cube(
+            tables["stg_ivr_events"], settings, ivr_settings_from_config(config)
+        )
+    }
 
 
 def build_menu_tree(tables: dict[str, ir.Table], config: Config) -> dict[str, ir.Table]:
@@ -82,7 +87,9 @@ def build_menu_design(tables: dict[str, ir.Table], config: Config) -> dict[str, 
     out: dict[str, ir.Table] = {}
     cube = tables.get(REPLAY_TABLE)
     if cube is None:
-        cube = out[REPLAY_TABLE] = menu_replay_cube(tables["stg_ivr_events"], settings)
+        cube = out[REPLAY_TABLE] = menu_replay_cube(
+            tables["stg_ivr_events"], settings, ivr_settings_from_config(config)
+        )
     out[RECOMMENDATIONS_MART] = menu_recommendations(
         cube, config, settings, tree=tables.get(TREE_TABLE), ancestors=tables.get(ANCESTORS_TABLE)
     )

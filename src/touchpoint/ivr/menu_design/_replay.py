@@ -6,22 +6,31 @@ import ibis
 import ibis.expr.types as ir
 
 from touchpoint.contract.columns import require_columns
+from touchpoint.ivr._settings import IvrSettings
 from touchpoint.ivr.menu_design._settings import MenuDesignSettings
 
 EVENT_COLUMNS = ("call_id", "seq", "event_at", "node_id", "event_type", "key")
 
 
-def menu_replay_cube(ivr_events: ir.Table, settings: MenuDesignSettings) -> ir.Table:
+def menu_replay_cube(
+    ivr_events: ir.Table, settings: MenuDesignSettings, ivr_settings: IvrSettings | None = None
+) -> ir.Table:
     """``int_ivr_menu_replay``: every IVR step, aggregated by the call's ending and the move.
 
     One window pass over each call (ordered by ``seq``) gives every step its next node, the
     time to the next step, the time since the previous step and the call's last node and
-    event type; the steps are then counted and their times summed.
+    event type; the steps are then counted and their times summed. The same pass counts what
+    the IVR's node statistics need of a step's neighbours (back keys, repeated prompts), so
+    that ``mart_ivr_node_stats`` is summed from this cube instead of windowing the events
+    once more (:func:`touchpoint.ivr.replay_node_counts`).
 
     Parameters
     ----------
     ivr_events
         ``stg_ivr_events``: one row per step of an IVR call.
+    ivr_settings
+        The IVR analytics' settings (back key, prompt and call-start event types) for
+        ``n_back_keys`` and ``n_repeated_prompts``; their defaults when ``None``.
 
     Returns
     -------
@@ -30,16 +39,20 @@ def menu_replay_cube(ivr_events: ir.Table, settings: MenuDesignSettings) -> ir.T
         node: ``n_events``, ``seconds_to_next`` (sum of the time until the call's next step:
         the time the caller spent at the node after the step), ``turn_seconds`` (sum of the
         time from the previous step to the next one: what one action at the node costs),
-        ``first_event_at``, ``last_event_at``. ``key`` is kept only for steps that move to
+        ``first_event_at``, ``last_event_at``, ``n_back_keys`` (key steps pressing the IVR's
+        back key) and ``n_repeated_prompts`` (``is_repeated_prompt`` of
+        :func:`touchpoint.ivr.event_steps`). ``key`` is kept only for steps that move to
         another node; ``next_node_id`` is null for a call's last step.
     """
     require_columns(ivr_events, "ivr_events", EVENT_COLUMNS)
+    ivr = ivr_settings if ivr_settings is not None else IvrSettings()
     e = ivr_events
     # One frame for every window function, so the engine sorts each call once.
     w = ibis.window(group_by="call_id", order_by="seq", rows=(None, None))
     next_at = e.event_at.lead().over(w)
     prev_at = e.event_at.lag().over(w)
     next_node = e.node_id.lead().over(w)
+    same_as_prev = (e.node_id.lag().over(w) == e.node_id).fill_null(False)
     steps = e.select(
         "node_id",
         "event_type",
@@ -51,6 +64,13 @@ def menu_replay_cube(ivr_events: ir.Table, settings: MenuDesignSettings) -> ir.T
         key_pressed=e.key.cast("string"),
         ms_to_next=next_at.delta(e.event_at, unit="millisecond").cast("int64"),
         ms_turn=next_at.delta(prev_at, unit="millisecond").cast("int64"),
+        # As event_steps defines them (a blank key is no key).
+        is_back_key=(e.event_type == ivr.key_event_type) & (e.key == ivr.back_key).fill_null(False),
+        is_repeated_prompt=(
+            (e.event_type == ivr.prompt_event_type)
+            & same_as_prev
+            & (e.event_type.lag().over(w) != ivr.call_start_event_type).fill_null(True)
+        ),
     )
     moves = steps.next_node_id.notnull() & (steps.next_node_id != steps.node_id)
     steps = steps.mutate(key=ibis.ifelse(moves, steps.key_pressed, ibis.null("string")))
@@ -69,4 +89,6 @@ def menu_replay_cube(ivr_events: ir.Table, settings: MenuDesignSettings) -> ir.T
         turn_seconds=(steps.ms_turn.sum() / 1000.0).fill_null(0.0),
         first_event_at=steps.event_at.min(),
         last_event_at=steps.event_at.max(),
+        n_back_keys=steps.is_back_key.sum().cast("int64"),
+        n_repeated_prompts=steps.is_repeated_prompt.sum().cast("int64"),
     )
