@@ -211,33 +211,17 @@ def _stability_ari(
 
 
 def stability(
-    members: ibis.Table, months: list[dt.date], ari: dict[dt.date, float | None]
-) -> ibis.Table:
-    """Per pair of consecutive months: the customers in both, the share of them keeping their
-    segment, and the refit agreement (``ari``)."""
-    t = _consecutive(members, months)
-    kept = t.group_by("month").agg(
-        _n=ibis._.count(), _kept=(t.segment == t.to_segment).cast("float64").mean()
-    )
-    return _with_pairs(kept, months, ari)
-
-
-def stability_from_migration(
     moves: ibis.Table, months: list[dt.date], ari: dict[dt.date, float | None]
 ) -> ibis.Table:
-    """:func:`stability` from the :func:`migration` counts: the customers of each pair of
-    months are the sum of its counts, those keeping their segment the sum on the diagonal."""
+    """Per pair of consecutive months: the customers in both, the share of them keeping their
+    segment, and the refit agreement (``ari``), from the :func:`migration` counts (the
+    customers of a pair are the sum of its counts, those keeping their segment the sum on
+    the diagonal)."""
     kept = moves.group_by(month=moves.from_month).agg(
         _n=moves.n_customers.sum(),
         _k=moves.n_customers.sum(where=moves.from_segment == moves.to_segment),
     )
     kept = kept.select("month", "_n", _kept=kept._k.fill_null(0).cast("float64") / kept._n)
-    return _with_pairs(kept, months, ari)
-
-
-def _with_pairs(
-    kept: ibis.Table, months: list[dt.date], ari: dict[dt.date, float | None]
-) -> ibis.Table:
     # Typed in Arrow: with one month there are no pairs, and an empty pandas column is float.
     pairs = ibis.memtable(
         pa.table(
@@ -368,7 +352,7 @@ def segment_tables(
         MEMBERS_MART: members,
         PROFILES_MART: prof,
         MIGRATION_MART: moves,
-        STABILITY_MART: stability_from_migration(moves, month_list, ari).select(*STABILITY_SCHEMA),
+        STABILITY_MART: stability(moves, month_list, ari).select(*STABILITY_SCHEMA),
     }
 
 
