@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from touchpoint.churn import load_churn_settings
-from touchpoint.churn._features import LABEL, feature_columns
+from touchpoint.churn._features import LABEL
 from touchpoint.churn._model import baseline_frame, logistic_baseline, text_values
 from touchpoint.churn._predict import (
     _ORDER,
@@ -157,7 +157,7 @@ def test_scoring_by_blocks_equals_scoring_whole(world, source):
     settings = _settings(n_estimators=15, score_block_rows=700)
     data = read_churn_data(table if source == "warehouse" else features, settings)
     train = data.rows(data.labelled[:-1])
-    columns = feature_columns([c for c in data.frame.columns if c != SAMPLE_KEY])
+    columns = data.columns
     model = make_model(settings).fit(train[columns], train[LABEL].astype(bool))
     whole_rows = next(month_blocks(data, data.latest, 10 * N)).drop(
         columns=[_ORDER], errors="ignore"

@@ -163,6 +163,11 @@ class ChurnData:
     source: Callable[[Callable | None], ir.Table] | None = None
     seed: int = 0
 
+    @property
+    def columns(self) -> list[str]:
+        """The feature columns of ``frame``."""
+        return feature_columns([c for c in self.frame.columns if c != SAMPLE_KEY])
+
     def month(self, month) -> pd.DataFrame:
         """Every row of ``month`` in ``frame``."""
         return self.frame[self.frame["month"] == month]
@@ -195,7 +200,7 @@ def _fits(labelled: list) -> list[tuple[list, list]]:
     return [(labelled[:-1], []), (labelled[:-1], [labelled[-1]])]
 
 
-def training_plan(counts: dict, labelled: list, latest, settings: ChurnSettings) -> dict:
+def training_plan(counts: dict, labelled: list, settings: ChurnSettings) -> dict:
     """Month -> the share of its customers a run reads into memory: of a month it only
     trains on, the training sample; of a month it calibrates on or measures on, the
     customers that bring it to ``max_calibration_rows`` / ``max_evaluation_rows`` (every
@@ -348,7 +353,7 @@ def read_churn_data(
             )
     counts = dict(zip(summary["month"], summary["n"].astype(int), strict=True))
     latest = summary["month"].max()
-    plan = training_plan(counts, labelled, latest, settings)
+    plan = training_plan(counts, labelled, settings)
     seed = settings.model.random_state
 
     def wanted(t: ir.Table) -> ir.BooleanValue:
@@ -493,7 +498,7 @@ def fit_churn_models(data: ChurnData, settings: ChurnSettings) -> ChurnFits:
     calibration), the logistic baseline on m1..m(k-1), and the final model trained on
     m1..m(k-1) and calibrated on mk; each fit on its training sample."""
     months = data.labelled
-    columns = feature_columns([c for c in data.frame.columns if c != SAMPLE_KEY])
+    columns = data.columns
     test_month = months[-1]
     (train_months, cal_months), (fit_months, final_cal) = _fits(months)
     calibration_cap = settings.model.max_calibration_rows
@@ -563,7 +568,7 @@ def predict_churn(
     """
     data = read_churn_data(features, settings, labels)
     if len(data.labelled) == 1:
-        columns = feature_columns([c for c in data.frame.columns if c != SAMPLE_KEY])
+        columns = data.columns
         return _one_month(data, columns, settings)
     fits = fit_churn_models(data, settings)
     columns = fits.columns
