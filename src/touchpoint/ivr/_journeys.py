@@ -75,12 +75,28 @@ def event_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:
     return e.mutate(
         is_visit_start=~same_as_prev,
         is_last=e.next_node_id.isnull(),
-        is_repeated_prompt=(
-            (e.event_type == settings.prompt_event_type)
-            & same_as_prev
-            & (e.prev_event_type != settings.call_start_event_type).fill_null(True)
-        ),
+        is_repeated_prompt=repeated_prompt(e.event_type, same_as_prev, e.prev_event_type, settings),
     )
+
+
+def repeated_prompt(
+    event_type: ibis.Value,
+    same_as_prev: ibis.Value,
+    prev_event_type: ibis.Value,
+    settings: IvrSettings,
+) -> ibis.BooleanValue:
+    """A prompt played again at the node the previous event was at (``same_as_prev``), other
+    than the first prompt after the call starts."""
+    return (
+        (event_type == settings.prompt_event_type)
+        & same_as_prev
+        & (prev_event_type != settings.call_start_event_type).fill_null(True)
+    )
+
+
+def back_key(event_type: ibis.Value, key: ibis.Value, settings: IvrSettings) -> ibis.BooleanValue:
+    """A key step pressing the IVR's back key (a blank key is no key)."""
+    return (event_type == settings.key_event_type) & (key == settings.back_key).fill_null(False)
 
 
 def unshared_steps(ivr_events: ibis.Table, settings: IvrSettings) -> ibis.Table:

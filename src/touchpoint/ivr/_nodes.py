@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ibis
 
+from touchpoint.ivr._journeys import back_key
 from touchpoint.ivr._settings import IvrSettings
 
 #: How a call can end at a node, as ``n_exits_<kind>`` columns (see :func:`exit_kind`).
@@ -63,12 +64,11 @@ def node_event_counts(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
     last_type = ibis.ifelse(steps.is_last, steps.event_type, ibis.null("string"))
     exits = {f"n_exits_{k}": (last_type == t).fill_null(False).sum() for k, t in types.items()}
     exits["n_exits_other"] = (steps.is_last & ~steps.event_type.isin(tuple(types.values()))).sum()
-    is_key = steps.event_type == settings.key_event_type
     return steps.group_by("node_id").agg(
         n_events=steps.count(),
         n_timeouts=(steps.event_type == settings.timeout_event_type).sum(),
         n_invalid_keys=(steps.event_type == settings.invalid_event_type).sum(),
-        n_backtracks=(is_key & (steps.key == settings.back_key).fill_null(False)).sum(),
+        n_backtracks=back_key(steps.event_type, steps.key, settings).sum(),
         n_repeated_prompts=steps.is_repeated_prompt.sum(),
         **exits,
     )

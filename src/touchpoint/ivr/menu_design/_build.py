@@ -87,9 +87,7 @@ def build_menu_design(tables: dict[str, ir.Table], config: Config) -> dict[str, 
     out: dict[str, ir.Table] = {}
     cube = tables.get(REPLAY_TABLE)
     if cube is None:
-        cube = out[REPLAY_TABLE] = menu_replay_cube(
-            tables["stg_ivr_events"], settings, ivr_settings_from_config(config)
-        )
+        cube = out[REPLAY_TABLE] = build_menu_replay(tables, config)[REPLAY_TABLE]
     out[RECOMMENDATIONS_MART] = menu_recommendations(
         cube, config, settings, tree=tables.get(TREE_TABLE), ancestors=tables.get(ANCESTORS_TABLE)
     )

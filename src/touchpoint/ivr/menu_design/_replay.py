@@ -6,6 +6,7 @@ import ibis
 import ibis.expr.types as ir
 
 from touchpoint.contract.columns import require_columns
+from touchpoint.ivr._journeys import back_key, repeated_prompt
 from touchpoint.ivr._settings import IvrSettings
 from touchpoint.ivr.menu_design._settings import MenuDesignSettings
 
@@ -64,12 +65,10 @@ def menu_replay_cube(
         key_pressed=e.key.cast("string"),
         ms_to_next=next_at.delta(e.event_at, unit="millisecond").cast("int64"),
         ms_turn=next_at.delta(prev_at, unit="millisecond").cast("int64"),
-        # As event_steps defines them (a blank key is no key).
-        is_back_key=(e.event_type == ivr.key_event_type) & (e.key == ivr.back_key).fill_null(False),
-        is_repeated_prompt=(
-            (e.event_type == ivr.prompt_event_type)
-            & same_as_prev
-            & (e.event_type.lag().over(w) != ivr.call_start_event_type).fill_null(True)
+        # As event_steps defines them.
+        is_back_key=back_key(e.event_type, e.key, ivr),
+        is_repeated_prompt=repeated_prompt(
+            e.event_type, same_as_prev, e.event_type.lag().over(w), ivr
         ),
     )
     moves = steps.next_node_id.notnull() & (steps.next_node_id != steps.node_id)
