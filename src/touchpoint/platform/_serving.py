@@ -42,21 +42,15 @@ from touchpoint.warehouse.loading import database_path
 log = logging.getLogger("touchpoint.platform")
 
 PHONE_INDEX = "platform_phone_index"
-#: Tables the card reads by customer, and the order the card store holds each in.
-BY_CUSTOMER: dict[str, tuple[str, ...]] = {
-    "mart_customer_360": ("customer_id", "month"),
-    "mart_channel_preference": ("customer_id", "month"),
-    "mart_tag_membership": ("customer_id", "month"),
-    "stg_contacts": ("customer_id", "started_at"),
-}
 C360 = "mart_customer_360"
-#: Tables of the card store: name -> (key, columns written; ``None``: all).
-CARD_STORE: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    C360: ("customer_id", None),
-    "mart_channel_preference": ("customer_id", None),
-    "mart_tag_membership": ("customer_id", None),
-    "stg_contacts": ("customer_id", ("customer_id", *CONTACT_COLUMNS)),
-    PHONE_INDEX: ("msisdn_hash", None),
+#: Tables of the card store: name -> (the order its rows are stored in, the first column
+#: being the key a card is looked up by; the columns written, ``None``: all).
+CARD_STORE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    C360: (("customer_id", "month"), None),
+    "mart_channel_preference": (("customer_id", "month"), None),
+    "mart_tag_membership": (("customer_id", "month"), None),
+    "stg_contacts": (("customer_id", "started_at"), ("customer_id", *CONTACT_COLUMNS)),
+    PHONE_INDEX: (("msisdn_hash",), None),
 }
 PII_KEY_SUFFIX = ".pii.key"  # the MSISDN hash key beside a warehouse (touchpoint.ingest)
 
@@ -85,10 +79,9 @@ def write_card_store(con: Backend) -> None:
         return
     existing = set(con.list_tables())
     try:
-        for name, (key, columns) in CARD_STORE.items():
-            if name in existing and key in con.table(name).columns:
-                order = BY_CUSTOMER.get(name, (key,))
-                _cardstore.write_table(con, name, key, columns, order=order)
+        for name, (order, columns) in CARD_STORE.items():
+            if name in existing and order[0] in con.table(name).columns:
+                _cardstore.write_table(con, name, order[0], columns, order=order)
     except _cardstore.UnsortedError as exc:  # never expected: then cards are queried
         log.warning("no card store: %s", exc)
         _cardstore.remove_store(snapshot)
