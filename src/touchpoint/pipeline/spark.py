@@ -8,11 +8,12 @@ operator's Spark settings passed through unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -105,14 +106,31 @@ def _stage_sources(session: Any, raw: Any) -> list[str]:
     for view, part in rows:
         by_view.setdefault(view, []).append(str(folder / view / f"{part}{SUFFIX}"))
     for view, paths in by_view.items():
-        missing = [p for p in paths if not Path(p).exists()]
-        if missing:
-            raise SparkEngineError(
-                f"warehouse part {missing[0]} of {view} is listed in {PARTS_TABLE} but missing; "
-                "reload the source with `touchpoint ingest`"
-            )
+        for path in paths:
+            _check_part(path, view, PARTS_TABLE)
         session.read.parquet(*paths).createOrReplaceTempView(view)
     return sorted(by_view)
+
+
+def _check_part(path: str, view: str, parts_table: str) -> None:
+    """Refuse, in one line and before any step runs, a listed part that is missing or whose
+    Parquet footer cannot be read: Spark reads lazily, so such a part would otherwise fail a
+    step part way with a Java stack trace."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    reload = "reload the source with `touchpoint ingest`"
+    if not Path(path).exists():
+        raise SparkEngineError(
+            f"warehouse part {path} of {view} is listed in {parts_table} but missing; {reload}"
+        )
+    try:
+        pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SparkEngineError(
+            f"warehouse part {path} of {view} is not readable Parquet ({reason[:200]}); {reload}"
+        ) from None
 
 
 def _declared(expr: Any, schema: Any) -> Any:
@@ -213,6 +231,39 @@ def _parquet_rows(folder: Path) -> int:
     return sum(pq.read_metadata(part).num_rows for part in folder.glob("*.parquet"))
 
 
+@contextlib.contextmanager
+def _step_failure(step: str, staging: Path) -> Iterator[None]:
+    """A step that fails on Spark (a Java exception, a part that cannot be read part way)
+    as one line naming the step, the cause chained for a debugger; a Touchpoint error (bad
+    input the step itself found) passes unchanged. Either way the marts written so far
+    (``staging``) are removed: nothing half written stays."""
+    try:
+        yield
+    except TouchpointError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except Exception as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise SparkEngineError(f"step {step} failed on Spark: {first[:300]}") from exc
+
+
+def _write_mart(scon: Any, session: Any, expression: Any, folder: Path) -> int:
+    """Write ``expression`` as Parquet into ``folder`` and register it as the view of that
+    name for later steps; the rows written. Read back with the schema just written (no job
+    to infer it from the files), and counted from the Parquet footers (no job to count
+    them): two Spark jobs fewer per table, each a fixed cost of its own (docs/scale.md)."""
+    from pyspark.sql.types import StructField, StructType
+
+    scon._run_pre_execute_hooks(expression)  # registers in-memory tables and UDFs
+    frame = session.sql(scon.compile(expression))
+    frame.write.mode("overwrite").parquet(str(folder))
+    nullable = StructType([StructField(f.name, f.dataType) for f in frame.schema])
+    session.read.schema(nullable).parquet(str(folder)).createOrReplaceTempView(folder.name)
+    return _parquet_rows(folder)
+
+
 def run_pipeline_spark(
     duck_con: Any,
     config: Any,
@@ -241,7 +292,6 @@ def run_pipeline_spark(
 
     check_config(config)
     session = session or spark_session(master, conf)
-    from pyspark.sql.types import StructField, StructType
 
     raw = duck_con.con
     scon = spark_ibis(session)
@@ -268,26 +318,18 @@ def run_pipeline_spark(
         names = [*step.inputs, *(n for n in step.optional if n in existing)]
         _label_jobs(session, step.name)
         start = time.perf_counter()
-        built = step.build({name: scon.table(name) for name in names}, config)
-        step.check_outputs(built)
-        written = {}
-        for table_name, expression in built.items():
-            columns = marts[table_name].contract.expanded_columns(config)
-            schema = ibis.schema({n: c.type for n, c in columns.items()})
-            schemas[table_name] = schema
-            expression = _declared(expression, schema)
-            scon._run_pre_execute_hooks(expression)  # registers in-memory tables and UDFs
-            frame = session.sql(scon.compile(expression))
-            path = str(staging / table_name)
-            frame.write.mode("overwrite").parquet(path)
-            # Read back with the schema just written (no job to infer it from the files), and
-            # count the rows from the Parquet footers (no job to count them): two Spark jobs
-            # fewer per table, each a fixed cost of its own (docs/scale.md).
-            nullable = StructType([StructField(f.name, f.dataType) for f in frame.schema])
-            back = session.read.schema(nullable).parquet(path)
-            back.createOrReplaceTempView(table_name)
-            written[table_name] = _parquet_rows(Path(path))
-            existing.add(table_name)
+        with _step_failure(step.name, staging):
+            built = step.build({name: scon.table(name) for name in names}, config)
+            step.check_outputs(built)
+            written = {}
+            for table_name, expression in built.items():
+                columns = marts[table_name].contract.expanded_columns(config)
+                schema = ibis.schema({n: c.type for n, c in columns.items()})
+                schemas[table_name] = schema
+                written[table_name] = _write_mart(
+                    scon, session, _declared(expression, schema), staging / table_name
+                )
+                existing.add(table_name)
         results.append(StepResult(step.name, written, time.perf_counter() - start))
     for table_name, schema in schemas.items():
         table = duck_con.read_parquet(str(staging / table_name / "*.parquet"))

@@ -1,0 +1,162 @@
+"""A warehouse Spark cannot read is one line naming the part, before any step runs; a step
+that fails on Spark is one line naming the step; either way nothing is written.
+
+The parts are checked by their Parquet footers (``_check_part``): every class of damage a
+file on disk suffers (cut short at any length, bytes of its footer overwritten, replaced by
+other bytes, removed) is generated over a real part that ingest wrote.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from touchpoint.cli import app
+from touchpoint.ingest import ingest
+from touchpoint.pipeline.spark import SparkEngineError, _check_part
+from touchpoint.simulate import simulate
+from touchpoint.warehouse import connect
+from touchpoint.warehouse.parts import PARTS_TABLE, SUFFIX, parts_folder
+
+pytestmark = pytest.mark.slow
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    """A tiny simulated world, ingested: 60 customers × 1 month."""
+    root = tmp_path_factory.mktemp("bad_warehouse")
+    world = simulate(root / "world", customers=60, months=1, seed=5)
+    path = root / "w.duckdb"
+    con = connect(str(path))
+    ingest(con, list(world.files.values()))
+    con.disconnect()
+    return path
+
+
+def _copy(warehouse: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / warehouse.name
+    for suffix in ("", ".data", ".pii.key"):
+        source = Path(f"{warehouse}{suffix}")
+        if source.is_dir():
+            shutil.copytree(source, f"{copy}{suffix}")
+        elif source.exists():
+            shutil.copy(source, f"{copy}{suffix}")
+    return copy
+
+
+def _first_part(warehouse: Path) -> tuple[str, Path]:
+    con = connect(str(warehouse))
+    try:
+        raw = con.con
+        view, part = raw.execute(
+            f"SELECT view, part FROM {PARTS_TABLE} ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        return view, parts_folder(raw) / view / f"{part}{SUFFIX}"
+    finally:
+        con.disconnect()
+
+
+def _tables(path: Path) -> list[str]:
+    con = connect(str(path))
+    try:
+        return sorted(con.list_tables())
+    finally:
+        con.disconnect()
+
+
+def _one_line(result) -> str:
+    assert result.exit_code != 0, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def _run_spark(path: Path, tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text("spark:\n  master: local[2]\n", encoding="utf-8")
+    return runner.invoke(app, ["run", "--engine", "spark", "-w", str(path), "-c", str(config)])
+
+
+def _cut(data: bytes, draw) -> bytes:
+    return data[: draw(st.integers(0, len(data) - 1))]
+
+
+def _footer_overwritten(data: bytes, draw) -> bytes:
+    """1–8 bytes of the last 64 (the footer's end: its length and the magic) replaced."""
+    tail = draw(st.binary(min_size=1, max_size=8))
+    at = draw(st.integers(max(0, len(data) - 64), len(data) - len(tail)))
+    damaged = data[:at] + tail + data[at + len(tail) :]
+    return damaged if damaged != data else data[:-1]
+
+
+def _replaced(data: bytes, draw) -> bytes:
+    return draw(st.binary(max_size=2048))
+
+
+DAMAGE = {"cut short": _cut, "footer overwritten": _footer_overwritten, "replaced": _replaced}
+
+
+def test_an_intact_part_passes(warehouse):
+    view, part = _first_part(warehouse)
+    _check_part(str(part), view, PARTS_TABLE)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), kind=st.sampled_from(sorted(DAMAGE)))
+def test_every_damaged_part_is_one_line_naming_it(warehouse, tmp_path, data, kind):
+    view, part = _first_part(warehouse)
+    damaged = tmp_path / part.name
+    damaged.write_bytes(DAMAGE[kind](part.read_bytes(), data.draw))
+    with pytest.raises(SparkEngineError) as raised:
+        _check_part(str(damaged), view, PARTS_TABLE)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert str(damaged) in message and view in message and "touchpoint ingest" in message
+
+
+def test_a_missing_part_is_one_line_and_writes_nothing(warehouse, tmp_path, spark_session):
+    path = _copy(warehouse, tmp_path)
+    view, part = _first_part(path)
+    before = _tables(path)
+    part.unlink()
+    line = _one_line(_run_spark(path, tmp_path))
+    assert f"warehouse part {part} of {view} is listed in {PARTS_TABLE} but missing" in line
+    assert _tables(path) == before
+    assert not (path.parent / f"{path.name}.data" / "spark-marts").exists()
+
+
+def test_an_unreadable_part_is_one_line_and_writes_nothing(warehouse, tmp_path, spark_session):
+    path = _copy(warehouse, tmp_path)
+    view, part = _first_part(path)
+    before = _tables(path)
+    part.write_bytes(part.read_bytes()[:-9])
+    line = _one_line(_run_spark(path, tmp_path))
+    assert f"warehouse part {part} of {view} is not readable Parquet" in line
+    assert _tables(path) == before
+
+
+def test_a_step_failing_on_spark_is_one_line_and_writes_nothing(
+    warehouse, tmp_path, spark_session, monkeypatch
+):
+    import touchpoint.pipeline.spark as spark
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("java.lang.OutOfMemoryError: Java heap space\n\tat org.apache.spark")
+
+    monkeypatch.setattr(spark, "_write_mart", out_of_memory)
+    path = _copy(warehouse, tmp_path)
+    before = _tables(path)
+    line = _one_line(_run_spark(path, tmp_path))
+    assert "failed on Spark: java.lang.OutOfMemoryError: Java heap space" in line
+    assert line.startswith("error: step ")
+    assert _tables(path) == before
+    assert not list((path.parent / f"{path.name}.data").glob("spark-marts*"))
