@@ -15,10 +15,10 @@ from touchpoint.quality._peak_end import (
     peak_end_frame,
 )
 from touchpoint.quality._satisfaction import (
-    REPLY_FEATURES,
+    reply_cells,
     satisfaction_summary,
     survey_replies,
-    weighted_csat,
+    weighted_csat_of_cells,
 )
 from touchpoint.quality._settings import settings_from_config
 
@@ -46,6 +46,7 @@ EFFECTS_SCHEMA = {
 }
 #: The columns of the peak-end frame that the model and the bad-peak sources read.
 PEAK_END_COLUMNS = (
+    "contact_id",
     "contact_channel",
     "business",
     "is_satisfied",
@@ -58,6 +59,8 @@ PEAK_END_COLUMNS = (
 )
 #: Fewer classified replies than this: no peak-end model (the mart is left empty).
 MIN_REPLIES = 30
+#: The resolution of the peak-end model's sample (a hashed contact's place in [0, 1)).
+SAMPLE_STEPS = 1_000_000
 
 
 def _memtable(frame: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
@@ -88,8 +91,7 @@ def quality_from_replies(
     settings = settings_from_config(config)
     by = ("survey_channel", "month")
     summary = satisfaction_summary(replies, by)
-    frame = replies.select(*dict.fromkeys((*by, *REPLY_FEATURES, "is_satisfied"))).to_pandas()
-    weighted = weighted_csat(frame, by)
+    weighted = weighted_csat_of_cells(reply_cells(replies, by).to_pandas(), by)
     weighted_schema = {
         "survey_channel": "string",
         "month": "date",
@@ -120,13 +122,9 @@ def quality_from_replies(
         long_wait_seconds=settings.long_wait_seconds,
         bad_peak_prompts=settings.bad_peak_prompts,
     )
-    # Read once (one row per classified reply, the columns the model and the sources use):
-    # built as an expression for each, the join of the surveyed contacts with the IVR events
-    # ran twice.
-    pe = peak_end_frame(replies, peaks).select(*PEAK_END_COLUMNS).to_pyarrow()
-    channels = settings.peak_end_channels or (config.hotline_channel("agent"),)
-    model_rows = pe.to_pandas()
-    model_rows = model_rows[model_rows.contact_channel.isin(list(channels))]
+    pe = peak_end_frame(replies, peaks).select(*PEAK_END_COLUMNS)
+    channels = list(settings.peak_end_channels or (config.hotline_channel("agent"),))
+    model_rows = _peak_end_model_rows(replies, pe, channels, settings.max_peak_end_rows)
     effects = (
         PeakEndModel().fit(model_rows).effects()
         if len(model_rows) >= MIN_REPLIES and model_rows.is_satisfied.nunique() == 2
@@ -136,8 +134,28 @@ def quality_from_replies(
         SATISFACTION_MART: satisfaction,
         REPLY_RATES_MART: rates,
         EFFECTS_MART: _memtable(effects, EFFECTS_SCHEMA),
-        SOURCES_MART: bad_peak_sources(ibis.memtable(pe)),
+        SOURCES_MART: bad_peak_sources(pe),
     }
+
+
+def _peak_end_model_rows(
+    replies: ibis.Table, frame: ibis.Table, channels: list[str], max_rows: int
+) -> pd.DataFrame:
+    """The rows the peak-end model is fitted on: ``frame``'s classified replies about a
+    contact in ``channels``; past ``max_rows`` of them, a sample of about ``max_rows``
+    (those whose hashed ``contact_id`` lies below the share, decided in the warehouse),
+    so the driver holds at most that many rows whatever the number of surveys. Counted on
+    ``replies`` alone (the join with the peaks only drops replies whose contact is
+    unknown). The join runs again for the sources, in the warehouse: reading it once, as
+    before, held a row per reply in memory."""
+    r = replies.filter(replies.is_satisfied.notnull(), replies.contact_channel.isin(channels))
+    n = int(r.count().to_pyarrow().as_py())
+    rows = frame.filter(frame.contact_channel.isin(channels))
+    if n > max_rows:
+        share = max_rows / n
+        key = (rows.contact_id.hash() % SAMPLE_STEPS).abs().cast("float64") / SAMPLE_STEPS
+        rows = rows.filter(key < share)
+    return rows.drop("contact_id").to_pandas()
 
 
 def build_replies(tables: dict[str, ibis.Table], config: Config) -> dict[str, ibis.Table]:

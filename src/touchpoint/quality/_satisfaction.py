@@ -139,6 +139,13 @@ def satisfaction_summary(replies: ir.Table, by: tuple[str, ...] = ("survey_chann
     )
 
 
+def _levels(values: pd.Series) -> pd.Series:
+    """A feature's values as text, a missing one (None from a row, NaN from a cell counted
+    by pandas) always the level ``'None'``: with the penalty, which level is the reference
+    moves the fit."""
+    return values.astype(object).where(values.notna(), None).astype(str)
+
+
 class ReplyModel:
     """Probability that a survey gets a classified reply, from the survey channel and the
     contact's features (one-hot logistic regression, scikit-learn API).
@@ -153,50 +160,91 @@ class ReplyModel:
     def _design(self, frame: pd.DataFrame) -> np.ndarray:
         cols = []
         for f in self.features:
-            values = frame[f].astype(str).to_numpy()
+            values = _levels(frame[f]).to_numpy()
             for level in self.categories_[f][1:]:
                 cols.append(values == level)
         return np.column_stack(cols).astype(float) if cols else np.zeros((len(frame), 0))
 
-    def fit(self, frame: pd.DataFrame, replied: np.ndarray) -> ReplyModel:
-        self.categories_ = {f: sorted(frame[f].astype(str).unique()) for f in self.features}
-        self.model_ = LogisticRegression(C=self.C, max_iter=1000)
-        self.model_.fit(self._design(frame), np.asarray(replied, dtype=int))
+    def fit(
+        self, frame: pd.DataFrame, replied: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> ReplyModel:
+        """``sample_weight``: how many surveys each row stands for (a cell of surveys with
+        the same features: the same likelihood as one row per survey)."""
+        self.categories_ = {f: sorted(_levels(frame[f]).unique()) for f in self.features}
+        # A tight tolerance: fitted on cells (weighted) or on rows, the same coefficients.
+        self.model_ = LogisticRegression(C=self.C, max_iter=1000, tol=1e-10)
+        self.model_.fit(
+            self._design(frame), np.asarray(replied, dtype=int), sample_weight=sample_weight
+        )
         return self
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         return self.model_.predict_proba(self._design(frame))[:, 1]
 
 
-def weighted_csat(frame: pd.DataFrame, by: tuple[str, ...] = ("survey_channel",)) -> pd.DataFrame:
+#: A cell of surveys (:func:`reply_cells`): how many were sent, got a classified reply, and
+#: a satisfied one.
+CELL_COUNTS = ("n_sent", "n_classified", "n_satisfied")
+
+
+def reply_cells(replies: ir.Table, by: tuple[str, ...] = ("survey_channel",)) -> ir.Table:
+    """:func:`survey_replies` counted by cell: one row per value of ``by`` and of the reply
+    model's features (:data:`REPLY_FEATURES`, all categories), with :data:`CELL_COUNTS`.
+    All :func:`weighted_csat_of_cells` needs, in rows that grow with the features' levels
+    and the months, not with the surveys (about 110 M a year at a province)."""
+    keys = list(dict.fromkeys((*by, *REPLY_FEATURES)))
+    classified = replies.is_satisfied.notnull()
+    return replies.group_by(keys).aggregate(
+        n_sent=replies.count(),
+        n_classified=classified.cast("int64").sum(),
+        n_satisfied=replies.is_satisfied.fill_null(False).cast("int64").sum(),
+    )
+
+
+def weighted_csat_of_cells(
+    cells: pd.DataFrame, by: tuple[str, ...] = ("survey_channel",)
+) -> pd.DataFrame:
     """CSAT weighted for non-response (inverse probability of a classified reply).
 
-    ``frame`` holds :func:`survey_replies` rows. A :class:`ReplyModel` fitted on every survey
-    sent gives each classified reply the weight ``1 / p(reply | features)``; the weighted CSAT
-    is ``Σ w·satisfied / Σ w`` (Hájek) per ``by`` group, with a Wilson interval on Kish's
-    effective sample size ``(Σ w)² / Σ w²``. It corrects the bias of replies that depend on
-    the features (an unresolved contact draws more replies), not a bias within them.
+    ``cells`` holds :func:`reply_cells` rows. A :class:`ReplyModel` fitted on every survey
+    sent (each cell twice, its classified and its other surveys, weighted by their counts)
+    gives each classified reply the weight ``w = 1 / p(reply | features)``; the weighted
+    CSAT is ``Σ w·satisfied / Σ w`` (Hájek) per ``by`` group, with a Wilson interval on
+    Kish's effective sample size ``(Σ w)² / Σ w²``. It corrects the bias of replies that
+    depend on the features (an unresolved contact draws more replies), not a bias within
+    them.
 
-    Returns one row per group: ``csat_weighted, csat_weighted_low, csat_weighted_high,
-    n_effective``.
+    Returns one row per group with a classified reply: ``csat_weighted, csat_weighted_low,
+    csat_weighted_high, n_effective``.
     """
-    classified = frame.is_satisfied.notna().to_numpy()
-    out = []
-    if len(frame) and classified.any() and not classified.all():
-        model = ReplyModel().fit(frame, classified)
-        p = model.predict_proba(frame)
+    sent = cells.n_sent.to_numpy(dtype=float)
+    classified = cells.n_classified.to_numpy(dtype=float)
+    if classified.sum() > 0 and (classified < sent).any():
+        both = pd.concat([cells, cells], ignore_index=True)
+        replied = np.repeat([1, 0], len(cells))
+        counts = np.concatenate([classified, sent - classified])
+        kept = counts > 0
+        model = ReplyModel().fit(both[kept], replied[kept], sample_weight=counts[kept])
+        p = model.predict_proba(cells)
     else:
-        p = np.ones(len(frame))
-    f = frame.assign(_w=1 / np.clip(p, 1e-3, 1), _c=classified)
-    for group, g in f[f._c].groupby(list(by), sort=True):
-        w = g._w.to_numpy()
-        y = g.is_satisfied.astype(bool).to_numpy()
-        est = float((w * y).sum() / w.sum())
-        n_eff = float(w.sum() ** 2 / (w**2).sum())
+        p = np.ones(len(cells))
+    w = 1 / np.clip(p, 1e-3, 1)
+    sums = (
+        cells.assign(
+            _w=w * classified, _w2=w * w * classified, _wy=w * cells.n_satisfied.to_numpy(float)
+        )[classified > 0]
+        .groupby(list(by), sort=True)[["_w", "_w2", "_wy"]]
+        .sum()
+    )
+    out = []
+    for group, row in sums.iterrows():
+        est = float(row._wy / row._w)
+        n_eff = float(row._w**2 / row._w2)
         low, high = wilson_interval(est * n_eff, n_eff)
+        keys = group if isinstance(group, tuple) else (group,)
         out.append(
             {
-                **dict(zip(by, group, strict=True)),
+                **dict(zip(by, keys, strict=True)),
                 "csat_weighted": est,
                 "csat_weighted_low": low,
                 "csat_weighted_high": high,
@@ -207,6 +255,24 @@ def weighted_csat(frame: pd.DataFrame, by: tuple[str, ...] = ("survey_channel",)
         out,
         columns=[*by, "csat_weighted", "csat_weighted_low", "csat_weighted_high", "n_effective"],
     )
+
+
+def weighted_csat(frame: pd.DataFrame, by: tuple[str, ...] = ("survey_channel",)) -> pd.DataFrame:
+    """:func:`weighted_csat_of_cells` of ``frame``'s :func:`survey_replies` rows, counted
+    into cells here (a step counts them in the warehouse: :func:`reply_cells`)."""
+    keys = list(dict.fromkeys((*by, *REPLY_FEATURES)))
+    satisfied = frame.is_satisfied
+    cells = (
+        frame.assign(
+            n_sent=1,
+            n_classified=satisfied.notna().astype(int),
+            n_satisfied=satisfied.astype("boolean").fillna(False).astype(int),
+        )
+        .groupby(keys, dropna=False, sort=False)[list(CELL_COUNTS)]
+        .sum()
+        .reset_index()
+    )
+    return weighted_csat_of_cells(cells, by)
 
 
 def customer_recent_replies(

@@ -13,7 +13,7 @@ SECTION = "quality"
 
 
 class QualitySettings(SectionSettings):
-    """What counts as a bad peak.
+    """What counts as a bad peak, and how many replies the peak-end model reads at most.
 
     >>> QualitySettings().long_wait_seconds
     60.0
@@ -25,6 +25,7 @@ class QualitySettings(SectionSettings):
     long_wait_seconds: float = Field(gt=0)
     bad_peak_prompts: int = Field(ge=1)
     peak_end_channels: tuple[str, ...] | None
+    max_peak_end_rows: int = Field(ge=1000)
 
 
 _SETTINGS = SettingsSection(QualitySettings, SECTION, DEFAULTS_PATH, show_input=False)
