@@ -239,7 +239,12 @@ def test_retention_marts_from_the_world(world):
     assert (curves.survival <= curves.survival_high).all()
     assert (curves.groupby("cohort").survival.apply(lambda s: s.is_monotonic_decreasing)).all()
     sbg = marts[SBG_MART].to_pandas().iloc[0]
-    assert sbg.note is None and sbg.alpha_low < sbg.alpha < sbg.alpha_high
+    # 500 customers in five short cohorts may show no spread of churn rates (the fit is then
+    # the geometric limit, alpha and beta without intervals, said in the note).
+    if sbg.note is None:
+        assert sbg.alpha_low < sbg.alpha < sbg.alpha_high
+    else:
+        assert "no spread of churn rates" in sbg.note and np.isnan(sbg.alpha_low)
     # The new cohorts' planted monthly churn is a few percent: the fitted one-month
     # retention of a new customer is between 90 % and 99 %.
     projection = marts[PROJECTION_MART].to_pandas().set_index("period")

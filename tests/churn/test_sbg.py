@@ -97,3 +97,16 @@ def test_several_cohorts_share_the_parameters():
 def test_bad_cohorts_are_refused_naming_the_row(counts, words):
     with pytest.raises(RetentionInputError, match=words):
         ShiftedBetaGeometric().fit(counts)
+
+
+def test_one_churn_rate_for_everyone_has_no_made_up_interval():
+    """Every customer churns 4 % a month (a geometric cohort, no spread between them): the
+    likelihood rises along alpha, beta -> infinity at a fixed ratio, so only the mean churn
+    is identified; the intervals are missing, not a number from wherever the optimiser
+    stopped, and the mean churn is still right."""
+    active = [round(100_000 * 0.96**t) for t in range(13)]
+    m = ShiftedBetaGeometric().fit(active)
+    assert not m.identified_
+    assert all(np.isnan(v) for v in (*m.alpha_interval_, *m.beta_interval_))
+    assert m.alpha_ / (m.alpha_ + m.beta_) == pytest.approx(0.04, rel=0.01)
+    assert m.retention_rate([1])[0] == pytest.approx(0.96, abs=0.002)

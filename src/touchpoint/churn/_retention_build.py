@@ -51,6 +51,13 @@ PROJECTION_SCHEMA = {
 }
 
 
+#: The note of a fit whose alpha and beta are not identified (``ShiftedBetaGeometric.identified_``).
+NOT_IDENTIFIED = (
+    "the cohorts show no spread of churn rates between customers: only the mean monthly churn "
+    "alpha / (alpha + beta) is determined, alpha and beta have no interval"
+)
+
+
 def retention_tables(lifetimes_by_year: pd.DataFrame, lifetimes_by_month: pd.DataFrame) -> dict:
     """The retention marts from :func:`customer_lifetimes` rows (join-year and join-month
     cohorts).
@@ -93,7 +100,7 @@ def retention_tables(lifetimes_by_year: pd.DataFrame, lifetimes_by_month: pd.Dat
                         "expected_lifetime_months": model.expected_remaining_lifetime(
                             0, horizon=HORIZON_MONTHS
                         ),
-                        "note": None,
+                        "note": None if model.identified_ else NOT_IDENTIFIED,
                     }
                 ]
             )

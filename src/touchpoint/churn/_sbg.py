@@ -20,6 +20,7 @@ from statistics import NormalDist
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln
+from scipy.stats import chi2
 
 from touchpoint.errors import TouchpointError
 
@@ -45,6 +46,17 @@ def _negative_log_likelihood(log_params: np.ndarray, active: np.ndarray) -> floa
     ll = lost @ _log_churn_at(alpha, beta, periods)
     ll += active[-1] * _log_survival(alpha, beta, np.array(len(active) - 1.0))
     return float(-ll)
+
+
+def _geometric_log_likelihood(cohorts: list[np.ndarray]) -> float:
+    """The log-likelihood of one churn probability for every customer (the sBG's limit as
+    alpha and beta grow at a fixed ratio), at its maximum: churners over periods at risk."""
+    lost = sum(float(c[0] - c[-1]) for c in cohorts)
+    at_risk = sum(float(c[:-1].sum()) for c in cohorts)
+    if lost == 0 or lost == at_risk:
+        return 0.0
+    p = lost / at_risk
+    return lost * math.log(p) + (at_risk - lost) * math.log1p(-p)
 
 
 def _hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
@@ -125,7 +137,11 @@ class ShiftedBetaGeometric:
         Their intervals.
     log_likelihood_ : float
     covariance_ : ndarray
-        Covariance of (log alpha, log beta).
+        Covariance of (log alpha, log beta); NaN when not ``identified_``.
+    identified_ : bool
+        False when the likelihood is flat along a direction at the fit (the cohorts show no
+        spread of churn rates): then only alpha / (alpha + beta) is determined and the
+        intervals are NaN.
 
     Examples
     --------
@@ -162,12 +178,20 @@ class ShiftedBetaGeometric:
         self.n_customers_ = float(sum(counts[0] for counts in cohorts))
         self.n_periods_ = max(len(counts) for counts in cohorts) - 1
         hessian = _hessian(nll, best.x)
-        try:
-            self.covariance_ = np.linalg.inv(hessian)
-        except np.linalg.LinAlgError:
-            self.covariance_ = np.full((2, 2), np.nan)
+        # When one churn rate for everyone (the geometric limit, alpha and beta growing
+        # together) fits about as well, the likelihood is flat along that ridge: only
+        # alpha / (alpha + beta) is identified, the optimiser stops anywhere on it (where
+        # depends on SciPy's version) and a Wald interval there is a made-up number. The
+        # limit lies inside the confidence region when the fit beats it by less than half
+        # the chi-square quantile (a profile-likelihood test); then, or when the Hessian is
+        # not positive definite, the intervals are reported as missing.
+        gain = -float(best.fun) - _geometric_log_likelihood(cohorts)
+        self.identified_ = bool(
+            np.all(np.linalg.eigvalsh(hessian) > 0) and gain >= chi2.ppf(self.level, 1) / 2
+        )
+        self.covariance_ = np.linalg.inv(hessian) if self.identified_ else np.full((2, 2), np.nan)
         z = NormalDist().inv_cdf(0.5 + self.level / 2)
-        se = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
+        se = np.sqrt(np.diag(self.covariance_))
         lo, hi = np.exp(best.x - z * se), np.exp(best.x + z * se)
         self.alpha_interval_ = (float(lo[0]), float(hi[0]))
         self.beta_interval_ = (float(lo[1]), float(hi[1]))
