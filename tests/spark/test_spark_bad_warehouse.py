@@ -1,9 +1,11 @@
 """A warehouse Spark cannot read is one line naming the part, before any step runs; a step
 that fails on Spark is one line naming the step; either way nothing is written.
 
-The parts are checked by their Parquet footers (``_check_part``): every class of damage a
-file on disk suffers (cut short at any length, bytes of its footer overwritten, replaced by
-other bytes, removed) is generated over a real part that ingest wrote.
+The parts are checked by their Parquet footers (``_check_part``): every class of damage the
+footer reveals (cut short at any length, its closing magic overwritten, the file replaced by
+other bytes, removed) is generated over a real part that ingest wrote. Damage inside the
+data pages or the footer's metadata can still read as Parquet (measured: one byte of the
+footer overwritten); Spark then fails the step, which is one line naming it (below).
 """
 
 from __future__ import annotations
@@ -88,19 +90,21 @@ def _cut(data: bytes, draw) -> bytes:
     return data[: draw(st.integers(0, len(data) - 1))]
 
 
-def _footer_overwritten(data: bytes, draw) -> bytes:
-    """1–8 bytes of the last 64 (the footer's end: its length and the magic) replaced."""
-    tail = draw(st.binary(min_size=1, max_size=8))
-    at = draw(st.integers(max(0, len(data) - 64), len(data) - len(tail)))
-    damaged = data[:at] + tail + data[at + len(tail) :]
-    return damaged if damaged != data else data[:-1]
+def _magic_overwritten(data: bytes, draw) -> bytes:
+    """1–4 bytes of the closing magic ``PAR1`` replaced by others."""
+    size = draw(st.integers(1, 4))
+    at = len(data) - 4 + draw(st.integers(0, 4 - size))
+    old = data[at : at + size]
+    tail = draw(st.binary(min_size=size, max_size=size).filter(lambda b: b != old))
+    return data[:at] + tail + data[at + size :]
 
 
 def _replaced(data: bytes, draw) -> bytes:
-    return draw(st.binary(max_size=2048))
+    other = draw(st.binary(max_size=2048))
+    return other + b"!" if other.endswith(b"PAR1") else other
 
 
-DAMAGE = {"cut short": _cut, "footer overwritten": _footer_overwritten, "replaced": _replaced}
+DAMAGE = {"cut short": _cut, "magic overwritten": _magic_overwritten, "replaced": _replaced}
 
 
 def test_an_intact_part_passes(warehouse):
