@@ -74,16 +74,33 @@ def call_journeys(steps: ibis.Table, settings: IvrSettings) -> ibis.Table:
     return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
 
 
-def visit_journeys(visits: ibis.Table, settings: IvrSettings) -> ibis.Table:
+#: The first visits of a call spelled in columns of their own when its path is written (the
+#: visits ranked by a window, which DuckDB spills); the rest of a longer call's visits are
+#: collected as a list, for those calls only. A list for every call is held in DuckDB's
+#: memory, not spilled: the path cube of 1 M customers needed 1.5–2 GB that way, more than a
+#: tenth of the cap a 10 M world gets (docs/scale.md). At 1 M, 99.9 % of calls have at most
+#: 9 visits (20 the most).
+PATH_COLUMNS = 12
+
+
+def visit_journeys(
+    visits: ibis.Table, settings: IvrSettings, *, path_columns: int = PATH_COLUMNS
+) -> ibis.Table:
     """:func:`call_journeys` from the visits of :func:`touchpoint.ivr.visit_table` (one row per
     visit, not per event): the same rows and values.
+
+    ``path_columns``: the visits spelled by rank (:data:`PATH_COLUMNS`); a call's later
+    visits are collected as a list.
 
     Returns
     -------
     ibis.Table
         One row per ``call_id``: the columns of :func:`call_journeys`.
     """
-    v = visits
+    # A visit's last event orders the visits as their first events do.
+    rank = ibis.row_number().over(group_by=visits.call_id, order_by=visits.seq)
+    v = visits.mutate(_rank=rank)
+    heads = {f"_node_{k}": v.node_id.max(where=v._rank == k) for k in range(path_columns)}
     calls = v.group_by("call_id").agg(
         first_event_at=v.call_started_at.min(),
         last_event_at=v.call_ended_at.max(),
@@ -91,14 +108,22 @@ def visit_journeys(visits: ibis.Table, settings: IvrSettings) -> ibis.Table:
         last_node_id=v.node_id.max(where=v.is_call_end),
         n_events=v.n_call_events.max(),
         n_visits=v.count(),
-        # A visit's last event orders the visits as their first events do.
-        path=ibis.struct({"seq": v.seq, "node_id": v.node_id})
+        **heads,
+    )
+    later = v.filter(v._rank >= path_columns)
+    tails = later.group_by(call_id_t=later.call_id).agg(
+        _tail=ibis.struct({"seq": later.seq, "node_id": later.node_id})
         .collect()
         .sort()
         .map(lambda visit: visit.node_id)
-        .join(settings.path_separator),
+        .join(settings.path_separator)
     )
-    return calls.mutate(exit_kind=exit_kind(calls.last_event_type, settings))
+    j = calls.left_join(tails, calls.call_id == tails.call_id_t)
+    separator = ibis.literal(settings.path_separator)
+    head = separator.join([j[name] for name in heads])  # CONCAT_WS: the missing ranks skipped
+    path = ibis.ifelse(j._tail.isnull(), head, head.concat(separator, j._tail))
+    journeys = j.mutate(path=path).drop("call_id_t", "_tail", *heads)
+    return journeys.mutate(exit_kind=exit_kind(journeys.last_event_type, settings))
 
 
 def visit_endings(visits: ibis.Table, settings: IvrSettings) -> ibis.Table:
