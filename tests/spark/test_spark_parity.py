@@ -113,6 +113,11 @@ def test_every_step_ran_on_spark(two_runs):
         for table, rows in result.tables.items():
             assert rows == spark.table(table).count().execute(), (result.step, table)
     assert not (root / "spark.duckdb.data" / "spark-marts.new").exists()
+    # A table with a row per customer and month is written a folder per month; others not.
+    marts = root / "spark.duckdb.data" / "spark-marts"
+    months = sorted(p.name for p in (marts / "mart_customer_360").glob("month=*"))
+    assert months == ["month=2026-01-01", "month=2026-02-01"]
+    assert not list((marts / "mart_channels_kpis").glob("*=*"))
 
 
 #: No known parity gaps since 2026-12-03. Two were found on 2026-12-02 and closed in the
