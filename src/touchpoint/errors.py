@@ -13,6 +13,19 @@ class TouchpointError(Exception):
     """Base class of every error Touchpoint raises on purpose."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of ``exc``'s message, else its type's name: a foreign error
+    (a Java stack trace, DuckDB's advice after its message) said in one line.
+
+    >>> first_line(RuntimeError("java.lang.OutOfMemoryError: Java heap space\\n\\tat x"))
+    'java.lang.OutOfMemoryError: Java heap space'
+    >>> first_line(OSError())
+    'OSError'
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class ConfigError(TouchpointError, ValueError):
     """A configuration file is missing, unreadable or holds a value that is not allowed."""
 

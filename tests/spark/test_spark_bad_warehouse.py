@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spark_checks import one_line, warehouse_tables
 from typer.testing import CliRunner
 
 from touchpoint.cli import app
@@ -63,21 +64,6 @@ def _first_part(warehouse: Path) -> tuple[str, Path]:
         return view, parts_folder(raw) / view / f"{part}{SUFFIX}"
     finally:
         con.disconnect()
-
-
-def _tables(path: Path) -> list[str]:
-    con = connect(str(path))
-    try:
-        return sorted(con.list_tables())
-    finally:
-        con.disconnect()
-
-
-def _one_line(result) -> str:
-    assert result.exit_code != 0, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 def _run_spark(path: Path, tmp_path: Path):
@@ -130,22 +116,22 @@ def test_every_damaged_part_is_one_line_naming_it(warehouse, tmp_path, data, kin
 def test_a_missing_part_is_one_line_and_writes_nothing(warehouse, tmp_path, spark_session):
     path = _copy(warehouse, tmp_path)
     view, part = _first_part(path)
-    before = _tables(path)
+    before = warehouse_tables(path)
     part.unlink()
-    line = _one_line(_run_spark(path, tmp_path))
+    line = one_line(_run_spark(path, tmp_path))
     assert f"warehouse part {part} of {view} is listed in {PARTS_TABLE} but missing" in line
-    assert _tables(path) == before
+    assert warehouse_tables(path) == before
     assert not (path.parent / f"{path.name}.data" / "spark-marts").exists()
 
 
 def test_an_unreadable_part_is_one_line_and_writes_nothing(warehouse, tmp_path, spark_session):
     path = _copy(warehouse, tmp_path)
     view, part = _first_part(path)
-    before = _tables(path)
+    before = warehouse_tables(path)
     part.write_bytes(part.read_bytes()[:-9])
-    line = _one_line(_run_spark(path, tmp_path))
+    line = one_line(_run_spark(path, tmp_path))
     assert f"warehouse part {part} of {view} is not readable Parquet" in line
-    assert _tables(path) == before
+    assert warehouse_tables(path) == before
 
 
 def test_a_step_failing_on_spark_is_one_line_and_writes_nothing(
@@ -158,9 +144,9 @@ def test_a_step_failing_on_spark_is_one_line_and_writes_nothing(
 
     monkeypatch.setattr(spark, "_write_mart", out_of_memory)
     path = _copy(warehouse, tmp_path)
-    before = _tables(path)
-    line = _one_line(_run_spark(path, tmp_path))
+    before = warehouse_tables(path)
+    line = one_line(_run_spark(path, tmp_path))
     assert "failed on Spark: java.lang.OutOfMemoryError: Java heap space" in line
     assert line.startswith("error: step ")
-    assert _tables(path) == before
+    assert warehouse_tables(path) == before
     assert not list((path.parent / f"{path.name}.data").glob("spark-marts*"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from spark_checks import one_line, warehouse_tables
 from typer.testing import CliRunner
 
 from touchpoint.cli import app
@@ -20,21 +21,6 @@ def _warehouse(tmp_path):
     return path
 
 
-def _one_line(result) -> str:
-    assert result.exit_code != 0, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
-
-
-def _tables(path) -> list[str]:
-    con = connect(str(path))
-    try:
-        return sorted(con.list_tables())
-    finally:
-        con.disconnect()
-
-
 def test_an_unreachable_master_is_one_line_and_writes_nothing(tmp_path):
     warehouse = _warehouse(tmp_path)
     config = tmp_path / "config.yaml"
@@ -42,9 +28,9 @@ def test_an_unreachable_master_is_one_line_and_writes_nothing(tmp_path):
     result = runner.invoke(
         app, ["run", "--engine", "spark", "-w", str(warehouse), "--config", str(config)]
     )
-    line = _one_line(result)
+    line = one_line(result)
     assert "cannot start Spark on master 'sc://127.0.0.1:1'" in line
-    assert _tables(warehouse) == ["mart_marker"]
+    assert warehouse_tables(warehouse) == ["mart_marker"]
 
 
 def test_a_missing_extra_is_one_line(tmp_path, monkeypatch):
@@ -52,9 +38,9 @@ def test_a_missing_extra_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark now raises ImportError
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     result = runner.invoke(app, ["run", "--engine", "spark", "-w", str(warehouse)])
-    line = _one_line(result)
+    line = one_line(result)
     assert "pip install 'touchpoint[spark]'" in line
-    assert _tables(warehouse) == ["mart_marker"]
+    assert warehouse_tables(warehouse) == ["mart_marker"]
 
 
 def test_the_engine_help_names_the_extra():

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from touchpoint.errors import TouchpointError
+from touchpoint.errors import TouchpointError, first_line
 
 DEFAULT_MASTER = "local[2]"
 #: Settings every session gets unless the operator sets them: UTC (warehouse timestamps are
@@ -91,8 +91,9 @@ def spark_session(master: str = DEFAULT_MASTER, conf: Mapping[str, str] | None =
         session = builder.getOrCreate()
         session.sql("SELECT 1").collect()  # a master that cannot be reached fails here
     except Exception as exc:  # py4j, grpc and JVM start-up errors have no common base
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SparkEngineError(f"cannot start Spark on master {master!r}: {first[:300]}") from None
+        raise SparkEngineError(
+            f"cannot start Spark on master {master!r}: {first_line(exc)[:300]}"
+        ) from None
     return session
 
 
@@ -127,9 +128,9 @@ def _check_part(path: str, view: str, parts_table: str) -> None:
     try:
         pq.read_metadata(path)
     except (OSError, pa.ArrowException) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SparkEngineError(
-            f"warehouse part {path} of {view} is not readable Parquet ({reason[:200]}); {reload}"
+            f"warehouse part {path} of {view} is not readable Parquet "
+            f"({first_line(exc)[:200]}); {reload}"
         ) from None
 
 
@@ -239,14 +240,11 @@ def _step_failure(step: str, staging: Path) -> Iterator[None]:
     (``staging``) are removed: nothing half written stays."""
     try:
         yield
-    except TouchpointError:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        raise SparkEngineError(f"step {step} failed on Spark: {first[:300]}") from exc
+        if isinstance(exc, TouchpointError):
+            raise
+        raise SparkEngineError(f"step {step} failed on Spark: {first_line(exc)[:300]}") from exc
 
 
 def _partitions(contract: Any) -> list[str]:

@@ -13,7 +13,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from touchpoint.errors import WarehouseError
+from touchpoint.errors import WarehouseError, first_line
 from touchpoint.query import require_table
 from touchpoint.warehouse.parts import repoint_views
 
@@ -164,10 +164,9 @@ def _open_waiting(
         try:
             return ibis.duckdb.connect(database, read_only=read_only, **config)
         except Exception as exc:  # duckdb raises IOException, ConnectionException, ...
-            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if wait <= 0 or not _is_lock_conflict(exc):
                 raise WarehouseError(
-                    f"{database}: cannot open the warehouse: {first_line}"
+                    f"{database}: cannot open the warehouse: {first_line(exc)}"
                 ) from None
             left = deadline - time.monotonic()
             if left <= 0:
